@@ -1,0 +1,60 @@
+"""Runs moto's server (the local AWS API emulator) on 127.0.0.1:PORT until killed.
+
+Usage: python tests/moto/serve.py PORT
+
+Before the server starts, every module `ext_*.py` beside this file is imported, in name
+order. An extension adds what moto lacks (for example ext_rds_global.py adds the RDS global
+cluster actions) by patching moto's backends and response classes at import time, so it has
+to run before the first request is dispatched.
+
+The server also exits when its parent process goes away, so a test run that is killed
+(SIGKILL skips Rust's Drop) does not leave emulators behind.
+"""
+
+import importlib
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def load_extensions() -> list[str]:
+    sys.path.insert(0, str(HERE))
+    loaded = []
+    for path in sorted(HERE.glob("ext_*.py")):
+        # A broken extension must fail loudly: a server without it would make tests fail
+        # later with a confusing "unknown action" instead.
+        importlib.import_module(path.stem)
+        loaded.append(path.stem)
+    return loaded
+
+
+def exit_when_orphaned(parent_pid: int) -> None:
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent_pid:
+                os._exit(0)
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
+
+
+def main() -> None:
+    if len(sys.argv) != 2 or not sys.argv[1].isdigit():
+        sys.exit(f"usage: {sys.argv[0]} PORT")
+    port = sys.argv[1]
+
+    exit_when_orphaned(os.getppid())
+    loaded = load_extensions()
+    print(f"serve.py: extensions loaded: {', '.join(loaded) or 'none'}", flush=True)
+
+    from moto.server import main as moto_main
+
+    moto_main(["--host", "127.0.0.1", "--port", port])
+
+
+if __name__ == "__main__":
+    main()
