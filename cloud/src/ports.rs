@@ -1,0 +1,209 @@
+//! The ports: one trait per AWS service the controller needs. Every method maps to one AWS API
+//! call (or one paginated listing) so that call counts in the simulated world and in the real
+//! one mean the same thing. Methods that mutate are idempotent or documented as guarded: the
+//! controller re-reads before calling them.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use drctl_schema::Timestamp;
+
+use crate::error::CloudResult;
+use crate::model::*;
+
+/// Aurora global databases, clusters, instances and snapshots (aws-sdk-rds).
+#[async_trait]
+pub trait Aurora: Send + Sync {
+    /// DescribeGlobalClusters, asked in `region`. None when it does not exist.
+    async fn describe_global_cluster(
+        &self,
+        region: &str,
+        global_cluster_id: &str,
+    ) -> CloudResult<Option<GlobalCluster>>;
+
+    /// DescribeDBClusters in `region` for these identifiers; missing ones are left out.
+    async fn describe_clusters(&self, region: &str, ids: &[String]) -> CloudResult<Vec<DbCluster>>;
+
+    /// DescribeDBInstances filtered by cluster.
+    async fn describe_instances(
+        &self,
+        region: &str,
+        cluster_id: &str,
+    ) -> CloudResult<Vec<DbInstance>>;
+
+    /// SwitchoverGlobalCluster (planned, RPO 0). Asked in the target's region.
+    async fn switchover_global_cluster(
+        &self,
+        region: &str,
+        global_cluster_id: &str,
+        target_cluster_arn: &str,
+    ) -> CloudResult<()>;
+
+    /// FailoverGlobalCluster. Asked in the target's region.
+    async fn failover_global_cluster(
+        &self,
+        region: &str,
+        global_cluster_id: &str,
+        target_cluster_arn: &str,
+        allow_data_loss: bool,
+    ) -> CloudResult<()>;
+
+    /// DescribeDBClusterSnapshots.
+    async fn describe_cluster_snapshots(
+        &self,
+        region: &str,
+        query: &SnapshotQuery,
+    ) -> CloudResult<Vec<ClusterSnapshot>>;
+
+    /// CreateDBClusterSnapshot (manual).
+    async fn create_cluster_snapshot(
+        &self,
+        region: &str,
+        cluster_id: &str,
+        snapshot_id: &str,
+    ) -> CloudResult<()>;
+
+    /// CopyDBClusterSnapshot within a region (system snapshot -> manual one we keep).
+    async fn copy_cluster_snapshot(
+        &self,
+        region: &str,
+        source_snapshot_id: &str,
+        target_snapshot_id: &str,
+    ) -> CloudResult<()>;
+
+    /// ModifyDBCluster(DeletionProtection).
+    async fn set_deletion_protection(
+        &self,
+        region: &str,
+        cluster_id: &str,
+        enabled: bool,
+    ) -> CloudResult<()>;
+
+    /// DeleteDBInstance.
+    async fn delete_instance(&self, region: &str, instance_id: &str) -> CloudResult<()>;
+
+    /// DeleteDBCluster. drctl always takes its own manual snapshot first, so it passes
+    /// `SkipFinalSnapshot=true` explicitly (AWS requires the choice to be explicit).
+    async fn delete_cluster(&self, region: &str, cluster_id: &str) -> CloudResult<()>;
+
+    /// CreateDBCluster as a secondary of a global cluster.
+    async fn create_secondary_cluster(&self, request: &CreateSecondaryCluster) -> CloudResult<()>;
+
+    /// CreateDBInstance inside a cluster.
+    async fn create_instance(&self, request: &CreateInstance) -> CloudResult<()>;
+}
+
+/// CloudWatch: Aurora global replication lag.
+#[async_trait]
+pub trait ReplicationLag: Send + Sync {
+    /// The latest `AuroraGlobalDBRPOLag` of the secondary in `secondary_region`, seen from the
+    /// primary cluster, in seconds. None when there is no recent datapoint.
+    async fn replication_lag(
+        &self,
+        primary_region: &str,
+        primary_cluster_id: &str,
+        secondary_region: &str,
+    ) -> CloudResult<Option<f64>>;
+}
+
+/// Route 53 records and changes. The control plane lives in us-east-1.
+#[async_trait]
+pub trait Dns: Send + Sync {
+    /// ListResourceRecordSets starting at (name, type), returning that record if present.
+    async fn get_record(
+        &self,
+        hosted_zone_id: &str,
+        name: &str,
+        record_type: &str,
+    ) -> CloudResult<Option<DnsRecord>>;
+
+    /// ChangeResourceRecordSets, one all-or-nothing batch. With `expected`, the batch is
+    /// DELETE(expected) + CREATE(desired): a compare-and-swap that fails if someone else moved
+    /// the record. Without it, an UPSERT.
+    async fn change_record(
+        &self,
+        hosted_zone_id: &str,
+        expected: Option<&DnsRecord>,
+        desired: &DnsRecord,
+        comment: &str,
+    ) -> CloudResult<ChangeInfo>;
+
+    /// GetChange.
+    async fn get_change(&self, change_id: &str) -> CloudResult<ChangeStatus>;
+}
+
+/// ECS services.
+#[async_trait]
+pub trait Ecs: Send + Sync {
+    /// DescribeServices (up to 10 per call; the adapter batches).
+    async fn describe_services(
+        &self,
+        region: &str,
+        cluster: &str,
+        services: &[String],
+    ) -> CloudResult<Vec<EcsService>>;
+
+    /// UpdateService(desiredCount).
+    async fn update_desired_count(
+        &self,
+        region: &str,
+        cluster: &str,
+        service: &str,
+        desired: u32,
+    ) -> CloudResult<()>;
+}
+
+/// Application Auto Scaling scalable targets of ECS services.
+#[async_trait]
+pub trait AutoScaling: Send + Sync {
+    /// DescribeScalableTargets(ecs, ResourceIds).
+    async fn describe_scalable_targets(
+        &self,
+        region: &str,
+        resource_ids: &[String],
+    ) -> CloudResult<Vec<ScalableTarget>>;
+
+    /// RegisterScalableTarget(min, max). Idempotent in AWS.
+    async fn register_scalable_target(
+        &self,
+        region: &str,
+        resource_id: &str,
+        min: u32,
+        max: u32,
+    ) -> CloudResult<()>;
+}
+
+/// The `Verify` step: an HTTP GET against the spec's URL.
+#[async_trait]
+pub trait HealthCheck: Send + Sync {
+    /// The HTTP status code returned by `url`.
+    async fn probe(&self, url: &str) -> CloudResult<u16>;
+}
+
+/// Time is a port too: the real clock, or the simulated world's virtual one. Sleeping is done
+/// with `tokio::time`, which the simulated world runs paused.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+/// The wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+/// Everything the controller reaches the cloud through.
+#[derive(Clone)]
+pub struct Cloud {
+    pub aurora: Arc<dyn Aurora>,
+    pub lag: Arc<dyn ReplicationLag>,
+    pub dns: Arc<dyn Dns>,
+    pub ecs: Arc<dyn Ecs>,
+    pub autoscaling: Arc<dyn AutoScaling>,
+    pub health: Arc<dyn HealthCheck>,
+    pub clock: Arc<dyn Clock>,
+}

@@ -1,0 +1,50 @@
+//! One module per command. Each returns the exit status on success or a `CliError`.
+
+mod apply;
+mod approve;
+mod completion;
+mod controller;
+mod delete;
+mod demo;
+mod describe;
+mod diff;
+mod edit;
+mod failover;
+mod get;
+mod history;
+mod iam_policy;
+mod init;
+mod plan;
+mod schema;
+mod sim;
+mod suspend;
+
+use super::args::{Cli, Command};
+use super::exit::{CliResult, ExitStatus};
+
+pub async fn dispatch(cli: Cli) -> CliResult<ExitStatus> {
+    let Cli { store, command } = cli;
+    match command {
+        Command::Init => init::run(&store).await,
+        Command::Apply { file } => apply::run(&store, &file).await,
+        Command::Get { name, output } => get::run(&store, name.as_deref(), output).await,
+        Command::Describe { name } => describe::run(&store, &name).await,
+        Command::Edit { name } => edit::run(&store, &name).await,
+        Command::Diff { file, cloud } => diff::run(&store, &file, cloud).await,
+        Command::Plan { name, cloud } => plan::run(&store, &name, cloud).await,
+        Command::Failover(args) => failover::run(&store, args).await,
+        Command::Approve { name } => approve::run(&store, &name).await,
+        Command::Suspend { name } => suspend::run(&store, &name, true).await,
+        Command::Resume { name } => suspend::run(&store, &name, false).await,
+        Command::Delete { name } => delete::run(&store, &name).await,
+        Command::History { name, output } => history::run(&store, &name, output).await,
+        Command::Controller(args) => controller::run(&store, args).await,
+        Command::Demo(args) => demo::run(args).await,
+        Command::Sim(args) => sim::run(args).await,
+        Command::Schema => schema::run(),
+        Command::IamPolicy { name, account, partition } => {
+            iam_policy::run(&store, &name, &account, &partition).await
+        }
+        Command::Completion { shell } => completion::run(shell),
+    }
+}

@@ -1,0 +1,186 @@
+//! The observed world: what one pass of observation learned about the cloud, in the terms the
+//! planner reasons with. Built by `observe`, read by `planner`. Plain data, no IO.
+
+use std::collections::BTreeMap;
+
+use drctl_cloud::{ClusterSnapshot, DbCluster, DbInstance, DnsRecord, EcsService, GlobalCluster};
+use drctl_schema::{DnsTarget, FailoverGroupSpec, RecordType, Timestamp};
+
+/// Something we tried to read: known, or not reachable (with the error, for messages).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Seen<T> {
+    Known(T),
+    Unreachable(String),
+}
+
+impl<T> Seen<T> {
+    pub fn known(&self) -> Option<&T> {
+        match self {
+            Seen::Known(v) => Some(v),
+            Seen::Unreachable(_) => None,
+        }
+    }
+
+    pub fn is_known(&self) -> bool {
+        matches!(self, Seen::Known(_))
+    }
+}
+
+/// A member cluster's place in the global database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Membership {
+    Writer,
+    /// A secondary; `synced` is SynchronizationStatus == connected.
+    Secondary {
+        synced: bool,
+    },
+    /// Exists but is not a member of the global cluster (detached / standalone: stale).
+    Detached,
+    /// Does not exist in its region.
+    Missing,
+    /// Its region did not answer and the global cluster does not list it either.
+    Unknown,
+}
+
+impl Membership {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Membership::Writer => "writer",
+            Membership::Secondary { .. } => "reader",
+            Membership::Detached => "detached",
+            Membership::Missing => "missing",
+            Membership::Unknown => "unreachable",
+        }
+    }
+}
+
+/// What we know about one region of the group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegionView {
+    pub region: String,
+    /// Did the region's RDS endpoint answer in this pass? (None: not asked this pass.)
+    pub reachable: Option<bool>,
+    /// The spec'd cluster, when the region answered and it exists.
+    pub cluster: Option<DbCluster>,
+    pub membership: Membership,
+    /// Instances of the cluster (read only when a step needs them).
+    pub instances: Option<Vec<DbInstance>>,
+    /// Snapshots of the cluster (read only when a step needs them).
+    pub snapshots: Option<Vec<ClusterSnapshot>>,
+}
+
+/// One ECS service in one region with its scalable target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceView {
+    pub name: String,
+    pub region: String,
+    pub ecs: Seen<Option<EcsService>>,
+    /// (min, max) of the scalable target; None when it does not exist. Not read on light passes.
+    pub scalable: Option<Seen<Option<(u32, u32)>>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedWorld {
+    pub at: Timestamp,
+    pub global: Seen<Option<GlobalCluster>>,
+    pub regions: BTreeMap<String, RegionView>,
+    pub record: Seen<Option<DnsRecord>>,
+    /// Status of the Route 53 change the current operation is waiting for.
+    pub dns_change_in_sync: Option<Seen<bool>>,
+    pub services: Vec<ServiceView>,
+    /// Replication lag of the secondary, seconds (None: unknown).
+    pub lag_seconds: Option<f64>,
+    /// Result of the Verify probe when the current step asked for one.
+    pub health: Option<Seen<u16>>,
+    /// Whether this observation read everything (true) or only the cheap parts.
+    pub full: bool,
+}
+
+impl ObservedWorld {
+    /// The region whose cluster is the global writer, if known.
+    pub fn writer_region(&self) -> Option<&str> {
+        self.regions
+            .values()
+            .find(|r| r.membership == Membership::Writer)
+            .map(|r| r.region.as_str())
+    }
+
+    pub fn region(&self, region: &str) -> Option<&RegionView> {
+        self.regions.get(region)
+    }
+
+    /// The region the DNS record points at, by matching the record against the spec targets.
+    pub fn dns_owner(&self, spec: &FailoverGroupSpec) -> Option<String> {
+        let record = self.record.known()?.as_ref()?;
+        spec.dns
+            .targets
+            .iter()
+            .find(|(_, target)| record_points_at(record, spec.dns.record_type, target))
+            .map(|(region, _)| region.clone())
+    }
+
+    pub fn service(&self, name: &str, region: &str) -> Option<&ServiceView> {
+        self.services
+            .iter()
+            .find(|s| s.name == name && s.region == region)
+    }
+
+    pub fn failover_in_flight(&self) -> Option<&drctl_cloud::FailoverState> {
+        self.global.known()?.as_ref()?.failover_state.as_ref()
+    }
+}
+
+/// Does `record` send traffic to `target`? Route 53 returns names fully qualified and
+/// lower-cased with a trailing dot; the spec may omit the dot or use another case.
+pub fn record_points_at(record: &DnsRecord, record_type: RecordType, target: &DnsTarget) -> bool {
+    match record_type {
+        RecordType::A => match (&record.alias, &target.alias_dns_name) {
+            (Some(alias), Some(name)) => same_dns_name(&alias.dns_name, name),
+            _ => false,
+        },
+        RecordType::Cname => match &target.value {
+            Some(value) => record.values.iter().any(|v| same_dns_name(v, value)),
+            None => false,
+        },
+    }
+}
+
+pub fn same_dns_name(a: &str, b: &str) -> bool {
+    a.trim_end_matches('.')
+        .eq_ignore_ascii_case(b.trim_end_matches('.'))
+}
+
+/// Fully qualified form of a DNS name (trailing dot), as Route 53 stores it.
+pub fn fqdn(name: &str) -> String {
+    if name.ends_with('.') {
+        name.to_ascii_lowercase()
+    } else {
+        format!("{}.", name.to_ascii_lowercase())
+    }
+}
+
+/// The record drctl wants when `region` owns DNS.
+pub fn desired_record(spec: &FailoverGroupSpec, region: &str) -> Option<DnsRecord> {
+    let target = spec.dns.targets.get(region)?;
+    let name = fqdn(&spec.dns.record_name);
+    match spec.dns.record_type {
+        RecordType::A => Some(DnsRecord {
+            name,
+            record_type: "A".to_string(),
+            ttl: None,
+            alias: Some(drctl_cloud::AliasTarget {
+                dns_name: fqdn(target.alias_dns_name.as_deref()?),
+                hosted_zone_id: target.alias_hosted_zone_id.clone()?,
+                evaluate_target_health: false,
+            }),
+            values: Vec::new(),
+        }),
+        RecordType::Cname => Some(DnsRecord {
+            name,
+            record_type: "CNAME".to_string(),
+            ttl: Some(spec.dns.ttl.unwrap_or(60)),
+            alias: None,
+            values: vec![target.value.clone()?],
+        }),
+    }
+}

@@ -1,0 +1,561 @@
+//! The FailoverGroup document (DESIGN.md §1, a contract: field names are exact).
+//!
+//! Every struct rejects unknown fields, so a typo such as `dnsOwnr` is an error naming the
+//! field instead of a silently ignored key. Defaults live here, in one place, and are applied
+//! by serde at parse time; `FailoverGroupSpec::dns_owner()` resolves the one default that
+//! depends on another field.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::time::Timestamp;
+
+pub const API_VERSION: &str = "drctl.io/v1alpha1";
+pub const KIND: &str = "FailoverGroup";
+
+/// An AWS region name such as `us-east-1`. Kept as a string so that the document round-trips
+/// exactly; syntax is checked by validation, which can then name the field.
+pub type Region = String;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FailoverGroup {
+    /// Must be `drctl.io/v1alpha1`.
+    pub api_version: String,
+    /// Must be `FailoverGroup`.
+    pub kind: String,
+    pub metadata: ObjectMeta,
+    pub spec: FailoverGroupSpec,
+    /// Written only by the controller; ignored (and not stored) when a user applies a document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<FailoverGroupStatus>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ObjectMeta {
+    /// DNS-1123 label, unique per store.
+    pub name: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Set by the store. Optional on apply; when given on an update it must match the stored
+    /// one (optimistic concurrency).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_version: Option<String>,
+    /// Set by the store; bumped on every spec change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FailoverGroupSpec {
+    /// Exactly two distinct regions (active/passive).
+    pub regions: Vec<Region>,
+    /// Desired Aurora writer region; must be in `regions`.
+    pub writer: Region,
+    /// Region that owns the DNS record; defaults to `writer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_owner: Option<Region>,
+    /// May drctl use FailoverGlobalCluster(AllowDataLoss=true)?
+    #[serde(default)]
+    pub allow_data_loss: bool,
+    /// RPO gate for switchover and for the failback sync, in seconds.
+    #[serde(default = "default_max_lag_seconds")]
+    pub max_lag_seconds: u32,
+    /// true: observe and report only, never mutate.
+    #[serde(default)]
+    pub suspended: bool,
+    pub database: DatabaseSpec,
+    pub dns: DnsSpec,
+    #[serde(default)]
+    pub compute: ComputeSpec,
+    #[serde(default)]
+    pub failback: FailbackSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<VerifySpec>,
+}
+
+pub const DEFAULT_MAX_LAG_SECONDS: u32 = 5;
+
+fn default_max_lag_seconds() -> u32 {
+    DEFAULT_MAX_LAG_SECONDS
+}
+
+impl FailoverGroupSpec {
+    /// The effective DNS owner: `dnsOwner` when set, else `writer`.
+    pub fn dns_owner(&self) -> &str {
+        self.dns_owner.as_deref().unwrap_or(&self.writer)
+    }
+
+    /// The region of the pair that is not `region` (active/passive has exactly two).
+    pub fn other_region(&self, region: &str) -> Option<&str> {
+        self.regions
+            .iter()
+            .find(|r| r.as_str() != region)
+            .map(String::as_str)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DatabaseSpec {
+    pub global_cluster_identifier: String,
+    /// One entry per region; also the template used to recreate a stale member.
+    pub clusters: BTreeMap<Region, ClusterTemplate>,
+}
+
+/// One Aurora cluster of the global database. Only `identifier` is required; the rest is
+/// needed only to recreate the cluster as a secondary during failback.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClusterTemplate {
+    pub identifier: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_class: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_count: Option<u32>,
+    /// Customer-managed KMS key in this cluster's own region (required for an encrypted
+    /// cross-region secondary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_subnet_group: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vpc_security_group_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DnsSpec {
+    pub hosted_zone_id: String,
+    /// Fully qualified; a trailing dot is allowed.
+    pub record_name: String,
+    #[serde(default)]
+    pub record_type: RecordType,
+    /// CNAME only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<u32>,
+    pub targets: BTreeMap<Region, DnsTarget>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum RecordType {
+    /// An alias A record (to a load balancer).
+    #[default]
+    A,
+    #[serde(rename = "CNAME")]
+    Cname,
+}
+
+impl RecordType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordType::A => "A",
+            RecordType::Cname => "CNAME",
+        }
+    }
+}
+
+/// For `recordType: A`: `aliasDnsName` and `aliasHostedZoneId`. For `CNAME`: `value`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DnsTarget {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias_dns_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias_hosted_zone_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ComputeSpec {
+    #[serde(default)]
+    pub services: Vec<ServiceSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceSpec {
+    /// Unique within the group.
+    pub name: String,
+    pub regions: BTreeMap<Region, EcsServiceRef>,
+    /// Capacity in the region that owns DNS.
+    pub active: Capacity,
+    /// Capacity in every other region (pilot light).
+    pub standby: Capacity,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EcsServiceRef {
+    pub cluster: String,
+    pub service: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Capacity {
+    pub desired: u32,
+    pub min: u32,
+    pub max: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FailbackSpec {
+    #[serde(default)]
+    pub approval: Approval,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum Approval {
+    /// Destructive steps wait for `drctl approve`.
+    #[default]
+    Manual,
+    /// No wait.
+    Automatic,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VerifySpec {
+    pub url: String,
+    #[serde(default = "default_expect_status")]
+    pub expect_status: u16,
+}
+
+fn default_expect_status() -> u16 {
+    200
+}
+
+// ---------------------------------------------------------------------------------------------
+// Status: written only by the controller.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FailoverGroupStatus {
+    #[serde(default)]
+    pub observed_generation: u64,
+    #[serde(default)]
+    pub phase: Phase,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<ObservedSummary>,
+    /// Present while a multi-step operation runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<Operation>,
+    /// The operation that ran last, kept after it finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_operation: Option<Operation>,
+    /// Last time the controller wrote this status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reconciled_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum Phase {
+    Converged,
+    #[default]
+    Progressing,
+    WaitingForApproval,
+    Blocked,
+    Suspended,
+    Degraded,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Converged => "Converged",
+            Phase::Progressing => "Progressing",
+            Phase::WaitingForApproval => "WaitingForApproval",
+            Phase::Blocked => "Blocked",
+            Phase::Suspended => "Suspended",
+            Phase::Degraded => "Degraded",
+        }
+    }
+}
+
+/// Condition types the controller writes (Kubernetes shape).
+pub mod condition_type {
+    pub const READY: &str = "Ready";
+    pub const DATABASE_READY: &str = "DatabaseReady";
+    pub const DNS_READY: &str = "DnsReady";
+    pub const COMPUTE_READY: &str = "ComputeReady";
+    pub const WRITER_DRIFT: &str = "WriterDrift";
+    pub const APPROVAL_REQUIRED: &str = "ApprovalRequired";
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Condition {
+    /// Ready, DatabaseReady, DnsReady, ComputeReady, WriterDrift or ApprovalRequired.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub status: ConditionStatus,
+    pub reason: String,
+    #[serde(default)]
+    pub message: String,
+    pub last_transition_time: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ConditionStatus {
+    True,
+    False,
+    Unknown,
+}
+
+impl ConditionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConditionStatus::True => "True",
+            ConditionStatus::False => "False",
+            ConditionStatus::Unknown => "Unknown",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ObservedSummary {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writer: Option<Region>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_owner: Option<Region>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_lag_seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberSummary>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MemberSummary {
+    pub region: Region,
+    pub cluster: String,
+    /// writer | reader | detached | missing | unreachable
+    pub role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synchronization_status: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceSummary {
+    pub name: String,
+    pub region: Region,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub running: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum OperationType {
+    Switchover,
+    Failover,
+    Failback,
+}
+
+impl OperationType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OperationType::Switchover => "Switchover",
+            OperationType::Failover => "Failover",
+            OperationType::Failback => "Failback",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Operation {
+    /// Stable id, also used to name the snapshots the operation takes.
+    pub id: String,
+    #[serde(rename = "type")]
+    pub type_: OperationType,
+    pub from: Region,
+    pub to: Region,
+    pub started_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Timestamp>,
+    /// The spec generation this operation was planned for.
+    #[serde(default)]
+    pub generation: u64,
+    #[serde(default)]
+    pub state: OperationState,
+    pub steps: Vec<StepRecord>,
+    /// Measured data-loss window (lag at the cut for a Failover).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpo_seconds: Option<f64>,
+    /// Recovery time: from the start of the operation until DNS served the new region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rto_seconds: Option<f64>,
+    /// Facts the operation carries between steps (snapshot ids, change ids, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub notes: BTreeMap<String, String>,
+}
+
+impl Operation {
+    pub fn step(&self, name: StepName) -> Option<&StepRecord> {
+        self.steps.iter().find(|s| s.name == name)
+    }
+
+    pub fn step_mut(&mut self, name: StepName) -> Option<&mut StepRecord> {
+        self.steps.iter_mut().find(|s| s.name == name)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum OperationState {
+    #[default]
+    Running,
+    Succeeded,
+    Failed,
+    /// Replaced by a newer spec before it finished.
+    Superseded,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StepRecord {
+    pub name: StepName,
+    pub state: StepState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl StepRecord {
+    pub fn pending(name: StepName) -> Self {
+        StepRecord {
+            name,
+            state: StepState::Pending,
+            started_at: None,
+            finished_at: None,
+            detail: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum StepState {
+    #[default]
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    Skipped,
+}
+
+impl StepState {
+    pub fn is_done(self) -> bool {
+        matches!(self, StepState::Succeeded | StepState::Skipped)
+    }
+}
+
+/// Step names (contract).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+pub enum StepName {
+    Preflight,
+    FenceSource,
+    ScaleUpTarget,
+    Switchover,
+    Failover,
+    WaitWriter,
+    WaitComputeReady,
+    MoveDns,
+    WaitDnsInSync,
+    Verify,
+    ScaleDownSource,
+    PreserveSnapshot,
+    SnapshotStale,
+    AwaitApproval,
+    DeleteStale,
+    RecreateSecondary,
+    WaitReplicaSynced,
+}
+
+impl StepName {
+    pub const ALL: [StepName; 17] = [
+        StepName::Preflight,
+        StepName::FenceSource,
+        StepName::ScaleUpTarget,
+        StepName::Switchover,
+        StepName::Failover,
+        StepName::WaitWriter,
+        StepName::WaitComputeReady,
+        StepName::MoveDns,
+        StepName::WaitDnsInSync,
+        StepName::Verify,
+        StepName::ScaleDownSource,
+        StepName::PreserveSnapshot,
+        StepName::SnapshotStale,
+        StepName::AwaitApproval,
+        StepName::DeleteStale,
+        StepName::RecreateSecondary,
+        StepName::WaitReplicaSynced,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepName::Preflight => "Preflight",
+            StepName::FenceSource => "FenceSource",
+            StepName::ScaleUpTarget => "ScaleUpTarget",
+            StepName::Switchover => "Switchover",
+            StepName::Failover => "Failover",
+            StepName::WaitWriter => "WaitWriter",
+            StepName::WaitComputeReady => "WaitComputeReady",
+            StepName::MoveDns => "MoveDns",
+            StepName::WaitDnsInSync => "WaitDnsInSync",
+            StepName::Verify => "Verify",
+            StepName::ScaleDownSource => "ScaleDownSource",
+            StepName::PreserveSnapshot => "PreserveSnapshot",
+            StepName::SnapshotStale => "SnapshotStale",
+            StepName::AwaitApproval => "AwaitApproval",
+            StepName::DeleteStale => "DeleteStale",
+            StepName::RecreateSecondary => "RecreateSecondary",
+            StepName::WaitReplicaSynced => "WaitReplicaSynced",
+        }
+    }
+
+    /// Steps that destroy or irreversibly change something: never repeated after a crash.
+    pub fn is_destructive(self) -> bool {
+        matches!(
+            self,
+            StepName::Switchover | StepName::Failover | StepName::DeleteStale
+        )
+    }
+}
+
+impl std::fmt::Display for StepName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
