@@ -1,0 +1,823 @@
+//! Validation of a document, and transition rules between an old and a new spec.
+//! Every problem is reported at once, each with its field path.
+//!
+//! Paths use the document's own (camelCase) field names, `.key` for map keys and `[i]` for list
+//! indexes, the same notation the parser uses for type errors, so a user sees one style:
+//! `spec.database.clusters.us-west-2.identifier`, `spec.compute.services[1].active.min`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use crate::types::{
+    Capacity, ClusterTemplate, DnsTarget, FailoverGroup, FailoverGroupSpec, RecordType,
+    API_VERSION, KIND,
+};
+
+/// One problem with one field, e.g. `spec.writer: "eu-west-9" is not one of spec.regions`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// Dotted path with map keys and list indexes, e.g. `spec.compute.services[0].active.min`.
+    pub path: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ValidationErrors(pub Vec<FieldError>);
+
+impl ValidationErrors {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &FieldError> {
+        self.0.iter()
+    }
+
+    fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError::new(path, message));
+    }
+
+    fn into_result(self) -> Result<(), ValidationErrors> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(self)
+        }
+    }
+}
+
+impl fmt::Display for ValidationErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ValidationErrors {}
+
+/// Upper bound of `spec.maxLagSeconds`: an RPO gate of more than an hour is a typo, not a policy.
+pub const MAX_LAG_SECONDS_LIMIT: u32 = 3600;
+/// Bounds of `spec.dns.ttl` (CNAME only).
+pub const TTL_RANGE: std::ops::RangeInclusive<u32> = 1..=86_400;
+/// Aurora allows one writer and up to 15 readers per cluster.
+pub const MAX_INSTANCE_COUNT: u32 = 16;
+pub const AURORA_ENGINES: [&str; 2] = ["aurora-mysql", "aurora-postgresql"];
+
+/// Validate one document on its own.
+pub fn validate(doc: &FailoverGroup) -> Result<(), ValidationErrors> {
+    let mut errs = ValidationErrors::default();
+    if doc.api_version != API_VERSION {
+        errs.push(
+            "apiVersion",
+            format!(
+                "{:?} is not supported: expected {API_VERSION}",
+                doc.api_version
+            ),
+        );
+    }
+    if doc.kind != KIND {
+        errs.push(
+            "kind",
+            format!("{:?} is not supported: expected {KIND}", doc.kind),
+        );
+    }
+    check_metadata(doc, &mut errs);
+    check_spec(&doc.spec, &mut errs);
+    errs.into_result()
+}
+
+/// Transition rules: old (stored) spec versus new spec, checked on every write. Identifiers of
+/// AWS resources drctl manages cannot be renamed in place: the controller would start managing
+/// different resources while the old ones keep serving.
+pub fn validate_transition(
+    old: &FailoverGroup,
+    new: &FailoverGroup,
+) -> Result<(), ValidationErrors> {
+    let mut errs = ValidationErrors::default();
+    let immutable = |errs: &mut ValidationErrors, path: &str, before: &str, after: &str| {
+        if before != after {
+            errs.push(
+                path,
+                format!(
+                    "field is immutable: stored {before:?}, new {after:?} (delete and re-create the group to manage other resources)"
+                ),
+            );
+        }
+    };
+    immutable(
+        &mut errs,
+        "metadata.name",
+        &old.metadata.name,
+        &new.metadata.name,
+    );
+    let (o, n) = (&old.spec, &new.spec);
+    let old_regions: BTreeSet<&String> = o.regions.iter().collect();
+    let new_regions: BTreeSet<&String> = n.regions.iter().collect();
+    if old_regions != new_regions {
+        errs.push(
+            "spec.regions",
+            format!(
+                "field is immutable: stored {}, new {}",
+                region_list(&o.regions),
+                region_list(&n.regions)
+            ),
+        );
+    }
+    immutable(
+        &mut errs,
+        "spec.database.globalClusterIdentifier",
+        &o.database.global_cluster_identifier,
+        &n.database.global_cluster_identifier,
+    );
+    for (region, old_cluster) in &o.database.clusters {
+        if let Some(new_cluster) = n.database.clusters.get(region) {
+            immutable(
+                &mut errs,
+                &format!("spec.database.clusters.{region}.identifier"),
+                &old_cluster.identifier,
+                &new_cluster.identifier,
+            );
+        }
+    }
+    immutable(
+        &mut errs,
+        "spec.dns.hostedZoneId",
+        &o.dns.hosted_zone_id,
+        &n.dns.hosted_zone_id,
+    );
+    // A trailing dot is only notation: `api.example.com` and `api.example.com.` are one record.
+    immutable(
+        &mut errs,
+        "spec.dns.recordName",
+        o.dns.record_name.trim_end_matches('.'),
+        n.dns.record_name.trim_end_matches('.'),
+    );
+    // Route 53 cannot turn an A alias into a CNAME with one UPSERT (a CNAME cannot coexist
+    // with another record of the same name), and the controller only ever UPSERTs.
+    immutable(
+        &mut errs,
+        "spec.dns.recordType",
+        o.dns.record_type.as_str(),
+        n.dns.record_type.as_str(),
+    );
+    errs.into_result()
+}
+
+fn region_list(regions: &[String]) -> String {
+    format!("[{}]", regions.join(", "))
+}
+
+fn check_metadata(doc: &FailoverGroup, errs: &mut ValidationErrors) {
+    let name = &doc.metadata.name;
+    if let Err(why) = dns1123_label(name) {
+        errs.push("metadata.name", format!("{name:?} {why}"));
+    }
+    for (key, value) in &doc.metadata.labels {
+        if let Err(why) = label_key(key) {
+            errs.push(
+                format!("metadata.labels.{key}"),
+                format!("key {key:?} {why}"),
+            );
+        }
+        if let Err(why) = label_value(value) {
+            errs.push(
+                format!("metadata.labels.{key}"),
+                format!("value {value:?} {why}"),
+            );
+        }
+    }
+}
+
+fn check_spec(spec: &FailoverGroupSpec, errs: &mut ValidationErrors) {
+    let regions = &spec.regions;
+    let listed = region_list(regions);
+    if regions.len() != 2 {
+        errs.push(
+            "spec.regions",
+            format!(
+                "must list exactly two regions (active/passive), got {}: {listed}",
+                regions.len()
+            ),
+        );
+    }
+    let mut seen = BTreeSet::new();
+    for (i, region) in regions.iter().enumerate() {
+        if let Err(why) = aws_region(region) {
+            errs.push(format!("spec.regions[{i}]"), format!("{region:?} {why}"));
+        }
+        if !seen.insert(region) {
+            errs.push(
+                format!("spec.regions[{i}]"),
+                format!("{region:?} is listed twice: the two regions must differ"),
+            );
+        }
+    }
+    let in_regions = |errs: &mut ValidationErrors, path: &str, region: &str| {
+        if !regions.iter().any(|r| r == region) {
+            errs.push(
+                path,
+                format!("{region:?} is not one of spec.regions {listed}"),
+            );
+        }
+    };
+    in_regions(errs, "spec.writer", &spec.writer);
+    if let Some(owner) = &spec.dns_owner {
+        in_regions(errs, "spec.dnsOwner", owner);
+    }
+    if spec.max_lag_seconds > MAX_LAG_SECONDS_LIMIT {
+        errs.push(
+            "spec.maxLagSeconds",
+            format!(
+                "{} is too large: the replication lag gate must be between 0 and {MAX_LAG_SECONDS_LIMIT} seconds",
+                spec.max_lag_seconds
+            ),
+        );
+    }
+
+    // Database.
+    let db = &spec.database;
+    if let Err(why) = rds_identifier(&db.global_cluster_identifier) {
+        errs.push(
+            "spec.database.globalClusterIdentifier",
+            format!("{:?} {why}", db.global_cluster_identifier),
+        );
+    }
+    covers_regions(errs, "spec.database.clusters", &db.clusters, regions);
+    for (region, cluster) in &db.clusters {
+        check_cluster(
+            errs,
+            &format!("spec.database.clusters.{region}"),
+            region,
+            cluster,
+        );
+    }
+
+    // DNS.
+    let dns = &spec.dns;
+    if let Err(why) = hosted_zone_id(&dns.hosted_zone_id) {
+        errs.push(
+            "spec.dns.hostedZoneId",
+            format!("{:?} {why}", dns.hosted_zone_id),
+        );
+    }
+    if let Err(why) = dns_name(&dns.record_name, true) {
+        errs.push(
+            "spec.dns.recordName",
+            format!("{:?} {why}", dns.record_name),
+        );
+    }
+    match (dns.record_type, dns.ttl) {
+        (RecordType::A, Some(_)) => errs.push(
+            "spec.dns.ttl",
+            "must be absent for recordType A: an alias record has no TTL of its own (Route 53 uses the target's)",
+        ),
+        (RecordType::Cname, Some(ttl)) if !TTL_RANGE.contains(&ttl) => errs.push(
+            "spec.dns.ttl",
+            format!(
+                "{ttl} is out of range: must be between {} and {} seconds",
+                TTL_RANGE.start(),
+                TTL_RANGE.end()
+            ),
+        ),
+        _ => {}
+    }
+    covers_regions(errs, "spec.dns.targets", &dns.targets, regions);
+    for (region, target) in &dns.targets {
+        check_target(
+            errs,
+            &format!("spec.dns.targets.{region}"),
+            dns.record_type,
+            target,
+        );
+    }
+
+    // Compute.
+    let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, svc) in spec.compute.services.iter().enumerate() {
+        let path = format!("spec.compute.services[{i}]");
+        if let Err(why) = service_name(&svc.name) {
+            errs.push(format!("{path}.name"), format!("{:?} {why}", svc.name));
+        }
+        if let Some(first) = names.insert(svc.name.as_str(), i) {
+            names.insert(svc.name.as_str(), first);
+            errs.push(
+                format!("{path}.name"),
+                format!(
+                    "{:?} is also the name of spec.compute.services[{first}]: service names must be unique",
+                    svc.name
+                ),
+            );
+        }
+        covers_regions(errs, &format!("{path}.regions"), &svc.regions, regions);
+        for (region, ecs) in &svc.regions {
+            let p = format!("{path}.regions.{region}");
+            if let Err(why) = ecs_name(&ecs.cluster) {
+                errs.push(format!("{p}.cluster"), format!("{:?} {why}", ecs.cluster));
+            }
+            if let Err(why) = ecs_name(&ecs.service) {
+                errs.push(format!("{p}.service"), format!("{:?} {why}", ecs.service));
+            }
+        }
+        check_capacity(errs, &format!("{path}.active"), &svc.active);
+        check_capacity(errs, &format!("{path}.standby"), &svc.standby);
+        if svc.active.desired == 0 {
+            errs.push(
+                format!("{path}.active.desired"),
+                "must be at least 1: the active region serves the traffic DNS sends it",
+            );
+        }
+    }
+
+    // Verify.
+    if let Some(verify) = &spec.verify {
+        if let Err(why) = http_url(&verify.url) {
+            errs.push("spec.verify.url", format!("{:?} {why}", verify.url));
+        }
+        if !(100..=599).contains(&verify.expect_status) {
+            errs.push(
+                "spec.verify.expectStatus",
+                format!(
+                    "{} is not an HTTP status code (100..=599)",
+                    verify.expect_status
+                ),
+            );
+        }
+    }
+}
+
+/// A per-region map must have exactly one entry per region of spec.regions.
+fn covers_regions<T>(
+    errs: &mut ValidationErrors,
+    path: &str,
+    map: &BTreeMap<String, T>,
+    regions: &[String],
+) {
+    let listed = region_list(regions);
+    let mut seen = BTreeSet::new();
+    for region in regions {
+        if seen.insert(region) && !map.contains_key(region) {
+            errs.push(
+                path,
+                format!("missing an entry for region {region} (one per region of spec.regions {listed})"),
+            );
+        }
+    }
+    for key in map.keys() {
+        if !regions.contains(key) {
+            errs.push(
+                format!("{path}.{key}"),
+                format!("{key:?} is not one of spec.regions {listed}"),
+            );
+        }
+    }
+}
+
+fn check_cluster(errs: &mut ValidationErrors, path: &str, region: &str, c: &ClusterTemplate) {
+    if let Err(why) = rds_identifier(&c.identifier) {
+        errs.push(
+            format!("{path}.identifier"),
+            format!("{:?} {why}", c.identifier),
+        );
+    }
+    if let Some(engine) = &c.engine {
+        if !AURORA_ENGINES.contains(&engine.as_str()) {
+            errs.push(
+                format!("{path}.engine"),
+                format!("{engine:?} is not one of [{}]", AURORA_ENGINES.join(", ")),
+            );
+        }
+    }
+    if let Some(version) = &c.engine_version {
+        if version.is_empty()
+            || !version
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '.' || ch == '_' || ch == '-')
+        {
+            errs.push(
+                format!("{path}.engineVersion"),
+                format!("{version:?} is not an engine version such as \"16.3\""),
+            );
+        }
+    }
+    if let Some(class) = &c.instance_class {
+        let ok = class.strip_prefix("db.").is_some_and(|rest| {
+            rest.contains('.')
+                && rest
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '.')
+        });
+        if !ok {
+            errs.push(
+                format!("{path}.instanceClass"),
+                format!("{class:?} is not an instance class such as \"db.r6g.large\""),
+            );
+        }
+    }
+    if let Some(count) = c.instance_count {
+        if count == 0 || count > MAX_INSTANCE_COUNT {
+            errs.push(
+                format!("{path}.instanceCount"),
+                format!(
+                    "{count} is out of range: a cluster has 1 to {MAX_INSTANCE_COUNT} instances"
+                ),
+            );
+        }
+    }
+    if let Some(key) = &c.kms_key_id {
+        match kms_key(key) {
+            Err(why) => errs.push(format!("{path}.kmsKeyId"), format!("{key:?} {why}")),
+            Ok(Some(key_region)) if key_region != region => errs.push(
+                format!("{path}.kmsKeyId"),
+                format!(
+                    "{key:?} is a key in {key_region}, but this cluster is in {region}: a cross-region secondary needs a key in its own region"
+                ),
+            ),
+            Ok(_) => {}
+        }
+    }
+    if let Some(group) = &c.db_subnet_group {
+        let ok = !group.is_empty()
+            && group.len() <= 255
+            && group
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, ' ' | '.' | '_' | '-'));
+        if !ok {
+            errs.push(
+                format!("{path}.dbSubnetGroup"),
+                format!("{group:?} is not a DB subnet group name (1-255 letters, digits, spaces, '.', '_', '-')"),
+            );
+        }
+    }
+    for (i, sg) in c.vpc_security_group_ids.iter().enumerate() {
+        let ok = sg.strip_prefix("sg-").is_some_and(|hex| {
+            (8..=17).contains(&hex.len())
+                && hex
+                    .chars()
+                    .all(|ch| ch.is_ascii_hexdigit() && !ch.is_ascii_uppercase())
+        });
+        if !ok {
+            errs.push(
+                format!("{path}.vpcSecurityGroupIds[{i}]"),
+                format!("{sg:?} is not a security group id such as \"sg-0123456789abcdef0\""),
+            );
+        }
+    }
+}
+
+fn check_target(errs: &mut ValidationErrors, path: &str, record_type: RecordType, t: &DnsTarget) {
+    match record_type {
+        RecordType::A => {
+            match &t.alias_dns_name {
+                None => errs.push(
+                    format!("{path}.aliasDnsName"),
+                    "is required for recordType A (the load balancer's DNS name)",
+                ),
+                Some(name) => {
+                    if let Err(why) = dns_name(name, false) {
+                        errs.push(format!("{path}.aliasDnsName"), format!("{name:?} {why}"));
+                    }
+                }
+            }
+            match &t.alias_hosted_zone_id {
+                None => errs.push(
+                    format!("{path}.aliasHostedZoneId"),
+                    "is required for recordType A (the load balancer's canonical hosted zone id)",
+                ),
+                Some(zone) => {
+                    if let Err(why) = hosted_zone_id(zone) {
+                        errs.push(
+                            format!("{path}.aliasHostedZoneId"),
+                            format!("{zone:?} {why}"),
+                        );
+                    }
+                }
+            }
+            if t.value.is_some() {
+                errs.push(
+                    format!("{path}.value"),
+                    "must be absent for recordType A: use aliasDnsName and aliasHostedZoneId",
+                );
+            }
+        }
+        RecordType::Cname => {
+            match &t.value {
+                None => errs.push(format!("{path}.value"), "is required for recordType CNAME"),
+                Some(value) => {
+                    if let Err(why) = dns_name(value, false) {
+                        errs.push(format!("{path}.value"), format!("{value:?} {why}"));
+                    }
+                }
+            }
+            for (field, present) in [
+                ("aliasDnsName", t.alias_dns_name.is_some()),
+                ("aliasHostedZoneId", t.alias_hosted_zone_id.is_some()),
+            ] {
+                if present {
+                    errs.push(
+                        format!("{path}.{field}"),
+                        "must be absent for recordType CNAME: use value",
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn check_capacity(errs: &mut ValidationErrors, path: &str, c: &Capacity) {
+    if c.min > c.max {
+        errs.push(
+            format!("{path}.min"),
+            format!("{} is greater than max {}", c.min, c.max),
+        );
+    }
+    if c.desired < c.min {
+        errs.push(
+            format!("{path}.desired"),
+            format!("{} is less than min {}", c.desired, c.min),
+        );
+    }
+    if c.desired > c.max {
+        errs.push(
+            format!("{path}.desired"),
+            format!("{} is greater than max {}", c.desired, c.max),
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Syntax checks. Each returns the reason, phrased to follow the quoted value.
+// ---------------------------------------------------------------------------------------------
+
+type Check = Result<(), String>;
+
+fn is_lower_alnum(ch: char) -> bool {
+    ch.is_ascii_lowercase() || ch.is_ascii_digit()
+}
+
+/// DNS-1123 label: at most 63 of [a-z0-9-], starting and ending with a letter or digit.
+pub fn dns1123_label(s: &str) -> Check {
+    const WHY: &str = "is not a DNS-1123 label: at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit";
+    let ok = !s.is_empty()
+        && s.len() <= 63
+        && s.chars().all(|ch| is_lower_alnum(ch) || ch == '-')
+        && s.starts_with(is_lower_alnum)
+        && s.ends_with(is_lower_alnum);
+    if ok {
+        Ok(())
+    } else {
+        Err(WHY.to_string())
+    }
+}
+
+/// Kubernetes label key: `[prefix/]name`, name at most 63 of [A-Za-z0-9-_.] with alphanumeric
+/// ends, prefix a DNS subdomain.
+fn label_key(key: &str) -> Check {
+    let (prefix, name) = match key.split_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, key),
+    };
+    if let Some(prefix) = prefix {
+        if prefix.len() > 253 || prefix.split('.').any(|l| dns1123_label(l).is_err()) {
+            return Err("has a prefix that is not a DNS subdomain".to_string());
+        }
+    }
+    if name.is_empty() {
+        return Err("is empty".to_string());
+    }
+    label_value(name)
+}
+
+/// Kubernetes label value: empty, or at most 63 of [A-Za-z0-9-_.] with alphanumeric ends.
+fn label_value(v: &str) -> Check {
+    let alnum = |ch: char| ch.is_ascii_alphanumeric();
+    let ok = v.is_empty()
+        || (v.len() <= 63
+            && v.chars()
+                .all(|ch| alnum(ch) || matches!(ch, '-' | '_' | '.'))
+            && v.starts_with(alnum)
+            && v.ends_with(alnum));
+    if ok {
+        Ok(())
+    } else {
+        Err("must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit".to_string())
+    }
+}
+
+/// AWS region syntax: `us-east-1`, `eu-central-2`, `us-gov-west-1`, `ap-southeast-4`.
+pub fn aws_region(s: &str) -> Check {
+    const WHY: &str = "is not an AWS region name such as us-east-1";
+    let parts: Vec<&str> = s.split('-').collect();
+    let lower = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase());
+    let ok = match parts.as_slice() {
+        [geo, area, num] => geo.len() == 2 && lower(geo) && lower(area) && is_region_number(num),
+        [geo, "gov" | "iso" | "isob", area, num] => {
+            geo.len() == 2 && lower(geo) && lower(area) && is_region_number(num)
+        }
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(WHY.to_string())
+    }
+}
+
+fn is_region_number(s: &str) -> bool {
+    s.len() == 1 && s.chars().all(|c| c.is_ascii_digit())
+}
+
+/// RDS DB cluster / global cluster identifier: 1-63 letters, digits or hyphens; first a letter;
+/// no two consecutive hyphens; not ending with a hyphen.
+pub fn rds_identifier(s: &str) -> Check {
+    let ok = !s.is_empty()
+        && s.len() <= 63
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !s.contains("--")
+        && !s.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err("is not an RDS identifier: 1 to 63 letters, digits or hyphens, starting with a letter, with no two consecutive hyphens and no trailing hyphen".to_string())
+    }
+}
+
+/// Route 53 hosted zone id: `Z` followed by uppercase letters and digits.
+pub fn hosted_zone_id(s: &str) -> Check {
+    let ok = s.len() >= 2
+        && s.len() <= 32
+        && s.starts_with('Z')
+        && s.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err("is not a hosted zone id: 'Z' followed by uppercase letters and digits, such as Z0123456789ABC".to_string())
+    }
+}
+
+/// A DNS name: labels of letters, digits, '-' and '_' (1-63, no hyphen at either end), at
+/// least two labels, at most 253 characters, an optional trailing dot. `*` is allowed as the
+/// first label of a record name (a wildcard record).
+pub fn dns_name(s: &str, allow_wildcard: bool) -> Check {
+    let bare = s.strip_suffix('.').unwrap_or(s);
+    if bare.is_empty() || bare.len() > 253 {
+        return Err("is not a DNS name: must be 1 to 253 characters".to_string());
+    }
+    let labels: Vec<&str> = bare.split('.').collect();
+    if labels.len() < 2 {
+        return Err("is not a fully qualified DNS name such as api.example.com".to_string());
+    }
+    for (i, label) in labels.iter().enumerate() {
+        if i == 0 && allow_wildcard && *label == "*" {
+            continue;
+        }
+        let ok = !label.is_empty()
+            && label.len() <= 63
+            && label
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            && !label.starts_with('-')
+            && !label.ends_with('-');
+        if !ok {
+            return Err(format!(
+                "is not a DNS name: label {label:?} must be 1 to 63 letters, digits, '-' or '_', not starting or ending with '-'"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A KMS key: a key id (UUID or multi-Region `mrk-` id), an alias (`alias/NAME`), or the ARN of
+/// either. Returns the region of an ARN, so callers can check it against the cluster's region.
+pub fn kms_key(s: &str) -> Result<Option<String>, String> {
+    const WHY: &str = "is not a KMS key: expected a key id, alias/NAME, or an ARN arn:aws:kms:REGION:ACCOUNT:key/ID";
+    if let Some(rest) = s.strip_prefix("arn:") {
+        let parts: Vec<&str> = rest.splitn(5, ':').collect();
+        let [partition, service, region, account, resource] = parts.as_slice() else {
+            return Err(WHY.to_string());
+        };
+        let ok = partition.starts_with("aws")
+            && *service == "kms"
+            && aws_region(region).is_ok()
+            && account.len() == 12
+            && account.chars().all(|c| c.is_ascii_digit())
+            && (resource.strip_prefix("key/").is_some_and(kms_key_id)
+                || resource.strip_prefix("alias/").is_some_and(kms_alias_name));
+        return if ok {
+            Ok(Some((*region).to_string()))
+        } else {
+            Err(WHY.to_string())
+        };
+    }
+    if s.strip_prefix("alias/").is_some_and(kms_alias_name) || kms_key_id(s) {
+        Ok(None)
+    } else {
+        Err(WHY.to_string())
+    }
+}
+
+fn kms_key_id(s: &str) -> bool {
+    if let Some(hex) = s.strip_prefix("mrk-") {
+        return hex.len() == 32 && hex.chars().all(|c| c.is_ascii_hexdigit());
+    }
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+fn kms_alias_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 250
+        && !s.starts_with("aws/")
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-'))
+}
+
+/// A service name within the group: 1-63 letters, digits, '-' or '_'.
+fn service_name(s: &str) -> Check {
+    let ok = !s.is_empty()
+        && s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err("is not a service name: 1 to 63 letters, digits, '-' or '_'".to_string())
+    }
+}
+
+/// An ECS cluster or service: a name (1-255 letters, digits, '-' or '_') or an ARN.
+fn ecs_name(s: &str) -> Check {
+    let name_ok = !s.is_empty()
+        && s.len() <= 255
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let arn_ok =
+        s.starts_with("arn:aws") && s.contains(":ecs:") && !s.contains(char::is_whitespace);
+    if name_ok || arn_ok {
+        Ok(())
+    } else {
+        Err("is not an ECS name: 1 to 255 letters, digits, '-' or '_', or an ARN".to_string())
+    }
+}
+
+/// An http(s) URL with a host.
+fn http_url(s: &str) -> Check {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"));
+    let Some(rest) = rest else {
+        return Err("is not an http:// or https:// URL".to_string());
+    };
+    let host_port = rest.split(['/', '?', '#']).next().unwrap_or("");
+    // An IPv6 literal carries colons inside brackets; only a colon after it starts a port.
+    let (host, port) = match host_port.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((h, after)) => (h, after.strip_prefix(':')),
+            None => ("", None),
+        },
+        None => match host_port.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (host_port, None),
+        },
+    };
+    if let Some(port) = port {
+        if port.parse::<u16>().is_err() {
+            return Err(format!("has an invalid port {port:?}"));
+        }
+    }
+    if host.is_empty() || s.contains(char::is_whitespace) {
+        return Err(
+            "is not a URL with a host, such as https://api.example.com/healthz".to_string(),
+        );
+    }
+    Ok(())
+}

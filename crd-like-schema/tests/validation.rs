@@ -1,0 +1,573 @@
+//! Validation rules, one behaviour per test. Each starts from a valid shipped example and
+//! breaks exactly one thing, so a failure points at one rule.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use drctl_schema::{
+    validate, validate_transition, ClusterTemplate, DnsTarget, EcsServiceRef, RecordType,
+};
+
+#[test]
+fn shipped_examples_are_valid() {
+    assert_eq!(problems(&alias_group()), Vec::<String>::new());
+    assert_eq!(problems(&cname_group()), Vec::<String>::new());
+}
+
+#[test]
+fn wrong_api_version_is_rejected() {
+    let doc = alias_with(|d| d.api_version = "drctl.io/v1".into());
+    assert_problem(&doc, "apiVersion", "expected drctl.io/v1alpha1");
+}
+
+#[test]
+fn wrong_kind_is_rejected() {
+    let doc = alias_with(|d| d.kind = "Deployment".into());
+    assert_problem(&doc, "kind", "expected FailoverGroup");
+}
+
+#[test]
+fn name_must_be_a_dns1123_label() {
+    for bad in ["MyApp", "-app", "app-", "my_app", "", &"a".repeat(64)] {
+        let doc = alias_with(|d| d.metadata.name = bad.to_string());
+        assert_problem(&doc, "metadata.name", "DNS-1123 label");
+    }
+    let ok = alias_with(|d| d.metadata.name = "a".repeat(63));
+    assert!(problems(&ok).is_empty());
+}
+
+#[test]
+fn label_keys_and_values_must_be_kubernetes_style() {
+    let doc = alias_with(|d| {
+        d.metadata.labels.insert("bad key".into(), "ok".into());
+    });
+    assert_problem(&doc, "metadata.labels.bad key", "key");
+    let doc = alias_with(|d| {
+        d.metadata.labels.insert("team".into(), "has space".into());
+    });
+    assert_problem(&doc, "metadata.labels.team", "value");
+    let ok = alias_with(|d| {
+        d.metadata
+            .labels
+            .insert("example.com/owner".into(), "".into());
+    });
+    assert!(problems(&ok).is_empty());
+}
+
+#[test]
+fn exactly_two_regions_are_required() {
+    let doc = alias_with(|d| d.spec.regions.push("eu-west-1".into()));
+    assert_problem(&doc, "spec.regions", "exactly two regions");
+    let doc = alias_with(|d| {
+        d.spec.regions.pop();
+    });
+    assert_problem(&doc, "spec.regions", "exactly two regions");
+}
+
+#[test]
+fn regions_must_be_distinct() {
+    let doc = alias_with(|d| d.spec.regions[1] = "us-east-1".into());
+    assert_problem(&doc, "spec.regions[1]", "listed twice");
+}
+
+#[test]
+fn region_names_must_have_aws_syntax() {
+    for bad in [
+        "useast1",
+        "US-EAST-1",
+        "us-east",
+        "us-east-12",
+        "mars-north-1",
+    ] {
+        let doc = alias_with(|d| d.spec.regions[1] = bad.into());
+        assert_problem(&doc, "spec.regions[1]", "not an AWS region name");
+    }
+    for good in ["us-gov-west-1", "ap-southeast-4", "eu-central-2"] {
+        assert!(super_region_ok(good), "{good} should be accepted");
+    }
+}
+
+fn super_region_ok(region: &str) -> bool {
+    drctl_schema::validate::aws_region(region).is_ok()
+}
+
+#[test]
+fn writer_outside_regions_is_rejected_naming_the_regions() {
+    let doc = alias_with(|d| d.spec.writer = "eu-west-9".into());
+    assert_problem(
+        &doc,
+        "spec.writer",
+        "\"eu-west-9\" is not one of spec.regions [us-east-1, us-west-2]",
+    );
+}
+
+#[test]
+fn dns_owner_outside_regions_is_rejected() {
+    let doc = alias_with(|d| d.spec.dns_owner = Some("eu-west-1".into()));
+    assert_problem(&doc, "spec.dnsOwner", "is not one of spec.regions");
+}
+
+#[test]
+fn absent_dns_owner_is_valid_and_defaults_to_writer() {
+    let doc = alias_with(|d| d.spec.dns_owner = None);
+    assert!(problems(&doc).is_empty());
+    assert_eq!(doc.spec.dns_owner(), "us-east-1");
+}
+
+#[test]
+fn absurd_max_lag_is_rejected() {
+    let doc = alias_with(|d| d.spec.max_lag_seconds = 86_400);
+    assert_problem(&doc, "spec.maxLagSeconds", "too large");
+    let ok = alias_with(|d| d.spec.max_lag_seconds = 0);
+    assert!(problems(&ok).is_empty());
+}
+
+#[test]
+fn database_clusters_missing_a_region_is_rejected() {
+    let doc = alias_with(|d| {
+        d.spec.database.clusters.remove("us-west-2");
+    });
+    assert_problem(
+        &doc,
+        "spec.database.clusters",
+        "missing an entry for region us-west-2",
+    );
+}
+
+#[test]
+fn database_clusters_with_an_extra_region_is_rejected() {
+    let doc = alias_with(|d| {
+        d.spec.database.clusters.insert(
+            "eu-west-1".into(),
+            ClusterTemplate {
+                identifier: "extra".into(),
+                ..Default::default()
+            },
+        );
+    });
+    assert_problem(
+        &doc,
+        "spec.database.clusters.eu-west-1",
+        "is not one of spec.regions",
+    );
+}
+
+#[test]
+fn rds_identifiers_must_have_rds_syntax() {
+    for bad in ["1abc", "ab--c", "abc-", "ab_c", "", &"a".repeat(64)] {
+        let doc = alias_with(|d| {
+            d.spec
+                .database
+                .clusters
+                .get_mut("us-west-2")
+                .unwrap()
+                .identifier = bad.into();
+        });
+        assert_problem(
+            &doc,
+            "spec.database.clusters.us-west-2.identifier",
+            "RDS identifier",
+        );
+    }
+    let doc = alias_with(|d| d.spec.database.global_cluster_identifier = "bad--id".into());
+    assert_problem(
+        &doc,
+        "spec.database.globalClusterIdentifier",
+        "RDS identifier",
+    );
+}
+
+#[test]
+fn unknown_engine_is_rejected() {
+    let doc = alias_with(|d| {
+        d.spec
+            .database
+            .clusters
+            .get_mut("us-east-1")
+            .unwrap()
+            .engine = Some("mysql".into());
+    });
+    assert_problem(
+        &doc,
+        "spec.database.clusters.us-east-1.engine",
+        "not one of [aurora-mysql, aurora-postgresql]",
+    );
+}
+
+#[test]
+fn zero_instances_is_rejected() {
+    let doc = alias_with(|d| {
+        d.spec
+            .database
+            .clusters
+            .get_mut("us-east-1")
+            .unwrap()
+            .instance_count = Some(0);
+    });
+    assert_problem(
+        &doc,
+        "spec.database.clusters.us-east-1.instanceCount",
+        "out of range",
+    );
+}
+
+#[test]
+fn malformed_kms_key_is_rejected() {
+    for bad in [
+        "not-a-key",
+        "arn:aws:kms:us-east-1:123:key/x",
+        "arn:aws:s3:::bucket",
+    ] {
+        let doc = alias_with(|d| {
+            d.spec
+                .database
+                .clusters
+                .get_mut("us-east-1")
+                .unwrap()
+                .kms_key_id = Some(bad.into());
+        });
+        assert_problem(
+            &doc,
+            "spec.database.clusters.us-east-1.kmsKeyId",
+            "not a KMS key",
+        );
+    }
+}
+
+#[test]
+fn kms_key_from_another_region_is_rejected() {
+    let doc = alias_with(|d| {
+        d.spec
+            .database
+            .clusters
+            .get_mut("us-west-2")
+            .unwrap()
+            .kms_key_id = Some(
+            "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab".into(),
+        );
+    });
+    assert_problem(
+        &doc,
+        "spec.database.clusters.us-west-2.kmsKeyId",
+        "is a key in us-east-1, but this cluster is in us-west-2",
+    );
+}
+
+#[test]
+fn malformed_instance_class_and_security_group_are_rejected() {
+    let doc = alias_with(|d| {
+        let c = d.spec.database.clusters.get_mut("us-east-1").unwrap();
+        c.instance_class = Some("r6g.large".into());
+        c.vpc_security_group_ids = vec!["sg-XYZ".into()];
+    });
+    assert_problem(
+        &doc,
+        "spec.database.clusters.us-east-1.instanceClass",
+        "instance class",
+    );
+    assert_problem(
+        &doc,
+        "spec.database.clusters.us-east-1.vpcSecurityGroupIds[0]",
+        "security group id",
+    );
+}
+
+#[test]
+fn hosted_zone_id_must_be_z_and_uppercase_alphanumerics() {
+    for bad in ["z123", "Z12ab", "X123", "Z"] {
+        let doc = alias_with(|d| d.spec.dns.hosted_zone_id = bad.into());
+        assert_problem(&doc, "spec.dns.hostedZoneId", "not a hosted zone id");
+    }
+}
+
+#[test]
+fn record_name_must_be_a_dns_name() {
+    for bad in [
+        "api",
+        "api..example.com",
+        "-api.example.com",
+        "api example.com",
+    ] {
+        let doc = alias_with(|d| d.spec.dns.record_name = bad.into());
+        assert_problem(&doc, "spec.dns.recordName", "DNS name");
+    }
+    let ok = alias_with(|d| d.spec.dns.record_name = "*.example.com".into());
+    assert!(problems(&ok).is_empty());
+}
+
+#[test]
+fn ttl_on_an_alias_record_is_rejected() {
+    let doc = alias_with(|d| d.spec.dns.ttl = Some(60));
+    assert_problem(&doc, "spec.dns.ttl", "must be absent for recordType A");
+}
+
+#[test]
+fn cname_ttl_out_of_range_is_rejected() {
+    for bad in [0, 86_401] {
+        let doc = cname_with(|d| d.spec.dns.ttl = Some(bad));
+        assert_problem(&doc, "spec.dns.ttl", "out of range");
+    }
+}
+
+#[test]
+fn dns_targets_must_cover_exactly_the_regions() {
+    let doc = alias_with(|d| {
+        d.spec.dns.targets.remove("us-east-1");
+    });
+    assert_problem(
+        &doc,
+        "spec.dns.targets",
+        "missing an entry for region us-east-1",
+    );
+    let doc = alias_with(|d| {
+        let t = d.spec.dns.targets["us-west-2"].clone();
+        d.spec.dns.targets.insert("ap-south-1".into(), t);
+    });
+    assert_problem(
+        &doc,
+        "spec.dns.targets.ap-south-1",
+        "is not one of spec.regions",
+    );
+}
+
+#[test]
+fn alias_target_needs_alias_fields_and_no_value() {
+    let doc = alias_with(|d| {
+        d.spec.dns.targets.insert(
+            "us-west-2".into(),
+            DnsTarget {
+                value: Some("dr.example.com".into()),
+                ..Default::default()
+            },
+        );
+    });
+    assert_problem(
+        &doc,
+        "spec.dns.targets.us-west-2.aliasDnsName",
+        "is required",
+    );
+    assert_problem(
+        &doc,
+        "spec.dns.targets.us-west-2.aliasHostedZoneId",
+        "is required",
+    );
+    assert_problem(&doc, "spec.dns.targets.us-west-2.value", "must be absent");
+}
+
+#[test]
+fn cname_target_needs_value_only() {
+    let doc = cname_with(|d| {
+        d.spec.dns.targets.insert(
+            "eu-west-1".into(),
+            DnsTarget {
+                alias_dns_name: Some("x.example.com".into()),
+                alias_hosted_zone_id: Some("Z123".into()),
+                value: None,
+            },
+        );
+    });
+    assert_problem(
+        &doc,
+        "spec.dns.targets.eu-west-1.value",
+        "is required for recordType CNAME",
+    );
+    assert_problem(
+        &doc,
+        "spec.dns.targets.eu-west-1.aliasDnsName",
+        "must be absent",
+    );
+    assert_problem(
+        &doc,
+        "spec.dns.targets.eu-west-1.aliasHostedZoneId",
+        "must be absent",
+    );
+}
+
+#[test]
+fn switching_record_type_to_cname_requires_cname_targets() {
+    let doc = alias_with(|d| d.spec.dns.record_type = RecordType::Cname);
+    assert_problem(&doc, "spec.dns.targets.us-east-1.value", "is required");
+}
+
+#[test]
+fn service_names_must_be_unique() {
+    let doc = alias_with(|d| d.spec.compute.services[1].name = "api".into());
+    assert_problem(
+        &doc,
+        "spec.compute.services[1].name",
+        "is also the name of spec.compute.services[0]",
+    );
+}
+
+#[test]
+fn service_regions_must_cover_exactly_the_regions() {
+    let doc = alias_with(|d| {
+        d.spec.compute.services[0].regions.remove("us-west-2");
+        d.spec.compute.services[0].regions.insert(
+            "eu-west-1".into(),
+            EcsServiceRef {
+                cluster: "c".into(),
+                service: "s".into(),
+            },
+        );
+    });
+    assert_problem(
+        &doc,
+        "spec.compute.services[0].regions",
+        "missing an entry for region us-west-2",
+    );
+    assert_problem(
+        &doc,
+        "spec.compute.services[0].regions.eu-west-1",
+        "is not one of spec.regions",
+    );
+}
+
+#[test]
+fn min_greater_than_max_is_rejected() {
+    let doc = alias_with(|d| {
+        let a = &mut d.spec.compute.services[0].active;
+        a.min = 30;
+        a.desired = 30;
+        a.max = 24;
+    });
+    assert_problem(
+        &doc,
+        "spec.compute.services[0].active.min",
+        "30 is greater than max 24",
+    );
+}
+
+#[test]
+fn desired_outside_min_max_is_rejected_for_standby_too() {
+    let doc = alias_with(|d| d.spec.compute.services[1].standby.desired = 13);
+    assert_problem(
+        &doc,
+        "spec.compute.services[1].standby.desired",
+        "greater than max 12",
+    );
+    let doc = alias_with(|d| d.spec.compute.services[0].standby.desired = 0);
+    assert_problem(
+        &doc,
+        "spec.compute.services[0].standby.desired",
+        "less than min 1",
+    );
+}
+
+#[test]
+fn active_capacity_of_zero_is_rejected() {
+    let doc = alias_with(|d| {
+        let a = &mut d.spec.compute.services[0].active;
+        a.min = 0;
+        a.desired = 0;
+    });
+    assert_problem(
+        &doc,
+        "spec.compute.services[0].active.desired",
+        "at least 1",
+    );
+}
+
+#[test]
+fn verify_url_must_be_http_and_status_a_real_code() {
+    let doc = alias_with(|d| {
+        let v = d.spec.verify.as_mut().unwrap();
+        v.url = "ftp://api.example.com".into();
+        v.expect_status = 700;
+    });
+    assert_problem(&doc, "spec.verify.url", "http");
+    assert_problem(&doc, "spec.verify.expectStatus", "100..=599");
+    let ok = alias_with(|d| d.spec.verify.as_mut().unwrap().url = "http://[::1]:8080/h".into());
+    assert!(problems(&ok).is_empty());
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let doc = alias_with(|d| {
+        d.metadata.name = "Bad".into();
+        d.spec.writer = "eu-west-9".into();
+        d.spec.dns.ttl = Some(5);
+        d.spec.compute.services[0].active.min = 99;
+    });
+    let found = problems(&doc);
+    assert!(found.len() >= 4, "{found:#?}");
+    let text = validate(&doc).unwrap_err().to_string();
+    assert_eq!(text.lines().count(), found.len());
+}
+
+#[test]
+fn immutable_fields_cannot_change() {
+    let old = alias_group();
+    let new = alias_with(|d| {
+        d.spec.database.global_cluster_identifier = "other-global".into();
+        d.spec
+            .database
+            .clusters
+            .get_mut("us-west-2")
+            .unwrap()
+            .identifier = "other".into();
+        d.spec.dns.hosted_zone_id = "Z999".into();
+        d.spec.dns.record_name = "www.example.com.".into();
+    });
+    let errs: Vec<String> = validate_transition(&old, &new)
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    for path in [
+        "spec.database.globalClusterIdentifier",
+        "spec.database.clusters.us-west-2.identifier",
+        "spec.dns.hostedZoneId",
+        "spec.dns.recordName",
+    ] {
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with(path) && e.contains("field is immutable")),
+            "{path} not reported: {errs:#?}"
+        );
+    }
+}
+
+#[test]
+fn regions_cannot_change_but_may_be_reordered() {
+    let old = alias_group();
+    let moved = alias_with(|d| d.spec.regions[1] = "us-east-2".into());
+    let err = validate_transition(&old, &moved).unwrap_err().to_string();
+    assert!(err.contains("spec.regions: field is immutable"), "{err}");
+    let reordered = alias_with(|d| d.spec.regions.reverse());
+    assert!(validate_transition(&old, &reordered).is_ok());
+}
+
+#[test]
+fn record_type_cannot_change() {
+    let old = alias_group();
+    let new = alias_with(|d| d.spec.dns.record_type = RecordType::Cname);
+    let err = validate_transition(&old, &new).unwrap_err().to_string();
+    assert!(
+        err.contains("spec.dns.recordType: field is immutable"),
+        "{err}"
+    );
+}
+
+#[test]
+fn trailing_dot_of_record_name_is_not_a_change() {
+    let old = alias_group();
+    let new = alias_with(|d| d.spec.dns.record_name = "api.example.com".into());
+    assert!(validate_transition(&old, &new).is_ok());
+}
+
+#[test]
+fn mutable_fields_change_freely() {
+    let old = alias_group();
+    let new = alias_with(|d| {
+        d.spec.writer = "us-west-2".into();
+        d.spec.dns_owner = Some("us-west-2".into());
+        d.spec.allow_data_loss = true;
+        d.spec.suspended = true;
+        d.spec.compute.services[0].active.desired = 10;
+        d.metadata.labels.insert("env".into(), "prod".into());
+    });
+    assert!(validate_transition(&old, &new).is_ok());
+}
