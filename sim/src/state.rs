@@ -1,0 +1,816 @@
+//! The world's state and its lazy clock: nothing runs in the background. Every call (and
+//! every read of ground truth) first advances the world to "now", processing in time order
+//! the operations that complete, the scheduled faults and the application's writes. That
+//! keeps a run deterministic on any runtime and fast (no tasks, no timers).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use drctl_cloud::{CloudError, DnsRecord, ErrorCategory, Service};
+use drctl_schema::{FailoverGroupSpec, Timestamp};
+
+use crate::config::{AppTarget, OutageScope, RateLimit, ScheduledFault, SimConfig};
+use crate::record::*;
+use crate::rng::{hash_str, mix, SplitMix64};
+
+/// A resource key: (region, identifier).
+pub(crate) type Key = (String, String);
+
+pub(crate) fn key_str(k: &Key) -> String {
+    format!("{}/{}", k.0, k.1)
+}
+
+pub(crate) const ACCOUNT: &str = "123456789012";
+
+/// How often a blocked operation (a switchover waiting for a region) looks again. AWS gives
+/// none; it only bounds how late after the unblocking event the operation resumes.
+pub(crate) const RETRY_POLL_MS: i64 = 10_000;
+
+pub(crate) fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Generic cell rate algorithm: a token bucket expressed as a "theoretical arrival time",
+/// exact in integer microseconds.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Gcra {
+    tat_us: i64,
+}
+
+impl Gcra {
+    fn params(limit: RateLimit) -> (i64, i64) {
+        let interval = 1_000_000 / i64::from(limit.per_second.max(1));
+        let tolerance = interval * i64::from(limit.burst.max(1) - 1);
+        (interval, tolerance)
+    }
+
+    /// Admit a request at `t_ms` if the bucket has a token.
+    pub(crate) fn try_take(&mut self, t_ms: i64, limit: RateLimit) -> bool {
+        let (interval, tolerance) = Self::params(limit);
+        let t = t_ms.saturating_mul(1000);
+        let tat = self.tat_us.max(t);
+        if tat - t > tolerance {
+            return false;
+        }
+        self.tat_us = tat + interval;
+        true
+    }
+
+    /// When may a request arriving at `t_ms` go (queueing instead of refusing)?
+    pub(crate) fn schedule(&mut self, t_ms: i64, limit: RateLimit) -> i64 {
+        let (interval, tolerance) = Self::params(limit);
+        let t = t_ms.saturating_mul(1000);
+        let tat = self.tat_us.max(t);
+        let go = t.max(tat - tolerance);
+        self.tat_us = tat.max(go) + interval;
+        (go + 999) / 1000
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SyncState {
+    Connected,
+    PendingResync,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Cluster {
+    pub id: String,
+    pub region: String,
+    pub arn: String,
+    pub status: String,
+    pub engine: String,
+    pub engine_version: String,
+    pub deletion_protection: bool,
+    pub storage_encrypted: bool,
+    pub kms_key_id: Option<String>,
+    /// The global cluster it is a member of.
+    pub global: Option<String>,
+    /// The global cluster it was detached from (stale mode).
+    pub former_global: Option<String>,
+    pub sync: SyncState,
+    /// Replicated every write the global history committed at or before this time (ms).
+    pub cursor: i64,
+    /// Refuses writes: made read-only by a switchover, or fenced after a failover cut.
+    pub read_only: bool,
+    /// Still the global writer but past a failover cut: what it accepts is lost. Holds the
+    /// FailoverGlobalCluster call's seq.
+    pub divergent: Option<u64>,
+    /// Failed over away from while its region was down: handled when the region is back.
+    pub awaiting_recovery: bool,
+    pub snapshots_in_progress: u32,
+    pub last_write_at: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Instance {
+    pub cluster: String,
+    pub status: String,
+    pub instance_class: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Snapshot {
+    pub cluster: String,
+    pub snapshot_type: String,
+    pub status: String,
+    pub created_at: i64,
+    /// The data it holds is the cluster's as of this time.
+    pub data_as_of: i64,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct InFlight {
+    pub status: &'static str,
+    pub from: Key,
+    pub to: Key,
+    pub data_loss_allowed: bool,
+    /// Switchover: when the primary became read-only.
+    pub read_only_at: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Global {
+    pub id: String,
+    pub arn: String,
+    pub engine: String,
+    pub engine_version: String,
+    pub storage_encrypted: bool,
+    pub members: BTreeSet<Key>,
+    pub writer: Option<Key>,
+    pub in_flight: Option<InFlight>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RecordEntry {
+    pub current: Option<DnsRecord>,
+    /// (visible on the data plane from, value): the value answers DNS once INSYNC.
+    pub history: Vec<(i64, Option<DnsRecord>)>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Zone {
+    pub records: BTreeMap<(String, String), RecordEntry>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Change {
+    pub insync_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct EcsSvc {
+    pub desired: u32,
+    pub running: u32,
+    /// (RUNNING at, count), in launch order.
+    pub launching: Vec<(i64, u32)>,
+    /// (stopped at, count).
+    pub stopping: Vec<(i64, u32)>,
+    /// The desired count a TasksReachedDesired fact was emitted for.
+    pub reached_fact_for: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Target {
+    pub min: u32,
+    pub max: u32,
+}
+
+/// A provisioned group: what the world needs from its spec to map DNS targets to regions
+/// and services to groups.
+#[derive(Debug, Clone)]
+pub(crate) struct Group {
+    pub spec: FailoverGroupSpec,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct App {
+    pub rate: u32,
+    pub t0: i64,
+    pub running: bool,
+    pub next_n: u64,
+    pub writes: Vec<WriteRecord>,
+    /// Indices into `writes` of the global history, with their commit time (ascending).
+    pub history: Vec<(i64, usize)>,
+}
+
+impl App {
+    fn write_time(&self, n: u64) -> i64 {
+        let rate = u64::from(self.rate.max(1));
+        self.t0 + i64::try_from(n.saturating_mul(1000) / rate).unwrap_or(i64::MAX)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Event {
+    Scheduled(ScheduledFault),
+    SwitchoverReadOnly(String),
+    SwitchoverPromote(String),
+    FailoverPromote(String),
+    ClusterCreated(Key),
+    ClusterDeleted(Key),
+    InstanceCreated(Key),
+    InstanceDeleted(Key),
+    SnapshotDone(Key),
+    Rejoin(Key),
+    ResyncDone(Key),
+    AutoScalingClamp(Key3),
+    ChangeInSync(String),
+}
+
+/// (region, cluster, service).
+pub(crate) type Key3 = (String, String, String);
+
+/// Context of the call being applied.
+#[derive(Debug, Clone)]
+pub(crate) struct Ctx {
+    pub seq: u64,
+    pub caller: String,
+    pub now: i64,
+}
+
+pub(crate) struct State {
+    pub cfg: SimConfig,
+    pub epoch: Timestamp,
+    pub now: i64,
+    pub rng: SplitMix64,
+    pub seq: u64,
+    pub down: BTreeMap<String, OutageScope>,
+    pub route53_forced_down: bool,
+    pub globals: BTreeMap<String, Global>,
+    pub clusters: BTreeMap<Key, Cluster>,
+    pub instances: BTreeMap<Key, Instance>,
+    pub snapshots: BTreeMap<Key, Snapshot>,
+    pub zones: BTreeMap<String, Zone>,
+    pub changes: BTreeMap<String, Change>,
+    pub change_counter: u64,
+    pub services: BTreeMap<Key3, EcsSvc>,
+    pub targets: BTreeMap<Key, Target>,
+    pub launch_buckets: BTreeMap<String, Gcra>,
+    pub api_buckets: BTreeMap<(String, String), Gcra>,
+    pub groups: Vec<Group>,
+    pub events: BTreeMap<(i64, u64), Event>,
+    pub event_seq: u64,
+    pub deferred: BTreeMap<String, Vec<Event>>,
+    pub apps: BTreeMap<String, App>,
+    pub lag_override: BTreeMap<String, i64>,
+    pub fault_rules: Vec<crate::config::FaultRule>,
+    pub writable: BTreeMap<Key, bool>,
+    // Logs.
+    pub calls: Vec<CallRecord>,
+    pub facts: Vec<Fact>,
+    pub writable_log: Vec<WritableChange>,
+    pub deletions: Vec<DeletionRecord>,
+    pub dns_log: Vec<DnsChangeRecord>,
+    pub lease_log: Vec<LeaseLogEntry>,
+    /// The store, kept here so that its operations share the world's sequence.
+    pub store: crate::store::MemStoreData,
+}
+
+/// 2026-01-01T00:00:00Z: the virtual epoch.
+pub const EPOCH: Timestamp = Timestamp::from_millis(1_767_225_600_000);
+
+impl State {
+    pub(crate) fn new(cfg: SimConfig) -> Self {
+        let seed = cfg.seed;
+        State {
+            cfg,
+            epoch: EPOCH,
+            now: 0,
+            rng: SplitMix64::new(seed),
+            seq: 0,
+            down: BTreeMap::new(),
+            route53_forced_down: false,
+            globals: BTreeMap::new(),
+            clusters: BTreeMap::new(),
+            instances: BTreeMap::new(),
+            snapshots: BTreeMap::new(),
+            zones: BTreeMap::new(),
+            changes: BTreeMap::new(),
+            change_counter: 0,
+            services: BTreeMap::new(),
+            targets: BTreeMap::new(),
+            launch_buckets: BTreeMap::new(),
+            api_buckets: BTreeMap::new(),
+            groups: Vec::new(),
+            events: BTreeMap::new(),
+            event_seq: 0,
+            deferred: BTreeMap::new(),
+            apps: BTreeMap::new(),
+            lag_override: BTreeMap::new(),
+            fault_rules: Vec::new(),
+            writable: BTreeMap::new(),
+            calls: Vec::new(),
+            facts: Vec::new(),
+            writable_log: Vec::new(),
+            deletions: Vec::new(),
+            dns_log: Vec::new(),
+            lease_log: Vec::new(),
+            store: crate::store::MemStoreData::default(),
+        }
+    }
+
+    pub(crate) fn ts(&self, at_ms: i64) -> Timestamp {
+        self.epoch.plus_millis(at_ms)
+    }
+
+    pub(crate) fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    pub(crate) fn fact(&mut self, at_ms: i64, kind: FactKind) {
+        let at = self.ts(at_ms);
+        self.facts.push(Fact { at_ms, at, kind });
+    }
+
+    pub(crate) fn push_event(&mut self, at: i64, ev: Event) {
+        self.event_seq += 1;
+        self.events.insert((at, self.event_seq), ev);
+    }
+
+    /// A long-running operation's duration, possibly slowed down by a seeded draw.
+    pub(crate) fn op_duration(&mut self, d: Duration) -> i64 {
+        let base = ms(d);
+        let draw = self.rng.next_f64();
+        if draw < self.cfg.faults.slow_operation {
+            base.saturating_mul(i64::from(self.cfg.faults.slow_factor.max(1)))
+        } else {
+            base
+        }
+    }
+
+    pub(crate) fn region_up(&self, region: &str) -> bool {
+        !self.down.contains_key(region)
+    }
+
+    /// The Route 53 control plane lives in us-east-1 (aws-facts).
+    pub(crate) fn route53_up(&self) -> bool {
+        !self.route53_forced_down && self.down.get("us-east-1") != Some(&OutageScope::Full)
+    }
+
+    /// Replication lag of the secondary in `region` at `t`, in ms.
+    pub(crate) fn lag_ms(&self, region: &str, t: i64) -> i64 {
+        if let Some(l) = self.lag_override.get(region) {
+            return *l;
+        }
+        let base = ms(self.cfg.timings.replication_lag);
+        let jitter = ms(self.cfg.timings.replication_lag_jitter);
+        if jitter <= 0 {
+            return base;
+        }
+        let second = u64::try_from(t.max(0) / 1000).unwrap_or(0);
+        let h = mix(hash_str(self.cfg.seed, region) ^ second);
+        base + i64::try_from(h % (u64::try_from(jitter).unwrap_or(0) + 1)).unwrap_or(0)
+    }
+
+    // -----------------------------------------------------------------------------------
+    // The lazy clock.
+    // -----------------------------------------------------------------------------------
+
+    pub(crate) fn advance(&mut self, now: i64) {
+        if now < self.now {
+            return;
+        }
+        loop {
+            let next_event = self.events.keys().next().map(|k| k.0);
+            let next_write = self.next_app_write();
+            let event_first = match (next_event, &next_write) {
+                (Some(te), Some((tw, _))) => te <= *tw,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            if event_first {
+                let Some((&(t, s), _)) = self.events.iter().next() else {
+                    break;
+                };
+                if t > now {
+                    break;
+                }
+                let Some(ev) = self.events.remove(&(t, s)) else {
+                    break;
+                };
+                self.tick(t);
+                self.handle_event(t, ev);
+                self.refresh_writable(t);
+            } else if let Some((tw, global)) = next_write {
+                if tw > now {
+                    break;
+                }
+                self.app_write(tw, &global);
+            }
+        }
+        self.tick(now);
+        self.refresh_writable(now);
+    }
+
+    /// Continuous processes up to `t`: replication and task launches.
+    fn tick(&mut self, t: i64) {
+        if t < self.now {
+            return;
+        }
+        self.now = t;
+        let globals: Vec<(Option<Key>, bool, BTreeSet<Key>)> = self
+            .globals
+            .values()
+            .map(|g| {
+                (
+                    g.writer.clone(),
+                    g.in_flight.as_ref().is_some_and(|f| f.data_loss_allowed),
+                    g.members.clone(),
+                )
+            })
+            .collect();
+        for (writer, cut, members) in globals {
+            // Past a failover cut nothing more reaches the secondaries from the old primary.
+            let Some(writer) = writer else { continue };
+            if cut || !self.region_up(&writer.0) {
+                continue;
+            }
+            for m in members {
+                if m == writer || !self.region_up(&m.0) {
+                    continue;
+                }
+                let lag = self.lag_ms(&m.0, t);
+                if let Some(c) = self.clusters.get_mut(&m) {
+                    if c.sync == SyncState::Connected && c.status != "creating" {
+                        c.cursor = c.cursor.max(t - lag);
+                    }
+                }
+            }
+        }
+        let keys: Vec<Key3> = self.services.keys().cloned().collect();
+        for k in keys {
+            self.advance_service(&k, t);
+        }
+    }
+
+    /// Re-queue an event for when `region` is back.
+    pub(crate) fn defer(&mut self, region: &str, ev: Event) {
+        self.deferred
+            .entry(region.to_string())
+            .or_default()
+            .push(ev);
+    }
+
+    fn handle_event(&mut self, t: i64, ev: Event) {
+        match ev {
+            Event::Scheduled(f) => self.apply_scheduled(t, f),
+            Event::SwitchoverReadOnly(g) => self.switchover_read_only(t, &g),
+            Event::SwitchoverPromote(g) => self.switchover_promote(t, &g),
+            Event::FailoverPromote(g) => self.failover_promote(t, &g),
+            Event::ClusterCreated(k) => self.cluster_created(t, k),
+            Event::ClusterDeleted(k) => self.cluster_deleted(t, k),
+            Event::InstanceCreated(k) => self.instance_created(t, k),
+            Event::InstanceDeleted(k) => self.instance_deleted(t, k),
+            Event::SnapshotDone(k) => self.snapshot_done(t, k),
+            Event::Rejoin(k) => self.rejoin(t, k),
+            Event::ResyncDone(k) => self.resync_done(t, k),
+            Event::AutoScalingClamp(k) => self.autoscaling_clamp(t, k),
+            Event::ChangeInSync(id) => self.change_insync(t, id),
+        }
+    }
+
+    pub(crate) fn apply_scheduled(&mut self, t: i64, f: ScheduledFault) {
+        match f {
+            ScheduledFault::RegionOutage { region, scope } => self.region_down(t, &region, scope),
+            ScheduledFault::RegionRecover { region } => self.region_recover(t, &region),
+            ScheduledFault::Route53ControlPlaneOutage => {
+                if !self.route53_forced_down {
+                    self.route53_forced_down = true;
+                    self.fact(t, FactKind::Route53ControlPlaneDown);
+                }
+            }
+            ScheduledFault::Route53ControlPlaneRecover => {
+                if self.route53_forced_down {
+                    self.route53_forced_down = false;
+                    self.fact(t, FactKind::Route53ControlPlaneUp);
+                }
+            }
+            ScheduledFault::SetRejoinMode(m) => self.cfg.rejoin_mode = m,
+            ScheduledFault::SetServiceFaults { service, faults } => {
+                if let Some(s) = service_from_str(&service) {
+                    *self.cfg.faults.for_service_mut(s) = faults;
+                }
+            }
+            ScheduledFault::SetReplicationLag { region, lag_ms } => match lag_ms {
+                Some(l) => {
+                    self.lag_override
+                        .insert(region, i64::try_from(l).unwrap_or(i64::MAX));
+                }
+                None => {
+                    self.lag_override.remove(&region);
+                }
+            },
+        }
+    }
+
+    fn region_down(&mut self, t: i64, region: &str, scope: OutageScope) {
+        if self.down.contains_key(region) {
+            self.down.insert(region.to_string(), scope);
+            return;
+        }
+        let r53_before = self.route53_up();
+        self.down.insert(region.to_string(), scope);
+        self.fact(
+            t,
+            FactKind::RegionDown {
+                region: region.to_string(),
+                scope: format!("{scope:?}"),
+            },
+        );
+        if r53_before && !self.route53_up() {
+            self.fact(t, FactKind::Route53ControlPlaneDown);
+        }
+        // A region outage stops its tasks.
+        for (k, s) in self.services.iter_mut() {
+            if k.0 == region {
+                s.running = 0;
+                s.launching.clear();
+                s.stopping.clear();
+                s.reached_fact_for = None;
+            }
+        }
+    }
+
+    fn region_recover(&mut self, t: i64, region: &str) {
+        if !self.down.contains_key(region) {
+            return;
+        }
+        let r53_before = self.route53_up();
+        self.down.remove(region);
+        self.fact(
+            t,
+            FactKind::RegionUp {
+                region: region.to_string(),
+            },
+        );
+        if !r53_before && self.route53_up() {
+            self.fact(t, FactKind::Route53ControlPlaneUp);
+        }
+        // ECS relaunches every service's desired tasks.
+        let keys: Vec<Key3> = self
+            .services
+            .keys()
+            .filter(|k| k.0 == region)
+            .cloned()
+            .collect();
+        for k in keys {
+            self.reconcile_service(&k, t);
+        }
+        if let Some(evs) = self.deferred.remove(region) {
+            for ev in evs {
+                self.push_event(t, ev);
+            }
+        }
+        let waiting: Vec<Key> = self
+            .clusters
+            .iter()
+            .filter(|(k, c)| k.0 == region && c.awaiting_recovery)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in waiting {
+            if let Some(c) = self.clusters.get_mut(&k) {
+                c.awaiting_recovery = false;
+            }
+            self.old_primary_back(t, &k);
+        }
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Writability (invariant 1) and the application.
+    // -----------------------------------------------------------------------------------
+
+    pub(crate) fn has_available_instance(&self, k: &Key) -> bool {
+        self.instances
+            .iter()
+            .any(|(ik, i)| ik.0 == k.0 && i.cluster == k.1 && i.status == "available")
+    }
+
+    /// Could this cluster accept an application write right now?
+    pub(crate) fn accepts_writes(&self, k: &Key) -> bool {
+        let Some(c) = self.clusters.get(k) else {
+            return false;
+        };
+        if !self.region_up(&k.0) || c.read_only || !is_operational(&c.status) {
+            return false;
+        }
+        // An old primary whose fencing failed keeps taking writes until Aurora rejoins or
+        // detaches it (aws-facts: fencing is best effort).
+        let role_ok = match &c.global {
+            Some(g) => {
+                c.divergent.is_some()
+                    || self
+                        .globals
+                        .get(g)
+                        .is_some_and(|g| g.writer.as_ref() == Some(k))
+            }
+            None => true,
+        };
+        role_ok && self.has_available_instance(k)
+    }
+
+    pub(crate) fn refresh_writable(&mut self, t: i64) {
+        let keys: Vec<Key> = self.clusters.keys().cloned().collect();
+        let mut changes = Vec::new();
+        for k in &keys {
+            let w = self.accepts_writes(k);
+            if self.writable.get(k).copied().unwrap_or(false) != w {
+                let standalone = self.clusters.get(k).is_some_and(|c| c.global.is_none());
+                changes.push((k.clone(), w, standalone));
+            }
+        }
+        let gone: Vec<Key> = self
+            .writable
+            .iter()
+            .filter(|(k, w)| **w && !self.clusters.contains_key(*k))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in gone {
+            changes.push((k, false, false));
+        }
+        for (k, w, standalone) in changes {
+            self.writable.insert(k.clone(), w);
+            self.writable_log.push(WritableChange {
+                at_ms: t,
+                cluster: key_str(&k),
+                writable: w,
+                standalone,
+            });
+        }
+    }
+
+    fn next_app_write(&self) -> Option<(i64, String)> {
+        self.apps
+            .iter()
+            .filter(|(_, a)| a.running)
+            .map(|(g, a)| (a.write_time(a.next_n), g.clone()))
+            .min()
+    }
+
+    fn app_write(&mut self, t: i64, global: &str) {
+        let target = self.app_target_cluster(t, global);
+        let Some(app) = self.apps.get(global) else {
+            return;
+        };
+        let n = app.next_n;
+        let mut rec = WriteRecord {
+            n,
+            at_ms: t,
+            committed_at: None,
+            standalone: false,
+            rejected: None,
+            lost: None,
+        };
+        let mut in_history = false;
+        match target {
+            Err(reason) => rec.rejected = Some(reason),
+            Ok(k) => {
+                if !self.accepts_writes(&k) {
+                    rec.rejected = Some(format!("{} does not accept writes", key_str(&k)));
+                } else if let Some(c) = self.clusters.get_mut(&k) {
+                    c.last_write_at = Some(t);
+                    rec.committed_at = Some(key_str(&k));
+                    if c.global.is_none() {
+                        rec.standalone = true;
+                        rec.lost = Some(LossCause {
+                            at_ms: t,
+                            reason: "DetachedCluster".to_string(),
+                            call_seq: None,
+                            allow_data_loss: false,
+                        });
+                    } else if let Some(seq) = c.divergent {
+                        rec.lost = Some(LossCause {
+                            at_ms: t,
+                            reason: "UnfencedOldPrimary".to_string(),
+                            call_seq: Some(seq),
+                            allow_data_loss: true,
+                        });
+                    } else {
+                        in_history = true;
+                    }
+                }
+            }
+        }
+        if let Some(app) = self.apps.get_mut(global) {
+            let idx = app.writes.len();
+            app.writes.push(rec);
+            if in_history {
+                app.history.push((t, idx));
+            }
+            app.next_n += 1;
+        }
+    }
+
+    fn app_target_cluster(&self, t: i64, global: &str) -> Result<Key, String> {
+        let g = self
+            .globals
+            .get(global)
+            .ok_or_else(|| format!("global cluster {global} does not exist"))?;
+        match self.cfg.app_target {
+            AppTarget::GlobalWriter => g
+                .writer
+                .clone()
+                .ok_or_else(|| "the global cluster has no writer".to_string()),
+            AppTarget::FollowDns => {
+                let region = self
+                    .groups
+                    .iter()
+                    .find(|gr| gr.spec.database.global_cluster_identifier == global)
+                    .and_then(|gr| self.data_plane_region(gr, t))
+                    .ok_or_else(|| "DNS does not resolve to a known region".to_string())?;
+                self.clusters
+                    .iter()
+                    .find(|(k, c)| {
+                        k.0 == region
+                            && (c.global.as_deref() == Some(global)
+                                || c.former_global.as_deref() == Some(global))
+                    })
+                    .map(|(k, _)| k.clone())
+                    .ok_or_else(|| format!("no cluster of {global} in {region}"))
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Helpers shared by the services.
+    // -----------------------------------------------------------------------------------
+
+    pub(crate) fn group_of_record(&self, zone: &str, name: &str) -> Option<usize> {
+        self.groups.iter().position(|g| {
+            g.spec.dns.hosted_zone_id == zone && norm_name(&g.spec.dns.record_name) == name
+        })
+    }
+
+    /// The region whose spec target `record` points at.
+    pub(crate) fn record_region(&self, group: usize, record: &DnsRecord) -> Option<String> {
+        let g = self.groups.get(group)?;
+        g.spec.dns.targets.iter().find_map(|(region, target)| {
+            let hit = match (&record.alias, &target.alias_dns_name, &target.value) {
+                (Some(a), Some(t), _) => norm_name(&a.dns_name) == norm_name(t),
+                (None, _, Some(v)) => record
+                    .values
+                    .first()
+                    .is_some_and(|x| norm_name(x) == norm_name(v)),
+                _ => false,
+            };
+            hit.then(|| region.clone())
+        })
+    }
+
+    /// The region DNS answers with at `t` (changes count once INSYNC).
+    pub(crate) fn data_plane_region(&self, group: &Group, t: i64) -> Option<String> {
+        let idx = self.groups.iter().position(|g| std::ptr::eq(g, group))?;
+        let zone = self.zones.get(&group.spec.dns.hosted_zone_id)?;
+        let key = (
+            norm_name(&group.spec.dns.record_name),
+            group.spec.dns.record_type.as_str().to_string(),
+        );
+        let entry = zone.records.get(&key)?;
+        let visible = entry
+            .history
+            .iter()
+            .rev()
+            .find(|(from, _)| *from <= t)
+            .and_then(|(_, r)| r.as_ref())?;
+        self.record_region(idx, visible)
+    }
+}
+
+pub(crate) fn is_operational(status: &str) -> bool {
+    matches!(status, "available" | "backing-up" | "modifying")
+}
+
+/// Route 53 names: lower case, fully qualified with the trailing dot.
+pub(crate) fn norm_name(s: &str) -> String {
+    let s = s.trim().to_ascii_lowercase();
+    if s.ends_with('.') {
+        s
+    } else {
+        format!("{s}.")
+    }
+}
+
+pub(crate) fn service_from_str(s: &str) -> Option<Service> {
+    [
+        Service::Rds,
+        Service::Route53,
+        Service::Ecs,
+        Service::AutoScaling,
+        Service::CloudWatch,
+        Service::Http,
+    ]
+    .into_iter()
+    .find(|x| x.as_str() == s)
+}
+
+pub(crate) fn cloud_err(
+    category: ErrorCategory,
+    service: Service,
+    operation: &'static str,
+    code: &str,
+    message: impl Into<String>,
+) -> CloudError {
+    CloudError::new(category, service, operation, code, message)
+}
