@@ -373,33 +373,18 @@ impl State {
             return;
         }
         loop {
-            let next_event = self.events.keys().next().map(|k| k.0);
-            let next_write = self.next_app_write();
-            let event_first = match (next_event, &next_write) {
-                (Some(te), Some((tw, _))) => te <= *tw,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (None, None) => break,
+            let next_event = self.events.keys().next().copied().filter(|k| k.0 <= now);
+            // The world is constant between two events: the application's writes up to the
+            // next event (events win ties) go in one batch.
+            let horizon = next_event.map_or(now, |k| k.0 - 1);
+            self.app_writes_until(horizon);
+            let Some(key) = next_event else { break };
+            let Some(ev) = self.events.remove(&key) else {
+                break;
             };
-            if event_first {
-                let Some((&(t, s), _)) = self.events.iter().next() else {
-                    break;
-                };
-                if t > now {
-                    break;
-                }
-                let Some(ev) = self.events.remove(&(t, s)) else {
-                    break;
-                };
-                self.tick(t);
-                self.handle_event(t, ev);
-                self.refresh_writable(t);
-            } else if let Some((tw, global)) = next_write {
-                if tw > now {
-                    break;
-                }
-                self.app_write(tw, &global);
-            }
+            self.tick(key.0);
+            self.handle_event(key.0, ev);
+            self.refresh_writable(key.0);
         }
         self.tick(now);
         self.refresh_writable(now);
@@ -641,65 +626,102 @@ impl State {
         }
     }
 
-    fn next_app_write(&self) -> Option<(i64, String)> {
-        self.apps
+    fn app_writes_until(&mut self, horizon: i64) {
+        let globals: Vec<String> = self
+            .apps
             .iter()
-            .filter(|(_, a)| a.running)
-            .map(|(g, a)| (a.write_time(a.next_n), g.clone()))
-            .min()
+            .filter(|(_, a)| a.running && a.write_time(a.next_n) <= horizon)
+            .map(|(g, _)| g.clone())
+            .collect();
+        for g in globals {
+            self.app_write_batch(&g, horizon);
+        }
     }
 
-    fn app_write(&mut self, t: i64, global: &str) {
-        let target = self.app_target_cluster(t, global);
-        let Some(app) = self.apps.get(global) else {
+    /// Every write of `global`'s application due by `horizon`, against one unchanging world.
+    fn app_write_batch(&mut self, global: &str, horizon: i64) {
+        let Some(first_t) = self.apps.get(global).map(|a| a.write_time(a.next_n)) else {
             return;
         };
-        let n = app.next_n;
-        let mut rec = WriteRecord {
-            n,
-            at_ms: t,
-            committed_at: None,
-            standalone: false,
-            rejected: None,
-            lost: None,
+        // What happens to a write in this stretch of time.
+        enum Fate {
+            Rejected(String),
+            Committed {
+                key: Key,
+                cluster: String,
+                standalone: bool,
+                lost: Option<(&'static str, Option<u64>, bool)>,
+            },
+        }
+        let fate = match self.app_target_cluster(first_t, global) {
+            Err(reason) => Fate::Rejected(reason),
+            Ok(k) if !self.accepts_writes(&k) => {
+                Fate::Rejected(format!("{} does not accept writes", key_str(&k)))
+            }
+            Ok(k) => match self.clusters.get(&k) {
+                None => Fate::Rejected(format!("{} does not exist", key_str(&k))),
+                Some(c) if c.global.is_none() => Fate::Committed {
+                    key: k.clone(),
+                    cluster: key_str(&k),
+                    standalone: true,
+                    lost: Some(("DetachedCluster", None, false)),
+                },
+                Some(c) => Fate::Committed {
+                    key: k.clone(),
+                    cluster: key_str(&k),
+                    standalone: false,
+                    lost: c
+                        .divergent
+                        .map(|seq| ("UnfencedOldPrimary", Some(seq), true)),
+                },
+            },
         };
-        let mut in_history = false;
-        match target {
-            Err(reason) => rec.rejected = Some(reason),
-            Ok(k) => {
-                if !self.accepts_writes(&k) {
-                    rec.rejected = Some(format!("{} does not accept writes", key_str(&k)));
-                } else if let Some(c) = self.clusters.get_mut(&k) {
-                    c.last_write_at = Some(t);
-                    rec.committed_at = Some(key_str(&k));
-                    if c.global.is_none() {
-                        rec.standalone = true;
-                        rec.lost = Some(LossCause {
-                            at_ms: t,
-                            reason: "DetachedCluster".to_string(),
-                            call_seq: None,
-                            allow_data_loss: false,
-                        });
-                    } else if let Some(seq) = c.divergent {
-                        rec.lost = Some(LossCause {
-                            at_ms: t,
-                            reason: "UnfencedOldPrimary".to_string(),
-                            call_seq: Some(seq),
-                            allow_data_loss: true,
-                        });
-                    } else {
-                        in_history = true;
+        let Some(app) = self.apps.get_mut(global) else {
+            return;
+        };
+        let mut last_commit = None;
+        loop {
+            let t = app.write_time(app.next_n);
+            if t > horizon {
+                break;
+            }
+            let mut rec = WriteRecord {
+                n: app.next_n,
+                at_ms: t,
+                committed_at: None,
+                standalone: false,
+                rejected: None,
+                lost: None,
+            };
+            match &fate {
+                Fate::Rejected(reason) => rec.rejected = Some(reason.clone()),
+                Fate::Committed {
+                    cluster,
+                    standalone,
+                    lost,
+                    ..
+                } => {
+                    rec.committed_at = Some(cluster.clone());
+                    rec.standalone = *standalone;
+                    rec.lost = lost.map(|(reason, call_seq, allow_data_loss)| LossCause {
+                        at_ms: t,
+                        reason: reason.to_string(),
+                        call_seq,
+                        allow_data_loss,
+                    });
+                    if rec.lost.is_none() {
+                        app.history.push((t, app.writes.len()));
                     }
+                    last_commit = Some(t);
                 }
             }
-        }
-        if let Some(app) = self.apps.get_mut(global) {
-            let idx = app.writes.len();
             app.writes.push(rec);
-            if in_history {
-                app.history.push((t, idx));
-            }
             app.next_n += 1;
+        }
+        if let (Some(t), Fate::Committed { key, .. }) = (last_commit, &fate) {
+            if let Some(c) = self.clusters.get_mut(key) {
+                c.last_write_at = Some(t);
+            }
         }
     }
 
