@@ -1,5 +1,19 @@
 //! drctl: observe -> plan -> act, the reconcile loop, leader lease, CLI, metrics.
+//!
+//! - `planner`: the pure decision function and most of the tests.
+//! - `observe` and `execute`: the only code here that calls the cloud ports.
+//! - `reconcile`: one pass of one group as a pipeline (fetch, plan, record intent, apply,
+//!   record outcome, requeue).
+//! - `runtime`: the loop, the scheduler and leader election.
 
+pub mod backoff;
 pub mod cli;
+pub mod execute;
+pub mod metrics;
+pub mod observe;
 pub mod planner;
+pub mod reconcile;
+pub mod runbook;
+pub mod runtime;
+pub mod simulation;
 pub mod world;

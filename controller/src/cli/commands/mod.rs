@@ -2,6 +2,7 @@
 
 mod apply;
 mod approve;
+mod common;
 mod completion;
 mod controller;
 mod delete;
@@ -12,6 +13,7 @@ mod edit;
 mod failover;
 mod get;
 mod history;
+#[cfg(feature = "aws")]
 mod iam_policy;
 mod init;
 mod plan;
@@ -42,9 +44,16 @@ pub async fn dispatch(cli: Cli) -> CliResult<ExitStatus> {
         Command::Demo(args) => demo::run(args).await,
         Command::Sim(args) => sim::run(args).await,
         Command::Schema => schema::run(),
-        Command::IamPolicy { name, account, partition } => {
-            iam_policy::run(&store, &name, &account, &partition).await
-        }
+        #[cfg(feature = "aws")]
+        Command::IamPolicy {
+            name,
+            account,
+            partition,
+        } => iam_policy::run(&store, &name, &account, &partition).await,
+        #[cfg(not(feature = "aws"))]
+        Command::IamPolicy { .. } => Err(super::exit::CliError::failure(anyhow::anyhow!(
+            "this drctl was built without the `aws` feature"
+        ))),
         Command::Completion { shell } => completion::run(shell),
     }
 }

@@ -1,0 +1,212 @@
+//! Actions: the mutations the planner asks the executor to perform. Each maps to exactly one
+//! AWS API call, so that "what drctl would do" (`drctl plan`) and "what it did" (the journal)
+//! speak the same language.
+
+use std::fmt;
+
+use drctl_cloud::{CreateInstance, CreateSecondaryCluster, DnsRecord};
+use drctl_schema::StepName;
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "camelCase")]
+pub enum Action {
+    RegisterScalableTarget {
+        region: String,
+        resource_id: String,
+        min: u32,
+        max: u32,
+    },
+    SetDesiredCount {
+        region: String,
+        cluster: String,
+        service: String,
+        desired: u32,
+    },
+    SwitchoverGlobalCluster {
+        region: String,
+        global_cluster_id: String,
+        target_cluster_arn: String,
+    },
+    FailoverGlobalCluster {
+        region: String,
+        global_cluster_id: String,
+        target_cluster_arn: String,
+        allow_data_loss: bool,
+    },
+    ChangeRecord {
+        hosted_zone_id: String,
+        expected: Option<DnsRecord>,
+        desired: DnsRecord,
+        /// The region the record will point at (for messages and invariant checks).
+        region: String,
+    },
+    CreateClusterSnapshot {
+        region: String,
+        cluster_id: String,
+        snapshot_id: String,
+    },
+    CopyClusterSnapshot {
+        region: String,
+        source_snapshot_id: String,
+        target_snapshot_id: String,
+    },
+    DisableDeletionProtection {
+        region: String,
+        cluster_id: String,
+    },
+    DeleteInstance {
+        region: String,
+        instance_id: String,
+    },
+    DeleteCluster {
+        region: String,
+        cluster_id: String,
+    },
+    CreateSecondaryCluster(CreateSecondaryCluster),
+    CreateInstance(CreateInstance),
+}
+
+impl Action {
+    /// The AWS API operation this action calls.
+    pub fn operation(&self) -> &'static str {
+        match self {
+            Action::RegisterScalableTarget { .. } => "RegisterScalableTarget",
+            Action::SetDesiredCount { .. } => "UpdateService",
+            Action::SwitchoverGlobalCluster { .. } => "SwitchoverGlobalCluster",
+            Action::FailoverGlobalCluster { .. } => "FailoverGlobalCluster",
+            Action::ChangeRecord { .. } => "ChangeResourceRecordSets",
+            Action::CreateClusterSnapshot { .. } => "CreateDBClusterSnapshot",
+            Action::CopyClusterSnapshot { .. } => "CopyDBClusterSnapshot",
+            Action::DisableDeletionProtection { .. } => "ModifyDBCluster",
+            Action::DeleteInstance { .. } => "DeleteDBInstance",
+            Action::DeleteCluster { .. } => "DeleteDBCluster",
+            Action::CreateSecondaryCluster(_) => "CreateDBCluster",
+            Action::CreateInstance(_) => "CreateDBInstance",
+        }
+    }
+
+    /// Actions whose effect cannot be undone by repeating or reversing them.
+    pub fn is_destructive(&self) -> bool {
+        matches!(
+            self,
+            Action::SwitchoverGlobalCluster { .. }
+                | Action::FailoverGlobalCluster { .. }
+                | Action::DeleteCluster { .. }
+                | Action::DeleteInstance { .. }
+        )
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::RegisterScalableTarget {
+                region,
+                resource_id,
+                min,
+                max,
+            } => write!(
+                f,
+                "register scalable target {resource_id} in {region}: min {min}, max {max}"
+            ),
+            Action::SetDesiredCount {
+                region,
+                cluster,
+                service,
+                desired,
+            } => write!(
+                f,
+                "set desired count of ECS service {cluster}/{service} in {region} to {desired}"
+            ),
+            Action::SwitchoverGlobalCluster {
+                region,
+                global_cluster_id,
+                target_cluster_arn,
+            } => write!(
+                f,
+                "switchover global cluster {global_cluster_id} to {target_cluster_arn} (asked in {region})"
+            ),
+            Action::FailoverGlobalCluster {
+                region,
+                global_cluster_id,
+                target_cluster_arn,
+                allow_data_loss,
+            } => write!(
+                f,
+                "failover global cluster {global_cluster_id} to {target_cluster_arn} (asked in {region}, AllowDataLoss={allow_data_loss})"
+            ),
+            Action::ChangeRecord {
+                hosted_zone_id,
+                desired,
+                region,
+                expected,
+            } => write!(
+                f,
+                "point {} {} in zone {hosted_zone_id} at {region} ({}){}",
+                desired.record_type,
+                desired.name,
+                record_target(desired),
+                if expected.is_some() {
+                    " as a compare-and-swap of the current record"
+                } else {
+                    ""
+                }
+            ),
+            Action::CreateClusterSnapshot {
+                region,
+                cluster_id,
+                snapshot_id,
+            } => write!(
+                f,
+                "snapshot cluster {cluster_id} in {region} as {snapshot_id}"
+            ),
+            Action::CopyClusterSnapshot {
+                region,
+                source_snapshot_id,
+                target_snapshot_id,
+            } => write!(
+                f,
+                "copy snapshot {source_snapshot_id} to manual snapshot {target_snapshot_id} in {region}"
+            ),
+            Action::DisableDeletionProtection { region, cluster_id } => write!(
+                f,
+                "turn off deletion protection of cluster {cluster_id} in {region}"
+            ),
+            Action::DeleteInstance {
+                region,
+                instance_id,
+            } => write!(f, "delete DB instance {instance_id} in {region}"),
+            Action::DeleteCluster { region, cluster_id } => write!(
+                f,
+                "delete cluster {cluster_id} in {region} (SkipFinalSnapshot: drctl's manual snapshot is kept)"
+            ),
+            Action::CreateSecondaryCluster(req) => write!(
+                f,
+                "create cluster {} in {} as a secondary of {}",
+                req.identifier, req.region, req.global_cluster_identifier
+            ),
+            Action::CreateInstance(req) => write!(
+                f,
+                "create DB instance {} ({}) in cluster {} in {}",
+                req.identifier, req.instance_class, req.cluster_identifier, req.region
+            ),
+        }
+    }
+}
+
+fn record_target(record: &DnsRecord) -> String {
+    match &record.alias {
+        Some(alias) => format!("alias {}", alias.dns_name),
+        None => record.values.join(","),
+    }
+}
+
+/// An action and the step it belongs to (None: steady-state convergence outside an operation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedAction {
+    pub step: Option<StepName>,
+    #[serde(flatten)]
+    pub action: Action,
+}

@@ -1,0 +1,817 @@
+//! The planner: a pure function of (spec, observed world, previous status) to (next status,
+//! actions, journal events, requeue). No IO, no clock: `now` is an input. Everything the
+//! controller decides is decided here, so most of the tests live here too.
+
+pub mod action;
+pub mod explain;
+pub mod status;
+pub mod steps;
+
+use std::time::Duration;
+
+use drctl_schema::{
+    condition_type as ct, ConditionStatus, FailoverGroupSpec, FailoverGroupStatus, Operation,
+    OperationState, OperationType, Phase, StepName, StepState, Timestamp,
+};
+
+pub use action::{Action, PlannedAction};
+pub use explain::explain_spec_change;
+pub use steps::{OperationPlan, StepEval};
+
+use crate::world::{Membership, ObservedWorld, Seen};
+use status::{set_condition, summarize};
+use steps::{evaluate, new_operation, note, ready_to_run, StepContext};
+
+/// How often to look again. Defaults follow DESIGN.md §3: seconds while an operation runs, a
+/// long resync when converged (a spec change wakes the controller at once anyway).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlannerConfig {
+    pub operation_poll: Duration,
+    pub approval_poll: Duration,
+    pub blocked_poll: Duration,
+    pub degraded_poll: Duration,
+    pub converged_resync: Duration,
+    /// After issuing a destructive call, how long to trust that its effect is on the way
+    /// before concluding it never happened and issuing it again.
+    pub destructive_grace: Duration,
+    /// The same for idempotent calls.
+    pub idempotent_grace: Duration,
+}
+
+impl Default for PlannerConfig {
+    fn default() -> Self {
+        PlannerConfig {
+            operation_poll: Duration::from_secs(2),
+            approval_poll: Duration::from_secs(5),
+            blocked_poll: Duration::from_secs(30),
+            degraded_poll: Duration::from_secs(15),
+            converged_resync: Duration::from_secs(300),
+            destructive_grace: Duration::from_secs(30),
+            idempotent_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+pub struct PlanInput<'a> {
+    pub name: &'a str,
+    pub spec: &'a FailoverGroupSpec,
+    pub generation: u64,
+    pub status: &'a FailoverGroupStatus,
+    pub world: &'a ObservedWorld,
+    /// Who approved the current operation's AwaitApproval step, if anyone.
+    pub approved_by: Option<&'a str>,
+    pub now: Timestamp,
+    pub config: PlannerConfig,
+}
+
+/// A journal entry the planner wants written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedEvent {
+    pub reason: String,
+    pub message: String,
+    pub step: Option<StepName>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The status to write (complete, not a patch).
+    pub status: FailoverGroupStatus,
+    pub actions: Vec<PlannedAction>,
+    pub events: Vec<PlannedEvent>,
+    pub requeue: Duration,
+    /// One line for logs and `drctl plan`.
+    pub summary: String,
+}
+
+impl Plan {
+    pub fn is_converged(&self) -> bool {
+        self.actions.is_empty() && self.status.phase == Phase::Converged
+    }
+}
+
+/// Decide what to do now.
+pub fn plan(input: &PlanInput<'_>) -> Plan {
+    let mut b = Builder::new(input);
+    let world_writer = input.world.writer_region().map(str::to_string);
+
+    // 1. A running operation goes on (or is superseded by a spec change that undoes it
+    //    before anything irreversible happened).
+    let mut operation = input.status.operation.clone();
+    if let Some(op) = &operation {
+        if op.state == OperationState::Running && op.to != input.spec.writer {
+            if started_irreversible(op) {
+                b.event(
+                    "SpecChangedDuringOperation",
+                    format!(
+                        "spec.writer is now {}, but operation {} already promoted {}: finishing it first, then re-planning",
+                        input.spec.writer, op.id, op.to
+                    ),
+                    None,
+                );
+            } else {
+                let mut done = op.clone();
+                done.state = OperationState::Superseded;
+                done.finished_at = Some(input.now);
+                b.event(
+                    "OperationSuperseded",
+                    format!(
+                        "operation {} ({} {} -> {}) superseded: spec.writer is now {}",
+                        op.id,
+                        op.type_.as_str(),
+                        op.from,
+                        op.to,
+                        input.spec.writer
+                    ),
+                    None,
+                );
+                b.status.last_operation = Some(done);
+                b.status.operation = None;
+                operation = None;
+            }
+        }
+    }
+
+    // 2. No operation: is one needed?
+    if operation.is_none() {
+        match &world_writer {
+            Some(writer) if *writer != input.spec.writer => {
+                if is_drift(input, writer) {
+                    b.drift(writer);
+                } else {
+                    operation = b.start_operation(writer);
+                }
+            }
+            Some(_) => {}
+            None => b.writer_unknown(),
+        }
+    }
+
+    // 3. Advance the operation, or converge the steady state.
+    //    The steady state is only enforced where the writer is where the spec wants it: while
+    //    blocked or drifting, compute and DNS stay as they are.
+    match operation {
+        Some(op) => b.advance(op),
+        None if world_writer.as_deref() == Some(input.spec.writer.as_str()) => b.steady_state(),
+        None => {}
+    }
+    b.finish()
+}
+
+/// Has the operation started a step that cannot be taken back by simply stopping?
+fn started_irreversible(op: &Operation) -> bool {
+    op.steps.iter().any(|s| {
+        s.state != StepState::Pending
+            && matches!(
+                s.name,
+                StepName::Switchover | StepName::Failover | StepName::DeleteStale
+            )
+    })
+}
+
+/// Writer drift: the writer moved although the spec did not. Reported, never reverted.
+fn is_drift(input: &PlanInput<'_>, world_writer: &str) -> bool {
+    let spec_unchanged = input.status.observed_generation == input.generation;
+    let was_converged_on_spec = input
+        .status
+        .observed
+        .as_ref()
+        .and_then(|o| o.writer.as_deref())
+        == Some(input.spec.writer.as_str());
+    let already_drifting = input
+        .status
+        .conditions
+        .iter()
+        .any(|c| c.type_ == ct::WRITER_DRIFT && c.status == ConditionStatus::True);
+    spec_unchanged
+        && (was_converged_on_spec || already_drifting)
+        && world_writer != input.spec.writer
+}
+
+struct Builder<'a> {
+    input: &'a PlanInput<'a>,
+    status: FailoverGroupStatus,
+    actions: Vec<PlannedAction>,
+    events: Vec<PlannedEvent>,
+    phase: Phase,
+    message: String,
+    requeue: Duration,
+}
+
+impl<'a> Builder<'a> {
+    fn new(input: &'a PlanInput<'a>) -> Self {
+        let mut status = input.status.clone();
+        status.observed = Some(summarize(input.spec, input.world, input.status));
+        status.last_reconciled_at = Some(input.now);
+        Builder {
+            input,
+            status,
+            actions: Vec::new(),
+            events: Vec::new(),
+            phase: Phase::Converged,
+            message: String::new(),
+            requeue: input.config.converged_resync,
+        }
+    }
+
+    fn event(&mut self, reason: &str, message: String, step: Option<StepName>) {
+        self.events.push(PlannedEvent {
+            reason: reason.to_string(),
+            message,
+            step,
+        });
+    }
+
+    fn set_phase(&mut self, phase: Phase, message: String, requeue: Duration) {
+        // The most severe phase wins within one plan.
+        let rank = |p: Phase| match p {
+            Phase::Converged => 0,
+            Phase::Degraded => 1,
+            Phase::Progressing => 2,
+            Phase::WaitingForApproval => 3,
+            Phase::Blocked => 4,
+            Phase::Suspended => 5,
+        };
+        if rank(phase) >= rank(self.phase) {
+            self.phase = phase;
+            self.message = message;
+        }
+        self.requeue = self.requeue.min(requeue);
+    }
+
+    fn writer_unknown(&mut self) {
+        let detail = match &self.input.world.global {
+            Seen::Unreachable(e) => format!("cannot read the global cluster: {e}"),
+            Seen::Known(None) => format!(
+                "global cluster {} not found",
+                self.input.spec.database.global_cluster_identifier
+            ),
+            Seen::Known(Some(_)) => "the global cluster has no writer".to_string(),
+        };
+        let poll = self.input.config.degraded_poll;
+        self.set_phase(Phase::Degraded, detail, poll);
+    }
+
+    fn drift(&mut self, world_writer: &str) {
+        let message = format!(
+            "the writer is {world_writer} but spec.writer is {}: someone failed over outside drctl. Not reverting; \
+             set spec.writer to {world_writer} to accept it (`drctl failover {} --to {world_writer}`) or back to {} to return",
+            self.input.spec.writer, self.input.name, self.input.spec.writer
+        );
+        let was = self
+            .input
+            .status
+            .conditions
+            .iter()
+            .any(|c| c.type_ == ct::WRITER_DRIFT && c.status == ConditionStatus::True);
+        if !was {
+            self.event("WriterDrift", message.clone(), None);
+        }
+        set_condition(
+            &mut self.status.conditions,
+            ct::WRITER_DRIFT,
+            ConditionStatus::True,
+            "WriterChangedOutsideDrctl",
+            &message,
+            self.input.now,
+        );
+        let poll = self.input.config.degraded_poll;
+        self.set_phase(Phase::Degraded, message, poll);
+    }
+
+    /// Choose and create the operation that moves the writer from `from` to spec.writer.
+    fn start_operation(&mut self, from: &str) -> Option<Operation> {
+        let input = self.input;
+        let to = input.spec.writer.as_str();
+        let world = input.world;
+        let source = world.region(from);
+        let source_healthy = source
+            .map(|r| {
+                r.reachable == Some(true)
+                    && r.membership == Membership::Writer
+                    && r.cluster.as_ref().map(|c| c.status.as_str()) == Some("available")
+            })
+            .unwrap_or(false);
+        let target = world
+            .region(to)
+            .map(|r| r.membership)
+            .unwrap_or(Membership::Unknown);
+        let last_failover_from_target = input
+            .status
+            .last_operation
+            .as_ref()
+            .map(|op| op.type_ == OperationType::Failover && op.from == to)
+            .unwrap_or(false);
+        let chosen = match target {
+            Membership::Secondary { .. } if source_healthy => {
+                if last_failover_from_target {
+                    OperationPlan::FailbackRejoined
+                } else {
+                    OperationPlan::Switchover
+                }
+            }
+            Membership::Secondary { .. } => {
+                if input.spec.allow_data_loss {
+                    OperationPlan::Failover
+                } else {
+                    self.block_failover(from, to);
+                    return None;
+                }
+            }
+            Membership::Detached | Membership::Missing if source_healthy => {
+                OperationPlan::FailbackStale
+            }
+            Membership::Detached | Membership::Missing => {
+                let message = format!(
+                    "cannot move the writer to {to}: its cluster is {} and the current writer {from} is not healthy",
+                    target.as_str()
+                );
+                let poll = input.config.blocked_poll;
+                self.set_phase(Phase::Blocked, message, poll);
+                return None;
+            }
+            Membership::Writer | Membership::Unknown => {
+                let message =
+                    format!("{to} is unreachable: waiting for it before moving the writer");
+                let poll = input.config.degraded_poll;
+                self.set_phase(Phase::Degraded, message, poll);
+                return None;
+            }
+        };
+        let id = format!("op-{}-g{}", input.now.millis(), input.generation);
+        let op = new_operation(chosen, id, from, to, input.generation, input.now);
+        self.event(
+            "OperationStarted",
+            format!(
+                "{} {from} -> {to} ({}) for generation {}",
+                op.type_.as_str(),
+                op.id,
+                input.generation
+            ),
+            None,
+        );
+        Some(op)
+    }
+
+    fn block_failover(&mut self, from: &str, to: &str) {
+        let input = self.input;
+        let lag = input.world.lag_seconds.or_else(|| {
+            input
+                .status
+                .observed
+                .as_ref()
+                .and_then(|o| o.replication_lag_seconds)
+        });
+        let lag_text = match lag {
+            Some(lag) => format!("the writes of the last {lag:.1} s before the outage (the last measured replication lag)"),
+            None => "the writes not yet replicated (lag unknown)".to_string(),
+        };
+        let message = format!(
+            "{from}, the writer, is impaired, so a switchover (RPO 0) is impossible. A failover to {to} would lose {lag_text}. \
+             To accept that loss: `drctl failover {} --to {to} --allow-data-loss` (sets spec.allowDataLoss: true)",
+            input.name
+        );
+        let already = input.status.phase == Phase::Blocked;
+        if !already {
+            self.event("Blocked", message.clone(), None);
+        }
+        let poll = input.config.blocked_poll;
+        self.set_phase(Phase::Blocked, message, poll);
+    }
+
+    /// Evaluate every runnable step of `op`, collecting actions.
+    fn advance(&mut self, mut op: Operation) {
+        let input = self.input;
+        let now = input.now;
+        let suspended = input.spec.suspended;
+        let last_known_lag = input
+            .status
+            .observed
+            .as_ref()
+            .and_then(|o| o.replication_lag_seconds);
+        let mut waiting: Vec<String> = Vec::new();
+        let mut blocked: Option<String> = None;
+        let mut awaiting: Option<String> = None;
+        // Steps are evaluated in order; a step finishing can make later ones runnable in the
+        // same pass (e.g. Preflight done -> ScaleUpTarget and Switchover both act).
+        for index in 0..op.steps.len() {
+            let record = op.steps[index].clone();
+            if record.state.is_done() || record.state == StepState::Failed {
+                continue;
+            }
+            if !ready_to_run(&op, record.name) {
+                continue;
+            }
+            let eval = {
+                let ctx = StepContext {
+                    name: input.name,
+                    spec: input.spec,
+                    world: input.world,
+                    op: &op,
+                    approved_by: input.approved_by,
+                    last_known_lag: last_known_lag.or(input.world.lag_seconds),
+                    now,
+                };
+                evaluate(record.name, &ctx)
+            };
+            let eval = self.apply_grace(&op, record.name, eval);
+            let step_name = record.name;
+            match eval {
+                StepEval::Done(detail) => {
+                    self.finish_step(&mut op, step_name, StepState::Succeeded, detail)
+                }
+                StepEval::Skip(detail) => {
+                    self.finish_step(&mut op, step_name, StepState::Skipped, detail)
+                }
+                StepEval::Act(actions, detail) => {
+                    if suspended {
+                        waiting.push(format!("{step_name}: suspended before: {detail}"));
+                        continue;
+                    }
+                    self.start_step(&mut op, step_name, &detail);
+                    if step_name == StepName::Failover && op.rpo_seconds.is_none() {
+                        // The data-loss window is the replication lag at the cut: the last lag
+                        // we measured before the writer became unreachable.
+                        op.rpo_seconds =
+                            Some(last_known_lag.or(input.world.lag_seconds).unwrap_or(0.0));
+                    }
+                    op.notes
+                        .insert(note::issued_at(step_name), now.millis().to_string());
+                    for action in actions {
+                        self.actions.push(PlannedAction {
+                            step: Some(step_name),
+                            action,
+                        });
+                    }
+                    waiting.push(format!("{step_name}: {detail}"));
+                }
+                StepEval::Wait(detail) => {
+                    self.start_step(&mut op, step_name, &detail);
+                    waiting.push(format!("{step_name}: {detail}"));
+                }
+                StepEval::AwaitingApproval(detail) => {
+                    self.start_step(&mut op, step_name, &detail);
+                    awaiting = Some(detail);
+                }
+                StepEval::Blocked(detail) => {
+                    self.start_step(&mut op, step_name, &detail);
+                    blocked.get_or_insert(format!("{step_name}: {detail}"));
+                }
+            }
+        }
+
+        let all_done = op.steps.iter().all(|s| s.state.is_done());
+        if all_done {
+            op.state = OperationState::Succeeded;
+            op.finished_at = Some(now);
+            op.rto_seconds = rto_seconds(&op);
+            self.event(
+                "OperationSucceeded",
+                format!(
+                    "{} {} -> {} finished in {:.0} s{}",
+                    op.type_.as_str(),
+                    op.from,
+                    op.to,
+                    now.seconds_since(op.started_at),
+                    op.rpo_seconds
+                        .map(|r| format!(", RPO {r:.1} s"))
+                        .unwrap_or_default()
+                ),
+                None,
+            );
+            self.status.last_operation = Some(op);
+            self.status.operation = None;
+            // The steady state is checked in the same pass.
+            self.steady_state();
+            return;
+        }
+
+        let poll = input.config.operation_poll;
+        if let Some(message) = blocked {
+            if input.status.phase != Phase::Blocked {
+                self.event("Blocked", message.clone(), None);
+            }
+            let blocked_poll = input.config.blocked_poll;
+            self.set_phase(Phase::Blocked, message, blocked_poll.min(poll * 5));
+        } else if let Some(message) = awaiting {
+            set_condition(
+                &mut self.status.conditions,
+                ct::APPROVAL_REQUIRED,
+                ConditionStatus::True,
+                "AwaitingApproval",
+                &message,
+                now,
+            );
+            let approval_poll = input.config.approval_poll;
+            self.set_phase(Phase::WaitingForApproval, message, approval_poll);
+        } else {
+            let message = format!(
+                "{} {} -> {}: {}",
+                op.type_.as_str(),
+                op.from,
+                op.to,
+                waiting.join("; ")
+            );
+            self.set_phase(Phase::Progressing, message, poll);
+        }
+        if suspended {
+            let message =
+                "spec.suspended is true: observing only, the operation is paused".to_string();
+            let resync = input.config.degraded_poll;
+            self.set_phase(Phase::Suspended, message, resync);
+        }
+        self.status.operation = Some(op);
+    }
+
+    /// Do not re-issue an action whose effect may still be on its way.
+    fn apply_grace(&self, op: &Operation, step: StepName, eval: StepEval) -> StepEval {
+        let StepEval::Act(actions, detail) = eval else {
+            return eval;
+        };
+        let issued = op
+            .notes
+            .get(&note::issued_at(step))
+            .and_then(|v| v.parse::<i64>().ok());
+        let Some(issued) = issued else {
+            return StepEval::Act(actions, detail);
+        };
+        let grace = if actions.iter().any(Action::is_destructive) {
+            self.input.config.destructive_grace
+        } else {
+            self.input.config.idempotent_grace
+        };
+        let elapsed = self.input.now.millis().saturating_sub(issued);
+        if elapsed < grace.as_millis() as i64 {
+            StepEval::Wait(format!(
+                "{detail} (issued {} s ago; waiting for its effect)",
+                elapsed / 1000
+            ))
+        } else {
+            StepEval::Act(actions, detail)
+        }
+    }
+
+    fn start_step(&mut self, op: &mut Operation, step: StepName, detail: &str) {
+        let now = self.input.now;
+        let mut started = false;
+        if let Some(record) = op.step_mut(step) {
+            if record.state == StepState::Pending {
+                record.state = StepState::Running;
+                record.started_at = Some(now);
+                started = true;
+            }
+            record.detail = Some(detail.to_string());
+        }
+        if started {
+            self.event("StepStarted", format!("{step}: {detail}"), Some(step));
+        }
+    }
+
+    fn finish_step(
+        &mut self,
+        op: &mut Operation,
+        step: StepName,
+        state: StepState,
+        detail: String,
+    ) {
+        let now = self.input.now;
+        if let Some(record) = op.step_mut(step) {
+            if record.started_at.is_none() {
+                record.started_at = Some(now);
+            }
+            record.state = state;
+            record.finished_at = Some(now);
+            record.detail = Some(detail.clone());
+        }
+        let reason = if state == StepState::Skipped {
+            "StepSkipped"
+        } else {
+            "StepSucceeded"
+        };
+        self.event(reason, format!("{step}: {detail}"), Some(step));
+    }
+
+    /// No operation: keep compute, DNS and the database where the spec says.
+    fn steady_state(&mut self) {
+        let input = self.input;
+        let spec = input.spec;
+        let world = input.world;
+        let owner = spec.dns_owner().to_string();
+        let suspended = spec.suspended;
+        let mut actions: Vec<Action> = Vec::new();
+        let mut degraded: Vec<String> = Vec::new();
+
+        // Compute: min/max enforced on the scalable target; desired count only clamped into
+        // [min, max], because Application Auto Scaling owns it within that range.
+        for svc in &spec.compute.services {
+            for (region, reference) in &svc.regions {
+                let want = if *region == owner {
+                    svc.active
+                } else {
+                    svc.standby
+                };
+                let Some(view) = world.service(&svc.name, region) else {
+                    continue;
+                };
+                if let Some(Seen::Known(scalable)) = &view.scalable {
+                    if *scalable != Some((want.min, want.max)) {
+                        actions.push(Action::RegisterScalableTarget {
+                            region: region.clone(),
+                            resource_id: drctl_cloud::ecs_resource_id(
+                                &reference.cluster,
+                                &reference.service,
+                            ),
+                            min: want.min,
+                            max: want.max,
+                        });
+                    }
+                }
+                match &view.ecs {
+                    Seen::Known(Some(ecs)) => {
+                        let clamped = ecs.desired.clamp(want.min, want.max);
+                        if clamped != ecs.desired {
+                            actions.push(Action::SetDesiredCount {
+                                region: region.clone(),
+                                cluster: reference.cluster.clone(),
+                                service: reference.service.clone(),
+                                desired: clamped,
+                            });
+                        }
+                    }
+                    Seen::Known(None) => degraded.push(format!(
+                        "ECS service {}/{} not found in {region}",
+                        reference.cluster, reference.service
+                    )),
+                    Seen::Unreachable(_) => degraded.push(format!("{region} ECS unreachable")),
+                }
+            }
+        }
+
+        // DNS: point at the owner, only when the owner is the writer with compute ready
+        // (invariant 4).
+        let writer = world.writer_region();
+        match world.dns_owner(spec) {
+            Some(current) if current == owner => {}
+            current => {
+                let short = steps::compute_shortfall(spec, world, &owner);
+                if writer != Some(owner.as_str()) {
+                    degraded.push(format!(
+                        "DNS points at {}; not moving it to {owner}, which is not the writer",
+                        current.as_deref().unwrap_or("nothing drctl knows")
+                    ));
+                } else if !short.is_empty() {
+                    degraded.push(format!(
+                        "DNS waits for compute in {owner}: {}",
+                        short.join("; ")
+                    ));
+                } else if let Seen::Known(existing) = &world.record {
+                    if let Some(desired) = crate::world::desired_record(spec, &owner) {
+                        actions.push(Action::ChangeRecord {
+                            hosted_zone_id: spec.dns.hosted_zone_id.clone(),
+                            expected: existing.clone(),
+                            desired,
+                            region: owner.clone(),
+                        });
+                    }
+                } else {
+                    degraded.push("Route 53 control plane unavailable".to_string());
+                }
+            }
+        }
+
+        // The standby database: report, Aurora repairs what it can by itself.
+        for region in &spec.regions {
+            if Some(region.as_str()) == writer {
+                continue;
+            }
+            match world.region(region).map(|r| r.membership) {
+                Some(Membership::Secondary { synced: true }) => {}
+                Some(Membership::Secondary { synced: false }) => {
+                    degraded.push(format!("{region} is resynchronizing"))
+                }
+                Some(other) => degraded.push(format!(
+                    "{region} cluster is {}: not protected until a failback rebuilds it",
+                    other.as_str()
+                )),
+                None => {}
+            }
+        }
+
+        if !actions.is_empty() && !suspended {
+            let message = format!(
+                "converging: {}",
+                actions
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+            for action in actions {
+                self.actions.push(PlannedAction { step: None, action });
+            }
+            let poll = input.config.operation_poll;
+            self.set_phase(Phase::Progressing, message, poll);
+        } else if !actions.is_empty() {
+            degraded.push(format!(
+                "{} correction(s) pending while suspended",
+                actions.len()
+            ));
+        }
+        if !degraded.is_empty() {
+            let poll = input.config.degraded_poll;
+            self.set_phase(Phase::Degraded, degraded.join("; "), poll);
+        }
+        if suspended {
+            let poll = input.config.degraded_poll;
+            self.set_phase(
+                Phase::Suspended,
+                "spec.suspended is true: observing only".to_string(),
+                poll,
+            );
+        }
+    }
+
+    fn finish(mut self) -> Plan {
+        let input = self.input;
+        let now = input.now;
+        if self.phase == Phase::Converged {
+            self.message = format!(
+                "writer {}, DNS {}, compute as specified",
+                input.spec.writer,
+                input.spec.dns_owner()
+            );
+        }
+        if self.phase != Phase::WaitingForApproval {
+            set_condition(
+                &mut self.status.conditions,
+                ct::APPROVAL_REQUIRED,
+                ConditionStatus::False,
+                "NoApprovalPending",
+                "",
+                now,
+            );
+        }
+        let drifting = self.events.iter().any(|e| e.reason == "WriterDrift")
+            || (self.phase == Phase::Degraded
+                && self
+                    .status
+                    .conditions
+                    .iter()
+                    .any(|c| c.type_ == ct::WRITER_DRIFT && c.status == ConditionStatus::True)
+                && input.world.writer_region() != Some(input.spec.writer.as_str()));
+        if !drifting {
+            set_condition(
+                &mut self.status.conditions,
+                ct::WRITER_DRIFT,
+                ConditionStatus::False,
+                "WriterAsSpecified",
+                "",
+                now,
+            );
+        }
+        status::set_readiness(&mut self.status, input.spec, input.world, now);
+        let ready = self
+            .status
+            .conditions
+            .iter()
+            .any(|c| c.type_ == ct::READY && c.status == ConditionStatus::True);
+        // Degraded-but-serving (e.g. the standby region is down) keeps the Ready condition.
+        let (ready_status, ready_reason) = match (self.phase, ready) {
+            (Phase::Converged, _) => (ConditionStatus::True, "Converged"),
+            (Phase::Degraded, true) => (ConditionStatus::True, "ServingDegraded"),
+            (phase, _) => (ConditionStatus::False, phase.as_str()),
+        };
+        let ready_message = self.message.clone();
+        set_condition(
+            &mut self.status.conditions,
+            ct::READY,
+            ready_status,
+            ready_reason,
+            &ready_message,
+            now,
+        );
+        self.status.phase = self.phase;
+        self.status.observed_generation = input.generation;
+        Plan {
+            status: self.status,
+            actions: self.actions,
+            events: self.events,
+            requeue: self.requeue,
+            summary: format!("{}: {}", self.phase.as_str(), self.message),
+        }
+    }
+}
+
+/// RTO of an operation: from its start until the new region served traffic (the end of
+/// Verify, or of WaitDnsInSync without a verify probe).
+fn rto_seconds(op: &Operation) -> Option<f64> {
+    let served = [StepName::Verify, StepName::WaitDnsInSync]
+        .iter()
+        .filter_map(|s| op.step(*s))
+        .filter(|s| s.state == StepState::Succeeded)
+        .filter_map(|s| s.finished_at)
+        .max()?;
+    Some(served.seconds_since(op.started_at))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,231 @@
+//! Status bookkeeping: conditions in the Kubernetes shape and the observed summary.
+
+use drctl_schema::{
+    condition_type as ct, Condition, ConditionStatus, FailoverGroupSpec, FailoverGroupStatus,
+    MemberSummary, ObservedSummary, ServiceSummary, Timestamp,
+};
+
+use crate::world::{Membership, ObservedWorld, Seen};
+
+/// Set a condition; `lastTransitionTime` changes only when the status value changes.
+pub fn set_condition(
+    conditions: &mut Vec<Condition>,
+    type_: &str,
+    status: ConditionStatus,
+    reason: &str,
+    message: &str,
+    now: Timestamp,
+) {
+    match conditions.iter_mut().find(|c| c.type_ == type_) {
+        Some(existing) => {
+            if existing.status != status {
+                existing.last_transition_time = now;
+            }
+            existing.status = status;
+            existing.reason = reason.to_string();
+            existing.message = message.to_string();
+        }
+        None => conditions.push(Condition {
+            type_: type_.to_string(),
+            status,
+            reason: reason.to_string(),
+            message: message.to_string(),
+            last_transition_time: now,
+        }),
+    }
+    // A stable order keeps `get -o yaml` diffs quiet.
+    let order = [
+        ct::READY,
+        ct::DATABASE_READY,
+        ct::DNS_READY,
+        ct::COMPUTE_READY,
+        ct::WRITER_DRIFT,
+        ct::APPROVAL_REQUIRED,
+    ];
+    conditions.sort_by_key(|c| {
+        order
+            .iter()
+            .position(|o| *o == c.type_)
+            .unwrap_or(order.len())
+    });
+}
+
+/// What the world looks like, for `status.observed`. Values not read in a light pass are
+/// carried over from the previous status.
+pub fn summarize(
+    spec: &FailoverGroupSpec,
+    world: &ObservedWorld,
+    previous: &FailoverGroupStatus,
+) -> ObservedSummary {
+    let prev = previous.observed.clone().unwrap_or_default();
+    let members = spec
+        .regions
+        .iter()
+        .map(|region| {
+            let view = world.region(region);
+            let membership = view.map(|v| v.membership).unwrap_or(Membership::Unknown);
+            MemberSummary {
+                region: region.clone(),
+                cluster: spec
+                    .database
+                    .clusters
+                    .get(region)
+                    .map(|c| c.identifier.clone())
+                    .unwrap_or_default(),
+                role: membership.as_str().to_string(),
+                status: view
+                    .and_then(|v| v.cluster.as_ref())
+                    .map(|c| c.status.clone()),
+                synchronization_status: match membership {
+                    Membership::Secondary { synced: true } => Some("connected".to_string()),
+                    Membership::Secondary { synced: false } => Some("pending-resync".to_string()),
+                    _ => None,
+                },
+            }
+        })
+        .collect();
+    let services = spec
+        .compute
+        .services
+        .iter()
+        .flat_map(|svc| svc.regions.keys().map(move |region| (svc, region)))
+        .map(|(svc, region)| {
+            let view = world.service(&svc.name, region);
+            let ecs = view.and_then(|v| v.ecs.known().cloned().flatten());
+            let scalable = view
+                .and_then(|v| v.scalable.as_ref())
+                .and_then(|s| s.known().cloned().flatten());
+            let previous = prev
+                .services
+                .iter()
+                .find(|s| s.name == svc.name && s.region == *region);
+            ServiceSummary {
+                name: svc.name.clone(),
+                region: region.clone(),
+                desired: ecs.as_ref().map(|e| e.desired),
+                running: ecs.as_ref().map(|e| e.running),
+                min: scalable.map(|s| s.0).or(previous.and_then(|p| p.min)),
+                max: scalable.map(|s| s.1).or(previous.and_then(|p| p.max)),
+            }
+        })
+        .collect();
+    ObservedSummary {
+        writer: world.writer_region().map(str::to_string),
+        dns_owner: world.dns_owner(spec).or(match &world.record {
+            Seen::Known(_) => None,
+            Seen::Unreachable(_) => prev.dns_owner.clone(),
+        }),
+        replication_lag_seconds: world.lag_seconds.or(prev.replication_lag_seconds),
+        members,
+        services,
+    }
+}
+
+/// DatabaseReady, DnsReady, ComputeReady from the observed world against the spec.
+pub fn set_readiness(
+    status: &mut FailoverGroupStatus,
+    spec: &FailoverGroupSpec,
+    world: &ObservedWorld,
+    now: Timestamp,
+) {
+    let writer = world.writer_region();
+    let (db, db_reason, db_message) = if writer == Some(spec.writer.as_str()) {
+        (
+            ConditionStatus::True,
+            "WriterAsSpecified",
+            format!("{} is the writer", spec.writer),
+        )
+    } else if let Some(w) = writer {
+        (
+            ConditionStatus::False,
+            "WriterElsewhere",
+            format!("the writer is {w}, spec.writer is {}", spec.writer),
+        )
+    } else {
+        (
+            ConditionStatus::Unknown,
+            "WriterUnknown",
+            "the writer could not be observed".to_string(),
+        )
+    };
+    set_condition(
+        &mut status.conditions,
+        ct::DATABASE_READY,
+        db,
+        db_reason,
+        &db_message,
+        now,
+    );
+
+    let owner = spec.dns_owner();
+    let (dns, dns_reason, dns_message) = match (&world.record, world.dns_owner(spec)) {
+        (_, Some(current)) if current == owner => (
+            ConditionStatus::True,
+            "PointsAtOwner",
+            format!("{} points at {owner}", spec.dns.record_name),
+        ),
+        (Seen::Unreachable(e), _) => (
+            ConditionStatus::Unknown,
+            "Route53Unavailable",
+            format!("Route 53 control plane unavailable: {e}"),
+        ),
+        (_, current) => (
+            ConditionStatus::False,
+            "PointsElsewhere",
+            format!(
+                "{} points at {}, spec.dnsOwner is {owner}",
+                spec.dns.record_name,
+                current.as_deref().unwrap_or("no spec target")
+            ),
+        ),
+    };
+    set_condition(
+        &mut status.conditions,
+        ct::DNS_READY,
+        dns,
+        dns_reason,
+        &dns_message,
+        now,
+    );
+
+    let short = crate::planner::steps::compute_shortfall(spec, world, owner);
+    let (compute, reason, message) = if short.is_empty() {
+        (
+            ConditionStatus::True,
+            "ActiveCapacityRunning",
+            format!("services in {owner} run their active desired count"),
+        )
+    } else {
+        (ConditionStatus::False, "CapacityShort", short.join("; "))
+    };
+    set_condition(
+        &mut status.conditions,
+        ct::COMPUTE_READY,
+        compute,
+        reason,
+        &message,
+        now,
+    );
+
+    let ready = [ct::DATABASE_READY, ct::DNS_READY, ct::COMPUTE_READY]
+        .iter()
+        .all(|t| {
+            status
+                .conditions
+                .iter()
+                .any(|c| c.type_ == *t && c.status == ConditionStatus::True)
+        });
+    // Provisional; `finish` sets the final Ready from the phase.
+    set_condition(
+        &mut status.conditions,
+        ct::READY,
+        if ready {
+            ConditionStatus::True
+        } else {
+            ConditionStatus::False
+        },
+        "Evaluating",
+        "",
+        now,
+    );
+}

@@ -1,0 +1,956 @@
+//! The steps of the three operations (DESIGN.md §4), their dependencies, and how each one is
+//! evaluated against the observed world.
+//!
+//! A step is a small state machine driven entirely by observation: it is `Done` when the world
+//! already shows its effect (which makes every step idempotent and crash-safe: after a restart
+//! the same evaluation skips what is already true), `Act` when an action is needed, `Wait`
+//! while AWS works, `Blocked` when it needs a spec change or a person.
+
+use drctl_cloud::{ecs_resource_id, CreateInstance, CreateSecondaryCluster};
+use drctl_schema::{
+    Approval, Capacity, FailoverGroupSpec, Operation, OperationType, StepName, StepRecord,
+    StepState, Timestamp,
+};
+
+use super::action::Action;
+use crate::world::{desired_record, Membership, ObservedWorld, Seen};
+
+/// Note keys kept in `Operation::notes`.
+pub mod note {
+    pub const DNS_CHANGE_ID: &str = "dnsChangeId";
+    pub const FAILBACK_MODE: &str = "failbackMode";
+    pub const STALE_SNAPSHOT: &str = "staleSnapshot";
+    pub const PRESERVED_SNAPSHOT: &str = "preservedSnapshot";
+    pub fn issued_at(step: drctl_schema::StepName) -> String {
+        format!("{}.issuedAt", step.as_str())
+    }
+}
+
+/// Which sequence an operation runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperationPlan {
+    Switchover,
+    Failover,
+    FailbackRejoined,
+    FailbackStale,
+}
+
+impl OperationPlan {
+    pub fn operation_type(self) -> OperationType {
+        match self {
+            OperationPlan::Switchover => OperationType::Switchover,
+            OperationPlan::Failover => OperationType::Failover,
+            OperationPlan::FailbackRejoined | OperationPlan::FailbackStale => {
+                OperationType::Failback
+            }
+        }
+    }
+
+    pub fn steps(self) -> Vec<StepName> {
+        use StepName::*;
+        let switchover = [
+            Preflight,
+            ScaleUpTarget,
+            Switchover,
+            WaitWriter,
+            WaitComputeReady,
+            MoveDns,
+            WaitDnsInSync,
+            Verify,
+            ScaleDownSource,
+        ];
+        match self {
+            OperationPlan::Switchover => switchover.to_vec(),
+            OperationPlan::Failover => vec![
+                FenceSource,
+                ScaleUpTarget,
+                Failover,
+                WaitWriter,
+                WaitComputeReady,
+                MoveDns,
+                WaitDnsInSync,
+                Verify,
+            ],
+            OperationPlan::FailbackRejoined => {
+                let mut steps = vec![PreserveSnapshot];
+                steps.extend(switchover);
+                steps
+            }
+            OperationPlan::FailbackStale => {
+                let mut steps = vec![
+                    SnapshotStale,
+                    AwaitApproval,
+                    DeleteStale,
+                    RecreateSecondary,
+                    WaitReplicaSynced,
+                ];
+                steps.extend(switchover);
+                steps
+            }
+        }
+    }
+}
+
+/// Steps that must be done (succeeded or skipped) before `step` may start. Only the
+/// dependencies present in the operation count. ScaleUpTarget depends on nothing but
+/// Preflight, so the target's compute scales up while the database step runs: this overlap is
+/// where drctl beats the sequential runbook.
+pub fn dependencies(step: StepName) -> &'static [StepName] {
+    use StepName::*;
+    match step {
+        Preflight => &[PreserveSnapshot, WaitReplicaSynced],
+        ScaleUpTarget => &[Preflight],
+        Switchover => &[Preflight],
+        Failover => &[],
+        FenceSource => &[],
+        WaitWriter => &[Switchover, Failover],
+        WaitComputeReady => &[ScaleUpTarget],
+        MoveDns => &[WaitWriter, WaitComputeReady],
+        WaitDnsInSync => &[MoveDns],
+        Verify => &[WaitDnsInSync],
+        ScaleDownSource => &[Verify],
+        PreserveSnapshot => &[],
+        SnapshotStale => &[],
+        AwaitApproval => &[SnapshotStale],
+        DeleteStale => &[AwaitApproval],
+        RecreateSecondary => &[DeleteStale],
+        WaitReplicaSynced => &[RecreateSecondary],
+    }
+}
+
+/// Is every present dependency of `step` done?
+pub fn ready_to_run(op: &Operation, step: StepName) -> bool {
+    dependencies(step).iter().all(|dep| {
+        op.step(*dep)
+            .map(|record| record.state.is_done())
+            .unwrap_or(true)
+    })
+}
+
+pub fn new_operation(
+    plan: OperationPlan,
+    id: String,
+    from: &str,
+    to: &str,
+    generation: u64,
+    now: Timestamp,
+) -> Operation {
+    let mut notes = std::collections::BTreeMap::new();
+    match plan {
+        OperationPlan::FailbackRejoined => {
+            notes.insert(note::FAILBACK_MODE.to_string(), "rejoined".to_string());
+        }
+        OperationPlan::FailbackStale => {
+            notes.insert(note::FAILBACK_MODE.to_string(), "stale".to_string());
+        }
+        _ => {}
+    }
+    Operation {
+        id,
+        type_: plan.operation_type(),
+        from: from.to_string(),
+        to: to.to_string(),
+        started_at: now,
+        finished_at: None,
+        generation,
+        state: drctl_schema::OperationState::Running,
+        steps: plan.steps().into_iter().map(StepRecord::pending).collect(),
+        rpo_seconds: None,
+        rto_seconds: None,
+        notes,
+    }
+}
+
+/// The outcome of evaluating one step.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepEval {
+    /// The world shows the step's effect.
+    Done(String),
+    /// The step does not apply here.
+    Skip(String),
+    /// Perform these actions (the step is Running until the world shows their effect).
+    Act(Vec<Action>, String),
+    /// AWS is working; look again later.
+    Wait(String),
+    /// Waiting for `drctl approve`.
+    AwaitingApproval(String),
+    /// Cannot proceed without a spec change or an operator.
+    Blocked(String),
+}
+
+/// Everything a step evaluation reads.
+pub struct StepContext<'a> {
+    pub name: &'a str,
+    pub spec: &'a FailoverGroupSpec,
+    pub world: &'a ObservedWorld,
+    pub op: &'a Operation,
+    pub approved_by: Option<&'a str>,
+    pub last_known_lag: Option<f64>,
+    pub now: Timestamp,
+}
+
+impl StepContext<'_> {
+    fn cluster_id(&self, region: &str) -> Option<&str> {
+        self.spec
+            .database
+            .clusters
+            .get(region)
+            .map(|c| c.identifier.as_str())
+    }
+
+    fn membership(&self, region: &str) -> Membership {
+        self.world
+            .region(region)
+            .map(|r| r.membership)
+            .unwrap_or(Membership::Unknown)
+    }
+
+    fn reachable(&self, region: &str) -> bool {
+        self.world
+            .region(region)
+            .and_then(|r| r.reachable)
+            .unwrap_or(false)
+    }
+
+    fn cluster_arn(&self, region: &str) -> Option<&str> {
+        self.world
+            .region(region)
+            .and_then(|r| r.cluster.as_ref())
+            .map(|c| c.arn.as_str())
+    }
+
+    /// Snapshot names are deterministic so that a retried or resumed step finds its own
+    /// snapshot instead of taking another one.
+    pub fn snapshot_id(&self, kind: &str, region: &str) -> String {
+        let cluster = self.cluster_id(region).unwrap_or("cluster");
+        rds_identifier(&format!("drctl-{kind}-{cluster}-{}", self.op.id))
+    }
+}
+
+/// Make a string a valid RDS identifier: letters, digits and single hyphens, starting with a
+/// letter, at most 63 characters, no trailing hyphen.
+pub fn rds_identifier(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        let c = if c.is_ascii_alphanumeric() {
+            c.to_ascii_lowercase()
+        } else {
+            '-'
+        };
+        if c == '-' && (out.is_empty() || out.ends_with('-')) {
+            continue;
+        }
+        out.push(c);
+    }
+    while out.len() > 63 {
+        out.pop();
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    if !out.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        out.insert_str(0, "s-");
+    }
+    out
+}
+
+pub fn evaluate(step: StepName, ctx: &StepContext<'_>) -> StepEval {
+    use StepName::*;
+    match step {
+        Preflight => preflight(ctx),
+        FenceSource => fence_source(ctx),
+        ScaleUpTarget => scale_services(ctx, &ctx.op.to, true),
+        Switchover => promote(ctx, false),
+        Failover => promote(ctx, true),
+        WaitWriter => wait_writer(ctx),
+        WaitComputeReady => wait_compute_ready(ctx),
+        MoveDns => move_dns(ctx),
+        WaitDnsInSync => wait_dns_in_sync(ctx),
+        Verify => verify(ctx),
+        ScaleDownSource => scale_services(ctx, &ctx.op.from, false),
+        PreserveSnapshot => preserve_snapshot(ctx),
+        SnapshotStale => snapshot_stale(ctx),
+        AwaitApproval => await_approval(ctx),
+        DeleteStale => delete_stale(ctx),
+        RecreateSecondary => recreate_secondary(ctx),
+        WaitReplicaSynced => wait_replica_synced(ctx),
+    }
+}
+
+fn preflight(ctx: &StepContext<'_>) -> StepEval {
+    let (from, to) = (ctx.op.from.as_str(), ctx.op.to.as_str());
+    let global = match &ctx.world.global {
+        Seen::Known(Some(g)) => g,
+        Seen::Known(None) => {
+            return StepEval::Blocked(format!(
+                "global cluster {} not found",
+                ctx.spec.database.global_cluster_identifier
+            ))
+        }
+        Seen::Unreachable(e) => {
+            return StepEval::Wait(format!("cannot read the global cluster: {e}"))
+        }
+    };
+    if let Some(state) = &global.failover_state {
+        return StepEval::Wait(format!(
+            "an Aurora global operation is in flight ({}); waiting for it to finish",
+            state.status
+        ));
+    }
+    if ctx.membership(from) != Membership::Writer {
+        return StepEval::Wait(format!("{from} is not the writer yet"));
+    }
+    match ctx.membership(to) {
+        Membership::Secondary { synced: true } => {}
+        Membership::Secondary { synced: false } => {
+            return StepEval::Wait(format!("{to} is not synchronized yet (pending-resync)"))
+        }
+        other => {
+            return StepEval::Blocked(format!(
+                "{to} cluster is {}: a switchover needs a synchronized secondary",
+                other.as_str()
+            ))
+        }
+    }
+    let version = |region: &str| {
+        ctx.world
+            .region(region)
+            .and_then(|r| r.cluster.as_ref())
+            .map(|c| c.engine_version.clone())
+    };
+    if let (Some(a), Some(b)) = (version(from), version(to)) {
+        if major_minor(&a) != major_minor(&b) {
+            return StepEval::Blocked(format!(
+                "engine versions differ ({from} {a}, {to} {b}): a switchover needs the same major and minor version"
+            ));
+        }
+    }
+    if let Some(cluster) = ctx.world.region(to).and_then(|r| r.cluster.as_ref()) {
+        if cluster.instances.is_empty() {
+            return StepEval::Blocked(format!(
+                "{} in {to} has no DB instance (headless): it cannot be promoted; add an instance",
+                cluster.identifier
+            ));
+        }
+    }
+    let max = f64::from(ctx.spec.max_lag_seconds);
+    match ctx.world.lag_seconds {
+        Some(lag) if lag <= max => StepEval::Done(format!(
+            "{to} synchronized, replication lag {lag:.1} s <= maxLagSeconds {max}"
+        )),
+        Some(lag) => StepEval::Wait(format!(
+            "replication lag {lag:.1} s > maxLagSeconds {max}; waiting for {to} to catch up"
+        )),
+        None => StepEval::Wait("replication lag is unknown; waiting for a datapoint".to_string()),
+    }
+}
+
+fn major_minor(version: &str) -> String {
+    version.split('.').take(2).collect::<Vec<_>>().join(".")
+}
+
+fn fence_source(ctx: &StepContext<'_>) -> StepEval {
+    let from = ctx.op.from.as_str();
+    if !ctx.reachable(from) {
+        return StepEval::Skip(format!(
+            "{from} is unreachable: fencing is best effort (its tasks stop with the region)"
+        ));
+    }
+    let fenced = Capacity {
+        desired: 0,
+        min: 0,
+        max: 0,
+    };
+    let mut actions = Vec::new();
+    for svc in &ctx.spec.compute.services {
+        let Some(reference) = svc.regions.get(from) else {
+            continue;
+        };
+        actions.extend(capacity_actions(
+            ctx, &svc.name, from, reference, fenced, true,
+        ));
+    }
+    if actions.is_empty() {
+        StepEval::Done(format!("compute in {from} scaled to zero"))
+    } else if ctx
+        .op
+        .notes
+        .contains_key(&note::issued_at(StepName::FenceSource))
+    {
+        // Best effort: one attempt, then move on rather than hold up the recovery.
+        StepEval::Skip(format!(
+            "{from} did not confirm scaling to zero; fencing is best effort"
+        ))
+    } else {
+        StepEval::Act(actions, format!("scale compute in {from} to zero"))
+    }
+}
+
+/// Actions that bring one service in one region to `want` (min/max on the scalable target,
+/// desired count raised or lowered to `want.desired` when `exact`, else only clamped).
+fn capacity_actions(
+    ctx: &StepContext<'_>,
+    name: &str,
+    region: &str,
+    reference: &drctl_schema::EcsServiceRef,
+    want: Capacity,
+    exact: bool,
+) -> Vec<Action> {
+    let mut actions = Vec::new();
+    let Some(view) = ctx.world.service(name, region) else {
+        return actions;
+    };
+    if let Some(Seen::Known(scalable)) = &view.scalable {
+        if *scalable != Some((want.min, want.max)) {
+            actions.push(Action::RegisterScalableTarget {
+                region: region.to_string(),
+                resource_id: ecs_resource_id(&reference.cluster, &reference.service),
+                min: want.min,
+                max: want.max,
+            });
+        }
+    }
+    if let Seen::Known(Some(ecs)) = &view.ecs {
+        let target = if exact {
+            want.desired
+        } else {
+            ecs.desired.clamp(want.min, want.max)
+        };
+        if ecs.desired != target {
+            actions.push(Action::SetDesiredCount {
+                region: region.to_string(),
+                cluster: reference.cluster.clone(),
+                service: reference.service.clone(),
+                desired: target,
+            });
+        }
+    }
+    actions
+}
+
+fn scale_services(ctx: &StepContext<'_>, region: &str, up: bool) -> StepEval {
+    if !ctx.reachable(region) {
+        return StepEval::Wait(format!("{region} is unreachable"));
+    }
+    let mut actions = Vec::new();
+    for svc in &ctx.spec.compute.services {
+        let Some(reference) = svc.regions.get(region) else {
+            continue;
+        };
+        let Some(view) = ctx.world.service(&svc.name, region) else {
+            return StepEval::Wait(format!("service {} in {region} not observed", svc.name));
+        };
+        match &view.ecs {
+            Seen::Unreachable(e) => return StepEval::Wait(format!("{region} ECS: {e}")),
+            Seen::Known(None) => {
+                return StepEval::Blocked(format!(
+                    "ECS service {}/{} not found in {region}",
+                    reference.cluster, reference.service
+                ))
+            }
+            Seen::Known(Some(_)) => {}
+        }
+        let want = if up { svc.active } else { svc.standby };
+        actions.extend(capacity_actions(
+            ctx, &svc.name, region, reference, want, true,
+        ));
+    }
+    let what = if up {
+        "active capacity"
+    } else {
+        "standby capacity"
+    };
+    if actions.is_empty() {
+        StepEval::Done(format!("services in {region} set to {what}"))
+    } else {
+        StepEval::Act(actions, format!("scale services in {region} to {what}"))
+    }
+}
+
+fn promote(ctx: &StepContext<'_>, failover: bool) -> StepEval {
+    let to = ctx.op.to.as_str();
+    if ctx.world.writer_region() == Some(to) {
+        return StepEval::Done(format!("{to} is the writer"));
+    }
+    if let Some(state) = ctx.world.failover_in_flight() {
+        return StepEval::Wait(format!("global operation {} in flight", state.status));
+    }
+    let Some(target_arn) = ctx.cluster_arn(to) else {
+        return StepEval::Wait(format!("cluster in {to} not observed"));
+    };
+    let global = ctx.spec.database.global_cluster_identifier.clone();
+    if failover {
+        if !ctx.spec.allow_data_loss {
+            return StepEval::Blocked(
+                "spec.allowDataLoss is false: refusing FailoverGlobalCluster(AllowDataLoss=true)"
+                    .to_string(),
+            );
+        }
+        StepEval::Act(
+            vec![Action::FailoverGlobalCluster {
+                region: to.to_string(),
+                global_cluster_id: global,
+                target_cluster_arn: target_arn.to_string(),
+                allow_data_loss: true,
+            }],
+            format!("fail over {} to {to} (data loss allowed)", ctx.op.from),
+        )
+    } else {
+        StepEval::Act(
+            vec![Action::SwitchoverGlobalCluster {
+                region: to.to_string(),
+                global_cluster_id: global,
+                target_cluster_arn: target_arn.to_string(),
+            }],
+            format!("switch over from {} to {to}", ctx.op.from),
+        )
+    }
+}
+
+fn wait_writer(ctx: &StepContext<'_>) -> StepEval {
+    let to = ctx.op.to.as_str();
+    if ctx.world.failover_in_flight().is_some() {
+        return StepEval::Wait("Aurora is still promoting".to_string());
+    }
+    if ctx.world.writer_region() != Some(to) {
+        return StepEval::Wait(format!("waiting for {to} to become the writer"));
+    }
+    match ctx.world.region(to).and_then(|r| r.cluster.as_ref()) {
+        Some(c) if c.status == "available" => StepEval::Done(format!(
+            "{} in {to} is the writer and available",
+            c.identifier
+        )),
+        Some(c) => StepEval::Wait(format!("{} is {}", c.identifier, c.status)),
+        None => StepEval::Wait(format!("cluster in {to} not observed")),
+    }
+}
+
+/// Running tasks per service in `region` against the active desired count.
+pub fn compute_shortfall(
+    spec: &FailoverGroupSpec,
+    world: &ObservedWorld,
+    region: &str,
+) -> Vec<String> {
+    let mut short = Vec::new();
+    for svc in &spec.compute.services {
+        if !svc.regions.contains_key(region) {
+            continue;
+        }
+        let running = world
+            .service(&svc.name, region)
+            .and_then(|v| v.ecs.known().cloned().flatten())
+            .map(|e| e.running);
+        match running {
+            Some(n) if n >= svc.active.desired => {}
+            Some(n) => short.push(format!(
+                "{}: {n}/{} running in {region}",
+                svc.name, svc.active.desired
+            )),
+            None => short.push(format!("{}: not observed in {region}", svc.name)),
+        }
+    }
+    short
+}
+
+fn wait_compute_ready(ctx: &StepContext<'_>) -> StepEval {
+    let to = ctx.op.to.as_str();
+    let short = compute_shortfall(ctx.spec, ctx.world, to);
+    if short.is_empty() {
+        StepEval::Done(format!(
+            "every service in {to} runs its active desired count"
+        ))
+    } else {
+        StepEval::Wait(short.join("; "))
+    }
+}
+
+fn move_dns(ctx: &StepContext<'_>) -> StepEval {
+    let owner = ctx.spec.dns_owner().to_string();
+    if ctx.world.dns_owner(ctx.spec).as_deref() == Some(owner.as_str()) {
+        return StepEval::Done(format!(
+            "{} already points at {owner}",
+            ctx.spec.dns.record_name
+        ));
+    }
+    // Invariant 4: DNS only moves to a region whose cluster is the writer and whose compute
+    // is ready.
+    if ctx.world.writer_region() != Some(owner.as_str()) {
+        return StepEval::Blocked(format!(
+            "spec.dnsOwner {owner} is not the writer region: drctl only points DNS at the writer"
+        ));
+    }
+    let short = compute_shortfall(ctx.spec, ctx.world, &owner);
+    if !short.is_empty() {
+        return StepEval::Wait(format!(
+            "compute not ready in {owner}: {}",
+            short.join("; ")
+        ));
+    }
+    let current = match &ctx.world.record {
+        Seen::Known(current) => current.clone(),
+        Seen::Unreachable(e) => {
+            return StepEval::Wait(format!("Route 53 control plane unavailable: {e}"))
+        }
+    };
+    let Some(desired) = desired_record(ctx.spec, &owner) else {
+        return StepEval::Blocked(format!("spec.dns.targets.{owner} is incomplete"));
+    };
+    StepEval::Act(
+        vec![Action::ChangeRecord {
+            hosted_zone_id: ctx.spec.dns.hosted_zone_id.clone(),
+            expected: current,
+            desired,
+            region: owner.clone(),
+        }],
+        format!("point {} at {owner}", ctx.spec.dns.record_name),
+    )
+}
+
+fn wait_dns_in_sync(ctx: &StepContext<'_>) -> StepEval {
+    if !ctx.op.notes.contains_key(note::DNS_CHANGE_ID) {
+        return StepEval::Done("no Route 53 change was needed".to_string());
+    }
+    match &ctx.world.dns_change_in_sync {
+        Some(Seen::Known(true)) => StepEval::Done("Route 53 change is INSYNC".to_string()),
+        Some(Seen::Known(false)) => StepEval::Wait("Route 53 change is PENDING".to_string()),
+        Some(Seen::Unreachable(e)) => StepEval::Wait(format!("GetChange failed: {e}")),
+        None => StepEval::Wait("Route 53 change status not read yet".to_string()),
+    }
+}
+
+fn verify(ctx: &StepContext<'_>) -> StepEval {
+    let Some(verify) = &ctx.spec.verify else {
+        return StepEval::Skip("no spec.verify".to_string());
+    };
+    match &ctx.world.health {
+        Some(Seen::Known(code)) if *code == verify.expect_status => {
+            StepEval::Done(format!("{} answered {code}", verify.url))
+        }
+        Some(Seen::Known(code)) => StepEval::Wait(format!(
+            "{} answered {code}, expecting {}",
+            verify.url, verify.expect_status
+        )),
+        Some(Seen::Unreachable(e)) => StepEval::Wait(format!("{}: {e}", verify.url)),
+        None => StepEval::Wait(format!("probing {}", verify.url)),
+    }
+}
+
+fn snapshots_in(ctx: &StepContext<'_>, region: &str) -> Option<Vec<drctl_cloud::ClusterSnapshot>> {
+    ctx.world.region(region).and_then(|r| r.snapshots.clone())
+}
+
+fn snapshot_progress(
+    snapshots: &[drctl_cloud::ClusterSnapshot],
+    id: &str,
+) -> Option<(bool, String)> {
+    snapshots
+        .iter()
+        .find(|s| s.identifier == id)
+        .map(|s| (s.status == "available", s.status.clone()))
+}
+
+fn preserve_snapshot(ctx: &StepContext<'_>) -> StepEval {
+    let to = ctx.op.to.as_str();
+    if !ctx.reachable(to) {
+        return StepEval::Wait(format!("{to} is unreachable"));
+    }
+    let Some(snapshots) = snapshots_in(ctx, to) else {
+        return StepEval::Wait(format!("snapshots in {to} not read yet"));
+    };
+    let target = ctx.snapshot_id("preserved", to);
+    if let Some((available, status)) = snapshot_progress(&snapshots, &target) {
+        return if available {
+            StepEval::Done(format!("manual snapshot {target} available"))
+        } else {
+            StepEval::Wait(format!("snapshot {target} is {status}"))
+        };
+    }
+    let system = snapshots
+        .iter()
+        .filter(|s| {
+            s.snapshot_type == "system"
+                && s.identifier.starts_with("rds:unplanned-global-failover-")
+        })
+        .max_by_key(|s| s.created_at);
+    match system {
+        None => StepEval::Skip(format!(
+            "no rds:unplanned-global-failover-* snapshot of the {to} cluster to preserve"
+        )),
+        Some(source) if source.status != "available" => {
+            StepEval::Wait(format!("{} is {}", source.identifier, source.status))
+        }
+        Some(source) => StepEval::Act(
+            vec![Action::CopyClusterSnapshot {
+                region: to.to_string(),
+                source_snapshot_id: source.identifier.clone(),
+                target_snapshot_id: target.clone(),
+            }],
+            format!("copy {} to {target}", source.identifier),
+        ),
+    }
+}
+
+fn snapshot_stale(ctx: &StepContext<'_>) -> StepEval {
+    let to = ctx.op.to.as_str();
+    if !ctx.reachable(to) {
+        return StepEval::Wait(format!("{to} is unreachable"));
+    }
+    let Some(cluster) = ctx.world.region(to).and_then(|r| r.cluster.as_ref()) else {
+        return StepEval::Skip(format!("no stale cluster left in {to}"));
+    };
+    let Some(snapshots) = snapshots_in(ctx, to) else {
+        return StepEval::Wait(format!("snapshots in {to} not read yet"));
+    };
+    let id = ctx.snapshot_id("stale", to);
+    match snapshot_progress(&snapshots, &id) {
+        Some((true, _)) => StepEval::Done(format!("manual snapshot {id} available")),
+        Some((false, status)) => StepEval::Wait(format!("snapshot {id} is {status}")),
+        None if cluster.status != "available" => StepEval::Wait(format!(
+            "{} is {}; a snapshot needs it available",
+            cluster.identifier, cluster.status
+        )),
+        None => StepEval::Act(
+            vec![Action::CreateClusterSnapshot {
+                region: to.to_string(),
+                cluster_id: cluster.identifier.clone(),
+                snapshot_id: id.clone(),
+            }],
+            format!("snapshot stale {} as {id}", cluster.identifier),
+        ),
+    }
+}
+
+fn await_approval(ctx: &StepContext<'_>) -> StepEval {
+    if ctx.spec.failback.approval == Approval::Automatic {
+        return StepEval::Skip("failback.approval is automatic".to_string());
+    }
+    match ctx.approved_by {
+        Some(who) => StepEval::Done(format!("approved by {who}")),
+        None => StepEval::AwaitingApproval(format!(
+            "the next steps delete the stale {} cluster in {} (snapshot {} kept) and rebuild it: run `drctl approve {}`",
+            ctx.cluster_id(&ctx.op.to).unwrap_or("?"),
+            ctx.op.to,
+            ctx.snapshot_id("stale", &ctx.op.to),
+            ctx.name
+        )),
+    }
+}
+
+fn delete_stale(ctx: &StepContext<'_>) -> StepEval {
+    let to = ctx.op.to.as_str();
+    if !ctx.reachable(to) {
+        return StepEval::Wait(format!("{to} is unreachable"));
+    }
+    let view = ctx.world.region(to);
+    let Some(cluster) = view.and_then(|r| r.cluster.as_ref()) else {
+        return StepEval::Done(format!("stale cluster in {to} is gone"));
+    };
+    if matches!(
+        ctx.membership(to),
+        Membership::Writer | Membership::Secondary { .. }
+    ) {
+        return StepEval::Blocked(format!(
+            "{} rejoined the global cluster meanwhile: refusing to delete a member; edit the spec to re-plan",
+            cluster.identifier
+        ));
+    }
+    // Invariant 2: never delete without a manual snapshot taken after its last write.
+    let snapshot_id = ctx.snapshot_id("stale", to);
+    let snapshot_ok = snapshots_in(ctx, to)
+        .map(|s| matches!(snapshot_progress(&s, &snapshot_id), Some((true, _))))
+        .unwrap_or(false);
+    if !snapshot_ok {
+        return StepEval::Blocked(format!(
+            "manual snapshot {snapshot_id} of {} is not available: refusing to delete",
+            cluster.identifier
+        ));
+    }
+    if cluster.status == "deleting" {
+        return StepEval::Wait(format!("{} is deleting", cluster.identifier));
+    }
+    if cluster.deletion_protection {
+        return StepEval::Act(
+            vec![Action::DisableDeletionProtection {
+                region: to.to_string(),
+                cluster_id: cluster.identifier.clone(),
+            }],
+            format!("turn off deletion protection of {}", cluster.identifier),
+        );
+    }
+    let Some(instances) = view.and_then(|r| r.instances.as_ref()) else {
+        return StepEval::Wait(format!("instances in {to} not read yet"));
+    };
+    let live: Vec<_> = instances
+        .iter()
+        .filter(|i| i.status != "deleting")
+        .collect();
+    if !live.is_empty() {
+        return StepEval::Act(
+            live.iter()
+                .map(|i| Action::DeleteInstance {
+                    region: to.to_string(),
+                    instance_id: i.identifier.clone(),
+                })
+                .collect(),
+            format!("delete the instances of {}", cluster.identifier),
+        );
+    }
+    if !instances.is_empty() {
+        return StepEval::Wait(format!("instances of {} are deleting", cluster.identifier));
+    }
+    StepEval::Act(
+        vec![Action::DeleteCluster {
+            region: to.to_string(),
+            cluster_id: cluster.identifier.clone(),
+        }],
+        format!("delete stale cluster {}", cluster.identifier),
+    )
+}
+
+fn recreate_secondary(ctx: &StepContext<'_>) -> StepEval {
+    let (from, to) = (ctx.op.from.as_str(), ctx.op.to.as_str());
+    if !ctx.reachable(to) {
+        return StepEval::Wait(format!("{to} is unreachable"));
+    }
+    let Some(template) = ctx.spec.database.clusters.get(to) else {
+        return StepEval::Blocked(format!("spec.database.clusters.{to} is missing"));
+    };
+    let global = ctx.world.global.known().cloned().flatten();
+    let Some(instance_class) = template.instance_class.clone() else {
+        return StepEval::Blocked(format!(
+            "spec.database.clusters.{to}.instanceClass is required to recreate {}",
+            template.identifier
+        ));
+    };
+    let engine = template
+        .engine
+        .clone()
+        .or_else(|| global.as_ref().and_then(|g| g.engine.clone()));
+    let Some(engine) = engine else {
+        return StepEval::Blocked(format!(
+            "spec.database.clusters.{to}.engine is required to recreate {}",
+            template.identifier
+        ));
+    };
+    let view = ctx.world.region(to);
+    match view.and_then(|r| r.cluster.as_ref()) {
+        None => StepEval::Act(
+            vec![Action::CreateSecondaryCluster(CreateSecondaryCluster {
+                region: to.to_string(),
+                identifier: template.identifier.clone(),
+                global_cluster_identifier: ctx.spec.database.global_cluster_identifier.clone(),
+                engine,
+                engine_version: template
+                    .engine_version
+                    .clone()
+                    .or_else(|| global.as_ref().and_then(|g| g.engine_version.clone())),
+                kms_key_id: template.kms_key_id.clone(),
+                db_subnet_group: template.db_subnet_group.clone(),
+                vpc_security_group_ids: template.vpc_security_group_ids.clone(),
+                source_region: Some(from.to_string()),
+            })],
+            format!("create {} in {to} as a secondary", template.identifier),
+        ),
+        Some(cluster) if cluster.status != "available" => {
+            StepEval::Wait(format!("{} is {}", cluster.identifier, cluster.status))
+        }
+        Some(cluster) => {
+            let Some(instances) = view.and_then(|r| r.instances.as_ref()) else {
+                return StepEval::Wait(format!("instances in {to} not read yet"));
+            };
+            let wanted = template.instance_count.unwrap_or(1).max(1) as usize;
+            let existing: Vec<&str> = instances.iter().map(|i| i.identifier.as_str()).collect();
+            let missing: Vec<Action> = (1..=wanted)
+                .map(|n| rds_identifier(&format!("{}-instance-{n}", cluster.identifier)))
+                .filter(|id| !existing.contains(&id.as_str()))
+                .take(wanted.saturating_sub(existing.len()))
+                .map(|id| {
+                    Action::CreateInstance(CreateInstance {
+                        region: to.to_string(),
+                        identifier: id,
+                        cluster_identifier: cluster.identifier.clone(),
+                        instance_class: instance_class.clone(),
+                        engine: cluster.engine.clone(),
+                    })
+                })
+                .collect();
+            if !missing.is_empty() {
+                return StepEval::Act(missing, format!("add instances to {}", cluster.identifier));
+            }
+            let pending: Vec<_> = instances
+                .iter()
+                .filter(|i| i.status != "available")
+                .map(|i| format!("{} is {}", i.identifier, i.status))
+                .collect();
+            if pending.is_empty() {
+                StepEval::Done(format!(
+                    "{} recreated with {} instance(s)",
+                    cluster.identifier,
+                    instances.len()
+                ))
+            } else {
+                StepEval::Wait(pending.join("; "))
+            }
+        }
+    }
+}
+
+fn wait_replica_synced(ctx: &StepContext<'_>) -> StepEval {
+    let to = ctx.op.to.as_str();
+    let max = f64::from(ctx.spec.max_lag_seconds);
+    match ctx.membership(to) {
+        Membership::Secondary { synced: true } => match ctx.world.lag_seconds {
+            Some(lag) if lag <= max => StepEval::Done(format!("{to} synchronized, lag {lag:.1} s")),
+            Some(lag) => StepEval::Wait(format!("lag {lag:.1} s > maxLagSeconds {max}")),
+            None => StepEval::Wait("replication lag unknown".to_string()),
+        },
+        Membership::Secondary { synced: false } => {
+            StepEval::Wait(format!("{to} is replicating (pending-resync)"))
+        }
+        other => StepEval::Wait(format!("{to} cluster is {}", other.as_str())),
+    }
+}
+
+/// Is a step record finished?
+pub fn finished(record: &StepRecord) -> bool {
+    matches!(
+        record.state,
+        StepState::Succeeded | StepState::Skipped | StepState::Failed
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rds_identifiers_are_made_valid() {
+        assert_eq!(
+            rds_identifier("drctl-stale-Primary_DB-op-7"),
+            "drctl-stale-primary-db-op-7"
+        );
+        assert_eq!(rds_identifier("--9abc--"), "s-9abc");
+        assert!(rds_identifier(&"x".repeat(100)).len() <= 63);
+    }
+
+    #[test]
+    fn scale_up_overlaps_the_database_step_in_every_operation() {
+        for plan in [
+            OperationPlan::Switchover,
+            OperationPlan::Failover,
+            OperationPlan::FailbackRejoined,
+            OperationPlan::FailbackStale,
+        ] {
+            let steps = plan.steps();
+            let db = if plan == OperationPlan::Failover {
+                StepName::Failover
+            } else {
+                StepName::Switchover
+            };
+            assert!(steps.contains(&db));
+            // Neither depends on the other: they run in the same pass.
+            assert!(!dependencies(StepName::ScaleUpTarget).contains(&db));
+            assert!(!dependencies(db).contains(&StepName::ScaleUpTarget));
+        }
+    }
+}

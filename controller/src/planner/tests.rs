@@ -1,0 +1,970 @@
+//! Table and property tests of the planner: (spec, observed world, status) -> plan.
+
+use std::collections::BTreeMap;
+
+use drctl_cloud::{
+    AliasTarget, ClusterSnapshot, DbCluster, DbInstance, DnsRecord, EcsService, FailoverState,
+    GlobalCluster, GlobalMember,
+};
+use drctl_schema::{
+    condition_type as ct, Approval, Capacity, ClusterTemplate, ComputeSpec, ConditionStatus,
+    DatabaseSpec, DnsSpec, DnsTarget, EcsServiceRef, FailbackSpec, FailoverGroupSpec,
+    FailoverGroupStatus, OperationState, OperationType, Phase, RecordType, ServiceSpec, StepName,
+    StepState, Timestamp, VerifySpec,
+};
+use proptest::prelude::*;
+
+use super::*;
+use crate::world::{Membership, ObservedWorld, RegionView, Seen, ServiceView};
+
+const EAST: &str = "us-east-1";
+const WEST: &str = "us-west-2";
+
+fn arn(region: &str, id: &str) -> String {
+    format!("arn:aws:rds:{region}:123456789012:cluster:{id}")
+}
+
+fn cluster_id(region: &str) -> &'static str {
+    if region == EAST {
+        "app-primary"
+    } else {
+        "app-secondary"
+    }
+}
+
+fn alb(region: &str) -> String {
+    format!("alb-{region}.elb.amazonaws.com")
+}
+
+struct SpecBuilder(FailoverGroupSpec);
+
+impl SpecBuilder {
+    fn new() -> Self {
+        let mut clusters = BTreeMap::new();
+        let mut targets = BTreeMap::new();
+        let mut regions = BTreeMap::new();
+        for region in [EAST, WEST] {
+            clusters.insert(
+                region.to_string(),
+                ClusterTemplate {
+                    identifier: cluster_id(region).to_string(),
+                    engine: Some("aurora-postgresql".to_string()),
+                    engine_version: Some("16.3".to_string()),
+                    instance_class: Some("db.r6g.large".to_string()),
+                    instance_count: Some(1),
+                    ..Default::default()
+                },
+            );
+            targets.insert(
+                region.to_string(),
+                DnsTarget {
+                    alias_dns_name: Some(alb(region)),
+                    alias_hosted_zone_id: Some("Z35SXDOTRQ7X7K".to_string()),
+                    value: None,
+                },
+            );
+            regions.insert(
+                region.to_string(),
+                EcsServiceRef {
+                    cluster: format!("ecs-{region}"),
+                    service: "api".to_string(),
+                },
+            );
+        }
+        SpecBuilder(FailoverGroupSpec {
+            regions: vec![EAST.to_string(), WEST.to_string()],
+            writer: EAST.to_string(),
+            dns_owner: None,
+            allow_data_loss: false,
+            max_lag_seconds: 5,
+            suspended: false,
+            database: DatabaseSpec {
+                global_cluster_identifier: "app-global".to_string(),
+                clusters,
+            },
+            dns: DnsSpec {
+                hosted_zone_id: "Z0123456789".to_string(),
+                record_name: "api.example.com.".to_string(),
+                record_type: RecordType::A,
+                ttl: None,
+                targets,
+            },
+            compute: ComputeSpec {
+                services: vec![ServiceSpec {
+                    name: "api".to_string(),
+                    regions,
+                    active: Capacity {
+                        desired: 6,
+                        min: 6,
+                        max: 24,
+                    },
+                    standby: Capacity {
+                        desired: 1,
+                        min: 1,
+                        max: 24,
+                    },
+                }],
+            },
+            failback: FailbackSpec::default(),
+            verify: None,
+        })
+    }
+    fn writer(mut self, region: &str) -> Self {
+        self.0.writer = region.to_string();
+        self
+    }
+    fn allow_data_loss(mut self) -> Self {
+        self.0.allow_data_loss = true;
+        self
+    }
+    fn suspended(mut self) -> Self {
+        self.0.suspended = true;
+        self
+    }
+    fn automatic_approval(mut self) -> Self {
+        self.0.failback.approval = Approval::Automatic;
+        self
+    }
+    fn verify(mut self) -> Self {
+        self.0.verify = Some(VerifySpec {
+            url: "https://api.example.com/healthz".to_string(),
+            expect_status: 200,
+        });
+        self
+    }
+    fn build(self) -> FailoverGroupSpec {
+        self.0
+    }
+}
+
+/// A healthy two-region world: us-east-1 writer, us-west-2 synced, DNS at us-east-1, compute
+/// at active capacity in us-east-1 and standby in us-west-2.
+struct WorldBuilder {
+    world: ObservedWorld,
+}
+
+impl WorldBuilder {
+    fn healthy() -> Self {
+        let mut regions = BTreeMap::new();
+        let mut members = Vec::new();
+        for region in [EAST, WEST] {
+            let id = cluster_id(region);
+            regions.insert(
+                region.to_string(),
+                RegionView {
+                    region: region.to_string(),
+                    reachable: Some(true),
+                    cluster: Some(DbCluster {
+                        identifier: id.to_string(),
+                        arn: arn(region, id),
+                        region: region.to_string(),
+                        status: "available".to_string(),
+                        engine: "aurora-postgresql".to_string(),
+                        engine_version: "16.3".to_string(),
+                        deletion_protection: false,
+                        storage_encrypted: true,
+                        kms_key_id: None,
+                        instances: vec![format!("{id}-1")],
+                    }),
+                    membership: if region == EAST {
+                        Membership::Writer
+                    } else {
+                        Membership::Secondary { synced: true }
+                    },
+                    instances: None,
+                    snapshots: None,
+                },
+            );
+            members.push(GlobalMember {
+                cluster_arn: arn(region, id),
+                is_writer: region == EAST,
+                synchronization_status: Some("connected".to_string()),
+            });
+        }
+        let services = [EAST, WEST]
+            .iter()
+            .map(|region| {
+                let n = if *region == EAST { 6 } else { 1 };
+                let (min, max) = if *region == EAST { (6, 24) } else { (1, 24) };
+                ServiceView {
+                    name: "api".to_string(),
+                    region: region.to_string(),
+                    ecs: Seen::Known(Some(EcsService {
+                        cluster: format!("ecs-{region}"),
+                        service: "api".to_string(),
+                        status: "ACTIVE".to_string(),
+                        desired: n,
+                        running: n,
+                        pending: 0,
+                    })),
+                    scalable: Some(Seen::Known(Some((min, max)))),
+                }
+            })
+            .collect();
+        WorldBuilder {
+            world: ObservedWorld {
+                at: Timestamp::from_millis(1_000_000),
+                global: Seen::Known(Some(GlobalCluster {
+                    identifier: "app-global".to_string(),
+                    arn: "arn:aws:rds::123456789012:global-cluster:app-global".to_string(),
+                    engine: Some("aurora-postgresql".to_string()),
+                    engine_version: Some("16.3".to_string()),
+                    status: Some("available".to_string()),
+                    members,
+                    failover_state: None,
+                })),
+                regions,
+                record: Seen::Known(Some(record_at(EAST))),
+                dns_change_in_sync: None,
+                services,
+                lag_seconds: Some(0.5),
+                health: None,
+                full: true,
+            },
+        }
+    }
+    fn region(&mut self, region: &str) -> &mut RegionView {
+        self.world.regions.get_mut(region).expect("region")
+    }
+    fn service(&mut self, region: &str) -> &mut ServiceView {
+        self.world
+            .services
+            .iter_mut()
+            .find(|s| s.region == region)
+            .expect("service")
+    }
+    fn writer(mut self, region: &str) -> Self {
+        for r in [EAST, WEST] {
+            let m = if r == region {
+                Membership::Writer
+            } else {
+                Membership::Secondary { synced: true }
+            };
+            self.region(r).membership = m;
+        }
+        self
+    }
+    fn down(mut self, region: &str) -> Self {
+        let view = self.region(region);
+        view.reachable = Some(false);
+        view.cluster = None;
+        let svc = self.service(region);
+        svc.ecs = Seen::Unreachable("RequestTimeout".to_string());
+        svc.scalable = Some(Seen::Unreachable("RequestTimeout".to_string()));
+        self
+    }
+    fn membership(mut self, region: &str, membership: Membership) -> Self {
+        self.region(region).membership = membership;
+        if membership == Membership::Missing {
+            self.region(region).cluster = None;
+        }
+        self
+    }
+    fn lag(mut self, lag: Option<f64>) -> Self {
+        self.world.lag_seconds = lag;
+        self
+    }
+    fn record_at(mut self, region: &str) -> Self {
+        self.world.record = Seen::Known(Some(record_at(region)));
+        self
+    }
+    fn compute(mut self, region: &str, desired: u32, running: u32, min: u32, max: u32) -> Self {
+        let svc = self.service(region);
+        if let Seen::Known(Some(ecs)) = &mut svc.ecs {
+            ecs.desired = desired;
+            ecs.running = running;
+        }
+        svc.scalable = Some(Seen::Known(Some((min, max))));
+        self
+    }
+    fn in_flight(mut self) -> Self {
+        if let Seen::Known(Some(g)) = &mut self.world.global {
+            g.failover_state = Some(FailoverState {
+                status: "switching-over".to_string(),
+                from_cluster_arn: None,
+                to_cluster_arn: None,
+                is_data_loss_allowed: false,
+            });
+        }
+        self
+    }
+    fn engine_version(mut self, region: &str, version: &str) -> Self {
+        if let Some(c) = &mut self.region(region).cluster {
+            c.engine_version = version.to_string();
+        }
+        self
+    }
+    fn snapshots(mut self, region: &str, snapshots: Vec<ClusterSnapshot>) -> Self {
+        self.region(region).snapshots = Some(snapshots);
+        self
+    }
+    fn instances(mut self, region: &str, instances: Vec<DbInstance>) -> Self {
+        self.region(region).instances = Some(instances);
+        self
+    }
+    fn build(self) -> ObservedWorld {
+        self.world
+    }
+}
+
+fn record_at(region: &str) -> DnsRecord {
+    DnsRecord {
+        name: "api.example.com.".to_string(),
+        record_type: "A".to_string(),
+        ttl: None,
+        alias: Some(AliasTarget {
+            dns_name: format!("{}.", alb(region)),
+            hosted_zone_id: "Z35SXDOTRQ7X7K".to_string(),
+            evaluate_target_health: false,
+        }),
+        values: Vec::new(),
+    }
+}
+
+fn snapshot(id: &str, kind: &str, status: &str) -> ClusterSnapshot {
+    ClusterSnapshot {
+        identifier: id.to_string(),
+        cluster_identifier: cluster_id(EAST).to_string(),
+        snapshot_type: kind.to_string(),
+        status: status.to_string(),
+        created_at: Some(Timestamp::from_millis(900_000)),
+    }
+}
+
+fn instance(id: &str, status: &str) -> DbInstance {
+    DbInstance {
+        identifier: id.to_string(),
+        cluster_identifier: Some(cluster_id(EAST).to_string()),
+        status: status.to_string(),
+        instance_class: "db.r6g.large".to_string(),
+    }
+}
+
+/// Runs the planner with sensible defaults.
+struct Run<'a> {
+    spec: &'a FailoverGroupSpec,
+    world: &'a ObservedWorld,
+    status: FailoverGroupStatus,
+    generation: u64,
+    approved_by: Option<&'a str>,
+    now: Timestamp,
+}
+
+impl<'a> Run<'a> {
+    fn new(spec: &'a FailoverGroupSpec, world: &'a ObservedWorld) -> Self {
+        Run {
+            spec,
+            world,
+            status: FailoverGroupStatus::default(),
+            generation: 1,
+            approved_by: None,
+            now: Timestamp::from_millis(1_000_000),
+        }
+    }
+    fn status(mut self, status: FailoverGroupStatus) -> Self {
+        self.status = status;
+        self
+    }
+    fn generation(mut self, generation: u64) -> Self {
+        self.generation = generation;
+        self
+    }
+    fn approved_by(mut self, who: &'a str) -> Self {
+        self.approved_by = Some(who);
+        self
+    }
+    fn at(mut self, millis: i64) -> Self {
+        self.now = Timestamp::from_millis(millis);
+        self
+    }
+    fn plan(&self) -> Plan {
+        plan(&PlanInput {
+            name: "app",
+            spec: self.spec,
+            generation: self.generation,
+            status: &self.status,
+            world: self.world,
+            approved_by: self.approved_by,
+            now: self.now,
+            config: PlannerConfig::default(),
+        })
+    }
+}
+
+fn operations(plan: &Plan) -> Vec<&'static str> {
+    plan.actions.iter().map(|a| a.action.operation()).collect()
+}
+
+fn step_state(plan: &Plan, step: StepName) -> Option<StepState> {
+    plan.status
+        .operation
+        .as_ref()
+        .or(plan.status.last_operation.as_ref())
+        .and_then(|op| op.step(step))
+        .map(|s| s.state)
+}
+
+fn condition(plan: &Plan, type_: &str) -> ConditionStatus {
+    plan.status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| c.status)
+        .expect("condition present")
+}
+
+#[test]
+fn converged_world_plans_nothing_and_is_ready() {
+    let spec = SpecBuilder::new().build();
+    let world = WorldBuilder::healthy().build();
+    let plan = Run::new(&spec, &world).plan();
+    assert!(plan.actions.is_empty(), "{:?}", plan.actions);
+    assert_eq!(plan.status.phase, Phase::Converged);
+    assert_eq!(condition(&plan, ct::READY), ConditionStatus::True);
+    assert_eq!(condition(&plan, ct::DATABASE_READY), ConditionStatus::True);
+    assert_eq!(condition(&plan, ct::DNS_READY), ConditionStatus::True);
+    assert_eq!(condition(&plan, ct::COMPUTE_READY), ConditionStatus::True);
+    assert_eq!(plan.requeue, PlannerConfig::default().converged_resync);
+}
+
+#[test]
+fn writer_change_starts_a_switchover_with_the_contract_steps_and_acts_in_the_first_pass() {
+    let spec = SpecBuilder::new().writer(WEST).build();
+    let world = WorldBuilder::healthy().build();
+    let plan = Run::new(&spec, &world).generation(2).plan();
+    let op = plan.status.operation.as_ref().expect("operation started");
+    assert_eq!(op.type_, OperationType::Switchover);
+    assert_eq!((op.from.as_str(), op.to.as_str()), (EAST, WEST));
+    let names: Vec<&str> = op.steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Preflight",
+            "ScaleUpTarget",
+            "Switchover",
+            "WaitWriter",
+            "WaitComputeReady",
+            "MoveDns",
+            "WaitDnsInSync",
+            "Verify",
+            "ScaleDownSource"
+        ]
+    );
+    // Preflight passes, then the compute scale-up and the database switchover go out in the
+    // same pass: they overlap.
+    assert_eq!(
+        step_state(&plan, StepName::Preflight),
+        Some(StepState::Succeeded)
+    );
+    let ops = operations(&plan);
+    assert!(ops.contains(&"SwitchoverGlobalCluster"), "{ops:?}");
+    assert!(ops.contains(&"RegisterScalableTarget"), "{ops:?}");
+    assert!(ops.contains(&"UpdateService"), "{ops:?}");
+    assert!(
+        !ops.contains(&"ChangeResourceRecordSets"),
+        "DNS must wait for the writer"
+    );
+    assert_eq!(plan.status.phase, Phase::Progressing);
+    assert!(plan.events.iter().any(|e| e.reason == "OperationStarted"));
+}
+
+#[test]
+fn failover_without_allow_data_loss_blocks_and_explains() {
+    let spec = SpecBuilder::new().writer(WEST).build();
+    let world = WorldBuilder::healthy().down(EAST).lag(None).build();
+    let mut status = FailoverGroupStatus::default();
+    status.observed = Some(drctl_schema::ObservedSummary {
+        replication_lag_seconds: Some(0.8),
+        ..Default::default()
+    });
+    let plan = Run::new(&spec, &world).status(status).generation(2).plan();
+    assert!(plan.actions.is_empty(), "{:?}", plan.actions);
+    assert!(plan.status.operation.is_none());
+    assert_eq!(plan.status.phase, Phase::Blocked);
+    let ready = plan
+        .status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == ct::READY)
+        .expect("ready");
+    assert!(ready.message.contains("0.8 s"), "{}", ready.message);
+    assert!(
+        ready.message.contains("--allow-data-loss"),
+        "{}",
+        ready.message
+    );
+    assert!(plan.events.iter().any(|e| e.reason == "Blocked"));
+}
+
+#[test]
+fn failover_with_allow_data_loss_fences_scales_and_fails_over_at_once_and_records_rpo() {
+    let spec = SpecBuilder::new().writer(WEST).allow_data_loss().build();
+    let world = WorldBuilder::healthy().down(EAST).lag(None).build();
+    let mut status = FailoverGroupStatus::default();
+    status.observed = Some(drctl_schema::ObservedSummary {
+        replication_lag_seconds: Some(1.2),
+        ..Default::default()
+    });
+    let plan = Run::new(&spec, &world).status(status).generation(2).plan();
+    let op = plan.status.operation.as_ref().expect("operation");
+    assert_eq!(op.type_, OperationType::Failover);
+    assert_eq!(op.rpo_seconds, Some(1.2));
+    let ops = operations(&plan);
+    assert!(ops.contains(&"FailoverGlobalCluster"), "{ops:?}");
+    assert!(ops.contains(&"UpdateService"), "{ops:?}");
+    // us-east-1 is unreachable: fencing is skipped, not retried forever.
+    assert_eq!(
+        step_state(&plan, StepName::FenceSource),
+        Some(StepState::Skipped)
+    );
+    let failover = plan
+        .actions
+        .iter()
+        .find_map(|a| match &a.action {
+            Action::FailoverGlobalCluster {
+                region,
+                allow_data_loss,
+                ..
+            } => Some((region.clone(), *allow_data_loss)),
+            _ => None,
+        })
+        .expect("failover action");
+    assert_eq!(failover, (WEST.to_string(), true));
+}
+
+#[test]
+fn dns_moves_only_once_the_target_is_writer_and_its_compute_is_ready() {
+    let spec = SpecBuilder::new().writer(WEST).build();
+    // Pass 1 starts the switchover.
+    let world = WorldBuilder::healthy().build();
+    let first = Run::new(&spec, &world).generation(2).plan();
+    // The writer moved but us-west-2 still runs 2 of 6 tasks.
+    let world = WorldBuilder::healthy()
+        .writer(WEST)
+        .compute(WEST, 6, 2, 6, 24)
+        .build();
+    let second = Run::new(&spec, &world)
+        .status(first.status.clone())
+        .generation(2)
+        .at(1_030_000)
+        .plan();
+    assert!(!operations(&second).contains(&"ChangeResourceRecordSets"));
+    assert_eq!(
+        step_state(&second, StepName::WaitWriter),
+        Some(StepState::Succeeded)
+    );
+    assert_eq!(
+        step_state(&second, StepName::WaitComputeReady),
+        Some(StepState::Running)
+    );
+    // All six running: DNS moves, as a compare-and-swap of the record we saw.
+    let world = WorldBuilder::healthy()
+        .writer(WEST)
+        .compute(WEST, 6, 6, 6, 24)
+        .build();
+    let third = Run::new(&spec, &world)
+        .status(second.status.clone())
+        .generation(2)
+        .at(1_060_000)
+        .plan();
+    let change = third
+        .actions
+        .iter()
+        .find_map(|a| match &a.action {
+            Action::ChangeRecord {
+                expected, region, ..
+            } => Some((expected.clone(), region.clone())),
+            _ => None,
+        })
+        .expect("DNS change");
+    assert_eq!(change.1, WEST);
+    assert_eq!(change.0, Some(record_at(EAST)));
+}
+
+#[test]
+fn writer_drift_is_reported_and_not_reverted() {
+    let spec = SpecBuilder::new().build();
+    let converged = Run::new(&spec, &WorldBuilder::healthy().build()).plan();
+    // Someone failed over outside drctl; the spec did not change.
+    let world = WorldBuilder::healthy().writer(WEST).build();
+    let plan = Run::new(&spec, &world)
+        .status(converged.status.clone())
+        .plan();
+    assert!(plan.actions.is_empty(), "{:?}", plan.actions);
+    assert!(plan.status.operation.is_none());
+    assert_eq!(condition(&plan, ct::WRITER_DRIFT), ConditionStatus::True);
+    assert!(plan.events.iter().any(|e| e.reason == "WriterDrift"));
+    // And it stays reported on the next pass, without a second event.
+    let again = Run::new(&spec, &world).status(plan.status.clone()).plan();
+    assert!(again.actions.is_empty());
+    assert_eq!(condition(&again, ct::WRITER_DRIFT), ConditionStatus::True);
+    assert!(!again.events.iter().any(|e| e.reason == "WriterDrift"));
+}
+
+/// After a failover to us-west-2, spec.writer goes back to us-east-1 whose cluster is stale.
+fn stale_failback_world() -> WorldBuilder {
+    WorldBuilder::healthy()
+        .writer(WEST)
+        .membership(EAST, Membership::Detached)
+        .record_at(WEST)
+        .compute(WEST, 6, 6, 6, 24)
+        .compute(EAST, 1, 1, 1, 24)
+}
+
+#[test]
+fn stale_failback_snapshots_then_waits_for_approval_before_deleting() {
+    let spec = SpecBuilder::new().build();
+    let world = stale_failback_world().snapshots(EAST, vec![]).build();
+    let plan = Run::new(&spec, &world).generation(3).plan();
+    let op = plan.status.operation.as_ref().expect("operation");
+    assert_eq!(op.type_, OperationType::Failback);
+    assert_eq!(op.steps[0].name, StepName::SnapshotStale);
+    assert_eq!(operations(&plan), ["CreateDBClusterSnapshot"]);
+    let snapshot_id = match &plan.actions[0].action {
+        Action::CreateClusterSnapshot { snapshot_id, .. } => snapshot_id.clone(),
+        other => panic!("unexpected {other:?}"),
+    };
+    // Snapshot available: AwaitApproval holds the destructive steps.
+    let world = stale_failback_world()
+        .snapshots(EAST, vec![snapshot(&snapshot_id, "manual", "available")])
+        .instances(EAST, vec![instance("app-primary-1", "available")])
+        .build();
+    let waiting = Run::new(&spec, &world)
+        .status(plan.status.clone())
+        .generation(3)
+        .plan();
+    assert!(waiting.actions.is_empty(), "{:?}", waiting.actions);
+    assert_eq!(waiting.status.phase, Phase::WaitingForApproval);
+    assert_eq!(
+        condition(&waiting, ct::APPROVAL_REQUIRED),
+        ConditionStatus::True
+    );
+    // Approved: the instances go first, then (next pass) the cluster.
+    let approved = Run::new(&spec, &world)
+        .status(waiting.status.clone())
+        .generation(3)
+        .approved_by("alice@laptop")
+        .plan();
+    assert_eq!(operations(&approved), ["DeleteDBInstance"]);
+    assert_eq!(
+        step_state(&approved, StepName::AwaitApproval),
+        Some(StepState::Succeeded)
+    );
+}
+
+#[test]
+fn a_stale_cluster_is_never_deleted_without_an_available_manual_snapshot() {
+    let spec = SpecBuilder::new().automatic_approval().build();
+    let world = stale_failback_world().snapshots(EAST, vec![]).build();
+    let first = Run::new(&spec, &world).generation(3).plan();
+    let mut status = first.status.clone();
+    // Pretend (as a corrupted record might) that the snapshot step already succeeded.
+    if let Some(op) = &mut status.operation {
+        for s in &mut op.steps {
+            if matches!(s.name, StepName::SnapshotStale | StepName::AwaitApproval) {
+                s.state = StepState::Succeeded;
+            }
+        }
+    }
+    let world = stale_failback_world()
+        .snapshots(EAST, vec![])
+        .instances(EAST, vec![])
+        .build();
+    let plan = Run::new(&spec, &world).status(status).generation(3).plan();
+    assert!(
+        !operations(&plan).iter().any(|o| o.starts_with("Delete")),
+        "{:?}",
+        plan.actions
+    );
+    assert_eq!(plan.status.phase, Phase::Blocked);
+}
+
+#[test]
+fn rejoined_failback_copies_the_system_snapshot_then_switches_over() {
+    let spec = SpecBuilder::new().build();
+    let world = WorldBuilder::healthy()
+        .writer(WEST)
+        .record_at(WEST)
+        .compute(WEST, 6, 6, 6, 24)
+        .compute(EAST, 1, 1, 1, 24)
+        .snapshots(
+            EAST,
+            vec![snapshot(
+                "rds:unplanned-global-failover-app-primary-2026-01-01-00-05",
+                "system",
+                "available",
+            )],
+        )
+        .build();
+    let mut status = FailoverGroupStatus::default();
+    status.last_operation = Some(steps::new_operation(
+        OperationPlan::Failover,
+        "op-1".to_string(),
+        EAST,
+        WEST,
+        2,
+        Timestamp::from_millis(0),
+    ));
+    let plan = Run::new(&spec, &world).status(status).generation(3).plan();
+    let op = plan.status.operation.as_ref().expect("operation");
+    assert_eq!(op.type_, OperationType::Failback);
+    assert_eq!(op.steps[0].name, StepName::PreserveSnapshot);
+    assert_eq!(operations(&plan), ["CopyDBClusterSnapshot"]);
+}
+
+#[test]
+fn a_suspended_group_is_observed_but_never_mutated() {
+    let spec = SpecBuilder::new().writer(WEST).suspended().build();
+    let world = WorldBuilder::healthy().build();
+    let plan = Run::new(&spec, &world).generation(2).plan();
+    assert!(plan.actions.is_empty(), "{:?}", plan.actions);
+    assert_eq!(plan.status.phase, Phase::Suspended);
+}
+
+#[test]
+fn a_destructive_call_in_flight_is_not_issued_again_within_its_grace_period() {
+    let spec = SpecBuilder::new().writer(WEST).build();
+    let world = WorldBuilder::healthy().build();
+    let first = Run::new(&spec, &world).generation(2).plan();
+    assert!(operations(&first).contains(&"SwitchoverGlobalCluster"));
+    // 3 s later the world does not show the switchover yet (the response may have been lost).
+    let again = Run::new(&spec, &world)
+        .status(first.status.clone())
+        .generation(2)
+        .at(1_003_000)
+        .plan();
+    assert!(!operations(&again).contains(&"SwitchoverGlobalCluster"));
+    // Once AWS shows the operation in flight, still nothing is re-issued.
+    let in_flight = WorldBuilder::healthy().in_flight().build();
+    let later = Run::new(&spec, &in_flight)
+        .status(first.status.clone())
+        .generation(2)
+        .at(1_120_000)
+        .plan();
+    assert!(!operations(&later).contains(&"SwitchoverGlobalCluster"));
+}
+
+#[test]
+fn a_restarted_controller_resumes_a_running_step_without_repeating_it() {
+    let spec = SpecBuilder::new().writer(WEST).build();
+    let first = Run::new(&spec, &WorldBuilder::healthy().build())
+        .generation(2)
+        .plan();
+    // Crash after the switchover call; on restart the world shows it done.
+    let world = WorldBuilder::healthy()
+        .writer(WEST)
+        .compute(WEST, 6, 1, 6, 24)
+        .build();
+    let resumed = Run::new(&spec, &world)
+        .status(first.status.clone())
+        .generation(2)
+        .at(1_200_000)
+        .plan();
+    assert!(!operations(&resumed).contains(&"SwitchoverGlobalCluster"));
+    assert_eq!(
+        step_state(&resumed, StepName::Switchover),
+        Some(StepState::Succeeded)
+    );
+    assert_eq!(
+        step_state(&resumed, StepName::WaitWriter),
+        Some(StepState::Succeeded)
+    );
+}
+
+#[test]
+fn a_spec_change_before_promotion_supersedes_the_operation() {
+    let spec_west = SpecBuilder::new().writer(WEST).build();
+    // Lag too high: the switchover waits in Preflight.
+    let world = WorldBuilder::healthy().lag(Some(30.0)).build();
+    let first = Run::new(&spec_west, &world).generation(2).plan();
+    assert_eq!(
+        step_state(&first, StepName::Preflight),
+        Some(StepState::Running)
+    );
+    assert!(first.actions.is_empty());
+    // The operator changes their mind.
+    let spec_east = SpecBuilder::new().build();
+    let plan = Run::new(&spec_east, &world)
+        .status(first.status.clone())
+        .generation(3)
+        .plan();
+    assert!(plan.status.operation.is_none());
+    assert_eq!(
+        plan.status.last_operation.as_ref().map(|o| o.state),
+        Some(OperationState::Superseded)
+    );
+}
+
+#[test]
+fn replication_lag_above_the_gate_holds_the_switchover_in_preflight() {
+    let spec = SpecBuilder::new().writer(WEST).build();
+    let world = WorldBuilder::healthy().lag(Some(9.5)).build();
+    let plan = Run::new(&spec, &world).generation(2).plan();
+    assert!(plan.actions.is_empty());
+    let detail = plan
+        .status
+        .operation
+        .as_ref()
+        .and_then(|o| o.step(StepName::Preflight))
+        .and_then(|s| s.detail.clone())
+        .expect("detail");
+    assert!(detail.contains("9.5 s > maxLagSeconds 5"), "{detail}");
+}
+
+#[test]
+fn an_engine_version_mismatch_blocks_the_switchover() {
+    let spec = SpecBuilder::new().writer(WEST).build();
+    let world = WorldBuilder::healthy().engine_version(WEST, "15.4").build();
+    let plan = Run::new(&spec, &world).generation(2).plan();
+    assert!(plan.actions.is_empty());
+    assert_eq!(plan.status.phase, Phase::Blocked);
+}
+
+#[test]
+fn steady_state_leaves_desired_count_to_autoscaling_within_min_and_max() {
+    let spec = SpecBuilder::new().build();
+    // Autoscaling raised us-east-1 to 10: within [6, 24], left alone.
+    let world = WorldBuilder::healthy().compute(EAST, 10, 10, 6, 24).build();
+    assert!(Run::new(&spec, &world).plan().actions.is_empty());
+    // Someone set it to 2: clamped back to the minimum.
+    let world = WorldBuilder::healthy().compute(EAST, 2, 2, 6, 24).build();
+    let plan = Run::new(&spec, &world).plan();
+    assert_eq!(operations(&plan), ["UpdateService"]);
+    match &plan.actions[0].action {
+        Action::SetDesiredCount { desired, .. } => assert_eq!(*desired, 6),
+        other => panic!("unexpected {other:?}"),
+    }
+    // A scalable target with the wrong min/max is re-registered.
+    let world = WorldBuilder::healthy().compute(WEST, 1, 1, 0, 2).build();
+    assert_eq!(
+        operations(&Run::new(&spec, &world).plan()),
+        ["RegisterScalableTarget"]
+    );
+}
+
+#[test]
+fn a_finished_operation_records_its_rto_and_moves_to_last_operation() {
+    let spec = SpecBuilder::new().writer(WEST).verify().build();
+    let mut status = Run::new(&spec, &WorldBuilder::healthy().build())
+        .generation(2)
+        .plan()
+        .status;
+    let target = WorldBuilder::healthy()
+        .writer(WEST)
+        .record_at(WEST)
+        .compute(WEST, 6, 6, 6, 24)
+        .compute(EAST, 1, 1, 1, 24);
+    let mut world = target.build();
+    world.health = Some(Seen::Known(200));
+    let mut now = 1_000_000;
+    for _ in 0..5 {
+        now += 20_000;
+        status = Run::new(&spec, &world)
+            .status(status)
+            .generation(2)
+            .at(now)
+            .plan()
+            .status;
+    }
+    assert!(status.operation.is_none(), "{:?}", status.operation);
+    let last = status.last_operation.expect("last operation");
+    assert_eq!(last.state, OperationState::Succeeded);
+    assert!(last.rto_seconds.expect("rto") > 0.0);
+    assert_eq!(status.phase, Phase::Converged);
+}
+
+#[test]
+fn a_second_global_operation_is_never_started_while_one_is_in_flight() {
+    let spec = SpecBuilder::new().writer(WEST).build();
+    let world = WorldBuilder::healthy().in_flight().build();
+    let plan = Run::new(&spec, &world).generation(2).plan();
+    assert!(!operations(&plan).contains(&"SwitchoverGlobalCluster"));
+    assert_eq!(
+        step_state(&plan, StepName::Preflight),
+        Some(StepState::Running)
+    );
+}
+
+// ---- properties over random worlds ----
+
+fn arb_membership() -> impl Strategy<Value = Membership> {
+    prop_oneof![
+        Just(Membership::Writer),
+        Just(Membership::Secondary { synced: true }),
+        Just(Membership::Secondary { synced: false }),
+        Just(Membership::Detached),
+        Just(Membership::Missing),
+        Just(Membership::Unknown),
+    ]
+}
+
+prop_compose! {
+    fn arb_case()(
+        writer_west in any::<bool>(),
+        allow_data_loss in any::<bool>(),
+        suspended in any::<bool>(),
+        east in arb_membership(),
+        west in arb_membership(),
+        east_down in any::<bool>(),
+        record_west in any::<bool>(),
+        west_running in 0u32..8,
+        lag in prop::option::of(0.0f64..20.0),
+        in_flight in any::<bool>(),
+        with_snapshots in any::<bool>(),
+        generation in 1u64..4,
+    ) -> (FailoverGroupSpec, ObservedWorld, u64) {
+        let mut spec = SpecBuilder::new();
+        if writer_west { spec = spec.writer(WEST); }
+        if allow_data_loss { spec = spec.allow_data_loss(); }
+        if suspended { spec = spec.suspended(); }
+        let mut world = WorldBuilder::healthy()
+            .membership(EAST, east)
+            .membership(WEST, west)
+            .lag(lag)
+            .compute(WEST, 6, west_running, 6, 24);
+        if east_down { world = world.down(EAST); }
+        if record_west { world = world.record_at(WEST); }
+        if in_flight { world = world.in_flight(); }
+        if with_snapshots {
+            world = world.snapshots(EAST, vec![snapshot("drctl-stale-app-primary-x", "manual", "available")]);
+        }
+        (spec.build(), world.build(), generation)
+    }
+}
+
+proptest! {
+    #[test]
+    fn planner_safety_properties_hold_in_any_world((spec, world, generation) in arb_case()) {
+        let plan = Run::new(&spec, &world).generation(generation).plan();
+        if spec.suspended {
+            prop_assert!(plan.actions.is_empty());
+        }
+        for planned in &plan.actions {
+            match &planned.action {
+                // Invariant 4.
+                Action::ChangeRecord { region, .. } => {
+                    prop_assert_eq!(world.writer_region(), Some(region.as_str()));
+                    prop_assert!(steps::compute_shortfall(&spec, &world, region).is_empty());
+                }
+                // Invariant 3: data loss only when allowed.
+                Action::FailoverGlobalCluster { allow_data_loss, .. } => {
+                    prop_assert!(spec.allow_data_loss && *allow_data_loss);
+                }
+                // Invariant 2: nothing deleted in a first pass without an available snapshot.
+                Action::DeleteCluster { .. } | Action::DeleteInstance { .. } => {
+                    prop_assert!(false, "no delete without approval and snapshot in a first pass");
+                }
+                Action::SwitchoverGlobalCluster { .. } => {
+                    prop_assert!(world.failover_in_flight().is_none());
+                }
+                _ => {}
+            }
+        }
+        // One global operation at a time.
+        let promotions = plan.actions.iter().filter(|a| matches!(
+            a.action,
+            Action::SwitchoverGlobalCluster { .. } | Action::FailoverGlobalCluster { .. }
+        )).count();
+        prop_assert!(promotions <= 1);
+    }
+}

@@ -1,0 +1,734 @@
+//! Scenarios in the simulated world: the engine behind `drctl demo`, `drctl sim` and the
+//! simulation tests. The real controller (`runtime::Controller`) runs against `drctl-sim`
+//! in virtual time; an operator is scripted through the store, as the CLI would act.
+//!
+//! Must run on a tokio runtime with a paused clock (`start_paused = true`), where a
+//! multi-hour failback takes seconds of wall time.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use drctl_schema::{FailoverGroup, Operation, OperationType, Phase, StepState, Timestamp};
+use drctl_sim::{InvariantInput, OutageScope, RejoinMode, SimConfig, SimWorld};
+use drctl_state::{ApprovalRecord, Store, StoreError};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::Metrics;
+use crate::observe::ObserveCache;
+use crate::reconcile::{reconcile_group, AlwaysLeader, ReconcileContext};
+use crate::runtime::{Controller, RunMode, RuntimeConfig};
+
+/// The example shipped in the repository: the demo's group.
+pub const EXAMPLE_GROUP: &str = include_str!("../../examples/failovergroup.yaml");
+
+pub const REPLICA: &str = "drctl-a";
+pub const LEASE: &str = "drctl-controller";
+pub const OPERATOR: &str = "operator@rehearsal";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scenario {
+    PlannedSwitchover,
+    RegionOutageFailover,
+    /// The same outage, but the Route 53 control plane (in us-east-1) goes down with it.
+    RegionOutageDnsDown,
+    FailbackStale,
+    FailbackRejoined,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 5] = [
+        Scenario::PlannedSwitchover,
+        Scenario::RegionOutageFailover,
+        Scenario::RegionOutageDnsDown,
+        Scenario::FailbackStale,
+        Scenario::FailbackRejoined,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::PlannedSwitchover => "planned-switchover",
+            Scenario::RegionOutageFailover => "region-outage-failover",
+            Scenario::RegionOutageDnsDown => "region-outage-dns-down",
+            Scenario::FailbackStale => "failback-stale",
+            Scenario::FailbackRejoined => "failback-rejoined",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Scenario> {
+        Scenario::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    fn has_outage(self) -> bool {
+        !matches!(self, Scenario::PlannedSwitchover)
+    }
+}
+
+/// Who performs the recovery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    Drctl,
+    /// The runbook's order (shared/seeds/000): promote, wait, scale, wait, DNS, wait, verify;
+    /// nothing overlapping. Polls as often as drctl does, so the difference is the ordering.
+    Sequential,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimulationError {
+    #[error("the example document does not parse: {0}")]
+    Example(String),
+    #[error("simulated world: {0}")]
+    World(String),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Timeout(String),
+}
+
+/// Progress callback: (virtual seconds since start, line).
+pub type Narrator = Arc<dyn Fn(f64, &str) + Send + Sync>;
+
+pub struct ScenarioOptions {
+    pub seed: u64,
+    pub strategy: Strategy,
+    /// Keep documents here instead of the simulated world's in-memory store (the demo uses a
+    /// file store, as a user would).
+    pub store: Option<Arc<dyn Store>>,
+    pub narrator: Option<Narrator>,
+    /// Seconds between the outage and the operator's decision to fail over.
+    pub detection_seconds: u64,
+}
+
+impl ScenarioOptions {
+    pub fn new(seed: u64) -> Self {
+        ScenarioOptions {
+            seed,
+            strategy: Strategy::Drctl,
+            store: None,
+            narrator: None,
+            detection_seconds: 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct CallCounts {
+    pub mutating: u64,
+    pub read: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepTiming {
+    pub operation: String,
+    pub name: String,
+    pub state: String,
+    pub start_seconds: Option<f64>,
+    pub end_seconds: Option<f64>,
+    pub duration_seconds: Option<f64>,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TimelineEntry {
+    pub at_seconds: f64,
+    pub what: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioReport {
+    pub scenario: Scenario,
+    pub seed: u64,
+    pub strategy: Strategy,
+    /// From the start of the incident (the outage, or the operator's request for a planned
+    /// move) until the new region served traffic: writer promoted, DNS INSYNC, verified.
+    pub rto_seconds: Option<f64>,
+    /// From the operator's decision until the new region served traffic.
+    pub recovery_seconds: Option<f64>,
+    /// The fastest possible recovery from the decision under the simulated timings: both the
+    /// database and the compute paths started at once, DNS moved the instant both were ready.
+    pub critical_path_seconds: Option<f64>,
+    /// The data-loss window drctl recorded (replication lag at the cut).
+    pub rpo_seconds: Option<f64>,
+    /// Committed writes the simulated application lost, measured independently.
+    pub lost_writes: u64,
+    pub api_calls: BTreeMap<String, CallCounts>,
+    pub steps: Vec<StepTiming>,
+    pub timeline: Vec<TimelineEntry>,
+    pub invariant_violations: Vec<String>,
+    /// Invariants the run could not check, and why.
+    pub invariants_unchecked: Vec<String>,
+    /// AWS calls of one reconcile pass over the converged group at the end.
+    pub converged_pass_calls: Option<CallCounts>,
+    pub virtual_seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Box<ScenarioReport>>,
+}
+
+struct Run {
+    world: Arc<SimWorld>,
+    store: Arc<dyn Store>,
+    controller_shutdown: CancellationToken,
+    doc_name: String,
+    start: Timestamp,
+    narrator: Option<Narrator>,
+    timeline: Vec<TimelineEntry>,
+    /// Step states already narrated, by operation id and step.
+    narrated: BTreeMap<String, String>,
+}
+
+impl Run {
+    fn secs(&self, at: Timestamp) -> f64 {
+        at.seconds_since(self.start)
+    }
+
+    fn now_s(&self) -> f64 {
+        self.secs(self.world.now())
+    }
+
+    fn say(&mut self, what: impl Into<String>) {
+        let what = what.into();
+        let at = self.now_s();
+        if let Some(n) = &self.narrator {
+            n(at, &what);
+        }
+        self.timeline.push(TimelineEntry {
+            at_seconds: at,
+            what,
+        });
+    }
+
+    async fn doc(&self) -> Result<FailoverGroup, SimulationError> {
+        self.store.get(&self.doc_name).await?.ok_or_else(|| {
+            SimulationError::World(format!("failovergroup/{} vanished", self.doc_name))
+        })
+    }
+
+    /// Poll the store once a virtual second until `pred` holds, narrating step changes.
+    async fn wait_until(
+        &mut self,
+        what: &str,
+        limit: Duration,
+        pred: impl Fn(&FailoverGroup) -> bool,
+    ) -> Result<FailoverGroup, SimulationError> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let doc = self.doc().await?;
+            if let Some(status) = &doc.status {
+                let op = status.operation.as_ref().or(status.last_operation.as_ref());
+                if let Some(op) = op {
+                    for step in &op.steps {
+                        let key = format!("{}/{}", op.id, step.name);
+                        let state = format!("{:?}", step.state);
+                        if self.narrated.get(&key) != Some(&state)
+                            && step.state != StepState::Pending
+                        {
+                            self.narrated.insert(key, state.clone());
+                            let detail = step.detail.clone().unwrap_or_default();
+                            self.say(format!(
+                                "  {:<18} {:<10} {}",
+                                step.name.as_str(),
+                                state,
+                                detail
+                            ));
+                        }
+                    }
+                }
+            }
+            if pred(&doc) {
+                return Ok(doc);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let phase = doc
+                    .status
+                    .as_ref()
+                    .map(|s| s.phase.as_str())
+                    .unwrap_or("none");
+                return Err(SimulationError::Timeout(format!(
+                    "{what}: not reached within {} s of virtual time (phase {phase})",
+                    limit.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    async fn operator_moves_writer(
+        &mut self,
+        to: &str,
+        allow_data_loss: bool,
+    ) -> Result<(), SimulationError> {
+        // What `drctl failover NAME --to REGION [--allow-data-loss]` does: a conditional update.
+        let mut doc = self.doc().await?;
+        let rv = doc.metadata.resource_version.clone().unwrap_or_default();
+        doc.spec.writer = to.to_string();
+        doc.spec.dns_owner = Some(to.to_string());
+        doc.spec.allow_data_loss = allow_data_loss;
+        self.store.update(&doc, &rv).await?;
+        self.say(format!(
+            "operator: drctl failover {} --to {to}{}",
+            self.doc_name,
+            if allow_data_loss {
+                " --allow-data-loss"
+            } else {
+                ""
+            }
+        ));
+        Ok(())
+    }
+
+    async fn operator_approves(&mut self, op: &Operation) -> Result<(), SimulationError> {
+        let approval = ApprovalRecord {
+            operation_id: op.id.clone(),
+            approved_by: OPERATOR.to_string(),
+            approved_at: self.world.now(),
+        };
+        self.store.approve(&self.doc_name, &approval).await?;
+        self.say(format!("operator: drctl approve {}", self.doc_name));
+        Ok(())
+    }
+}
+
+fn ready(doc: &FailoverGroup) -> bool {
+    doc.status
+        .as_ref()
+        .map(|s| {
+            s.operation.is_none()
+                && s.conditions
+                    .iter()
+                    .any(|c| c.type_ == "Ready" && c.status == drctl_schema::ConditionStatus::True)
+        })
+        .unwrap_or(false)
+}
+
+fn converged_on(doc: &FailoverGroup, writer: &str, generation: u64) -> bool {
+    ready(doc)
+        && doc.spec.writer == writer
+        && doc
+            .status
+            .as_ref()
+            .map(|s| s.observed_generation >= generation)
+            .unwrap_or(false)
+        && doc
+            .status
+            .as_ref()
+            .and_then(|s| s.observed.as_ref())
+            .and_then(|o| o.writer.as_deref())
+            == Some(writer)
+}
+
+pub fn example_group() -> Result<FailoverGroup, SimulationError> {
+    let docs =
+        drctl_schema::parse_documents(EXAMPLE_GROUP.as_bytes(), "examples/failovergroup.yaml")
+            .map_err(|e| SimulationError::Example(e.to_string()))?;
+    docs.into_iter()
+        .next()
+        .ok_or_else(|| SimulationError::Example("no document".to_string()))
+}
+
+/// Run one scenario; with `baseline`, also the sequential runbook on a fresh world with the
+/// same seed.
+pub async fn run_scenario(
+    scenario: Scenario,
+    options: ScenarioOptions,
+) -> Result<ScenarioReport, SimulationError> {
+    let group = example_group()?;
+    let world = SimWorld::new(SimConfig::new(options.seed));
+    world
+        .provision(&group.spec)
+        .map_err(|e| SimulationError::World(e.to_string()))?;
+    world
+        .start_app_writes(10)
+        .map_err(|e| SimulationError::World(e.to_string()))?;
+    if matches!(scenario, Scenario::FailbackStale) {
+        world.set_rejoin_mode(RejoinMode::Stale);
+    }
+    let store = options
+        .store
+        .clone()
+        .unwrap_or_else(|| world.store_as(REPLICA));
+    store.init().await?;
+    let mut doc = group.clone();
+    doc.status = None;
+    store.create(&doc).await?;
+    let cloud = world.cloud(REPLICA);
+    let start = world.now();
+    let mut run = Run {
+        world: world.clone(),
+        store: store.clone(),
+        controller_shutdown: CancellationToken::new(),
+        doc_name: group.metadata.name.clone(),
+        start,
+        narrator: options.narrator.clone(),
+        timeline: Vec::new(),
+        narrated: BTreeMap::new(),
+    };
+
+    let metrics = Metrics::new();
+    let mut config = RuntimeConfig::new(REPLICA, LEASE);
+    config.planner.operation_poll = Duration::from_secs(1);
+    let controller = Arc::new(Controller::new(
+        store.clone(),
+        cloud.clone(),
+        config,
+        metrics,
+    ));
+    let shutdown = run.controller_shutdown.clone();
+    let task = {
+        let controller = controller.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move { controller.run(RunMode::Forever, None, shutdown).await })
+    };
+
+    let result = drive(scenario, &options, &mut run).await;
+    shutdown.cancel();
+    let _ = task.await;
+    let (mut report, operations) = result?;
+
+    // Cost of one steady-state pass (the first pass of a fresh cache reads everything; the
+    // next one is the steady state).
+    let ctx = ReconcileContext {
+        cloud: cloud.clone(),
+        store: store.clone(),
+        actor: format!("controller/{REPLICA}"),
+        config: crate::planner::PlannerConfig::default(),
+        metrics: Metrics::new(),
+    };
+    if let Some(lease) = store
+        .acquire_lease(LEASE, REPLICA, world.now(), 60_000)
+        .await?
+    {
+        let mut cache = ObserveCache::default();
+        for _ in 0..2 {
+            let doc = run.doc().await?;
+            let before = world.calls().len();
+            let _ = reconcile_group(&ctx, &doc, &lease.fence(), &AlwaysLeader, &mut cache).await;
+            let calls = world.calls();
+            let mut counts = CallCounts::default();
+            for call in calls.iter().skip(before).filter(|c| c.service != "store") {
+                if call.mutating {
+                    counts.mutating += 1;
+                } else {
+                    counts.read += 1;
+                }
+            }
+            report.converged_pass_calls = Some(counts);
+        }
+        let _ = store.release_lease(&lease).await;
+    }
+
+    let allow_data_loss = operations
+        .iter()
+        .any(|o| o.type_ == OperationType::Failover);
+    // Invariant 6 reads the lease history of the simulated world's own store; a lease kept
+    // elsewhere (the demo's file store) is invisible to it.
+    let lease_in_world = options.store.is_none();
+    if !lease_in_world {
+        report.invariants_unchecked.push(
+            "6 (stale-epoch calls): the lease lives in the file store, outside the simulated world"
+                .to_string(),
+        );
+    }
+    let violations = world.check_invariants(&InvariantInput {
+        allow_data_loss,
+        lease: lease_in_world.then(|| LEASE.to_string()),
+        unleased_callers: vec![OPERATOR.to_string(), "runbook".to_string()],
+        ..Default::default()
+    });
+    report.invariant_violations = violations.iter().map(|v| v.to_string()).collect();
+    report.lost_writes = world.data_loss().lost_writes.len() as u64;
+    for call in world.calls() {
+        if call.service == "store" {
+            continue;
+        }
+        let entry = report.api_calls.entry(call.service.clone()).or_default();
+        if call.mutating {
+            entry.mutating += 1;
+        } else {
+            entry.read += 1;
+        }
+    }
+    report.virtual_seconds = run.now_s();
+    report.timeline = std::mem::take(&mut run.timeline);
+
+    Ok(report)
+}
+
+/// The scripted incident. Returns the report skeleton and the operations drctl ran.
+async fn drive(
+    scenario: Scenario,
+    options: &ScenarioOptions,
+    run: &mut Run,
+) -> Result<(ScenarioReport, Vec<Operation>), SimulationError> {
+    let east = "us-east-1";
+    let west = "us-west-2";
+    run.say(format!(
+        "steady state: {} writer in {east}, DNS at {east}, the app commits 10 writes/s",
+        run.doc_name
+    ));
+    run.wait_until("initial convergence", Duration::from_secs(600), |d| {
+        converged_on(d, east, 1)
+    })
+    .await?;
+    run.say("converged: Ready");
+    tokio::time::sleep(Duration::from_secs(60)).await;
+
+    let incident_at = run.world.now();
+    let mut decision_at = incident_at;
+    match scenario {
+        Scenario::PlannedSwitchover => {}
+        Scenario::RegionOutageDnsDown => {
+            run.world.region_outage_with(east, OutageScope::Full);
+            run.say(format!(
+                "{east} goes dark, and the Route 53 control plane (hosted in {east}) with it"
+            ));
+        }
+        _ => {
+            run.world
+                .region_outage_with(east, OutageScope::RegionalServicesOnly);
+            run.say(format!(
+                "{east} goes dark: RDS, ECS and the load balancer stop answering (the Route 53 control plane stays up; see region-outage-dns-down)"
+            ));
+        }
+    }
+    if scenario.has_outage() {
+        tokio::time::sleep(Duration::from_secs(options.detection_seconds)).await;
+        decision_at = run.world.now();
+    }
+
+    let mut operations = Vec::new();
+    let mut steps = Vec::new();
+    let (rto, recovery, critical, rpo) = match options.strategy {
+        Strategy::Drctl => {
+            let generation_before = run.doc().await?.metadata.generation.unwrap_or(1);
+            run.operator_moves_writer(west, scenario.has_outage())
+                .await?;
+            let doc = run
+                .wait_until("failover to us-west-2", Duration::from_secs(3600), |d| {
+                    converged_on(d, west, generation_before + 1)
+                })
+                .await?;
+            let op = doc
+                .status
+                .as_ref()
+                .and_then(|s| s.last_operation.clone())
+                .ok_or_else(|| SimulationError::World("no operation recorded".to_string()))?;
+            run.say(format!(
+                "converged in {west}: {} took {:.0} s{}",
+                op.type_.as_str(),
+                op.finished_at
+                    .map(|f| f.seconds_since(op.started_at))
+                    .unwrap_or(0.0),
+                op.rpo_seconds
+                    .map(|r| format!(", RPO {r:.1} s"))
+                    .unwrap_or_default()
+            ));
+            let served = served_at(&op);
+            let critical = critical_path(run, &doc, decision_at);
+            let rpo = op.rpo_seconds;
+            steps.extend(step_timings(run, &op));
+            operations.push(op);
+            (
+                served.map(|t| t.seconds_since(incident_at)),
+                served.map(|t| t.seconds_since(decision_at)),
+                critical,
+                rpo,
+            )
+        }
+        Strategy::Sequential => {
+            // The runbook is what teams do without drctl: no controller in the loop.
+            run.controller_shutdown.cancel();
+            let doc = run.doc().await?;
+            run.say("runbook: promote, then scale, then DNS, then verify (nothing overlapping)");
+            let (timings, served) = crate::runbook::run_sequential(
+                &run.world.cloud("runbook"),
+                &doc.spec,
+                east,
+                west,
+                scenario.has_outage(),
+                Duration::from_secs(1),
+            )
+            .await
+            .map_err(|e| SimulationError::World(e.to_string()))?;
+            for t in &timings {
+                run.say(format!("  {:<18} {:.0} s", t.0, t.2.seconds_since(t.1)));
+            }
+            steps.extend(timings.iter().map(|(name, s, e)| StepTiming {
+                operation: "Runbook".to_string(),
+                name: name.clone(),
+                state: "Succeeded".to_string(),
+                start_seconds: Some(run.secs(*s)),
+                end_seconds: Some(run.secs(*e)),
+                duration_seconds: Some(e.seconds_since(*s)),
+                detail: None,
+            }));
+            let doc = run.doc().await?;
+            let critical = critical_path(run, &doc, decision_at);
+            (
+                served.map(|t| t.seconds_since(incident_at)),
+                served.map(|t| t.seconds_since(decision_at)),
+                critical,
+                None,
+            )
+        }
+    };
+
+    // Failback.
+    if matches!(
+        scenario,
+        Scenario::FailbackStale | Scenario::FailbackRejoined
+    ) && options.strategy == Strategy::Drctl
+    {
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        run.world.region_recover(east);
+        let mode = if scenario == Scenario::FailbackStale {
+            "stale: detached, standalone, with diverged data"
+        } else {
+            "rejoining the global cluster as a secondary by itself"
+        };
+        run.say(format!("{east} recovers ({mode})"));
+        tokio::time::sleep(Duration::from_secs(900)).await;
+        let generation_before = run.doc().await?.metadata.generation.unwrap_or(1);
+        run.operator_moves_writer(east, false).await?;
+        if scenario == Scenario::FailbackStale {
+            let doc = run
+                .wait_until("approval request", Duration::from_secs(7200), |d| {
+                    d.status
+                        .as_ref()
+                        .map(|s| s.phase == Phase::WaitingForApproval)
+                        .unwrap_or(false)
+                })
+                .await?;
+            run.say("WaitingForApproval: the next steps delete the stale cluster (its snapshot is kept)");
+            tokio::time::sleep(Duration::from_secs(120)).await;
+            if let Some(op) = doc.status.as_ref().and_then(|s| s.operation.clone()) {
+                run.operator_approves(&op).await?;
+            }
+        }
+        let doc = run
+            .wait_until(
+                "failback to us-east-1",
+                Duration::from_secs(4 * 3600),
+                |d| converged_on(d, east, generation_before + 1),
+            )
+            .await?;
+        if let Some(op) = doc.status.as_ref().and_then(|s| s.last_operation.clone()) {
+            run.say(format!(
+                "home again: {} took {:.0} s",
+                op.type_.as_str(),
+                op.finished_at
+                    .map(|f| f.seconds_since(op.started_at))
+                    .unwrap_or(0.0)
+            ));
+            steps.extend(step_timings(run, &op));
+            operations.push(op);
+        }
+    }
+
+    Ok((
+        ScenarioReport {
+            scenario,
+            seed: options.seed,
+            strategy: options.strategy,
+            rto_seconds: rto,
+            recovery_seconds: recovery,
+            critical_path_seconds: critical,
+            rpo_seconds: rpo,
+            lost_writes: 0,
+            api_calls: BTreeMap::new(),
+            steps,
+            timeline: Vec::new(),
+            invariant_violations: Vec::new(),
+            invariants_unchecked: Vec::new(),
+            converged_pass_calls: None,
+            virtual_seconds: 0.0,
+            baseline: None,
+        },
+        operations,
+    ))
+}
+
+/// When the new region started serving: the end of Verify, else of WaitDnsInSync.
+fn served_at(op: &Operation) -> Option<Timestamp> {
+    use drctl_schema::StepName;
+    [StepName::Verify, StepName::WaitDnsInSync]
+        .iter()
+        .filter_map(|s| op.step(*s))
+        .filter(|s| s.state == StepState::Succeeded)
+        .filter_map(|s| s.finished_at)
+        .max()
+}
+
+fn step_timings(run: &Run, op: &Operation) -> Vec<StepTiming> {
+    op.steps
+        .iter()
+        .map(|s| StepTiming {
+            operation: format!("{} {} -> {}", op.type_.as_str(), op.from, op.to),
+            name: s.name.as_str().to_string(),
+            state: format!("{:?}", s.state),
+            start_seconds: s.started_at.map(|t| run.secs(t)),
+            end_seconds: s.finished_at.map(|t| run.secs(t)),
+            duration_seconds: match (s.started_at, s.finished_at) {
+                (Some(a), Some(b)) => Some(b.seconds_since(a)),
+                _ => None,
+            },
+            detail: s.detail.clone(),
+        })
+        .collect()
+}
+
+/// The critical path from the decision, computed from the simulated timings: the database
+/// path (promotion) and the compute path (task start-up) run in parallel, then DNS
+/// propagation. Polling and call latency are not in it, so it is a lower bound.
+fn critical_path(run: &Run, doc: &FailoverGroup, _decision_at: Timestamp) -> Option<f64> {
+    let t = run.world.timings();
+    let promote = if doc.spec.allow_data_loss {
+        t.failover_promote
+    } else {
+        t.switchover_fence + t.switchover_promote
+    };
+    let compute = t.task_startup;
+    Some((promote.max(compute) + t.dns_insync).as_secs_f64())
+}
+
+/// Run a future on a fresh single-threaded runtime whose clock is paused, on its own thread:
+/// simulated hours pass in wall-clock milliseconds whenever every task is waiting on a timer.
+pub fn run_in_virtual_time<T, F, Fut>(make: F) -> Result<T, SimulationError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = T>,
+{
+    let handle = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .map_err(|e| SimulationError::World(format!("cannot start a paused runtime: {e}")))?;
+        Ok(runtime.block_on(make()))
+    });
+    handle
+        .join()
+        .map_err(|_| SimulationError::World("the simulation thread panicked".to_string()))?
+}
+
+/// A simulated world provisioned as the groups in the store were last observed (or as their
+/// spec says, for groups never reconciled): what `--cloud sim` rehearses against.
+pub fn world_for(groups: &[FailoverGroup], seed: u64) -> Result<Arc<SimWorld>, SimulationError> {
+    let world = SimWorld::new(SimConfig::new(seed));
+    for group in groups {
+        let mut spec = group.spec.clone();
+        if let Some(observed) = group.status.as_ref().and_then(|s| s.observed.as_ref()) {
+            if let Some(writer) = &observed.writer {
+                spec.writer = writer.clone();
+            }
+            spec.dns_owner = observed.dns_owner.clone().or(Some(spec.writer.clone()));
+        }
+        world
+            .provision(&spec)
+            .map_err(|e| SimulationError::World(format!("{}: {e}", group.metadata.name)))?;
+    }
+    Ok(world)
+}
