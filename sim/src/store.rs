@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use drctl_schema::{FailoverGroup, FailoverGroupStatus, Timestamp};
 use drctl_state::{
-    ApprovalRecord, Event, Fence, InitOutcome, Lease, Store, StoreError, StoreResult,
+    rules, ApprovalRecord, Event, Fence, InitOutcome, Lease, Store, StoreError, StoreResult,
 };
 
 use crate::config::SimService;
@@ -19,17 +19,11 @@ use crate::record::{CallOutcome, CallRecord, LeaseLogEntry};
 use crate::state::{ms, Ctx, State};
 use crate::world::SimWorld;
 
-#[derive(Debug, Clone)]
-struct StoredDoc {
-    doc: FailoverGroup,
-    resource_version: u64,
-    generation: u64,
-    status: Option<FailoverGroupStatus>,
-}
-
 #[derive(Debug, Clone, Default)]
 pub(crate) struct MemStoreData {
-    docs: BTreeMap<String, StoredDoc>,
+    /// Spec records (no status), as `rules::created_record` / `updated_record` make them.
+    docs: BTreeMap<String, FailoverGroup>,
+    statuses: BTreeMap<String, FailoverGroupStatus>,
     journals: BTreeMap<String, Vec<Event>>,
     approvals: BTreeMap<(String, String), ApprovalRecord>,
     leases: BTreeMap<String, Lease>,
@@ -39,32 +33,22 @@ pub(crate) struct MemStoreData {
 impl MemStoreData {
     /// Every stored status, by group name (for the checker).
     pub(crate) fn statuses(&self) -> BTreeMap<String, FailoverGroupStatus> {
-        self.docs
-            .iter()
-            .filter_map(|(n, d)| d.status.clone().map(|s| (n.clone(), s)))
-            .collect()
+        self.statuses.clone()
     }
 
-    fn materialise(d: &StoredDoc) -> FailoverGroup {
-        let mut doc = d.doc.clone();
-        doc.metadata.resource_version = Some(d.resource_version.to_string());
-        doc.metadata.generation = Some(d.generation);
-        doc.status = d.status.clone();
+    fn with_status(&self, record: &FailoverGroup) -> FailoverGroup {
+        let mut doc = record.clone();
+        doc.status = self.statuses.get(&record.metadata.name).cloned();
         doc
     }
 
     fn check_fence(&self, fence: &Fence) -> StoreResult<()> {
-        match self.leases.get(&fence.lease) {
-            Some(l) if l.holder == fence.holder && l.epoch == fence.epoch => Ok(()),
-            Some(l) => Err(StoreError::Fenced {
-                message: format!(
-                    "lease {} is held by {} at epoch {}, not {} at epoch {}",
-                    fence.lease, l.holder, l.epoch, fence.holder, fence.epoch
-                ),
-            }),
-            None => Err(StoreError::Fenced {
-                message: format!("lease {} does not exist", fence.lease),
-            }),
+        rules::check_name("lease", &fence.lease)?;
+        let current = self.leases.get(&fence.lease);
+        if rules::fence_holds(fence, current) {
+            Ok(())
+        } else {
+            Err(rules::fenced(fence, current))
         }
     }
 }
@@ -161,14 +145,16 @@ impl Store for SimStore {
         "sim://memory".to_string()
     }
 
+    /// The world's store exists from the start (like a store `drctl init` already made).
     async fn init(&self) -> StoreResult<InitOutcome> {
         self.run("Init", false, "", |_, _| Ok(InitOutcome::AlreadyExisted))
             .await
     }
 
     async fn get(&self, name: &str) -> StoreResult<Option<FailoverGroup>> {
+        rules::check_name("failovergroup", name)?;
         self.run("Get", false, name, |st, _| {
-            Ok(st.store.docs.get(name).map(MemStoreData::materialise))
+            Ok(st.store.docs.get(name).map(|d| st.store.with_status(d)))
         })
         .await
     }
@@ -179,30 +165,24 @@ impl Store for SimStore {
                 .store
                 .docs
                 .values()
-                .map(MemStoreData::materialise)
+                .map(|d| st.store.with_status(d))
                 .collect())
         })
         .await
     }
 
     async fn create(&self, doc: &FailoverGroup) -> StoreResult<FailoverGroup> {
-        let name = doc.metadata.name.clone();
-        let resource = name.clone();
-        self.run("Create", true, &resource, |st, _| {
-            if st.store.docs.contains_key(&name) {
-                return Err(StoreError::AlreadyExists { name });
+        let name = doc.metadata.name.as_str();
+        rules::check_name("failovergroup", name)?;
+        self.run("Create", true, name, |st, _| {
+            if st.store.docs.contains_key(name) {
+                return Err(StoreError::AlreadyExists {
+                    name: name.to_string(),
+                });
             }
-            let mut d = doc.clone();
-            d.status = None;
-            let stored = StoredDoc {
-                doc: d,
-                resource_version: 1,
-                generation: 1,
-                status: None,
-            };
-            let out = MemStoreData::materialise(&stored);
-            st.store.docs.insert(name, stored);
-            Ok(out)
+            let record = rules::created_record(doc);
+            st.store.docs.insert(name.to_string(), record.clone());
+            Ok(record)
         })
         .await
     }
@@ -213,54 +193,44 @@ impl Store for SimStore {
         expected_resource_version: &str,
     ) -> StoreResult<FailoverGroup> {
         let name = doc.metadata.name.clone();
-        let resource = name.clone();
-        self.run("Update", true, &resource, |st, _| {
+        rules::check_name("failovergroup", &name)?;
+        self.run("Update", true, &name, |st, _| {
             let stored = st
                 .store
                 .docs
-                .get_mut(&name)
-                .ok_or_else(|| StoreError::NotFound { name: name.clone() })?;
-            if stored.resource_version.to_string() != expected_resource_version {
-                return Err(StoreError::Conflict {
-                    name: name.clone(),
-                    message: format!(
-                        "the object has been modified: resourceVersion is {}, not {}",
-                        stored.resource_version, expected_resource_version
-                    ),
-                });
+                .get(&name)
+                .ok_or_else(|| rules::not_found(&name))?;
+            if stored.metadata.resource_version.as_deref() != Some(expected_resource_version) {
+                return Err(rules::conflict(
+                    &name,
+                    expected_resource_version,
+                    Some(doc),
+                    stored,
+                    rules::RETRY_UPDATE,
+                ));
             }
-            if stored.doc.spec != doc.spec {
-                stored.generation += 1;
-            }
-            stored.doc.spec = doc.spec.clone();
-            stored.doc.metadata.labels = doc.metadata.labels.clone();
-            stored.resource_version += 1;
-            Ok(MemStoreData::materialise(stored))
+            let record = rules::updated_record(stored, doc)?;
+            st.store.docs.insert(name.clone(), record.clone());
+            Ok(record)
         })
         .await
     }
 
     async fn delete(&self, name: &str, expected_resource_version: Option<&str>) -> StoreResult<()> {
+        rules::check_name("failovergroup", name)?;
         self.run("Delete", true, name, |st, _| {
             let stored = st
                 .store
                 .docs
                 .get(name)
-                .ok_or_else(|| StoreError::NotFound {
-                    name: name.to_string(),
-                })?;
+                .ok_or_else(|| rules::not_found(name))?;
             if let Some(rv) = expected_resource_version {
-                if stored.resource_version.to_string() != rv {
-                    return Err(StoreError::Conflict {
-                        name: name.to_string(),
-                        message: format!(
-                            "the object has been modified: resourceVersion is {}, not {rv}",
-                            stored.resource_version
-                        ),
-                    });
+                if stored.metadata.resource_version.as_deref() != Some(rv) {
+                    return Err(rules::conflict(name, rv, None, stored, rules::RETRY_DELETE));
                 }
             }
             st.store.docs.remove(name);
+            st.store.statuses.remove(name);
             st.store.approvals.retain(|(n, _), _| n != name);
             Ok(())
         })
@@ -273,16 +243,13 @@ impl Store for SimStore {
         status: &FailoverGroupStatus,
         fence: &Fence,
     ) -> StoreResult<()> {
+        rules::check_name("failovergroup", name)?;
         self.run("WriteStatus", true, name, |st, _| {
             st.store.check_fence(fence)?;
-            let stored = st
-                .store
-                .docs
-                .get_mut(name)
-                .ok_or_else(|| StoreError::NotFound {
-                    name: name.to_string(),
-                })?;
-            stored.status = Some(status.clone());
+            if !st.store.docs.contains_key(name) {
+                return Err(rules::not_found(name));
+            }
+            st.store.statuses.insert(name.to_string(), status.clone());
             Ok(())
         })
         .await
@@ -294,12 +261,13 @@ impl Store for SimStore {
         event: &Event,
         fence: Option<&Fence>,
     ) -> StoreResult<u64> {
+        rules::check_name("failovergroup", name)?;
         self.run("AppendEvent", true, name, |st, _| {
             if let Some(f) = fence {
                 st.store.check_fence(f)?;
             }
             let journal = st.store.journals.entry(name.to_string()).or_default();
-            let seq = journal.len() as u64 + 1;
+            let seq = journal.last().map_or(0, |e| e.seq) + 1;
             let mut e = event.clone();
             e.seq = seq;
             journal.push(e);
@@ -309,6 +277,7 @@ impl Store for SimStore {
     }
 
     async fn events(&self, name: &str) -> StoreResult<Vec<Event>> {
+        rules::check_name("failovergroup", name)?;
         self.run("Events", false, name, |st, _| {
             Ok(st.store.journals.get(name).cloned().unwrap_or_default())
         })
@@ -322,32 +291,15 @@ impl Store for SimStore {
         now: Timestamp,
         duration_ms: i64,
     ) -> StoreResult<Option<Lease>> {
+        rules::check_name("lease", lease)?;
         self.run("AcquireLease", true, lease, |st, ctx| {
-            let expires_at = now.plus_millis(duration_ms);
-            let next = match st.store.leases.get(lease) {
-                None => Lease {
-                    name: lease.to_string(),
-                    holder: holder.to_string(),
-                    epoch: 1,
-                    acquired_at: now,
-                    expires_at,
-                },
-                Some(l) if l.holder == holder => Lease {
-                    expires_at,
-                    ..l.clone()
-                },
-                Some(l) if l.expires_at > now => return Ok(None),
-                Some(l) => Lease {
-                    name: lease.to_string(),
-                    holder: holder.to_string(),
-                    epoch: l.epoch + 1,
-                    acquired_at: now,
-                    expires_at,
-                },
-            };
-            st.store.leases.insert(lease.to_string(), next.clone());
-            log_lease(st, ctx, &next, "acquired");
-            Ok(Some(next))
+            let taken =
+                rules::lease_to_take(st.store.leases.get(lease), lease, holder, now, duration_ms);
+            if let Some(l) = &taken {
+                st.store.leases.insert(lease.to_string(), l.clone());
+                log_lease(st, ctx, l, "acquired");
+            }
+            Ok(taken)
         })
         .await
     }
@@ -358,41 +310,35 @@ impl Store for SimStore {
         now: Timestamp,
         duration_ms: i64,
     ) -> StoreResult<Lease> {
+        rules::check_name("lease", &lease.name)?;
         self.run("RenewLease", true, &lease.name, |st, ctx| {
             match st.store.leases.get(&lease.name) {
                 Some(l) if l.holder == lease.holder && l.epoch == lease.epoch => {
-                    let next = Lease {
+                    let renewed = Lease {
                         expires_at: now.plus_millis(duration_ms),
                         ..l.clone()
                     };
-                    st.store.leases.insert(lease.name.clone(), next.clone());
-                    log_lease(st, ctx, &next, "renewed");
-                    Ok(next)
+                    st.store.leases.insert(lease.name.clone(), renewed.clone());
+                    log_lease(st, ctx, &renewed, "renewed");
+                    Ok(renewed)
                 }
-                Some(l) => Err(StoreError::LeaseLost {
-                    lease: lease.name.clone(),
-                    message: format!("now held by {} at epoch {}", l.holder, l.epoch),
-                }),
-                None => Err(StoreError::LeaseLost {
-                    lease: lease.name.clone(),
-                    message: "the lease does not exist".to_string(),
-                }),
+                other => Err(rules::lease_lost(lease, other)),
             }
         })
         .await
     }
 
     async fn release_lease(&self, lease: &Lease) -> StoreResult<()> {
+        rules::check_name("lease", &lease.name)?;
         self.run("ReleaseLease", true, &lease.name, |st, ctx| {
-            let now = st.ts(ctx.now);
             if let Some(l) = st.store.leases.get(&lease.name) {
                 if l.holder == lease.holder && l.epoch == lease.epoch {
-                    let next = Lease {
-                        expires_at: now.min(l.expires_at),
+                    let released = Lease {
+                        expires_at: rules::RELEASED_EXPIRY,
                         ..l.clone()
                     };
-                    st.store.leases.insert(lease.name.clone(), next.clone());
-                    log_lease(st, ctx, &next, "released");
+                    st.store.leases.insert(lease.name.clone(), released.clone());
+                    log_lease(st, ctx, &released, "released");
                 }
             }
             Ok(())
@@ -401,6 +347,7 @@ impl Store for SimStore {
     }
 
     async fn get_lease(&self, lease: &str) -> StoreResult<Option<Lease>> {
+        rules::check_name("lease", lease)?;
         self.run("GetLease", false, lease, |st, _| {
             Ok(st.store.leases.get(lease).cloned())
         })
@@ -408,11 +355,11 @@ impl Store for SimStore {
     }
 
     async fn approve(&self, name: &str, approval: &ApprovalRecord) -> StoreResult<()> {
+        rules::check_name("failovergroup", name)?;
+        rules::check_name("operation", &approval.operation_id)?;
         self.run("Approve", true, name, |st, _| {
             if !st.store.docs.contains_key(name) {
-                return Err(StoreError::NotFound {
-                    name: name.to_string(),
-                });
+                return Err(rules::not_found(name));
             }
             st.store
                 .approvals
@@ -428,6 +375,8 @@ impl Store for SimStore {
         name: &str,
         operation_id: &str,
     ) -> StoreResult<Option<ApprovalRecord>> {
+        rules::check_name("failovergroup", name)?;
+        rules::check_name("operation", operation_id)?;
         self.run("Approval", false, name, |st, _| {
             Ok(st
                 .store
