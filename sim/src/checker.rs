@@ -323,15 +323,14 @@ fn check_converged_quiet(run: &RunRecord, input: &InvariantInput, v: &mut Vec<Vi
 /// Invariant 6: every mutating cloud call came from the holder of the current lease epoch.
 fn check_lease_fencing(run: &RunRecord, input: &InvariantInput, v: &mut Vec<Violation>) {
     let Some(lease) = &input.lease else { return };
+    // The log is in sequence order: the entry in force at a call is found by bisection.
+    let log: Vec<&LeaseLogEntry> = run.lease_log.iter().filter(|l| l.lease == *lease).collect();
     for c in &run.calls {
         if !c.mutating || c.service == "store" || input.unleased_callers.contains(&c.caller) {
             continue;
         }
-        let current = run
-            .lease_log
-            .iter()
-            .rev()
-            .find(|l| l.lease == *lease && l.seq < c.seq);
+        let before = log.partition_point(|l| l.seq < c.seq);
+        let current = before.checked_sub(1).and_then(|i| log.get(i)).copied();
         let ok = current.is_some_and(|l| l.holder == c.caller && l.expires_at > c.at);
         if !ok {
             v.push(violation(

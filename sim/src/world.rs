@@ -417,6 +417,45 @@ impl SimWorld {
         st.push_event(t, Event::Scheduled(fault));
     }
 
+    /// Draw `count` region outages from the seed: each in one of `regions`, starting within
+    /// `within` from now, lasting 1 s to `max_duration`. They are scheduled and returned
+    /// (offsets from the world's creation), so a report can show them.
+    pub fn schedule_random_outages(
+        &self,
+        regions: &[&str],
+        count: u32,
+        within: Duration,
+        max_duration: Duration,
+    ) -> Vec<(Duration, ScheduledFault)> {
+        let mut st = self.current();
+        let now = st.now;
+        let mut out = Vec::new();
+        if regions.is_empty() {
+            return out;
+        }
+        for _ in 0..count {
+            let pick = (st.rng.next_f64() * regions.len() as f64) as usize;
+            let region = regions
+                .get(pick.min(regions.len() - 1))
+                .copied()
+                .unwrap_or_default()
+                .to_string();
+            let start = now + (st.rng.next_f64() * ms(within) as f64) as i64;
+            let length =
+                1000 + (st.rng.next_f64() * (ms(max_duration) - 1000).max(0) as f64) as i64;
+            let down = ScheduledFault::RegionOutage {
+                region: region.clone(),
+                scope: OutageScope::Full,
+            };
+            let up = ScheduledFault::RegionRecover { region };
+            st.push_event(start, Event::Scheduled(down.clone()));
+            st.push_event(start + length, Event::Scheduled(up.clone()));
+            out.push((Duration::from_millis(start.max(0) as u64), down));
+            out.push((Duration::from_millis((start + length).max(0) as u64), up));
+        }
+        out
+    }
+
     fn apply_now(&self, f: ScheduledFault) {
         let mut st = self.current();
         let t = st.now;
@@ -567,6 +606,21 @@ impl SimWorld {
 
     pub fn calls(&self) -> Vec<CallRecord> {
         self.current().calls.clone()
+    }
+
+    /// How many calls are recorded so far (cheap, for "calls made by this pass").
+    pub fn call_count(&self) -> usize {
+        self.current().calls.len()
+    }
+
+    /// The calls recorded from position `index` on (`calls()[index..]` without the copy of
+    /// the whole record).
+    pub fn calls_from(&self, index: usize) -> Vec<CallRecord> {
+        self.current()
+            .calls
+            .get(index..)
+            .map(<[CallRecord]>::to_vec)
+            .unwrap_or_default()
     }
 
     /// The call record as JSON lines: identical, byte for byte, for identical runs.

@@ -253,3 +253,52 @@ async fn every_call_is_recorded_with_caller_time_service_and_outcome() {
     assert!(calls[1].mutating && calls[1].outcome.ok && calls[1].outcome.applied);
     assert!(calls[0].seq < calls[1].seq);
 }
+
+#[tokio::test(start_paused = true)]
+async fn random_outages_are_drawn_from_the_seed_and_happen() {
+    let draw = |seed| {
+        let world = SimWorld::new(exact_config(seed));
+        world.provision(&spec()).unwrap();
+        let plan = world.schedule_random_outages(
+            &[EAST, WEST],
+            3,
+            Duration::from_secs(3600),
+            Duration::from_secs(600),
+        );
+        (world, plan)
+    };
+    let (world, plan) = draw(11);
+    let (_, same) = draw(11);
+    let (_, other) = draw(12);
+    assert_eq!(plan, same);
+    assert_ne!(plan, other);
+    assert_eq!(plan.len(), 6);
+    tokio::time::sleep(Duration::from_secs(4300)).await;
+    let downs = world
+        .facts()
+        .into_iter()
+        .filter(|f| matches!(f.kind, FactKind::RegionDown { .. }))
+        .count();
+    assert!(downs >= 1, "outages happened");
+    assert!(
+        world.snapshot().regions_down.is_empty(),
+        "and all recovered"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn calls_from_returns_only_the_new_calls() {
+    let world = world();
+    let cloud = world.cloud("t");
+    cloud.aurora.describe_clusters(EAST, &[]).await.unwrap();
+    let mark = world.call_count();
+    cloud
+        .ecs
+        .describe_services(EAST, "myapp-prod", &["api".to_string()])
+        .await
+        .unwrap();
+    let new = world.calls_from(mark);
+    assert_eq!(new.len(), 1);
+    assert_eq!(new[0].operation, "DescribeServices");
+    assert!(world.calls_from(99).is_empty());
+}
