@@ -772,3 +772,96 @@ async fn unfenced_old_primary_is_split_brain_and_the_checker_says_so() {
     });
     assert!(v.iter().any(|v| v.invariant == 1), "{v:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn replication_lag_follows_the_model_and_a_lag_spike_costs_that_many_seconds_of_writes() {
+    // Default model: 500 ms base + up to 400 ms jitter ("typically under 1 s").
+    let world = SimWorld::new(SimConfig::new(5).tap_instant());
+    world.provision(&spec()).unwrap();
+    let cloud = world.cloud("t");
+    for _ in 0..20 {
+        let lag = cloud
+            .lag
+            .replication_lag(EAST, PRIMARY, WEST)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!((0.5..=0.9).contains(&lag), "{lag}");
+        tokio::time::sleep(Duration::from_millis(1700)).await;
+    }
+    // The metric comes from the primary only.
+    assert_eq!(
+        cloud
+            .lag
+            .replication_lag(WEST, SECONDARY, EAST)
+            .await
+            .unwrap(),
+        None
+    );
+    // A 30 s lag spike, then a failover: 30 s of writes are lost.
+    world.set_replication_lag(WEST, Some(Duration::from_secs(30)));
+    world.start_app_writes(10).unwrap();
+    sleep_s(60).await;
+    let lag = cloud
+        .lag
+        .replication_lag(EAST, PRIMARY, WEST)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(lag, 30.0);
+    cloud
+        .aurora
+        .failover_global_cluster(WEST, GLOBAL, &secondary_arn(), true)
+        .await
+        .unwrap();
+    assert_eq!(world.data_loss().lost_writes.len(), 300);
+}
+
+trait InstantCalls {
+    fn tap_instant(self) -> Self;
+}
+
+impl InstantCalls for SimConfig {
+    fn tap_instant(mut self) -> Self {
+        self.timings = self.timings.instant_calls();
+        self
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stale_primary_still_served_by_dns_splits_the_brain_and_the_checker_says_so() {
+    let world = world();
+    world.set_rejoin_mode(RejoinMode::Stale);
+    world.set_app_target(AppTarget::FollowDns);
+    world.start_app_writes(10).unwrap();
+    let cloud = world.cloud("t");
+    sleep_s(5).await;
+    // Route 53 stays reachable but nobody moves the record.
+    world.region_outage_with(EAST, OutageScope::RegionalServicesOnly);
+    cloud
+        .aurora
+        .failover_global_cluster(WEST, GLOBAL, &secondary_arn(), true)
+        .await
+        .unwrap();
+    sleep_s(200).await;
+    world.region_recover(EAST);
+    sleep_s(30).await;
+    let s = world.snapshot();
+    assert_eq!(s.cluster_in(EAST).unwrap().role, "detached");
+    assert_eq!(s.writable_clusters().len(), 2);
+    let loss = world.data_loss();
+    assert!(
+        loss.losses.iter().any(|l| l.reason == "DetachedCluster"),
+        "{loss:?}"
+    );
+    let v = world.check_invariants(&InvariantInput {
+        allow_data_loss: true,
+        ..InvariantInput::default()
+    });
+    assert!(v.iter().any(|x| x.invariant == 1), "{v:?}");
+    assert!(
+        v.iter()
+            .any(|x| x.invariant == 3 && x.message.contains("DetachedCluster")),
+        "{v:?}"
+    );
+}
