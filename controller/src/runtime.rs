@@ -367,13 +367,17 @@ impl Controller {
                 }
             }
 
-            // Sleep until the next thing is due.
-            let mut wake = next_lease.min(next_list.max(Instant::now()));
+            // Sleep until the next thing is due. A replica that is not the leader only has
+            // the lease to look after: waking for anything else would spin.
+            let mut wake = next_lease;
             if self.leadership.still_leader() {
+                wake = wake.min(next_list);
                 if let Some(due) = groups.values().map(|g| g.due).min() {
                     wake = wake.min(due.max(next_list));
                 }
             }
+            // Never wake in the past: a zero sleep would busy-loop.
+            wake = wake.max(Instant::now() + Duration::from_millis(10));
             if let Some(d) = deadline {
                 wake = wake.min(d);
             }

@@ -1,0 +1,71 @@
+//! `drctl plan NAME`: a dry run against the live cloud (or the simulated one): the actions
+//! the controller would take now. Nothing is mutated and nothing is written.
+
+use super::common::{get_existing, open_store};
+use crate::cli::args::CloudKind;
+use crate::cli::exit::{CliError, CliResult, ExitStatus};
+use crate::planner::Plan;
+use crate::reconcile::dry_run;
+
+pub async fn run(store_url: &str, name: &str, cloud: CloudKind) -> CliResult<ExitStatus> {
+    let plan = match cloud {
+        CloudKind::Aws => {
+            let store = open_store(store_url).await?;
+            let doc = get_existing(store.as_ref(), name).await?;
+            let cloud = super::controller::aws_cloud().await?;
+            dry_run(&cloud, store.as_ref(), &doc)
+                .await
+                .map_err(|e| CliError::failure(anyhow::Error::new(e)))?
+        }
+        CloudKind::Sim => {
+            let store = open_store(store_url).await?;
+            let doc = get_existing(store.as_ref(), name).await?;
+            tokio::task::spawn_blocking(move || {
+                crate::simulation::run_in_virtual_time(move || async move {
+                    let world = crate::simulation::world_for(std::slice::from_ref(&doc), 1)?;
+                    let cloud = world.cloud("drctl-plan");
+                    dry_run(&cloud, store.as_ref(), &doc)
+                        .await
+                        .map_err(crate::simulation::SimulationError::Store)
+                })
+            })
+            .await
+            .map_err(|e| CliError::failure(anyhow::anyhow!("plan task: {e}")))?
+            .map_err(|e| CliError::failure(anyhow::Error::new(e)))?
+            .map_err(|e| CliError::failure(anyhow::Error::new(e)))?
+        }
+    };
+    print!("{}", render(name, &plan));
+    Ok(ExitStatus::Success)
+}
+
+pub fn render(name: &str, plan: &Plan) -> String {
+    let mut out = format!("failovergroup/{name}: {}\n", plan.summary);
+    if plan.actions.is_empty() {
+        out.push_str("no AWS changes now\n");
+    } else {
+        out.push_str("the controller would now:\n");
+        for (i, a) in plan.actions.iter().enumerate() {
+            let step = a.step.map(|s| format!("[{s}] ")).unwrap_or_default();
+            out.push_str(&format!("  {}. {step}{}\n", i + 1, a.action));
+        }
+    }
+    if let Some(op) = &plan.status.operation {
+        out.push_str(&format!(
+            "operation {} {} {} -> {}:\n",
+            op.id,
+            op.type_.as_str(),
+            op.from,
+            op.to
+        ));
+        for s in &op.steps {
+            out.push_str(&format!(
+                "  {:<18} {:<10} {}\n",
+                s.name.as_str(),
+                format!("{:?}", s.state),
+                s.detail.clone().unwrap_or_default()
+            ));
+        }
+    }
+    out
+}

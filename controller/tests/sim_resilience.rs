@@ -1,0 +1,347 @@
+//! The controller under faults, in the simulated world and virtual time: crashes at every
+//! step boundary, a leader paused past its lease, throttling and lost responses. Every test
+//! ends with the sim's checker of DESIGN.md §5.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use drctl::metrics::Metrics;
+use drctl::runtime::{Controller, RunMode, RuntimeConfig};
+use drctl::simulation::example_group;
+use drctl_cloud::Service;
+use drctl_schema::{FailoverGroup, Phase};
+
+use drctl_sim::{
+    FaultKind, FaultRule, InvariantInput, OutageScope, RejoinMode, ServiceFaults, SimConfig,
+    SimWorld,
+};
+use drctl_state::{ApprovalRecord, Store};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+const LEASE: &str = "drctl-controller";
+const OPERATOR: &str = "operator@test";
+const EAST: &str = "us-east-1";
+const WEST: &str = "us-west-2";
+
+struct Replica {
+    task: JoinHandle<()>,
+    stop: CancellationToken,
+}
+
+struct Harness {
+    world: Arc<SimWorld>,
+    operator: Arc<dyn Store>,
+    name: String,
+}
+
+impl Harness {
+    async fn new(seed: u64) -> Harness {
+        let group = example_group().unwrap();
+        let world = SimWorld::new(SimConfig::new(seed));
+        world.provision(&group.spec).unwrap();
+        world.start_app_writes(10).unwrap();
+        let operator = world.store_as(OPERATOR);
+        operator.init().await.unwrap();
+        let mut doc = group.clone();
+        doc.status = None;
+        operator.create(&doc).await.unwrap();
+        Harness {
+            world,
+            operator,
+            name: group.metadata.name,
+        }
+    }
+
+    fn start(&self, replica: &str) -> Replica {
+        let mut config = RuntimeConfig::new(replica, LEASE);
+        config.planner.operation_poll = Duration::from_secs(1);
+        let controller = Controller::new(
+            self.world.store_as(replica),
+            self.world.cloud(replica),
+            config,
+            Metrics::new(),
+        );
+        let stop = CancellationToken::new();
+        let token = stop.clone();
+        let task = tokio::spawn(async move {
+            let _ = controller.run(RunMode::Forever, None, token).await;
+        });
+        Replica { task, stop }
+    }
+
+    async fn doc(&self) -> FailoverGroup {
+        self.operator.get(&self.name).await.unwrap().unwrap()
+    }
+
+    async fn move_writer(&self, to: &str, allow_data_loss: bool) {
+        let mut doc = self.doc().await;
+        let rv = doc.metadata.resource_version.clone().unwrap();
+        doc.spec.writer = to.to_string();
+        doc.spec.dns_owner = Some(to.to_string());
+        doc.spec.allow_data_loss = allow_data_loss;
+        self.operator.update(&doc, &rv).await.unwrap();
+    }
+
+    async fn approve_when_asked(&self) -> bool {
+        let doc = self.doc().await;
+        let status = doc.status.unwrap_or_default();
+        if status.phase != Phase::WaitingForApproval {
+            return false;
+        }
+        let op = status.operation.unwrap();
+        self.operator
+            .approve(
+                &self.name,
+                &ApprovalRecord {
+                    operation_id: op.id,
+                    approved_by: OPERATOR.to_string(),
+                    approved_at: self.world.now(),
+                },
+            )
+            .await
+            .unwrap();
+        true
+    }
+
+    fn converged_on(doc: &FailoverGroup, writer: &str) -> bool {
+        // Ready, not necessarily Converged: with the old region still dark the group serves
+        // from the new one and is Degraded (no standby), which is what a failover can reach.
+        let status = doc.status.clone().unwrap_or_default();
+        let ready = status
+            .conditions
+            .iter()
+            .any(|c| c.type_ == "Ready" && c.status == drctl_schema::ConditionStatus::True);
+        ready
+            && status.operation.is_none()
+            && status.observed.and_then(|o| o.writer).as_deref() == Some(writer)
+            && status.observed_generation == doc.metadata.generation.unwrap_or(0)
+    }
+
+    /// Successful destructive calls, by (operation, resource).
+    fn destructive_calls(&self) -> BTreeMap<(String, String), u32> {
+        let mut out = BTreeMap::new();
+        for call in self.world.calls() {
+            let destructive = matches!(
+                call.operation.as_str(),
+                "SwitchoverGlobalCluster"
+                    | "FailoverGlobalCluster"
+                    | "DeleteDBCluster"
+                    | "DeleteDBInstance"
+            );
+            if destructive && call.outcome.applied {
+                *out.entry((call.operation.clone(), call.resource.clone()))
+                    .or_default() += 1;
+            }
+        }
+        out
+    }
+
+    fn check(&self, allow_data_loss: bool, extra_unleased: &[&str]) {
+        let mut unleased = vec![OPERATOR.to_string()];
+        unleased.extend(extra_unleased.iter().map(|s| s.to_string()));
+        let violations = self.world.check_invariants(&InvariantInput {
+            allow_data_loss,
+            lease: Some(LEASE.to_string()),
+            unleased_callers: unleased,
+            ..Default::default()
+        });
+        assert!(violations.is_empty(), "{violations:#?}");
+    }
+}
+
+/// A fingerprint of the operation's progress: changes at every step boundary.
+fn progress(doc: &FailoverGroup) -> String {
+    let status = doc.status.clone().unwrap_or_default();
+    let op = status.operation.or(status.last_operation);
+    op.map(|op| {
+        let steps: Vec<String> = op
+            .steps
+            .iter()
+            .map(|s| format!("{}={:?}", s.name, s.state))
+            .collect();
+        format!("{}:{}", op.id, steps.join(","))
+    })
+    .unwrap_or_default()
+}
+
+/// Run until `writer` converges, killing the active replica (abort: no clean shutdown, no
+/// lease release) at every step boundary and starting a new one.
+async fn run_with_crashes(h: &Harness, writer: &str, limit: Duration, crashes: &mut u32) {
+    let mut generation = 0;
+    let mut replica = h.start(&format!("drctl-{generation}"));
+    let mut last = progress(&h.doc().await);
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        h.approve_when_asked().await;
+        let doc = h.doc().await;
+        if Harness::converged_on(&doc, writer) {
+            break;
+        }
+        let now = progress(&doc);
+        if now != last {
+            last = now;
+            replica.task.abort();
+            let _ = (&mut replica.task).await;
+            *crashes += 1;
+            generation += 1;
+            replica = h.start(&format!("drctl-{generation}"));
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no convergence on {writer}: {:?}",
+            doc.status
+        );
+    }
+    replica.stop.cancel();
+    let _ = replica.task.await;
+}
+
+fn assert_no_destructive_repeats(h: &Harness) {
+    for ((operation, resource), n) in h.destructive_calls() {
+        assert_eq!(n, 1, "{operation} on {resource} applied {n} times");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crash_at_every_step_boundary_of_a_switchover_converges_without_repeating_it() {
+    let h = Harness::new(11).await;
+    let mut crashes = 0;
+    run_with_crashes(&h, EAST, Duration::from_secs(600), &mut crashes).await;
+    h.move_writer(WEST, false).await;
+    run_with_crashes(&h, WEST, Duration::from_secs(3600), &mut crashes).await;
+    // Several steps can finish in one pass; every recorded change was a crash point.
+    assert!(crashes >= 5, "only {crashes} crashes");
+    assert_no_destructive_repeats(&h);
+    assert_eq!(h.world.data_loss().lost_writes.len(), 0);
+    h.check(false, &[]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crash_at_every_step_boundary_of_a_failover_and_stale_failback_never_repeats_a_destructive_step(
+) {
+    let h = Harness::new(12).await;
+    h.world.set_rejoin_mode(RejoinMode::Stale);
+    let mut crashes = 0;
+    run_with_crashes(&h, EAST, Duration::from_secs(600), &mut crashes).await;
+    h.world
+        .region_outage_with(EAST, OutageScope::RegionalServicesOnly);
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    h.move_writer(WEST, true).await;
+    run_with_crashes(&h, WEST, Duration::from_secs(3600), &mut crashes).await;
+    h.world.region_recover(EAST);
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    h.move_writer(EAST, false).await;
+    run_with_crashes(&h, EAST, Duration::from_secs(6 * 3600), &mut crashes).await;
+    assert!(crashes >= 12, "only {crashes} crashes");
+    assert_no_destructive_repeats(&h);
+    let calls = h.destructive_calls();
+    assert!(
+        calls.keys().any(|(op, _)| op == "DeleteDBCluster"),
+        "{calls:?}"
+    );
+    assert!(
+        calls.keys().any(|(op, _)| op == "FailoverGlobalCluster"),
+        "{calls:?}"
+    );
+    h.check(true, &[]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_leader_paused_past_its_lease_never_acts_under_the_stale_epoch() {
+    let h = Harness::new(13).await;
+    let a = h.start("drctl-a");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let b = h.start("drctl-b");
+    let wait = |writer: &'static str, limit: u64| {
+        let h = &h;
+        async move {
+            for _ in 0..limit {
+                if Harness::converged_on(&h.doc().await, writer) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            panic!("no convergence on {writer}");
+        }
+    };
+    wait(EAST, 600).await;
+    // drctl-a leads. It freezes for 90 s in its next read (a GC pause, a stopped VM).
+    h.world.inject(FaultRule {
+        caller: Some("drctl-a".to_string()),
+        operation: Some("DescribeGlobalClusters".to_string()),
+        ..FaultRule::new(FaultKind::LatencyMs(90_000))
+    });
+    h.move_writer(WEST, false).await;
+    wait(WEST, 3600).await;
+    let mutators: std::collections::BTreeSet<String> = h
+        .world
+        .calls()
+        .into_iter()
+        .filter(|c| c.mutating && c.service != "store")
+        .map(|c| c.caller)
+        .collect();
+    assert!(
+        mutators.contains("drctl-b"),
+        "drctl-b never took over: {mutators:?}"
+    );
+    a.stop.cancel();
+    b.stop.cancel();
+    let _ = a.task.await;
+    let _ = b.task.await;
+    assert_no_destructive_repeats(&h);
+    h.check(false, &[]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_server_errors_and_lost_responses_still_converge_without_duplicate_effects() {
+    let h = Harness::new(14).await;
+    let faults = ServiceFaults {
+        throttle: 0.15,
+        server_error: 0.05,
+        lost_response: 0.1,
+        extra_latency: Duration::from_millis(500),
+    };
+    for service in [
+        Service::Rds,
+        Service::Route53,
+        Service::Ecs,
+        Service::AutoScaling,
+    ] {
+        h.world.set_service_faults(service, faults.clone());
+    }
+    let r = h.start("drctl-a");
+    for writer in [EAST, WEST, EAST] {
+        if writer != EAST || h.doc().await.spec.writer != EAST {
+            h.move_writer(writer, false).await;
+        }
+        let mut ok = false;
+        for _ in 0..3600 {
+            if Harness::converged_on(&h.doc().await, writer) {
+                ok = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        assert!(ok, "no convergence on {writer}: {:?}", h.doc().await.status);
+    }
+    r.stop.cancel();
+    let _ = r.task.await;
+    let failed: usize = h.world.calls().iter().filter(|c| !c.outcome.ok).count();
+    assert!(
+        failed > 10,
+        "the faults did not bite: {failed} failed calls"
+    );
+    // Two switchovers, each applied exactly once, lost responses notwithstanding.
+    let switchovers: u32 = h
+        .destructive_calls()
+        .iter()
+        .filter(|((op, _), _)| op == "SwitchoverGlobalCluster")
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(switchovers, 2);
+    h.check(false, &[]);
+}
