@@ -69,7 +69,9 @@ pub fn needs(
         if active(StepName::WaitDnsInSync) {
             req.dns_change = op.notes.get(note::DNS_CHANGE_ID).cloned();
         }
-        if active(StepName::Verify) {
+        // Probe while still waiting for INSYNC too: Verify can then pass in the same pass in
+        // which the change is seen INSYNC, instead of one poll later.
+        if active(StepName::Verify) || active(StepName::WaitDnsInSync) {
             req.health_url = spec.verify.as_ref().map(|v| v.url.clone());
         }
     } else if status.operation.is_none() {
@@ -137,7 +139,7 @@ pub async fn observe(
             ask_order.push(r.clone());
         }
     }
-    ask_order.sort_by_key(|r| skip.contains(r));
+    ask_order.sort_by_key(|r| cache.dead.contains_key(r));
 
     let global_fut = describe_global(cloud, spec, &ask_order);
     let record_fut = async {

@@ -42,7 +42,9 @@ impl RuntimeConfig {
             lease_duration: Duration::from_secs(15),
             renew_deadline: Duration::from_secs(10),
             retry_period: Duration::from_secs(2),
-            spec_poll: Duration::from_secs(2),
+            // One Query of the group records per second: cheap, and a spec change (an
+            // operator's failover) is acted on within a second.
+            spec_poll: Duration::from_secs(1),
             planner: PlannerConfig::default(),
         }
     }
@@ -328,6 +330,12 @@ impl Controller {
                                     .backoff
                                     .next_delay()
                                     .min(outcome.requeue.max(Duration::from_secs(1)))
+                            } else if outcome.actions > 0 {
+                                // The world just changed: look again at once (the next step
+                                // often starts on the effect of this one) rather than a poll
+                                // interval later.
+                                state.backoff.reset();
+                                Duration::from_millis(200).min(outcome.requeue)
                             } else {
                                 state.backoff.reset();
                                 outcome.requeue

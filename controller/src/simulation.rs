@@ -27,6 +27,9 @@ pub const REPLICA: &str = "drctl-a";
 pub const LEASE: &str = "drctl-controller";
 pub const OPERATOR: &str = "operator@rehearsal";
 
+/// How long the outage of `region-outage-dns-down` lasts.
+pub const DNS_DOWN_OUTAGE_SECONDS: u64 = 1800;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scenario {
@@ -100,6 +103,8 @@ pub struct ScenarioOptions {
     pub narrator: Option<Narrator>,
     /// Seconds between the outage and the operator's decision to fail over.
     pub detection_seconds: u64,
+    /// Simulated timings other than the sim's documented defaults (sensitivity runs).
+    pub timings: Option<drctl_sim::SimTimings>,
 }
 
 impl ScenarioOptions {
@@ -110,6 +115,7 @@ impl ScenarioOptions {
             store: None,
             narrator: None,
             detection_seconds: 60,
+            timings: None,
         }
     }
 }
@@ -335,7 +341,11 @@ pub async fn run_scenario(
     options: ScenarioOptions,
 ) -> Result<ScenarioReport, SimulationError> {
     let group = example_group()?;
-    let world = SimWorld::new(SimConfig::new(options.seed));
+    let mut config = SimConfig::new(options.seed);
+    if let Some(timings) = &options.timings {
+        config.timings = timings.clone();
+    }
+    let world = SimWorld::new(config);
     world
         .provision(&group.spec)
         .map_err(|e| SimulationError::World(e.to_string()))?;
@@ -481,8 +491,18 @@ async fn drive(
         Scenario::PlannedSwitchover => {}
         Scenario::RegionOutageDnsDown => {
             run.world.region_outage_with(east, OutageScope::Full);
+            // The region (and the control plane with it) comes back after half an hour.
+            let back = Duration::from_millis(run.world.elapsed_ms().max(0) as u64)
+                + Duration::from_secs(DNS_DOWN_OUTAGE_SECONDS);
+            run.world.schedule(
+                back,
+                drctl_sim::ScheduledFault::RegionRecover {
+                    region: east.to_string(),
+                },
+            );
             run.say(format!(
-                "{east} goes dark, and the Route 53 control plane (hosted in {east}) with it"
+                "{east} goes dark, and the Route 53 control plane (hosted in {east}) with it, for {} min",
+                DNS_DOWN_OUTAGE_SECONDS / 60
             ));
         }
         _ => {

@@ -15,7 +15,12 @@ Exit status: 0 success, 1 failure, 2 invalid input or usage, 3 conflict (stale r
 )]
 pub struct Cli {
     /// Where documents live: dynamodb://TABLE or file://DIR.
-    #[arg(long, global = true, env = "DRCTL_STORE", default_value = "file://./.drctl")]
+    #[arg(
+        long,
+        global = true,
+        env = "DRCTL_STORE",
+        default_value = "file://./.drctl"
+    )]
     pub store: String,
 
     #[command(subcommand)]

@@ -25,13 +25,22 @@ pub struct CliError {
 
 impl CliError {
     pub fn invalid(error: impl Into<anyhow::Error>) -> Self {
-        CliError { status: ExitStatus::Invalid, error: error.into() }
+        CliError {
+            status: ExitStatus::Invalid,
+            error: error.into(),
+        }
     }
     pub fn conflict(error: impl Into<anyhow::Error>) -> Self {
-        CliError { status: ExitStatus::Conflict, error: error.into() }
+        CliError {
+            status: ExitStatus::Conflict,
+            error: error.into(),
+        }
     }
     pub fn failure(error: impl Into<anyhow::Error>) -> Self {
-        CliError { status: ExitStatus::Failure, error: error.into() }
+        CliError {
+            status: ExitStatus::Failure,
+            error: error.into(),
+        }
     }
     pub fn exit_status(&self) -> ExitStatus {
         self.status

@@ -4,7 +4,8 @@ use crate::cli::exit::{CliError, CliResult, ExitStatus};
 
 pub fn run() -> CliResult<ExitStatus> {
     let schema = drctl_schema::json_schema();
-    let text = serde_json::to_string_pretty(&schema).map_err(|e| CliError::failure(anyhow::Error::new(e)))?;
+    let text = serde_json::to_string_pretty(&schema)
+        .map_err(|e| CliError::failure(anyhow::Error::new(e)))?;
     println!("{text}");
     Ok(ExitStatus::Success)
 }

@@ -1,0 +1,200 @@
+//! `drctl apply -f FILE|-`: create or update every document of the input, all or nothing on
+//! invalid input.
+//!
+//! Order matters for "nothing written": every document is parsed and validated, and every
+//! transition rule and resourceVersion precondition is checked against the stored documents,
+//! before the first write. Only then are the documents written, each conditionally on the
+//! resourceVersion that was read.
+
+use drctl_schema::parse::DocumentErrors;
+use drctl_schema::{validate_transition, FailoverGroup, ParseError, ValidationErrors};
+use drctl_state::{Store, StoreError};
+
+use super::common::{
+    journal, open_store, parse_error, read_documents, store_error, user_changes, CONFLICT_RETRIES,
+};
+use crate::cli::exit::{CliError, CliResult, ExitStatus};
+
+pub async fn run(store_url: &str, file: &str) -> CliResult<ExitStatus> {
+    let (mut docs, source) = read_documents(file)?;
+    let store = open_store(store_url).await?;
+
+    // Status is the controller's: whatever the input says about it is ignored.
+    for doc in &mut docs {
+        doc.status = None;
+    }
+
+    // Preconditions for every document before any write.
+    let mut stored_docs = Vec::with_capacity(docs.len());
+    let mut invalid = Vec::new();
+    for (i, doc) in docs.iter().enumerate() {
+        let stored = store.get(&doc.metadata.name).await.map_err(store_error)?;
+        if let Some(stored) = &stored {
+            if let Err(errs) = validate_transition(stored, doc) {
+                invalid.push(DocumentErrors {
+                    index: i + 1,
+                    name: Some(doc.metadata.name.clone()),
+                    errors: errs,
+                });
+            }
+        }
+        stored_docs.push(stored);
+    }
+    if !invalid.is_empty() {
+        return Err(parse_error(ParseError::Invalid {
+            source_name: source,
+            errors: invalid,
+        }));
+    }
+    for (doc, stored) in docs.iter().zip(&stored_docs) {
+        check_resource_version(doc, stored.as_ref())?;
+    }
+
+    for (doc, stored) in docs.iter().zip(stored_docs) {
+        let outcome = write_one(store.as_ref(), doc, stored).await?;
+        println!("failovergroup/{} {}", doc.metadata.name, outcome.word());
+    }
+    Ok(ExitStatus::Success)
+}
+
+enum Outcome {
+    Created,
+    Configured,
+    Unchanged,
+}
+
+impl Outcome {
+    fn word(&self) -> &'static str {
+        match self {
+            Outcome::Created => "created",
+            Outcome::Configured => "configured",
+            Outcome::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// A document carrying metadata.resourceVersion asks for exactly that version (exit 3 if the
+/// store moved on, or if the group is gone).
+fn check_resource_version(doc: &FailoverGroup, stored: Option<&FailoverGroup>) -> CliResult<()> {
+    let Some(expected) = doc.metadata.resource_version.as_deref() else {
+        return Ok(());
+    };
+    let name = &doc.metadata.name;
+    match stored {
+        None => Err(store_error(StoreError::Conflict {
+            name: name.clone(),
+            message: format!(
+                "the document carries resourceVersion {expected} but the group does not exist \
+                 (it was deleted?). Remove metadata.resourceVersion to create it anew."
+            ),
+        })),
+        Some(stored) if stored.metadata.resource_version.as_deref() != Some(expected) => {
+            Err(store_error(drctl_state::rules::conflict(
+                name,
+                expected,
+                Some(doc),
+                stored,
+                drctl_state::rules::RETRY_UPDATE,
+            )))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+fn same_user_fields(a: &FailoverGroup, b: &FailoverGroup) -> bool {
+    a.spec == b.spec && a.metadata.labels == b.metadata.labels
+}
+
+/// Write one document. Without an explicit resourceVersion the write is last-write-wins, but
+/// still conditional on the version just read, so a concurrent writer's change is never
+/// half-overwritten: on a conflict the transition rules are re-checked against the new
+/// version and the write retried.
+async fn write_one(
+    store: &dyn Store,
+    doc: &FailoverGroup,
+    mut stored: Option<FailoverGroup>,
+) -> CliResult<Outcome> {
+    let name = &doc.metadata.name;
+    let explicit = doc.metadata.resource_version.clone();
+    let mut last_error = None;
+    for attempt in 0..CONFLICT_RETRIES {
+        if attempt > 0 {
+            stored = store.get(name).await.map_err(store_error)?;
+            if let Some(current) = &stored {
+                validate_transition(current, doc).map_err(|errs| invalid_doc(name, errs))?;
+            }
+        }
+        let result = match &stored {
+            None => store.create(doc).await.map(|after| (None, after)),
+            Some(current) => {
+                if same_user_fields(current, doc) {
+                    return Ok(Outcome::Unchanged);
+                }
+                let expected = explicit
+                    .clone()
+                    .or_else(|| current.metadata.resource_version.clone())
+                    .unwrap_or_default();
+                store
+                    .update(doc, &expected)
+                    .await
+                    .map(|after| (Some(current.clone()), after))
+            }
+        };
+        match result {
+            Ok((before, after)) => {
+                record(store, before.as_ref(), &after).await;
+                return Ok(match before {
+                    None => Outcome::Created,
+                    Some(_) => Outcome::Configured,
+                });
+            }
+            Err(err @ (StoreError::Conflict { .. } | StoreError::AlreadyExists { .. }))
+                if explicit.is_none() =>
+            {
+                last_error = Some(err);
+            }
+            Err(err) => return Err(store_error(err)),
+        }
+    }
+    Err(store_error(last_error.unwrap_or_else(|| {
+        StoreError::Conflict {
+            name: name.clone(),
+            message: "kept changing while being applied; try again".to_string(),
+        }
+    })))
+}
+
+fn invalid_doc(name: &str, errs: ValidationErrors) -> CliError {
+    CliError::invalid(anyhow::anyhow!("failovergroup/{name}: {errs}"))
+}
+
+async fn record(store: &dyn Store, before: Option<&FailoverGroup>, after: &FailoverGroup) {
+    let name = &after.metadata.name;
+    let generation = after.metadata.generation.unwrap_or(0);
+    let (message, changes) = match before {
+        None => (
+            format!(
+                "created by drctl apply: writer {}, DNS owner {} (generation {generation})",
+                after.spec.writer,
+                after.spec.dns_owner()
+            ),
+            Vec::new(),
+        ),
+        Some(before) => {
+            let changes = user_changes(before, after);
+            (
+                format!(
+                    "configured by drctl apply (generation {generation}): {}",
+                    changes.join("; ")
+                ),
+                changes,
+            )
+        }
+    };
+    let data = serde_json::json!({
+        "resourceVersion": after.metadata.resource_version,
+        "generation": generation,
+        "changes": changes,
+    });
+    journal(store, name, "SpecApplied", message, Some(data)).await;
+}

@@ -1,0 +1,17 @@
+//! `drctl completion bash|zsh|fish`.
+
+use clap::CommandFactory;
+use clap_complete::Shell as Target;
+
+use crate::cli::args::{Cli, Shell};
+use crate::cli::exit::{CliResult, ExitStatus};
+
+pub fn run(shell: Shell) -> CliResult<ExitStatus> {
+    let target = match shell {
+        Shell::Bash => Target::Bash,
+        Shell::Zsh => Target::Zsh,
+        Shell::Fish => Target::Fish,
+    };
+    clap_complete::generate(target, &mut Cli::command(), "drctl", &mut std::io::stdout());
+    Ok(ExitStatus::Success)
+}

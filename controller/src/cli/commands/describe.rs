@@ -1,0 +1,274 @@
+//! `drctl describe NAME`: spec against observed, conditions, the current (or last) operation
+//! with its steps and timings, and the latest journal events.
+
+use std::fmt::Write as _;
+
+use drctl_schema::{FailoverGroup, Operation, Timestamp};
+use drctl_state::Event;
+
+use super::common::{age, duration, get_existing, open_store, store_error, table};
+use crate::cli::exit::{CliResult, ExitStatus};
+
+/// Journal entries shown at the end, like kubectl's Events section.
+const RECENT_EVENTS: usize = 10;
+
+pub async fn run(store_url: &str, name: &str) -> CliResult<ExitStatus> {
+    let store = open_store(store_url).await?;
+    let doc = get_existing(store.as_ref(), name).await?;
+    let events = store.events(name).await.map_err(store_error)?;
+    print!("{}", render(&doc, &events, Timestamp::now()));
+    Ok(ExitStatus::Success)
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("  {l}\n")).collect()
+}
+
+pub fn render(doc: &FailoverGroup, events: &[Event], now: Timestamp) -> String {
+    let mut out = String::new();
+    let spec = &doc.spec;
+    let status = doc.status.as_ref();
+    let observed = status.and_then(|s| s.observed.as_ref());
+    let labels = if doc.metadata.labels.is_empty() {
+        "<none>".to_string()
+    } else {
+        doc.metadata
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let _ = writeln!(out, "Name:              {}", doc.metadata.name);
+    let _ = writeln!(out, "Labels:            {labels}");
+    let _ = writeln!(
+        out,
+        "Resource Version:  {}",
+        doc.metadata.resource_version.as_deref().unwrap_or("-")
+    );
+    let _ = writeln!(
+        out,
+        "Generation:        {} (observed {})",
+        doc.metadata.generation.unwrap_or(0),
+        status
+            .map(|s| s.observed_generation.to_string())
+            .unwrap_or_else(|| "never".to_string())
+    );
+    let _ = writeln!(
+        out,
+        "Phase:             {}",
+        status
+            .map(|s| s.phase.as_str())
+            .unwrap_or("Pending (not reconciled yet)")
+    );
+    let _ = writeln!(out, "Suspended:         {}", spec.suspended);
+    let _ = writeln!(out, "Allow Data Loss:   {}", spec.allow_data_loss);
+    let _ = writeln!(out, "Failback Approval: {:?}", spec.failback.approval);
+    if let Some(t) = status.and_then(|s| s.last_reconciled_at) {
+        let _ = writeln!(out, "Last Reconciled:   {t} ({} ago)", age(t, now));
+    }
+
+    let obs = |f: &dyn Fn() -> Option<String>| f().unwrap_or_else(|| "-".to_string());
+    let mut rows = vec![
+        vec![
+            "writer".to_string(),
+            spec.writer.clone(),
+            obs(&|| observed.and_then(|o| o.writer.clone())),
+        ],
+        vec![
+            "dnsOwner".to_string(),
+            spec.dns_owner().to_string(),
+            obs(&|| observed.and_then(|o| o.dns_owner.clone())),
+        ],
+        vec![
+            "replicationLag".to_string(),
+            format!("<= {}s", spec.max_lag_seconds),
+            obs(&|| {
+                observed
+                    .and_then(|o| o.replication_lag_seconds)
+                    .map(|l| format!("{l:.1}s"))
+            }),
+        ],
+    ];
+    for svc in &spec.compute.services {
+        for region in &spec.regions {
+            let want = if region == spec.dns_owner() {
+                svc.active
+            } else {
+                svc.standby
+            };
+            let seen = observed
+                .and_then(|o| {
+                    o.services
+                        .iter()
+                        .find(|s| s.name == svc.name && &s.region == region)
+                })
+                .map(|s| {
+                    format!(
+                        "desired {} running {}",
+                        s.desired
+                            .map(|d| d.to_string())
+                            .unwrap_or_else(|| "-".into()),
+                        s.running
+                            .map(|d| d.to_string())
+                            .unwrap_or_else(|| "-".into())
+                    )
+                });
+            rows.push(vec![
+                format!("service {} in {region}", svc.name),
+                format!(
+                    "desired {} (min {}, max {})",
+                    want.desired, want.min, want.max
+                ),
+                seen.unwrap_or_else(|| "-".to_string()),
+            ]);
+        }
+    }
+    out.push_str("Spec vs Observed:\n");
+    out.push_str(&indent(&table(&["FIELD", "DESIRED", "OBSERVED"], &rows)));
+
+    if let Some(o) = observed.filter(|o| !o.members.is_empty()) {
+        let rows: Vec<Vec<String>> = o
+            .members
+            .iter()
+            .map(|m| {
+                vec![
+                    m.region.clone(),
+                    m.cluster.clone(),
+                    m.role.clone(),
+                    m.status.clone().unwrap_or_else(|| "-".into()),
+                    m.synchronization_status
+                        .clone()
+                        .unwrap_or_else(|| "-".into()),
+                ]
+            })
+            .collect();
+        out.push_str("Database Members:\n");
+        out.push_str(&indent(&table(
+            &["REGION", "CLUSTER", "ROLE", "STATUS", "SYNC"],
+            &rows,
+        )));
+    }
+
+    out.push_str("Conditions:\n");
+    match status.filter(|s| !s.conditions.is_empty()) {
+        None => out.push_str("  <none>\n"),
+        Some(s) => {
+            let rows: Vec<Vec<String>> = s
+                .conditions
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.type_.clone(),
+                        c.status.as_str().to_string(),
+                        c.reason.clone(),
+                        age(c.last_transition_time, now),
+                        c.message.clone(),
+                    ]
+                })
+                .collect();
+            out.push_str(&indent(&table(
+                &["TYPE", "STATUS", "REASON", "AGE", "MESSAGE"],
+                &rows,
+            )));
+        }
+    }
+
+    if let Some(op) = status.and_then(|s| s.operation.as_ref()) {
+        out.push_str("Operation:\n");
+        out.push_str(&indent(&render_operation(op, now)));
+    }
+    if let Some(op) = status.and_then(|s| s.last_operation.as_ref()) {
+        out.push_str("Last Operation:\n");
+        out.push_str(&indent(&render_operation(op, now)));
+    }
+
+    out.push_str("Events:\n");
+    if events.is_empty() {
+        out.push_str("  <none>\n");
+    } else {
+        let start = events.len().saturating_sub(RECENT_EVENTS);
+        let rows: Vec<Vec<String>> = events[start..]
+            .iter()
+            .map(|e| {
+                vec![
+                    age(e.at, now),
+                    e.actor.clone(),
+                    e.reason.clone(),
+                    e.message.replace('\n', " "),
+                ]
+            })
+            .collect();
+        out.push_str(&indent(&table(
+            &["AGE", "ACTOR", "REASON", "MESSAGE"],
+            &rows,
+        )));
+    }
+    out
+}
+
+fn render_operation(op: &Operation, now: Timestamp) -> String {
+    let mut out = String::new();
+    let end = op.finished_at.unwrap_or(now);
+    let _ = writeln!(out, "ID:        {}", op.id);
+    let _ = writeln!(
+        out,
+        "Type:      {} {} -> {}",
+        op.type_.as_str(),
+        op.from,
+        op.to
+    );
+    let _ = writeln!(out, "State:     {:?}", op.state);
+    let _ = writeln!(
+        out,
+        "Started:   {} ({} ago)",
+        op.started_at,
+        age(op.started_at, now)
+    );
+    if let Some(f) = op.finished_at {
+        let _ = writeln!(out, "Finished:  {f}");
+    }
+    let _ = writeln!(
+        out,
+        "Duration:  {}",
+        duration(end.seconds_since(op.started_at))
+    );
+    let _ = writeln!(
+        out,
+        "RTO:       {}",
+        op.rto_seconds.map(duration).unwrap_or_else(|| "-".into())
+    );
+    let _ = writeln!(
+        out,
+        "RPO:       {}",
+        op.rpo_seconds
+            .map(|s| format!("{s:.1}s"))
+            .unwrap_or_else(|| "-".into())
+    );
+    let rows: Vec<Vec<String>> = op
+        .steps
+        .iter()
+        .map(|s| {
+            let took = match (s.started_at, s.finished_at) {
+                (Some(a), Some(b)) => duration(b.seconds_since(a)),
+                (Some(a), None) => format!("{} (running)", duration(now.seconds_since(a))),
+                _ => "-".to_string(),
+            };
+            vec![
+                s.name.to_string(),
+                format!("{:?}", s.state),
+                s.started_at
+                    .map(|t| t.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                took,
+                s.detail.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    out.push_str("Steps:\n");
+    out.push_str(&indent(&table(
+        &["STEP", "STATE", "STARTED", "DURATION", "DETAIL"],
+        &rows,
+    )));
+    out
+}

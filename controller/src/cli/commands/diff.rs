@@ -1,0 +1,211 @@
+//! `drctl diff -f FILE`: what applying FILE would change, as a unified diff of labels and
+//! spec against the stored documents, and the actions the controller would take for it.
+//! Exit 0 no change, 1 change, 2 invalid input (like `diff(1)` and `kubectl diff`).
+
+use drctl_schema::parse::DocumentErrors;
+use drctl_schema::{validate_transition, FailoverGroup, ParseError};
+
+use super::common::{open_store, parse_error, read_documents, spec_yaml, store_error};
+use crate::cli::args::CloudKind;
+use crate::cli::exit::{CliResult, ExitStatus};
+use crate::planner::explain_spec_change;
+
+/// Unchanged lines shown around each change.
+const CONTEXT: usize = 3;
+
+pub async fn run(store_url: &str, file: &str, cloud: Option<CloudKind>) -> CliResult<ExitStatus> {
+    let (docs, source) = read_documents(file)?;
+    if cloud.is_some() {
+        eprintln!(
+            "note: diff explains the spec change only; `drctl plan NAME` asks the live cloud"
+        );
+    }
+    let store = open_store(store_url).await?;
+    let mut pairs = Vec::new();
+    let mut invalid = Vec::new();
+    for (i, doc) in docs.into_iter().enumerate() {
+        let stored = store.get(&doc.metadata.name).await.map_err(store_error)?;
+        if let Some(stored) = &stored {
+            if let Err(errors) = validate_transition(stored, &doc) {
+                invalid.push(DocumentErrors {
+                    index: i + 1,
+                    name: Some(doc.metadata.name.clone()),
+                    errors,
+                });
+            }
+        }
+        pairs.push((stored, doc));
+    }
+    if !invalid.is_empty() {
+        return Err(parse_error(ParseError::Invalid {
+            source_name: source,
+            errors: invalid,
+        }));
+    }
+    let mut changed = false;
+    for (stored, doc) in &pairs {
+        if let Some(text) = render(stored.as_ref(), doc, &source)? {
+            changed = true;
+            print!("{text}");
+        }
+    }
+    Ok(if changed {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// The comparable form: name, labels and spec, no store-assigned or controller fields.
+fn user_view(doc: &FailoverGroup) -> FailoverGroup {
+    let mut view = doc.clone();
+    view.status = None;
+    view.metadata.resource_version = None;
+    view.metadata.generation = None;
+    view
+}
+
+/// The diff and actions for one document, or None when applying it would change nothing.
+fn render(
+    stored: Option<&FailoverGroup>,
+    doc: &FailoverGroup,
+    source: &str,
+) -> CliResult<Option<String>> {
+    let name = &doc.metadata.name;
+    let new_text = spec_yaml(&user_view(doc))?;
+    let (old_text, old_label) = match stored {
+        Some(s) => (
+            spec_yaml(&user_view(s))?,
+            format!(
+                "failovergroup/{name} (stored, resourceVersion {})",
+                s.metadata.resource_version.as_deref().unwrap_or("-")
+            ),
+        ),
+        None => (String::new(), "/dev/null".to_string()),
+    };
+    if stored.is_some() && old_text == new_text {
+        return Ok(None);
+    }
+    let mut out = format!("--- {old_label}\n+++ failovergroup/{name} ({source})\n");
+    out.push_str(&unified(&old_text, &new_text));
+    let actions = explain_spec_change(stored.map(|s| &s.spec), &doc.spec);
+    out.push_str(&format!("# actions for failovergroup/{name}:\n"));
+    if actions.is_empty() {
+        out.push_str("#   none (labels or bookkeeping only)\n");
+    }
+    for action in actions {
+        out.push_str(&format!("#   - {action}\n"));
+    }
+    Ok(Some(out))
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Line<'a> {
+    Same(&'a str),
+    Removed(&'a str),
+    Added(&'a str),
+}
+
+/// Line diff by longest common subsequence (documents are a few hundred lines at most).
+fn line_diff<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<Line<'a>> {
+    let (n, m) = (a.len(), b.len());
+    let mut lcs = vec![vec![0usize; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::new();
+    while i < n || j < m {
+        if i < n && j < m && a[i] == b[j] {
+            out.push(Line::Same(a[i]));
+            i += 1;
+            j += 1;
+        } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            out.push(Line::Added(b[j]));
+            j += 1;
+        } else {
+            out.push(Line::Removed(a[i]));
+            i += 1;
+        }
+    }
+    out
+}
+
+/// A unified diff body with `@@ -a,b +c,d @@` hunks and CONTEXT lines of context.
+pub fn unified(old: &str, new: &str) -> String {
+    let a: Vec<&str> = old.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    let lines = line_diff(&a, &b);
+    let changed: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| !matches!(l, Line::Same(_)))
+        .map(|(i, _)| i)
+        .collect();
+    let mut out = String::new();
+    let mut k = 0;
+    while k < changed.len() {
+        let start = changed[k].saturating_sub(CONTEXT);
+        let mut end = changed[k];
+        while k < changed.len() && changed[k] <= end + 2 * CONTEXT {
+            end = changed[k];
+            k += 1;
+        }
+        let end = (end + CONTEXT + 1).min(lines.len());
+        // Line numbers of the hunk start in each file.
+        let before = &lines[..start];
+        let old_start = before
+            .iter()
+            .filter(|l| !matches!(l, Line::Added(_)))
+            .count()
+            + 1;
+        let new_start = before
+            .iter()
+            .filter(|l| !matches!(l, Line::Removed(_)))
+            .count()
+            + 1;
+        let hunk = &lines[start..end];
+        let old_len = hunk.iter().filter(|l| !matches!(l, Line::Added(_))).count();
+        let new_len = hunk
+            .iter()
+            .filter(|l| !matches!(l, Line::Removed(_)))
+            .count();
+        out.push_str(&format!(
+            "@@ -{old_start},{old_len} +{new_start},{new_len} @@\n"
+        ));
+        for l in hunk {
+            match l {
+                Line::Same(t) => out.push_str(&format!(" {t}\n")),
+                Line::Removed(t) => out.push_str(&format!("-{t}\n")),
+                Line::Added(t) => out.push_str(&format!("+{t}\n")),
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unified;
+
+    #[test]
+    fn unified_diff_shows_one_hunk_with_context() {
+        let old = "a\nb\nc\nd\ne\nf\ng\nh\n";
+        let new = "a\nb\nc\nd\nE\nf\ng\nh\n";
+        assert_eq!(
+            unified(old, new),
+            "@@ -2,7 +2,7 @@\n b\n c\n d\n-e\n+E\n f\n g\n h\n"
+        );
+    }
+
+    #[test]
+    fn identical_texts_have_an_empty_diff() {
+        assert_eq!(unified("x\ny\n", "x\ny\n"), "");
+    }
+}

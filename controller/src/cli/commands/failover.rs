@@ -1,0 +1,197 @@
+//! `drctl failover NAME --to REGION [--allow-data-loss] [--wait] [--timeout SECS]`: sugar for
+//! setting spec.writer and spec.dnsOwner, optionally following the operation live.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use drctl_schema::{
+    condition_type, ConditionStatus, FailoverGroup, OperationState, Phase, StepState,
+};
+use drctl_state::Store;
+
+use super::common::{duration, get_existing, journal, modify, open_store, user_changes, Modified};
+use crate::cli::args::FailoverArgs;
+use crate::cli::exit::{CliError, CliResult, ExitStatus};
+
+/// How often --wait reads the store.
+const POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+pub async fn run(store_url: &str, args: FailoverArgs) -> CliResult<ExitStatus> {
+    let store = open_store(store_url).await?;
+    let name = args.name.as_str();
+    let to = args.to.clone();
+    let allow = args.allow_data_loss;
+    let outcome = modify(store.as_ref(), name, |doc| {
+        if !doc.spec.regions.contains(&to) {
+            return Err(CliError::invalid(anyhow::anyhow!(
+                "--to: {to:?} is not one of spec.regions [{}] of failovergroup/{name}",
+                doc.spec.regions.join(", ")
+            )));
+        }
+        doc.spec.writer = to.clone();
+        doc.spec.dns_owner = Some(to.clone());
+        if allow {
+            doc.spec.allow_data_loss = true;
+        }
+        Ok(())
+    })
+    .await?;
+    let generation = match outcome {
+        Modified::Unchanged(doc) => {
+            println!("failovergroup/{name} unchanged (writer and DNS owner already {to})");
+            doc.metadata.generation.unwrap_or(0)
+        }
+        Modified::Updated { before, after } => {
+            let changes = user_changes(&before, &after);
+            let message = format!(
+                "failover to {to} requested by drctl failover{}: {}",
+                if allow { " --allow-data-loss" } else { "" },
+                changes.join("; ")
+            );
+            let data = serde_json::json!({
+                "resourceVersion": after.metadata.resource_version,
+                "generation": after.metadata.generation,
+                "changes": changes,
+            });
+            journal(
+                store.as_ref(),
+                name,
+                "FailoverRequested",
+                message,
+                Some(data),
+            )
+            .await;
+            println!(
+                "failovergroup/{name} configured: writer {} -> {to}, DNS owner {} -> {to}",
+                before.spec.writer,
+                before.spec.dns_owner()
+            );
+            after.metadata.generation.unwrap_or(0)
+        }
+    };
+    if !args.wait {
+        return Ok(ExitStatus::Success);
+    }
+    wait(
+        store.as_ref(),
+        name,
+        generation,
+        Duration::from_secs(args.timeout),
+    )
+    .await
+}
+
+/// Follow the group until the controller has converged on `generation` (exit 0), reports it
+/// Blocked (exit 1, with its reason), or the timeout passes (exit 1). Prints each step
+/// transition of the operation as it is seen, with the time elapsed since the request.
+async fn wait(
+    store: &dyn Store,
+    name: &str,
+    generation: u64,
+    timeout: Duration,
+) -> CliResult<ExitStatus> {
+    let started = Instant::now();
+    let mut seen: BTreeMap<(String, String), StepState> = BTreeMap::new();
+    let mut last_phase: Option<Phase> = None;
+    loop {
+        let doc = get_existing(store, name).await?;
+        let elapsed = started.elapsed().as_secs_f64();
+        print_transitions(&doc, generation, elapsed, &mut seen, &mut last_phase);
+        if let Some(status) = &doc.status {
+            let caught_up = status.observed_generation >= generation;
+            let running = status
+                .operation
+                .as_ref()
+                .is_some_and(|op| op.state == OperationState::Running);
+            if caught_up && status.phase == Phase::Converged && !running {
+                let op = status.last_operation.as_ref().or(status.operation.as_ref());
+                let measures = op
+                    .map(|op| {
+                        let rto = op.rto_seconds.map(duration).unwrap_or_else(|| "-".into());
+                        let rpo = op
+                            .rpo_seconds
+                            .map(|s| format!("{s:.1}s"))
+                            .unwrap_or_else(|| "-".into());
+                        format!(" (RTO {rto}, RPO {rpo})")
+                    })
+                    .unwrap_or_default();
+                println!(
+                    "[{:>7}] failovergroup/{name} converged: writer {}, DNS owner {}{measures}",
+                    duration(elapsed),
+                    doc.spec.writer,
+                    doc.spec.dns_owner()
+                );
+                return Ok(ExitStatus::Success);
+            }
+            if caught_up && status.phase == Phase::Blocked {
+                let why = status
+                    .conditions
+                    .iter()
+                    .find(|c| c.type_ == condition_type::READY && c.status != ConditionStatus::True)
+                    .or_else(|| {
+                        status
+                            .conditions
+                            .iter()
+                            .find(|c| c.status == ConditionStatus::False && !c.message.is_empty())
+                    })
+                    .map(|c| format!("{}: {}", c.reason, c.message))
+                    .unwrap_or_else(|| "no reason recorded".to_string());
+                return Err(CliError::failure(anyhow::anyhow!(
+                    "failovergroup/{name} is Blocked: {why}"
+                )));
+            }
+        }
+        if started.elapsed() >= timeout {
+            return Err(CliError::failure(anyhow::anyhow!(
+                "failovergroup/{name}: timed out after {}s waiting for the failover to converge \
+                 (see `drctl describe {name}`; the operation goes on without this command)",
+                timeout.as_secs()
+            )));
+        }
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+}
+
+fn print_transitions(
+    doc: &FailoverGroup,
+    generation: u64,
+    elapsed: f64,
+    seen: &mut BTreeMap<(String, String), StepState>,
+    last_phase: &mut Option<Phase>,
+) {
+    let Some(status) = &doc.status else {
+        return;
+    };
+    let stamp = format!("[{:>7}]", duration(elapsed));
+    if *last_phase != Some(status.phase) {
+        println!("{stamp} phase {}", status.phase.as_str());
+        *last_phase = Some(status.phase);
+    }
+    for op in [status.operation.as_ref(), status.last_operation.as_ref()]
+        .into_iter()
+        .flatten()
+        // Operations planned for an older spec are history, not this failover.
+        .filter(|op| op.generation >= generation)
+    {
+        for step in &op.steps {
+            let key = (op.id.clone(), step.name.as_str().to_string());
+            if step.state == StepState::Pending && !seen.contains_key(&key) {
+                continue;
+            }
+            if seen.get(&key) != Some(&step.state) {
+                let detail = step
+                    .detail
+                    .as_deref()
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default();
+                println!(
+                    "{stamp} {} {} {:?}{detail}",
+                    op.type_.as_str(),
+                    step.name,
+                    step.state
+                );
+                seen.insert(key, step.state);
+            }
+        }
+    }
+}
