@@ -1,0 +1,456 @@
+//! The least-privilege IAM policy for one FailoverGroup (`drctl iam-policy NAME`).
+//!
+//! The actions are exactly [`operations::ALL`], the table the adapters call through, so the
+//! policy cannot drift from the code. Resources are the group's own ARNs wherever IAM
+//! supports resource-level permissions; a region-scoped wildcard where the resource name is
+//! not in the spec (instances, snapshots drctl names, Application Auto Scaling targets, whose
+//! ARNs carry a random id) or where AWS authorises a filtered listing against the wildcard;
+//! `*` only for APIs without resource-level permissions (DescribeScalableTargets,
+//! GetMetricData, DynamoDB ListStreams).
+
+use std::collections::BTreeMap;
+
+use drctl_schema::FailoverGroupSpec;
+use serde_json::{json, Value};
+
+use super::operations::{self, AwsOperation, Scope};
+
+/// Where the ARNs live: partition (`aws`, `aws-cn`, `aws-us-gov`) and account id (`*` for
+/// any account).
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyTarget<'a> {
+    pub partition: &'a str,
+    pub account: &'a str,
+    /// The DynamoDB table of a `dynamodb://TABLE` store; None for a file store.
+    pub dynamodb_table: Option<&'a str>,
+}
+
+/// The DynamoDB actions of the `dynamodb://` store (state crate): item reads and conditional
+/// writes (transactions are authorised per item action), and the stream used as the change
+/// feed. Table creation (`drctl init`) is an operator's one-off and is not granted here.
+const DYNAMODB_TABLE_ACTIONS: &[&str] = &[
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:BatchWriteItem",
+];
+const DYNAMODB_STREAM_ACTIONS: &[&str] = &[
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+];
+
+struct Arns<'a> {
+    spec: &'a FailoverGroupSpec,
+    p: &'a str,
+    account: &'a str,
+}
+
+impl Arns<'_> {
+    fn rds(&self, region: &str, resource: &str) -> String {
+        format!("arn:{}:rds:{region}:{}:{resource}", self.p, self.account)
+    }
+
+    /// Global clusters are not regional: their ARN has an empty region field.
+    fn global_cluster(&self) -> String {
+        format!(
+            "arn:{}:rds::{}:global-cluster:{}",
+            self.p, self.account, self.spec.database.global_cluster_identifier
+        )
+    }
+
+    fn clusters(&self) -> Vec<String> {
+        self.spec
+            .database
+            .clusters
+            .iter()
+            .map(|(region, c)| self.rds(region, &format!("cluster:{}", c.identifier)))
+            .collect()
+    }
+
+    fn per_region(&self, resource: &str) -> Vec<String> {
+        self.spec
+            .regions
+            .iter()
+            .map(|region| self.rds(region, resource))
+            .collect()
+    }
+
+    fn subnet_groups(&self) -> Vec<String> {
+        self.spec
+            .database
+            .clusters
+            .iter()
+            .filter_map(|(region, c)| {
+                c.db_subnet_group
+                    .as_ref()
+                    .map(|g| self.rds(region, &format!("subgrp:{g}")))
+            })
+            .collect()
+    }
+
+    fn hosted_zone(&self) -> String {
+        let zone = self
+            .spec
+            .dns
+            .hosted_zone_id
+            .trim_start_matches("/hostedzone/");
+        format!("arn:{}:route53:::hostedzone/{zone}", self.p)
+    }
+
+    fn ecs_services(&self) -> Vec<String> {
+        self.spec
+            .compute
+            .services
+            .iter()
+            .flat_map(|s| s.regions.iter())
+            .map(|(region, r)| {
+                format!(
+                    "arn:{}:ecs:{region}:{}:service/{}/{}",
+                    self.p, self.account, r.cluster, r.service
+                )
+            })
+            .collect()
+    }
+
+    fn scalable_targets(&self) -> Vec<String> {
+        self.spec
+            .regions
+            .iter()
+            .map(|region| {
+                format!(
+                    "arn:{}:application-autoscaling:{region}:{}:scalable-target/*",
+                    self.p, self.account
+                )
+            })
+            .collect()
+    }
+
+    /// The resources one operation is authorised against.
+    fn resources(&self, op: &AwsOperation) -> Vec<String> {
+        let mut resources = match op.scope {
+            // Switchover/failover name both the global cluster and the target member;
+            // CreateDBCluster names the new member, the global cluster and its subnet group.
+            Scope::GlobalCluster => {
+                let mut r = vec![self.global_cluster()];
+                if op.mutating {
+                    r.extend(self.clusters());
+                }
+                if op.name == operations::CREATE_DB_CLUSTER.name {
+                    r.extend(self.subnet_groups());
+                }
+                r
+            }
+            Scope::Clusters => self.clusters(),
+            Scope::ClustersListing => self.per_region("cluster:*"),
+            // Instance names are not in the spec; CreateDBInstance also names its cluster.
+            Scope::Instances => {
+                let mut r = self.per_region("db:*");
+                if op.name == operations::CREATE_DB_INSTANCE.name {
+                    r.extend(self.clusters());
+                }
+                r
+            }
+            // Snapshot names are chosen by the controller at run time (and the system
+            // snapshots by Aurora); the clusters they are taken from are ours.
+            Scope::Snapshots => {
+                let mut r = self.per_region("cluster-snapshot:*");
+                r.extend(self.clusters());
+                r
+            }
+            Scope::HostedZone => vec![self.hosted_zone()],
+            Scope::Change => vec![format!("arn:{}:route53:::change/*", self.p)],
+            Scope::EcsServices => self.ecs_services(),
+            Scope::ScalableTargets => self.scalable_targets(),
+            Scope::Any => vec!["*".to_string()],
+        };
+        resources.sort();
+        resources.dedup();
+        resources
+    }
+}
+
+/// Route 53's normalised form for the record-name condition key: lower case, no trailing dot.
+fn normalized_record_name(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
+fn statement(sid: &str, actions: Vec<String>, resources: Vec<String>) -> Value {
+    json!({
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": resources,
+    })
+}
+
+fn sid(op: &AwsOperation) -> String {
+    op.service
+        .as_str()
+        .split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// The policy document for one group's spec.
+pub fn policy_for(spec: &FailoverGroupSpec, target: PolicyTarget<'_>) -> Value {
+    let arns = Arns {
+        spec,
+        p: target.partition,
+        account: target.account,
+    };
+    // One statement per (service, resource list): operations that share exactly the same
+    // resources share a statement, so the document stays readable.
+    let mut grouped: BTreeMap<(String, Vec<String>), Vec<String>> = BTreeMap::new();
+    let mut statements = Vec::new();
+    for op in operations::ALL {
+        if op.name == operations::CHANGE_RESOURCE_RECORD_SETS.name {
+            // Only our record, only our type: the zone may hold records drctl must not touch.
+            let mut s = statement(
+                "Route53ChangeOwnRecord",
+                vec![op.iam_action()],
+                arns.resources(op),
+            );
+            s["Condition"] = json!({
+                "ForAllValues:StringEquals": {
+                    "route53:ChangeResourceRecordSetsNormalizedRecordNames":
+                        [normalized_record_name(&spec.dns.record_name)],
+                    "route53:ChangeResourceRecordSetsRecordTypes":
+                        [spec.dns.record_type.as_str()],
+                }
+            });
+            statements.push(s);
+            continue;
+        }
+        grouped
+            .entry((sid(op), arns.resources(op)))
+            .or_default()
+            .push(op.iam_action());
+    }
+    let mut counters: BTreeMap<String, usize> = BTreeMap::new();
+    for ((service_sid, resources), actions) in grouped {
+        let n = counters.entry(service_sid.clone()).or_default();
+        *n += 1;
+        statements.push(statement(&format!("{service_sid}{n}"), actions, resources));
+    }
+
+    // Encrypted secondaries: RDS uses the caller's permissions on the region's KMS key when
+    // CreateDBCluster names it, and only through RDS.
+    let kms_keys: Vec<(String, String)> = spec
+        .database
+        .clusters
+        .iter()
+        .filter_map(|(region, c)| {
+            c.kms_key_id.as_ref().map(|k| {
+                let arn = if k.starts_with("arn:") {
+                    k.clone()
+                } else {
+                    // A key id or alias: IAM matches key ARNs only, so the region's keys.
+                    format!(
+                        "arn:{}:kms:{region}:{}:key/*",
+                        target.partition, target.account
+                    )
+                };
+                (region.clone(), arn)
+            })
+        })
+        .collect();
+    if !kms_keys.is_empty() {
+        let mut s = statement(
+            "KmsForEncryptedSecondary",
+            vec!["kms:DescribeKey".into(), "kms:CreateGrant".into()],
+            kms_keys.iter().map(|(_, arn)| arn.clone()).collect(),
+        );
+        s["Condition"] = json!({
+            "StringEquals": {
+                "kms:ViaService": kms_keys
+                    .iter()
+                    .map(|(region, _)| format!("rds.{region}.amazonaws.com"))
+                    .collect::<Vec<_>>()
+            }
+        });
+        statements.push(s);
+    }
+
+    if let Some(table) = target.dynamodb_table {
+        // The table's region comes from the standard chain at run time, not from the spec.
+        let table_arn = format!(
+            "arn:{}:dynamodb:*:{}:table/{table}",
+            target.partition, target.account
+        );
+        statements.push(statement(
+            "DynamoDbStore",
+            DYNAMODB_TABLE_ACTIONS
+                .iter()
+                .map(|a| a.to_string())
+                .collect(),
+            vec![table_arn.clone(), format!("{table_arn}/index/*")],
+        ));
+        statements.push(statement(
+            "DynamoDbStoreChangeFeed",
+            DYNAMODB_STREAM_ACTIONS
+                .iter()
+                .map(|a| a.to_string())
+                .collect(),
+            vec![format!("{table_arn}/stream/*")],
+        ));
+        statements.push(statement(
+            "DynamoDbListStreams",
+            vec!["dynamodb:ListStreams".to_string()],
+            vec!["*".to_string()],
+        ));
+    }
+
+    json!({
+        "Version": "2012-10-17",
+        "Statement": statements,
+    })
+}
+
+/// Every action the policy allows (for checks such as "every operation sent is allowed").
+pub fn allowed_actions(policy: &Value) -> Vec<String> {
+    let mut actions: Vec<String> = policy["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["Action"].as_array().into_iter().flatten())
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect();
+    actions.sort();
+    actions.dedup();
+    actions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example_spec() -> FailoverGroupSpec {
+        let yaml = include_str!("../../../examples/failovergroup.yaml");
+        let mut docs = drctl_schema::parse_documents(yaml.as_bytes(), "failovergroup.yaml")
+            .expect("the example parses");
+        docs.remove(0).spec
+    }
+
+    fn target(table: Option<&str>) -> PolicyTarget<'_> {
+        PolicyTarget {
+            partition: "aws",
+            account: "111122223333",
+            dynamodb_table: table,
+        }
+    }
+
+    fn statements(policy: &Value) -> Vec<Value> {
+        policy["Statement"].as_array().cloned().unwrap_or_default()
+    }
+
+    fn statement_with(policy: &Value, action: &str) -> Value {
+        statements(policy)
+            .into_iter()
+            .find(|s| {
+                s["Action"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|x| x == action))
+            })
+            .unwrap_or_else(|| panic!("no statement allows {action}"))
+    }
+
+    #[test]
+    fn the_policy_allows_exactly_the_operations_the_adapters_call_plus_kms_for_rds() {
+        let policy = policy_for(&example_spec(), target(None));
+        let mut expected: Vec<String> = operations::ALL.iter().map(|op| op.iam_action()).collect();
+        expected.push("kms:CreateGrant".into());
+        expected.push("kms:DescribeKey".into());
+        expected.sort();
+        assert_eq!(allowed_actions(&policy), expected);
+    }
+
+    #[test]
+    fn mutations_are_scoped_to_the_groups_own_resources() {
+        let policy = policy_for(&example_spec(), target(None));
+        let switchover = statement_with(&policy, "rds:SwitchoverGlobalCluster");
+        let resources: Vec<&str> = switchover["Resource"]
+            .as_array()
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        assert!(resources.contains(&"arn:aws:rds::111122223333:global-cluster:myapp-prod-global"));
+        assert!(
+            resources.contains(&"arn:aws:rds:us-west-2:111122223333:cluster:myapp-prod-secondary")
+        );
+        assert!(!resources.contains(&"*"));
+
+        let update = statement_with(&policy, "ecs:UpdateService");
+        assert_eq!(
+            update["Resource"],
+            json!([
+                "arn:aws:ecs:us-east-1:111122223333:service/myapp-prod/api",
+                "arn:aws:ecs:us-east-1:111122223333:service/myapp-prod/worker",
+                "arn:aws:ecs:us-west-2:111122223333:service/myapp-prod-dr/api",
+                "arn:aws:ecs:us-west-2:111122223333:service/myapp-prod-dr/worker",
+            ])
+        );
+
+        let change = statement_with(&policy, "route53:ChangeResourceRecordSets");
+        assert_eq!(
+            change["Resource"],
+            json!(["arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ"])
+        );
+        assert_eq!(
+            change["Condition"]["ForAllValues:StringEquals"]
+                ["route53:ChangeResourceRecordSetsNormalizedRecordNames"],
+            json!(["api.example.com"])
+        );
+    }
+
+    #[test]
+    fn star_is_granted_only_to_apis_without_resource_level_permissions() {
+        let policy = policy_for(&example_spec(), target(Some("drctl")));
+        let mut star_actions: Vec<String> = statements(&policy)
+            .iter()
+            .filter(|s| {
+                s["Resource"]
+                    .as_array()
+                    .is_some_and(|r| r.iter().any(|x| x == "*"))
+            })
+            .flat_map(|s| s["Action"].as_array().cloned().unwrap_or_default())
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect();
+        star_actions.sort();
+        assert_eq!(
+            star_actions,
+            [
+                "application-autoscaling:DescribeScalableTargets",
+                "cloudwatch:GetMetricData",
+                "dynamodb:ListStreams",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_dynamodb_store_adds_its_table_and_stream_and_a_file_store_adds_nothing() {
+        let with_table = policy_for(&example_spec(), target(Some("drctl")));
+        let item = statement_with(&with_table, "dynamodb:UpdateItem");
+        assert_eq!(
+            item["Resource"],
+            json!([
+                "arn:aws:dynamodb:*:111122223333:table/drctl",
+                "arn:aws:dynamodb:*:111122223333:table/drctl/index/*",
+            ])
+        );
+        let without = policy_for(&example_spec(), target(None));
+        assert!(!allowed_actions(&without)
+            .iter()
+            .any(|a| a.starts_with("dynamodb:")));
+    }
+}

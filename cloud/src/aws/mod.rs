@@ -1,0 +1,195 @@
+//! The real adapters: the ports of [`crate::ports`] on the AWS SDK for Rust.
+//!
+//! Configuration comes only from the standard chain (`aws_config::defaults`), so region,
+//! credentials, profiles and `AWS_ENDPOINT_URL` behave as they do for the AWS CLI. One shared
+//! `SdkConfig`; per-region clients are built from it lazily, with a region override, and
+//! cached. Every operation name comes from [`operations`], every error goes through
+//! [`errors`], and mutations carry the [`retry::MutationRetryGuard`].
+
+mod autoscaling;
+mod cloudwatch;
+mod ecs;
+pub mod errors;
+mod health;
+pub mod iam;
+pub mod operations;
+mod rds;
+mod retry;
+mod route53;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+
+pub use health::{HttpHealthCheck, HEALTH_PROBE_TIMEOUT};
+
+use crate::ports::{Cloud, HealthCheck, SystemClock};
+
+/// Setting up the adapters failed (before any AWS call).
+#[derive(Debug, thiserror::Error)]
+pub enum AwsSetupError {
+    /// The HTTP client of the health probe could not be built (no usable TLS roots).
+    #[error("health-check HTTP client: {0}")]
+    HealthClient(String),
+}
+
+/// The AWS SDK adapters. One value implements the Aurora, ReplicationLag, Dns, Ecs and
+/// AutoScaling ports; clone it freely (it is a handle).
+#[derive(Clone)]
+pub struct AwsCloud {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: SdkConfig,
+    interceptors: Vec<SharedInterceptor>,
+    regions: Mutex<HashMap<String, Arc<RegionClients>>>,
+    route53: aws_sdk_route53::Client,
+}
+
+/// The clients of one region, built together on first use of the region.
+struct RegionClients {
+    rds: aws_sdk_rds::Client,
+    ecs: aws_sdk_ecs::Client,
+    autoscaling: aws_sdk_applicationautoscaling::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
+}
+
+impl AwsCloud {
+    /// The whole bundle from the standard configuration chain: AWS adapters, the real clock
+    /// and an HTTP health probe.
+    pub async fn from_env() -> Result<Cloud, AwsSetupError> {
+        let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let aws = AwsCloud::from_sdk_config(config);
+        let health = HttpHealthCheck::new(HEALTH_PROBE_TIMEOUT)?;
+        Ok(aws.into_cloud(Arc::new(health)))
+    }
+
+    /// Adapters on an already loaded configuration.
+    pub fn from_sdk_config(config: SdkConfig) -> AwsCloud {
+        AwsCloud::builder(config).build()
+    }
+
+    /// For tests and instrumentation: add interceptors to every client (mock responses,
+    /// recording the operations sent).
+    pub fn builder(config: SdkConfig) -> AwsCloudBuilder {
+        AwsCloudBuilder {
+            config,
+            interceptors: Vec::new(),
+        }
+    }
+
+    /// The port bundle with these adapters, the system clock and `health`.
+    pub fn into_cloud(self, health: Arc<dyn HealthCheck>) -> Cloud {
+        let shared = Arc::new(self);
+        Cloud {
+            aurora: shared.clone(),
+            lag: shared.clone(),
+            dns: shared.clone(),
+            ecs: shared.clone(),
+            autoscaling: shared,
+            health,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    fn region(&self, region: &str) -> Arc<RegionClients> {
+        // A poisoned lock only means another thread panicked while inserting a client; the
+        // map itself is still consistent, so keep using it.
+        let mut regions = self
+            .inner
+            .regions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        regions
+            .entry(region.to_string())
+            .or_insert_with(|| Arc::new(self.inner.build_region(region)))
+            .clone()
+    }
+
+    fn route53(&self) -> &aws_sdk_route53::Client {
+        &self.inner.route53
+    }
+}
+
+pub struct AwsCloudBuilder {
+    config: SdkConfig,
+    interceptors: Vec<SharedInterceptor>,
+}
+
+impl AwsCloudBuilder {
+    pub fn interceptor(mut self, interceptor: SharedInterceptor) -> Self {
+        self.interceptors.push(interceptor);
+        self
+    }
+
+    pub fn build(self) -> AwsCloud {
+        let route53_region = route53_control_plane_region(self.config.region());
+        let mut route53 = aws_sdk_route53::config::Builder::from(&self.config)
+            .region(Region::new(route53_region));
+        for interceptor in &self.interceptors {
+            route53.push_interceptor(interceptor.clone());
+        }
+        AwsCloud {
+            inner: Arc::new(Inner {
+                route53: aws_sdk_route53::Client::from_conf(route53.build()),
+                config: self.config,
+                interceptors: self.interceptors,
+                regions: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+}
+
+impl Inner {
+    fn build_region(&self, region: &str) -> RegionClients {
+        let region = Region::new(region.to_string());
+        let mut rds = aws_sdk_rds::config::Builder::from(&self.config).region(region.clone());
+        let mut ecs = aws_sdk_ecs::config::Builder::from(&self.config).region(region.clone());
+        let mut autoscaling = aws_sdk_applicationautoscaling::config::Builder::from(&self.config)
+            .region(region.clone());
+        let mut cloudwatch = aws_sdk_cloudwatch::config::Builder::from(&self.config).region(region);
+        for interceptor in &self.interceptors {
+            rds.push_interceptor(interceptor.clone());
+            ecs.push_interceptor(interceptor.clone());
+            autoscaling.push_interceptor(interceptor.clone());
+            cloudwatch.push_interceptor(interceptor.clone());
+        }
+        RegionClients {
+            rds: aws_sdk_rds::Client::from_conf(rds.build()),
+            ecs: aws_sdk_ecs::Client::from_conf(ecs.build()),
+            autoscaling: aws_sdk_applicationautoscaling::Client::from_conf(autoscaling.build()),
+            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(cloudwatch.build()),
+        }
+    }
+}
+
+/// The Route 53 control plane lives in one region per partition (us-east-1 for `aws`);
+/// signing for another region is rejected.
+fn route53_control_plane_region(configured: Option<&Region>) -> &'static str {
+    match configured.map(|r| r.as_ref()) {
+        Some(r) if r.starts_with("cn-") => "cn-northwest-1",
+        Some(r) if r.starts_with("us-gov-") => "us-gov-west-1",
+        _ => "us-east-1",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route53_is_signed_for_the_partitions_control_plane_region() {
+        assert_eq!(
+            route53_control_plane_region(Some(&Region::new("eu-west-1"))),
+            "us-east-1"
+        );
+        assert_eq!(
+            route53_control_plane_region(Some(&Region::new("cn-north-1"))),
+            "cn-northwest-1"
+        );
+        assert_eq!(route53_control_plane_region(None), "us-east-1");
+    }
+}

@@ -1,0 +1,242 @@
+//! Route 53 (aws-sdk-route53): one record, changed as an all-or-nothing batch.
+
+use async_trait::async_trait;
+use aws_sdk_route53::types::{
+    AliasTarget as SdkAlias, Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet,
+    RrType,
+};
+
+use super::errors::{from_build, malformed_response, mapper as err};
+use super::operations as ops;
+use super::retry::MutationRetryGuard;
+use super::AwsCloud;
+use crate::error::{CloudError, CloudResult, ErrorCategory};
+use crate::model::*;
+use crate::ports::Dns;
+
+/// Records per ListResourceRecordSets page. Several records share (name, type) only with
+/// weighted/latency/failover routing; a small page usually answers in one call.
+const PAGE_SIZE: i32 = 10;
+
+fn mutation() -> aws_sdk_route53::config::Builder {
+    aws_sdk_route53::config::Builder::default().retry_classifier(MutationRetryGuard)
+}
+
+/// Route 53 compares names case-insensitively, always returns them fully qualified, and
+/// escapes `*` as `\052`.
+pub(crate) fn normalize_name(name: &str) -> String {
+    let mut n = name.to_ascii_lowercase().replace("\\052", "*");
+    if !n.ends_with('.') {
+        n.push('.');
+    }
+    n
+}
+
+/// A simple-routing record in our terms; None for records with a routing policy
+/// (`SetIdentifier`), which drctl does not manage.
+pub(crate) fn to_dns_record(r: &ResourceRecordSet) -> Option<DnsRecord> {
+    if r.set_identifier().is_some() {
+        return None;
+    }
+    Some(DnsRecord {
+        name: r.name().to_string(),
+        record_type: r.r#type().as_str().to_string(),
+        ttl: r.ttl().and_then(|t| u32::try_from(t).ok()),
+        alias: r.alias_target().map(|a| AliasTarget {
+            dns_name: a.dns_name().to_string(),
+            hosted_zone_id: a.hosted_zone_id().to_string(),
+            evaluate_target_health: a.evaluate_target_health(),
+        }),
+        values: r
+            .resource_records()
+            .iter()
+            .map(|v| v.value().to_string())
+            .collect(),
+    })
+}
+
+fn to_record_set(record: &DnsRecord) -> Result<ResourceRecordSet, CloudError> {
+    let op = &ops::CHANGE_RESOURCE_RECORD_SETS;
+    let mut builder = ResourceRecordSet::builder()
+        .name(&record.name)
+        .r#type(RrType::from(record.record_type.as_str()));
+    if let Some(alias) = &record.alias {
+        // An alias record has no TTL and no values: Route 53 rejects them.
+        builder = builder.alias_target(
+            SdkAlias::builder()
+                .dns_name(&alias.dns_name)
+                .hosted_zone_id(&alias.hosted_zone_id)
+                .evaluate_target_health(alias.evaluate_target_health)
+                .build()
+                .map_err(|e| from_build(op, e))?,
+        );
+    } else {
+        builder = builder.set_ttl(record.ttl.map(i64::from));
+        for value in &record.values {
+            builder = builder.resource_records(
+                ResourceRecord::builder()
+                    .value(value)
+                    .build()
+                    .map_err(|e| from_build(op, e))?,
+            );
+        }
+    }
+    builder.build().map_err(|e| from_build(op, e))
+}
+
+fn change(action: ChangeAction, record: &DnsRecord) -> Result<Change, CloudError> {
+    Change::builder()
+        .action(action)
+        .resource_record_set(to_record_set(record)?)
+        .build()
+        .map_err(|e| from_build(&ops::CHANGE_RESOURCE_RECORD_SETS, e))
+}
+
+pub(crate) fn to_change_status(status: &aws_sdk_route53::types::ChangeStatus) -> ChangeStatus {
+    match status {
+        aws_sdk_route53::types::ChangeStatus::Insync => ChangeStatus::InSync,
+        // PENDING, and any status a later API version adds: not known to be in sync.
+        _ => ChangeStatus::Pending,
+    }
+}
+
+fn to_change_info(
+    op: &ops::AwsOperation,
+    info: Option<&aws_sdk_route53::types::ChangeInfo>,
+) -> CloudResult<ChangeInfo> {
+    let info = info.ok_or_else(|| malformed_response(op, "response has no ChangeInfo"))?;
+    Ok(ChangeInfo {
+        // `/change/C123` in the response; GetChange accepts either form.
+        id: info.id().trim_start_matches("/change/").to_string(),
+        status: to_change_status(info.status()),
+    })
+}
+
+#[async_trait]
+impl Dns for AwsCloud {
+    async fn get_record(
+        &self,
+        hosted_zone_id: &str,
+        name: &str,
+        record_type: &str,
+    ) -> CloudResult<Option<DnsRecord>> {
+        let wanted_name = normalize_name(name);
+        let wanted_type = RrType::from(record_type);
+        // ListResourceRecordSets lists the zone in order *starting at* (name, type): the first
+        // record returned is the next one in order when ours does not exist, so every record
+        // returned is checked. Pages continue only while they still hold our (name, type),
+        // i.e. several routing-policy records with set identifiers.
+        let mut start_identifier: Option<String> = None;
+        let mut saw_routing_policy = false;
+        loop {
+            let page = self
+                .route53()
+                .list_resource_record_sets()
+                .hosted_zone_id(hosted_zone_id)
+                .start_record_name(&wanted_name)
+                .start_record_type(wanted_type.clone())
+                .set_start_record_identifier(start_identifier.take())
+                .max_items(PAGE_SIZE)
+                .send()
+                .await
+                .map_err(err(&ops::LIST_RESOURCE_RECORD_SETS))?;
+            for set in page.resource_record_sets() {
+                if normalize_name(set.name()) != wanted_name || *set.r#type() != wanted_type {
+                    // Past our (name, type) in the zone's order: it does not exist (further).
+                    return self.no_simple_record(saw_routing_policy, &wanted_name, record_type);
+                }
+                match to_dns_record(set) {
+                    Some(record) => return Ok(Some(record)),
+                    None => saw_routing_policy = true,
+                }
+            }
+            let same_next = page.next_record_name().map(normalize_name).as_deref()
+                == Some(wanted_name.as_str())
+                && page.next_record_type() == Some(&wanted_type);
+            if !page.is_truncated() || !same_next {
+                return self.no_simple_record(saw_routing_policy, &wanted_name, record_type);
+            }
+            start_identifier = page.next_record_identifier().map(str::to_string);
+        }
+    }
+
+    async fn change_record(
+        &self,
+        hosted_zone_id: &str,
+        expected: Option<&DnsRecord>,
+        desired: &DnsRecord,
+        comment: &str,
+    ) -> CloudResult<ChangeInfo> {
+        let op = &ops::CHANGE_RESOURCE_RECORD_SETS;
+        // DELETE(exact old values) + CREATE in one batch is a compare-and-swap: Route 53
+        // applies both or neither, and the DELETE fails if the record changed since we read it.
+        let changes = match expected {
+            Some(old) => vec![
+                change(ChangeAction::Delete, old)?,
+                change(ChangeAction::Create, desired)?,
+            ],
+            None => vec![change(ChangeAction::Upsert, desired)?],
+        };
+        let batch = ChangeBatch::builder()
+            .comment(comment)
+            .set_changes(Some(changes))
+            .build()
+            .map_err(|e| from_build(op, e))?;
+        let out = self
+            .route53()
+            .change_resource_record_sets()
+            .hosted_zone_id(hosted_zone_id)
+            .change_batch(batch)
+            .customize()
+            .config_override(mutation())
+            .send()
+            .await
+            .map_err(err(op))?;
+        to_change_info(op, out.change_info())
+    }
+
+    async fn get_change(&self, change_id: &str) -> CloudResult<ChangeStatus> {
+        let op = &ops::GET_CHANGE;
+        let out = self
+            .route53()
+            .get_change()
+            .id(change_id)
+            .send()
+            .await
+            .map_err(err(op))?;
+        Ok(to_change_info(op, out.change_info())?.status)
+    }
+}
+
+impl AwsCloud {
+    fn no_simple_record(
+        &self,
+        saw_routing_policy: bool,
+        name: &str,
+        record_type: &str,
+    ) -> CloudResult<Option<DnsRecord>> {
+        if saw_routing_policy {
+            // Overwriting a weighted/failover set with a simple record would break someone
+            // else's routing: the spec must point at a record drctl owns.
+            return Err(CloudError::new(
+                ErrorCategory::NeedsSpecChange,
+                ops::LIST_RESOURCE_RECORD_SETS.service,
+                ops::LIST_RESOURCE_RECORD_SETS.name,
+                "UnsupportedRoutingPolicy",
+                format!("{name} {record_type} uses a routing policy (SetIdentifier); drctl manages simple records only"),
+            ));
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_compare_fully_qualified_lower_case_with_wildcards_unescaped() {
+        assert_eq!(normalize_name("API.Example.com"), "api.example.com.");
+        assert_eq!(normalize_name("\\052.example.com."), "*.example.com.");
+    }
+}
