@@ -153,8 +153,7 @@ pub trait Store: Send + Sync {
 
     /// Remove the document, its status and approvals (the journal is kept). With an expected
     /// resourceVersion, only if it matches.
-    async fn delete(&self, name: &str, expected_resource_version: Option<&str>)
-        -> StoreResult<()>;
+    async fn delete(&self, name: &str, expected_resource_version: Option<&str>) -> StoreResult<()>;
 
     /// Write the status record, only while `fence` is the current lease epoch and holder.
     async fn write_status(
@@ -166,8 +165,12 @@ pub trait Store: Send + Sync {
 
     /// Append to the group's journal and return the assigned sequence number. Controller
     /// events pass a fence (checked like `write_status`); CLI events pass None.
-    async fn append_event(&self, name: &str, event: &Event, fence: Option<&Fence>)
-        -> StoreResult<u64>;
+    async fn append_event(
+        &self,
+        name: &str,
+        event: &Event,
+        fence: Option<&Fence>,
+    ) -> StoreResult<u64>;
 
     /// The journal, oldest first.
     async fn events(&self, name: &str) -> StoreResult<Vec<Event>>;

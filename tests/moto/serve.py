@@ -42,6 +42,29 @@ def exit_when_orphaned(parent_pid: int) -> None:
     threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
 
 
+def serialize_requests() -> None:
+    """Handle one request at a time.
+
+    Real AWS applies each call atomically (a DynamoDB conditional write checks and writes in
+    one step). moto's threaded server runs requests concurrently over unlocked backends, so
+    two racing conditional writes could both succeed there and concurrency tests would see
+    lost updates that AWS never produces. moto calls are fast, so one lock costs little.
+    """
+    from moto.moto_server import werkzeug_app
+
+    dispatcher = werkzeug_app.DomainDispatcherApplication
+    unlocked_call = dispatcher.__call__
+    lock = threading.Lock()
+
+    def locked_call(self, environ, start_response):  # type: ignore[no-untyped-def]
+        with lock:
+            # Flask runs the view inside this call and returns a finished body, so the
+            # whole API action happens under the lock.
+            return unlocked_call(self, environ, start_response)
+
+    dispatcher.__call__ = locked_call  # type: ignore[method-assign]
+
+
 def main() -> None:
     if len(sys.argv) != 2 or not sys.argv[1].isdigit():
         sys.exit(f"usage: {sys.argv[0]} PORT")
@@ -51,6 +74,7 @@ def main() -> None:
     loaded = load_extensions()
     print(f"serve.py: extensions loaded: {', '.join(loaded) or 'none'}", flush=True)
 
+    serialize_requests()
     from moto.server import main as moto_main
 
     moto_main(["--host", "127.0.0.1", "--port", port])

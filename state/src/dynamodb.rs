@@ -1,0 +1,1128 @@
+//! The DynamoDB store (`dynamodb://TABLE`): one table, string keys `pk` / `sk`.
+//!
+//! | record                | pk                 | sk                           | attributes                        |
+//! | --------------------- | ------------------ | ---------------------------- | --------------------------------- |
+//! | spec                  | `group`            | NAME                         | rv (S), generation (N), body (S)  |
+//! | status                | `status`           | NAME                         | body                              |
+//! | journal counter       | `journal#NAME`     | `seq`                        | seq (N): the last assigned seq    |
+//! | journal event         | `journal#NAME`     | `event#` + seq, 20 digits    | seq (N), body                     |
+//! | approval              | `approval#NAME`    | OPERATION                    | body                              |
+//! | lease                 | `lease`            | LEASE                        | holder (S), epoch, acquired_at, expires_at (N, ms) |
+//!
+//! `body` is the record as JSON (the same serde form as the file store). Specs and statuses
+//! share a partition each so that `list` is two paginated Queries, not a Scan over journals.
+//!
+//! Every concurrency rule is a ConditionExpression evaluated by DynamoDB: `attribute_not_exists`
+//! on create, `rv = :expected` on update/delete, holder+epoch(+expiry) on lease changes. Status,
+//! fenced journal and approval writes are TransactWriteItems with a ConditionCheck on the lease
+//! (and on the spec item's existence); journal seqs come from a counter item compare-and-set in
+//! the same transaction as the event, so there are neither duplicates nor gaps. All reads that
+//! feed a write are strongly consistent.
+//!
+//! Errors: a missing table is `NotInitialized` ("run `drctl init`"); throttling, 5xx, timeouts
+//! and every other AWS failure are `Unavailable` with the AWS error code in the message.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::{BuildError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::create_table::CreateTableError;
+use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, KeySchemaElement,
+    KeyType, Put, ReturnValue, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TableStatus, TransactWriteItem,
+};
+use aws_sdk_dynamodb::Client;
+use drctl_schema::{FailoverGroup, FailoverGroupStatus, Timestamp};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::rules;
+use crate::store::{
+    ApprovalRecord, Event, Fence, InitOutcome, Lease, Store, StoreError, StoreResult,
+};
+
+type Item = HashMap<String, AttributeValue>;
+
+const PK: &str = "pk";
+const SK: &str = "sk";
+const GROUP_PK: &str = "group";
+const STATUS_PK: &str = "status";
+const LEASE_PK: &str = "lease";
+const SEQ_SK: &str = "seq";
+const EVENT_SK_PREFIX: &str = "event#";
+
+/// How long `init` waits for a new table to become ACTIVE (real DynamoDB: seconds).
+const TABLE_ACTIVE_TIMEOUT: Duration = Duration::from_secs(120);
+/// Rounds of read-counter / conditional-write before an append gives up. Each round one of
+/// the contenders wins, so this bounds the number of concurrent appenders it can serve.
+const APPEND_ATTEMPTS: u32 = 64;
+/// Rounds of read / conditional-put for a lease acquisition (a lost race re-reads, and then
+/// normally sees the winner's live lease).
+const ACQUIRE_ATTEMPTS: u32 = 8;
+/// Retries of a transaction cancelled only for TransactionConflict (another transaction was
+/// touching one of its items at that instant).
+const TRANSACTION_CONFLICT_RETRIES: u32 = 5;
+/// At most 100 items per transaction; delete keeps two for spec and status.
+const MAX_APPROVALS_IN_DELETE: usize = 98;
+
+const CONDITION_FAILED: &str = "ConditionalCheckFailed";
+
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+/// How a transaction ended: committed, or cancelled with one reason code per item (`None`
+/// for the items that were fine).
+enum Transaction {
+    Committed,
+    Cancelled(Vec<String>),
+}
+
+impl Transaction {
+    fn failed_at(codes: &[String], index: usize) -> bool {
+        codes
+            .get(index)
+            .is_some_and(|code| code == CONDITION_FAILED)
+    }
+}
+
+impl DynamoStore {
+    /// A store on `table` configured by the standard AWS chain (AWS_ENDPOINT_URL,
+    /// AWS_REGION, AWS_PROFILE, instance and container roles, ...).
+    pub async fn from_env(table: impl Into<String>) -> Self {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        DynamoStore::with_client(Client::new(&config), table)
+    }
+
+    /// A store on `table` through a client configured by the caller (tests use this to point
+    /// each store at its own emulator without touching the process environment).
+    pub fn with_client(client: Client, table: impl Into<String>) -> Self {
+        DynamoStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Whether the configuration names a region (without one, every call would fail).
+    pub fn has_region(&self) -> bool {
+        self.client.config().region().is_some()
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Error mapping
+    // -----------------------------------------------------------------------------------------
+
+    fn aws_error<E, R>(&self, operation: &str, err: SdkError<E, R>) -> StoreError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug,
+    {
+        let table = &self.table;
+        let Some(service_error) = err.as_service_error() else {
+            // Timeouts, connection failures, unparseable responses: the request may or may not
+            // have been applied.
+            return StoreError::Unavailable {
+                message: format!(
+                    "DynamoDB {operation} on table {table} got no answer: {}",
+                    DisplayErrorContext(&err)
+                ),
+            };
+        };
+        let code = service_error.code().unwrap_or("UnknownError");
+        let detail = service_error.message().unwrap_or("no message");
+        match code {
+            "ResourceNotFoundException" => StoreError::NotInitialized {
+                message: format!(
+                    "DynamoDB table {table} does not exist ({code} from {operation}): run \
+                     `drctl init` with the same --store and AWS region to create it"
+                ),
+            },
+            _ => StoreError::Unavailable {
+                message: format!("DynamoDB {operation} on table {table} failed: {code}: {detail}"),
+            },
+        }
+    }
+
+    fn build_error(&self, what: &str, err: BuildError) -> StoreError {
+        StoreError::Unavailable {
+            message: format!("could not build the DynamoDB {what} request: {err}"),
+        }
+    }
+
+    /// What a cancellation means when no condition of interest failed.
+    fn cancelled(&self, operation: &str, codes: &[String]) -> StoreError {
+        StoreError::Unavailable {
+            message: format!(
+                "DynamoDB {operation} on table {} was cancelled (TransactionCanceledException, \
+                 reasons: [{}])",
+                self.table,
+                codes.join(", ")
+            ),
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Primitive calls
+    // -----------------------------------------------------------------------------------------
+
+    async fn get_item(&self, pk: &str, sk: &str) -> StoreResult<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|err| self.aws_error("GetItem", err))?;
+        Ok(out.item)
+    }
+
+    /// Every item of a partition (optionally only sort keys with a prefix), in sort-key order,
+    /// following LastEvaluatedKey to the end.
+    async fn query_all(&self, pk: &str, sk_prefix: Option<&str>) -> StoreResult<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut request = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_values(":pk", s(pk))
+                .set_exclusive_start_key(start.take());
+            request = match sk_prefix {
+                Some(prefix) => request
+                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                    .expression_attribute_names("#sk", SK)
+                    .expression_attribute_values(":prefix", s(prefix)),
+                None => request.key_condition_expression("#pk = :pk"),
+            };
+            let out = request
+                .send()
+                .await
+                .map_err(|err| self.aws_error("Query", err))?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(last) if !last.is_empty() => start = Some(last),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    /// TransactWriteItems; cancellations are returned with their reason codes for the caller
+    /// to interpret by item index. A cancellation caused only by TransactionConflict is retried.
+    async fn transact(
+        &self,
+        operation: &str,
+        items: Vec<TransactWriteItem>,
+    ) -> StoreResult<Transaction> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let err = match result {
+                Ok(_) => return Ok(Transaction::Committed),
+                Err(err) => err,
+            };
+            let codes: Vec<String> = match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|reason| reason.code().unwrap_or("None").to_string())
+                    .collect(),
+                _ => return Err(self.aws_error(operation, err)),
+            };
+            let only_conflicts = !codes.iter().any(|code| code == CONDITION_FAILED)
+                && codes.iter().any(|code| code == "TransactionConflict");
+            if only_conflicts && attempt <= TRANSACTION_CONFLICT_RETRIES {
+                tokio::time::sleep(backoff(attempt)).await;
+                continue;
+            }
+            return Ok(Transaction::Cancelled(codes));
+        }
+    }
+
+    fn put(&self, item: Item, condition: Option<Condition>) -> StoreResult<TransactWriteItem> {
+        let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
+        if let Some(condition) = condition {
+            put = put
+                .condition_expression(condition.expression)
+                .set_expression_attribute_names(condition.names)
+                .set_expression_attribute_values(condition.values);
+        }
+        let put = put.build().map_err(|err| self.build_error("Put", err))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn delete_item(
+        &self,
+        pk: &str,
+        sk: &str,
+        condition: Option<Condition>,
+    ) -> StoreResult<TransactWriteItem> {
+        let mut delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)));
+        if let Some(condition) = condition {
+            delete = delete
+                .condition_expression(condition.expression)
+                .set_expression_attribute_names(condition.names)
+                .set_expression_attribute_values(condition.values);
+        }
+        let delete = delete
+            .build()
+            .map_err(|err| self.build_error("Delete", err))?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    fn condition_check(
+        &self,
+        pk: &str,
+        sk: &str,
+        condition: Condition,
+    ) -> StoreResult<TransactWriteItem> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .condition_expression(condition.expression)
+            .set_expression_attribute_names(condition.names)
+            .set_expression_attribute_values(condition.values)
+            .build()
+            .map_err(|err| self.build_error("ConditionCheck", err))?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
+    /// ConditionCheck that `fence` is still the lease's holder and epoch.
+    fn fence_check(&self, fence: &Fence) -> StoreResult<TransactWriteItem> {
+        self.condition_check(
+            LEASE_PK,
+            &fence.lease,
+            Condition::new("#holder = :holder AND #epoch = :epoch")
+                .name("#holder", "holder")
+                .name("#epoch", "epoch")
+                .value(":holder", s(&fence.holder))
+                .value(":epoch", n(fence.epoch)),
+        )
+    }
+
+    /// ConditionCheck that the group's spec item exists.
+    fn group_exists_check(&self, name: &str) -> StoreResult<TransactWriteItem> {
+        self.condition_check(GROUP_PK, name, Condition::exists())
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Records
+    // -----------------------------------------------------------------------------------------
+
+    async fn spec(&self, name: &str) -> StoreResult<Option<FailoverGroup>> {
+        match self.get_item(GROUP_PK, name).await? {
+            Some(item) => spec_from_item(&item).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn status(&self, name: &str) -> StoreResult<Option<FailoverGroupStatus>> {
+        match self.get_item(STATUS_PK, name).await? {
+            Some(item) => body(&item, &format!("{STATUS_PK}/{name}")).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn lease(&self, lease: &str) -> StoreResult<Option<Lease>> {
+        match self.get_item(LEASE_PK, lease).await? {
+            Some(item) => lease_from_item(&item).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn fenced_error(&self, fence: &Fence) -> StoreError {
+        match self.lease(&fence.lease).await {
+            Ok(current) => rules::fenced(fence, current.as_ref()),
+            Err(_) => rules::fenced(fence, None),
+        }
+    }
+
+    async fn conflict_or_not_found(
+        &self,
+        name: &str,
+        expected: &str,
+        yours: Option<&FailoverGroup>,
+        retry: &str,
+    ) -> StoreError {
+        match self.spec(name).await {
+            Ok(Some(stored)) => rules::conflict(name, expected, yours, &stored, retry),
+            Ok(None) => rules::not_found(name),
+            Err(err) => err,
+        }
+    }
+
+    async fn wait_until_active(&self) -> StoreResult<()> {
+        let deadline = tokio::time::Instant::now() + TABLE_ACTIVE_TIMEOUT;
+        loop {
+            let out = self
+                .client
+                .describe_table()
+                .table_name(&self.table)
+                .send()
+                .await
+                .map_err(|err| self.aws_error("DescribeTable", err))?;
+            let status = out.table.as_ref().and_then(|t| t.table_status().cloned());
+            if status == Some(TableStatus::Active) {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(StoreError::Unavailable {
+                    message: format!(
+                        "DynamoDB table {} is still {:?} after {:?}; run `drctl init` again \
+                         later",
+                        self.table, status, TABLE_ACTIVE_TIMEOUT
+                    ),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    fn check_key_schema(
+        &self,
+        table: &aws_sdk_dynamodb::types::TableDescription,
+    ) -> StoreResult<()> {
+        let keys: Vec<(&str, &KeyType)> = table
+            .key_schema()
+            .iter()
+            .map(|k| (k.attribute_name(), k.key_type()))
+            .collect();
+        if keys == [(PK, &KeyType::Hash), (SK, &KeyType::Range)] {
+            return Ok(());
+        }
+        Err(StoreError::Corrupt {
+            key: format!("dynamodb://{}", self.table),
+            message: format!(
+                "the table exists but is not a drctl store: its key schema is {keys:?}, drctl \
+                 needs pk (HASH, S) and sk (RANGE, S). Choose another table name."
+            ),
+        })
+    }
+
+    async fn create_table(&self) -> StoreResult<bool> {
+        let attribute = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(|err| self.build_error("CreateTable", err))
+        };
+        let key_element = |name: &str, key_type: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(key_type)
+                .build()
+                .map_err(|err| self.build_error("CreateTable", err))
+        };
+        let streams = StreamSpecification::builder()
+            .stream_enabled(true)
+            .stream_view_type(StreamViewType::NewAndOldImages)
+            .build()
+            .map_err(|err| self.build_error("CreateTable", err))?;
+        let result = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .attribute_definitions(attribute(PK)?)
+            .attribute_definitions(attribute(SK)?)
+            .key_schema(key_element(PK, KeyType::Hash)?)
+            .key_schema(key_element(SK, KeyType::Range)?)
+            .billing_mode(BillingMode::PayPerRequest)
+            .stream_specification(streams)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            // Someone else (another `drctl init`) created it first.
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(CreateTableError::ResourceInUseException(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(self.aws_error("CreateTable", err)),
+        }
+    }
+}
+
+/// A condition expression with its placeholders.
+struct Condition {
+    expression: String,
+    names: Option<HashMap<String, String>>,
+    values: Option<Item>,
+}
+
+impl Condition {
+    fn new(expression: &str) -> Self {
+        Condition {
+            expression: expression.to_string(),
+            names: None,
+            values: None,
+        }
+    }
+
+    fn exists() -> Self {
+        Condition::new("attribute_exists(#pk)").name("#pk", PK)
+    }
+
+    fn not_exists() -> Self {
+        Condition::new("attribute_not_exists(#pk)").name("#pk", PK)
+    }
+
+    /// The spec item's resourceVersion is still `expected`.
+    fn resource_version(expected: &str) -> Self {
+        Condition::new("#rv = :expected")
+            .name("#rv", "rv")
+            .value(":expected", s(expected))
+    }
+
+    fn name(mut self, placeholder: &str, attribute: &str) -> Self {
+        self.names
+            .get_or_insert_with(HashMap::new)
+            .insert(placeholder.to_string(), attribute.to_string());
+        self
+    }
+
+    fn value(mut self, placeholder: &str, value: AttributeValue) -> Self {
+        self.values
+            .get_or_insert_with(HashMap::new)
+            .insert(placeholder.to_string(), value);
+        self
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(u64::from(attempt.min(10)) * 10)
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn key(pk: &str, sk: &str) -> Item {
+    HashMap::from([(PK.to_string(), s(pk)), (SK.to_string(), s(sk))])
+}
+
+fn journal_pk(name: &str) -> String {
+    format!("journal#{name}")
+}
+
+fn event_sk(seq: u64) -> String {
+    format!("{EVENT_SK_PREFIX}{seq:020}")
+}
+
+fn approval_pk(name: &str) -> String {
+    format!("approval#{name}")
+}
+
+fn corrupt(key: &str, message: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        key: key.to_string(),
+        message: message.into(),
+    }
+}
+
+fn attr_s<'a>(item: &'a Item, attribute: &str, key: &str) -> StoreResult<&'a str> {
+    match item.get(attribute) {
+        Some(AttributeValue::S(value)) => Ok(value),
+        _ => Err(corrupt(
+            key,
+            format!("attribute {attribute} is missing or not a string"),
+        )),
+    }
+}
+
+fn attr_n<T: FromStr>(item: &Item, attribute: &str, key: &str) -> StoreResult<T> {
+    match item.get(attribute) {
+        Some(AttributeValue::N(value)) => value.parse().map_err(|_| {
+            corrupt(
+                key,
+                format!("attribute {attribute} = {value} is out of range"),
+            )
+        }),
+        _ => Err(corrupt(
+            key,
+            format!("attribute {attribute} is missing or not a number"),
+        )),
+    }
+}
+
+fn body<T: DeserializeOwned>(item: &Item, key: &str) -> StoreResult<T> {
+    serde_json::from_str(attr_s(item, "body", key)?)
+        .map_err(|err| corrupt(key, format!("body is not a valid record: {err}")))
+}
+
+fn to_body<T: Serialize>(value: &T, key: &str) -> StoreResult<AttributeValue> {
+    serde_json::to_string(value)
+        .map(AttributeValue::S)
+        .map_err(|err| corrupt(key, format!("cannot serialise: {err}")))
+}
+
+fn spec_item(record: &FailoverGroup) -> StoreResult<Item> {
+    let name = &record.metadata.name;
+    let mut item = key(GROUP_PK, name);
+    item.insert("name".into(), s(name));
+    item.insert(
+        "rv".into(),
+        s(record.metadata.resource_version.clone().unwrap_or_default()),
+    );
+    item.insert(
+        "generation".into(),
+        n(record.metadata.generation.unwrap_or(1)),
+    );
+    item.insert(
+        "body".into(),
+        to_body(record, &format!("{GROUP_PK}/{name}"))?,
+    );
+    Ok(item)
+}
+
+/// The spec record; the `rv` and `generation` attributes (which the conditions test) are the
+/// truth if the body disagrees.
+fn spec_from_item(item: &Item) -> StoreResult<FailoverGroup> {
+    let key = format!("{GROUP_PK}/{}", attr_s(item, SK, "group/?")?);
+    let mut record: FailoverGroup = body(item, &key)?;
+    record.metadata.resource_version = Some(attr_s(item, "rv", &key)?.to_string());
+    record.metadata.generation = Some(attr_n(item, "generation", &key)?);
+    record.status = None;
+    Ok(record)
+}
+
+fn lease_item(lease: &Lease) -> Item {
+    let mut item = key(LEASE_PK, &lease.name);
+    item.insert("holder".into(), s(&lease.holder));
+    item.insert("epoch".into(), n(lease.epoch));
+    item.insert("acquired_at".into(), n(lease.acquired_at.millis()));
+    item.insert("expires_at".into(), n(lease.expires_at.millis()));
+    item
+}
+
+fn lease_from_item(item: &Item) -> StoreResult<Lease> {
+    let name = attr_s(item, SK, "lease/?")?.to_string();
+    let key = format!("{LEASE_PK}/{name}");
+    Ok(Lease {
+        holder: attr_s(item, "holder", &key)?.to_string(),
+        epoch: attr_n(item, "epoch", &key)?,
+        acquired_at: Timestamp::from_millis(attr_n(item, "acquired_at", &key)?),
+        expires_at: Timestamp::from_millis(attr_n(item, "expires_at", &key)?),
+        name,
+    })
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    fn url(&self) -> String {
+        format!("dynamodb://{}", self.table)
+    }
+
+    async fn init(&self) -> StoreResult<InitOutcome> {
+        let described = self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await;
+        let outcome = match described {
+            Ok(out) => {
+                if let Some(table) = out.table.as_ref() {
+                    self.check_key_schema(table)?;
+                }
+                InitOutcome::AlreadyExisted
+            }
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(DescribeTableError::ResourceNotFoundException(_))
+                ) =>
+            {
+                if self.create_table().await? {
+                    InitOutcome::Created
+                } else {
+                    InitOutcome::AlreadyExisted
+                }
+            }
+            Err(err) => return Err(self.aws_error("DescribeTable", err)),
+        };
+        self.wait_until_active().await?;
+        Ok(outcome)
+    }
+
+    async fn get(&self, name: &str) -> StoreResult<Option<FailoverGroup>> {
+        rules::check_name("failovergroup", name)?;
+        let Some(mut record) = self.spec(name).await? else {
+            return Ok(None);
+        };
+        record.status = self.status(name).await?;
+        Ok(Some(record))
+    }
+
+    async fn list(&self) -> StoreResult<Vec<FailoverGroup>> {
+        let mut statuses: HashMap<String, FailoverGroupStatus> = HashMap::new();
+        for item in self.query_all(STATUS_PK, None).await? {
+            let name = attr_s(&item, SK, "status/?")?.to_string();
+            let status = body(&item, &format!("{STATUS_PK}/{name}"))?;
+            statuses.insert(name, status);
+        }
+        let mut groups = Vec::new();
+        for item in self.query_all(GROUP_PK, None).await? {
+            let mut record = spec_from_item(&item)?;
+            record.status = statuses.remove(&record.metadata.name);
+            groups.push(record);
+        }
+        groups.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        Ok(groups)
+    }
+
+    async fn create(&self, doc: &FailoverGroup) -> StoreResult<FailoverGroup> {
+        let name = doc.metadata.name.as_str();
+        rules::check_name("failovergroup", name)?;
+        let record = rules::created_record(doc);
+        let items = vec![
+            self.put(spec_item(&record)?, Some(Condition::not_exists()))?,
+            // A status left by an earlier group of this name must not attach to the new one.
+            self.delete_item(STATUS_PK, name, None)?,
+        ];
+        match self.transact("TransactWriteItems (create)", items).await? {
+            Transaction::Committed => Ok(record),
+            Transaction::Cancelled(codes) if Transaction::failed_at(&codes, 0) => {
+                Err(StoreError::AlreadyExists {
+                    name: name.to_string(),
+                })
+            }
+            Transaction::Cancelled(codes) => {
+                Err(self.cancelled("TransactWriteItems (create)", &codes))
+            }
+        }
+    }
+
+    async fn update(
+        &self,
+        doc: &FailoverGroup,
+        expected_resource_version: &str,
+    ) -> StoreResult<FailoverGroup> {
+        let name = doc.metadata.name.as_str();
+        rules::check_name("failovergroup", name)?;
+        let Some(stored) = self.spec(name).await? else {
+            return Err(rules::not_found(name));
+        };
+        if stored.metadata.resource_version.as_deref() != Some(expected_resource_version) {
+            return Err(rules::conflict(
+                name,
+                expected_resource_version,
+                Some(doc),
+                &stored,
+                rules::RETRY_UPDATE,
+            ));
+        }
+        let record = rules::updated_record(&stored, doc)?;
+        let condition = Condition::resource_version(expected_resource_version);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(spec_item(&record)?))
+            .condition_expression(condition.expression)
+            .set_expression_attribute_names(condition.names)
+            .set_expression_attribute_values(condition.values)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(record),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                // Someone wrote between our read and our write.
+                Err(self
+                    .conflict_or_not_found(
+                        name,
+                        expected_resource_version,
+                        Some(doc),
+                        rules::RETRY_UPDATE,
+                    )
+                    .await)
+            }
+            Err(err) => Err(self.aws_error("PutItem", err)),
+        }
+    }
+
+    async fn delete(&self, name: &str, expected_resource_version: Option<&str>) -> StoreResult<()> {
+        rules::check_name("failovergroup", name)?;
+        let condition = match expected_resource_version {
+            Some(expected) => Condition::resource_version(expected),
+            None => Condition::exists(),
+        };
+        let approvals = self.query_all(&approval_pk(name), None).await?;
+        let approval_keys: Vec<String> = approvals
+            .iter()
+            .filter_map(|item| attr_s(item, SK, "approval/?").ok().map(str::to_string))
+            .collect();
+        let (in_transaction, after) =
+            approval_keys.split_at(approval_keys.len().min(MAX_APPROVALS_IN_DELETE));
+        let mut items = vec![
+            self.delete_item(GROUP_PK, name, Some(condition))?,
+            self.delete_item(STATUS_PK, name, None)?,
+        ];
+        for operation in in_transaction {
+            items.push(self.delete_item(&approval_pk(name), operation, None)?);
+        }
+        match self.transact("TransactWriteItems (delete)", items).await? {
+            Transaction::Committed => {}
+            Transaction::Cancelled(codes) if Transaction::failed_at(&codes, 0) => {
+                return Err(match expected_resource_version {
+                    Some(expected) => {
+                        self.conflict_or_not_found(name, expected, None, rules::RETRY_DELETE)
+                            .await
+                    }
+                    None => rules::not_found(name),
+                });
+            }
+            Transaction::Cancelled(codes) => {
+                return Err(self.cancelled("TransactWriteItems (delete)", &codes))
+            }
+        }
+        // Only a group with more than 98 approvals gets here; its spec is gone already, so a
+        // failure leaves orphaned approvals, which no later group can reach by accident
+        // (operation ids are unique).
+        for operation in after {
+            if let Err(err) = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(key(&approval_pk(name), operation)))
+                .send()
+                .await
+            {
+                tracing::warn!(group = name, operation = %operation, error = %DisplayErrorContext(&err), "could not delete an approval of a deleted group");
+            }
+        }
+        Ok(())
+    }
+
+    async fn write_status(
+        &self,
+        name: &str,
+        status: &FailoverGroupStatus,
+        fence: &Fence,
+    ) -> StoreResult<()> {
+        rules::check_name("failovergroup", name)?;
+        rules::check_name("lease", &fence.lease)?;
+        let mut item = key(STATUS_PK, name);
+        item.insert(
+            "body".into(),
+            to_body(status, &format!("{STATUS_PK}/{name}"))?,
+        );
+        let items = vec![
+            self.fence_check(fence)?,
+            self.group_exists_check(name)?,
+            self.put(item, None)?,
+        ];
+        match self.transact("TransactWriteItems (status)", items).await? {
+            Transaction::Committed => Ok(()),
+            Transaction::Cancelled(codes) if Transaction::failed_at(&codes, 0) => {
+                Err(self.fenced_error(fence).await)
+            }
+            Transaction::Cancelled(codes) if Transaction::failed_at(&codes, 1) => {
+                Err(rules::not_found(name))
+            }
+            Transaction::Cancelled(codes) => {
+                Err(self.cancelled("TransactWriteItems (status)", &codes))
+            }
+        }
+    }
+
+    async fn append_event(
+        &self,
+        name: &str,
+        event: &Event,
+        fence: Option<&Fence>,
+    ) -> StoreResult<u64> {
+        rules::check_name("failovergroup", name)?;
+        if let Some(fence) = fence {
+            rules::check_name("lease", &fence.lease)?;
+        }
+        let pk = journal_pk(name);
+        for attempt in 1..=APPEND_ATTEMPTS {
+            let last = match self.get_item(&pk, SEQ_SK).await? {
+                Some(item) => attr_n::<u64>(&item, "seq", &format!("{pk}/{SEQ_SK}"))?,
+                None => 0,
+            };
+            let seq = last + 1;
+            let counter_condition = if last == 0 {
+                Condition::not_exists()
+            } else {
+                Condition::new("#seq = :last")
+                    .name("#seq", "seq")
+                    .value(":last", n(last))
+            };
+            let mut counter = key(&pk, SEQ_SK);
+            counter.insert("seq".into(), n(seq));
+            let mut stored_event = event.clone();
+            stored_event.seq = seq;
+            let sk = event_sk(seq);
+            let mut event_item = key(&pk, &sk);
+            event_item.insert("seq".into(), n(seq));
+            event_item.insert(
+                "body".into(),
+                to_body(&stored_event, &format!("{pk}/{sk}"))?,
+            );
+
+            let mut items = Vec::with_capacity(3);
+            if let Some(fence) = fence {
+                items.push(self.fence_check(fence)?);
+            }
+            let first_own_item = items.len();
+            items.push(self.put(counter, Some(counter_condition))?);
+            items.push(self.put(event_item, Some(Condition::not_exists()))?);
+
+            match self.transact("TransactWriteItems (event)", items).await? {
+                Transaction::Committed => return Ok(seq),
+                Transaction::Cancelled(codes) => {
+                    if let Some(fence) = fence {
+                        if Transaction::failed_at(&codes, 0) {
+                            return Err(self.fenced_error(fence).await);
+                        }
+                    }
+                    let lost_race = codes[first_own_item.min(codes.len())..]
+                        .iter()
+                        .any(|code| code == CONDITION_FAILED || code == "TransactionConflict");
+                    if !lost_race {
+                        return Err(self.cancelled("TransactWriteItems (event)", &codes));
+                    }
+                    // Another appender took this seq: read the counter again.
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+            }
+        }
+        Err(StoreError::Unavailable {
+            message: format!(
+                "could not append to the journal of failovergroup/{name}: {APPEND_ATTEMPTS} \
+                 attempts lost the race for the next sequence number; retry"
+            ),
+        })
+    }
+
+    async fn events(&self, name: &str) -> StoreResult<Vec<Event>> {
+        rules::check_name("failovergroup", name)?;
+        let pk = journal_pk(name);
+        let items = self.query_all(&pk, Some(EVENT_SK_PREFIX)).await?;
+        let mut events = items
+            .iter()
+            .map(|item| {
+                let sk = attr_s(item, SK, &pk)?;
+                body::<Event>(item, &format!("{pk}/{sk}"))
+            })
+            .collect::<StoreResult<Vec<Event>>>()?;
+        events.sort_by_key(|event| event.seq);
+        Ok(events)
+    }
+
+    async fn acquire_lease(
+        &self,
+        lease: &str,
+        holder: &str,
+        now: Timestamp,
+        duration_ms: i64,
+    ) -> StoreResult<Option<Lease>> {
+        rules::check_name("lease", lease)?;
+        for attempt in 1..=ACQUIRE_ATTEMPTS {
+            let current = self.lease(lease).await?;
+            let Some(taken) =
+                rules::lease_to_take(current.as_ref(), lease, holder, now, duration_ms)
+            else {
+                return Ok(None);
+            };
+            // Compare-and-set on exactly what was read: no two acquirers can both win.
+            let condition = match &current {
+                None => Condition::not_exists(),
+                Some(current) => {
+                    Condition::new("#holder = :holder AND #epoch = :epoch AND #expires = :expires")
+                        .name("#holder", "holder")
+                        .name("#epoch", "epoch")
+                        .name("#expires", "expires_at")
+                        .value(":holder", s(&current.holder))
+                        .value(":epoch", n(current.epoch))
+                        .value(":expires", n(current.expires_at.millis()))
+                }
+            };
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(lease_item(&taken)))
+                .condition_expression(condition.expression)
+                .set_expression_attribute_names(condition.names)
+                .set_expression_attribute_values(condition.values)
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(Some(taken)),
+                Err(err)
+                    if err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                {
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                Err(err) => return Err(self.aws_error("PutItem (lease)", err)),
+            }
+        }
+        Err(StoreError::Unavailable {
+            message: format!(
+                "lease {lease} changed under every one of {ACQUIRE_ATTEMPTS} acquisition \
+                 attempts; retry"
+            ),
+        })
+    }
+
+    async fn renew_lease(
+        &self,
+        lease: &Lease,
+        now: Timestamp,
+        duration_ms: i64,
+    ) -> StoreResult<Lease> {
+        rules::check_name("lease", &lease.name)?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(LEASE_PK, &lease.name)))
+            .update_expression("SET #expires = :expires")
+            .condition_expression("#holder = :holder AND #epoch = :epoch")
+            .expression_attribute_names("#expires", "expires_at")
+            .expression_attribute_names("#holder", "holder")
+            .expression_attribute_names("#epoch", "epoch")
+            .expression_attribute_values(":expires", n(now.plus_millis(duration_ms).millis()))
+            .expression_attribute_values(":holder", s(&lease.holder))
+            .expression_attribute_values(":epoch", n(lease.epoch))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => match out.attributes {
+                Some(item) => lease_from_item(&item),
+                None => Ok(Lease {
+                    expires_at: now.plus_millis(duration_ms),
+                    ..lease.clone()
+                }),
+            },
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                let current = self.lease(&lease.name).await?;
+                Err(rules::lease_lost(lease, current.as_ref()))
+            }
+            Err(err) => Err(self.aws_error("UpdateItem (lease)", err)),
+        }
+    }
+
+    async fn release_lease(&self, lease: &Lease) -> StoreResult<()> {
+        rules::check_name("lease", &lease.name)?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(LEASE_PK, &lease.name)))
+            .update_expression("SET #expires = :expires")
+            .condition_expression("#holder = :holder AND #epoch = :epoch")
+            .expression_attribute_names("#expires", "expires_at")
+            .expression_attribute_names("#holder", "holder")
+            .expression_attribute_names("#epoch", "epoch")
+            .expression_attribute_values(":expires", n(rules::RELEASED_EXPIRY.millis()))
+            .expression_attribute_values(":holder", s(&lease.holder))
+            .expression_attribute_values(":epoch", n(lease.epoch))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Not ours any more: nothing to give up.
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(self.aws_error("UpdateItem (lease)", err)),
+        }
+    }
+
+    async fn get_lease(&self, lease: &str) -> StoreResult<Option<Lease>> {
+        rules::check_name("lease", lease)?;
+        self.lease(lease).await
+    }
+
+    async fn approve(&self, name: &str, approval: &ApprovalRecord) -> StoreResult<()> {
+        rules::check_name("failovergroup", name)?;
+        rules::check_name("operation", &approval.operation_id)?;
+        let pk = approval_pk(name);
+        let mut item = key(&pk, &approval.operation_id);
+        item.insert(
+            "body".into(),
+            to_body(approval, &format!("{pk}/{}", approval.operation_id))?,
+        );
+        let items = vec![
+            self.group_exists_check(name)?,
+            // The first approval stands: who approved and when is an audit fact.
+            self.put(item, Some(Condition::not_exists()))?,
+        ];
+        match self.transact("TransactWriteItems (approve)", items).await? {
+            Transaction::Committed => Ok(()),
+            Transaction::Cancelled(codes) if Transaction::failed_at(&codes, 0) => {
+                Err(rules::not_found(name))
+            }
+            Transaction::Cancelled(codes) if Transaction::failed_at(&codes, 1) => Ok(()),
+            Transaction::Cancelled(codes) => {
+                Err(self.cancelled("TransactWriteItems (approve)", &codes))
+            }
+        }
+    }
+
+    async fn approval(
+        &self,
+        name: &str,
+        operation_id: &str,
+    ) -> StoreResult<Option<ApprovalRecord>> {
+        rules::check_name("failovergroup", name)?;
+        rules::check_name("operation", operation_id)?;
+        let pk = approval_pk(name);
+        match self.get_item(&pk, operation_id).await? {
+            Some(item) => body(&item, &format!("{pk}/{operation_id}")).map(Some),
+            None => Ok(None),
+        }
+    }
+}
