@@ -90,11 +90,14 @@ pub fn needs(
     req
 }
 
+/// (min, max) of each service's scalable target, by (service name, region).
+type ScalableBySvc = BTreeMap<(String, String), Seen<Option<(u32, u32)>>>;
+
 /// Descriptions kept between passes of one group.
 #[derive(Debug, Clone, Default)]
 pub struct ObserveCache {
     regions: BTreeMap<String, (Option<bool>, Option<DbCluster>)>,
-    scalable: BTreeMap<(String, String), Seen<Option<(u32, u32)>>>,
+    scalable: ScalableBySvc,
     lag: Option<f64>,
     pub light_passes: u32,
     full_seen: bool,
@@ -486,7 +489,7 @@ async fn describe_scalable(
     cloud: &Cloud,
     spec: &FailoverGroupSpec,
     skip: &[String],
-) -> BTreeMap<(String, String), Seen<Option<(u32, u32)>>> {
+) -> ScalableBySvc {
     let mut out = BTreeMap::new();
     for region in &spec.regions {
         if skip.contains(region) {

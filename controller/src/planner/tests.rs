@@ -472,11 +472,13 @@ fn writer_change_starts_a_switchover_with_the_contract_steps_and_acts_in_the_fir
 fn failover_without_allow_data_loss_blocks_and_explains() {
     let spec = SpecBuilder::new().writer(WEST).build();
     let world = WorldBuilder::healthy().down(EAST).lag(None).build();
-    let mut status = FailoverGroupStatus::default();
-    status.observed = Some(drctl_schema::ObservedSummary {
-        replication_lag_seconds: Some(0.8),
+    let status = FailoverGroupStatus {
+        observed: Some(drctl_schema::ObservedSummary {
+            replication_lag_seconds: Some(0.8),
+            ..Default::default()
+        }),
         ..Default::default()
-    });
+    };
     let plan = Run::new(&spec, &world).status(status).generation(2).plan();
     assert!(plan.actions.is_empty(), "{:?}", plan.actions);
     assert!(plan.status.operation.is_none());
@@ -500,11 +502,13 @@ fn failover_without_allow_data_loss_blocks_and_explains() {
 fn failover_with_allow_data_loss_fences_scales_and_fails_over_at_once_and_records_rpo() {
     let spec = SpecBuilder::new().writer(WEST).allow_data_loss().build();
     let world = WorldBuilder::healthy().down(EAST).lag(None).build();
-    let mut status = FailoverGroupStatus::default();
-    status.observed = Some(drctl_schema::ObservedSummary {
-        replication_lag_seconds: Some(1.2),
+    let status = FailoverGroupStatus {
+        observed: Some(drctl_schema::ObservedSummary {
+            replication_lag_seconds: Some(1.2),
+            ..Default::default()
+        }),
         ..Default::default()
-    });
+    };
     let plan = Run::new(&spec, &world).status(status).generation(2).plan();
     let op = plan.status.operation.as_ref().expect("operation");
     assert_eq!(op.type_, OperationType::Failover);
@@ -696,15 +700,17 @@ fn rejoined_failback_copies_the_system_snapshot_then_switches_over() {
             )],
         )
         .build();
-    let mut status = FailoverGroupStatus::default();
-    status.last_operation = Some(steps::new_operation(
-        OperationPlan::Failover,
-        "op-1".to_string(),
-        EAST,
-        WEST,
-        2,
-        Timestamp::from_millis(0),
-    ));
+    let status = FailoverGroupStatus {
+        last_operation: Some(steps::new_operation(
+            OperationPlan::Failover,
+            "op-1".to_string(),
+            EAST,
+            WEST,
+            2,
+            Timestamp::from_millis(0),
+        )),
+        ..Default::default()
+    };
     let plan = Run::new(&spec, &world).status(status).generation(3).plan();
     let op = plan.status.operation.as_ref().expect("operation");
     assert_eq!(op.type_, OperationType::Failback);
