@@ -133,10 +133,10 @@ pub async fn journal(
 
 /// The outcome of a conditional read-modify-write.
 pub enum Modified {
-    Unchanged(FailoverGroup),
+    Unchanged(Box<FailoverGroup>),
     Updated {
-        before: FailoverGroup,
-        after: FailoverGroup,
+        before: Box<FailoverGroup>,
+        after: Box<FailoverGroup>,
     },
 }
 
@@ -154,7 +154,7 @@ where
         doc.status = None;
         change(&mut doc)?;
         if doc.spec == stored.spec && doc.metadata.labels == stored.metadata.labels {
-            return Ok(Modified::Unchanged(stored));
+            return Ok(Modified::Unchanged(Box::new(stored)));
         }
         drctl_schema::validate(&doc)
             .and_then(|()| drctl_schema::validate_transition(&stored, &doc))
@@ -163,8 +163,8 @@ where
         match store.update(&doc, &expected).await {
             Ok(after) => {
                 return Ok(Modified::Updated {
-                    before: stored,
-                    after,
+                    before: Box::new(stored),
+                    after: Box::new(after),
                 })
             }
             Err(err @ StoreError::Conflict { .. }) => last_conflict = Some(err),

@@ -21,7 +21,13 @@ pub async fn run(store_url: &str, name: &str) -> CliResult<ExitStatus> {
 }
 
 fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("  {l}\n")).collect()
+    let mut out = String::new();
+    for line in text.lines() {
+        out.push_str("  ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 pub fn render(doc: &FailoverGroup, events: &[Event], now: Timestamp) -> String {

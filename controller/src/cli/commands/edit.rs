@@ -132,7 +132,7 @@ pub async fn run(store_url: &str, name: &str) -> CliResult<ExitStatus> {
 }
 
 enum Saved {
-    Done(FailoverGroup),
+    Done(Box<FailoverGroup>),
     Unchanged,
     Invalid(String),
     Conflict {
@@ -170,7 +170,7 @@ async fn save(store: &dyn Store, name: &str, base: &FailoverGroup, body: &str) -
         .or_else(|| base.metadata.resource_version.clone())
         .unwrap_or_default();
     match store.update(&doc, &expected).await {
-        Ok(after) => Ok(Saved::Done(after)),
+        Ok(after) => Ok(Saved::Done(Box::new(after))),
         Err(err @ StoreError::Conflict { .. }) => {
             let current = get_existing(store, name).await?;
             if let Err(errs) = validate_transition(&current, &doc) {
@@ -195,11 +195,11 @@ async fn save(store: &dyn Store, name: &str, base: &FailoverGroup, body: &str) -
 
 /// Drop `#` comment lines (ours and the user's), as kubectl does.
 fn strip_comments(text: &str) -> String {
-    let mut out: String = text
-        .lines()
-        .filter(|l| !l.trim_start().starts_with('#'))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let mut out = String::new();
+    for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        out.push_str(line);
+        out.push('\n');
+    }
     while out.starts_with('\n') {
         out.remove(0);
     }
