@@ -1,0 +1,822 @@
+//! The `drctl` binary, run as a user would, against a file store in a temporary directory:
+//! apply, get, describe, diff, edit (with a scripted $EDITOR), suspend/resume, failover,
+//! approve, history, delete, completion. The controller's part (status) is played by the test
+//! through the store API with a lease fence, as the real controller would write it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+
+use drctl_e2e::bin::{Drctl, Run};
+use drctl_schema::{
+    FailoverGroup, FailoverGroupStatus, ObservedSummary, Operation, OperationState, OperationType,
+    Phase, StepName, StepRecord, StepState, Timestamp,
+};
+use drctl_state::{FileStore, Store};
+
+const ALIAS: &str = include_str!("../../examples/failovergroup.yaml");
+const CNAME: &str = include_str!("../../examples/failovergroup-cname.yaml");
+
+struct Env {
+    dir: tempfile::TempDir,
+    drctl: Drctl,
+}
+
+impl Env {
+    fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let store = format!("file://{}", dir.path().join("store").display());
+        let drctl = Drctl::new(store).unwrap();
+        Env { dir, drctl }
+    }
+
+    fn file(&self, name: &str, content: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        self.drctl.run(args)
+    }
+
+    fn ok(&self, args: &[&str]) -> Run {
+        let run = self.run(args);
+        assert_eq!(run.code, 0, "drctl {args:?}: {run}");
+        run
+    }
+
+    fn apply(&self, content: &str) -> Run {
+        let path = self.file("apply.yaml", content);
+        self.run(&["apply", "-f", path.to_str().unwrap()])
+    }
+
+    fn store(&self) -> FileStore {
+        FileStore::new(self.dir.path().join("store"))
+    }
+
+    fn get(&self, name: &str) -> FailoverGroup {
+        let run = self.ok(&["get", name, "-o", "json"]);
+        serde_json::from_str(&run.stdout).unwrap()
+    }
+
+    /// A shell script usable as $EDITOR.
+    fn editor(&self, name: &str, body: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, format!("#!/bin/sh\nset -e\n{body}\n")).unwrap();
+        std::process::Command::new("chmod")
+            .arg("+x")
+            .arg(&path)
+            .status()
+            .unwrap();
+        path.display().to_string()
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Write `status` as the controller would: under a lease, fenced.
+fn write_status(store: &FileStore, name: &str, status: &FailoverGroupStatus) {
+    runtime().block_on(async {
+        let lease = store
+            .acquire_lease(
+                "drctl-controller",
+                "test-controller",
+                Timestamp::now(),
+                60_000,
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        store
+            .write_status(name, status, &lease.fence())
+            .await
+            .unwrap();
+    });
+}
+
+fn operation(generation: u64, steps: &[(StepName, StepState)]) -> Operation {
+    Operation {
+        id: "op-test-1".into(),
+        type_: OperationType::Switchover,
+        from: "us-east-1".into(),
+        to: "us-west-2".into(),
+        started_at: Timestamp::now(),
+        finished_at: None,
+        generation,
+        state: OperationState::Running,
+        steps: steps
+            .iter()
+            .map(|(name, state)| StepRecord {
+                name: *name,
+                state: *state,
+                started_at: Some(Timestamp::now()),
+                finished_at: None,
+                detail: None,
+            })
+            .collect(),
+        rpo_seconds: None,
+        rto_seconds: None,
+        notes: Default::default(),
+    }
+}
+
+#[test]
+fn apply_creates_then_reports_unchanged_then_configured() {
+    let env = Env::new();
+    let run = env.apply(ALIAS);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.stdout.trim(), "failovergroup/myapp-prod created");
+
+    let run = env.apply(ALIAS);
+    assert_eq!(
+        run.stdout.trim(),
+        "failovergroup/myapp-prod unchanged",
+        "{run}"
+    );
+    assert_eq!(
+        env.get("myapp-prod").metadata.resource_version.as_deref(),
+        Some("1")
+    );
+
+    let run = env.apply(&ALIAS.replace("maxLagSeconds: 5", "maxLagSeconds: 8"));
+    assert_eq!(
+        run.stdout.trim(),
+        "failovergroup/myapp-prod configured",
+        "{run}"
+    );
+    let doc = env.get("myapp-prod");
+    assert_eq!(doc.spec.max_lag_seconds, 8);
+    assert_eq!(doc.metadata.generation, Some(2));
+}
+
+#[test]
+fn apply_reads_multi_document_input_from_stdin() {
+    let env = Env::new();
+    let input = format!("{ALIAS}---\n{CNAME}");
+    let run = env
+        .drctl
+        .run_with_stdin(&["apply", "-f", "-"], Some(input.as_bytes()));
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(
+        run.stdout,
+        "failovergroup/myapp-prod created\nfailovergroup/orders-prod created\n"
+    );
+}
+
+#[test]
+fn apply_ignores_status_in_the_input() {
+    let env = Env::new();
+    let run = env.apply(&format!(
+        "{ALIAS}status:\n  phase: Converged\n  observedGeneration: 9\n"
+    ));
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(env.get("myapp-prod").status, None);
+}
+
+#[test]
+fn apply_with_a_stale_resource_version_is_a_conflict_and_writes_nothing() {
+    let env = Env::new();
+    env.apply(ALIAS);
+    env.apply(&ALIAS.replace("maxLagSeconds: 5", "maxLagSeconds: 6"));
+    let stale = ALIAS
+        .replace(
+            "  name: myapp-prod\n",
+            "  name: myapp-prod\n  resourceVersion: \"1\"\n",
+        )
+        .replace("maxLagSeconds: 5", "maxLagSeconds: 7");
+    let run = env.apply(&stale);
+    assert_eq!(run.code, 3, "{run}");
+    assert!(
+        run.stderr
+            .contains("you had resourceVersion 1, the store has 2"),
+        "{run}"
+    );
+    assert!(run.stderr.contains("drctl get myapp-prod -o yaml"), "{run}");
+    assert_eq!(env.get("myapp-prod").spec.max_lag_seconds, 6);
+}
+
+#[test]
+fn apply_with_the_current_resource_version_wins() {
+    let env = Env::new();
+    env.apply(ALIAS);
+    let current = ALIAS
+        .replace(
+            "  name: myapp-prod\n",
+            "  name: myapp-prod\n  resourceVersion: \"1\"\n",
+        )
+        .replace("maxLagSeconds: 5", "maxLagSeconds: 7");
+    let run = env.apply(&current);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(env.get("myapp-prod").spec.max_lag_seconds, 7);
+}
+
+#[test]
+fn get_lists_a_table_and_kubectl_style_lists() {
+    let env = Env::new();
+    let run = env.run(&["get"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stderr.contains("No resources found"), "{run}");
+    env.apply(&format!("{ALIAS}---\n{CNAME}"));
+
+    let run = env.ok(&["get"]);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("NAME") && lines[0].contains("WRITER") && lines[0].contains("PHASE")
+    );
+    assert!(
+        lines[1].starts_with("myapp-prod")
+            && lines[1].contains("us-east-1")
+            && lines[1].contains("Pending")
+    );
+    assert!(lines[2].starts_with("orders-prod") && lines[2].contains("eu-west-1"));
+
+    let list: serde_json::Value =
+        serde_json::from_str(&env.ok(&["get", "-o", "json"]).stdout).unwrap();
+    assert_eq!(list["apiVersion"], "v1");
+    assert_eq!(list["kind"], "List");
+    assert_eq!(list["items"][1]["metadata"]["name"], "orders-prod");
+
+    let yaml = env.ok(&["get", "-o", "yaml"]).stdout;
+    assert!(
+        yaml.starts_with("apiVersion: v1\nkind: List\nitems:\n"),
+        "{yaml}"
+    );
+
+    let one = env.ok(&["get", "myapp-prod", "-o", "yaml"]).stdout;
+    let reparsed = drctl_schema::parse_documents(one.as_bytes(), "out").unwrap();
+    assert_eq!(reparsed[0].spec.writer, "us-east-1");
+    // Stable key order for scripts: the document's own field order, twice the same bytes.
+    assert_eq!(one, env.ok(&["get", "myapp-prod", "-o", "yaml"]).stdout);
+    assert!(one.find("apiVersion").unwrap() < one.find("spec:").unwrap());
+}
+
+#[test]
+fn get_of_a_missing_group_exits_1() {
+    let env = Env::new();
+    let run = env.run(&["get", "nope"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("failovergroup/nope not found"), "{run}");
+}
+
+#[test]
+fn a_malformed_store_url_is_invalid_usage() {
+    let env = Env::new();
+    let run = Drctl::new("s3://bucket").unwrap().run(&["get"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains("s3://bucket"), "{run}");
+    drop(env);
+}
+
+#[test]
+fn describe_shows_spec_against_observed_conditions_operation_and_events() {
+    let env = Env::new();
+    env.apply(ALIAS);
+    let status = FailoverGroupStatus {
+        observed_generation: 1,
+        phase: Phase::Progressing,
+        observed: Some(ObservedSummary {
+            writer: Some("us-east-1".into()),
+            dns_owner: Some("us-east-1".into()),
+            replication_lag_seconds: Some(0.4),
+            ..Default::default()
+        }),
+        operation: Some(operation(
+            1,
+            &[
+                (StepName::Preflight, StepState::Succeeded),
+                (StepName::ScaleUpTarget, StepState::Running),
+                (StepName::Switchover, StepState::Pending),
+            ],
+        )),
+        ..Default::default()
+    };
+    write_status(&env.store(), "myapp-prod", &status);
+    let out = env.ok(&["describe", "myapp-prod"]).stdout;
+    for needle in [
+        "Name:              myapp-prod",
+        "Phase:             Progressing",
+        "Spec vs Observed:",
+        "writer",
+        "0.4s",
+        "service api in us-west-2",
+        "Operation:",
+        "Switchover us-east-1 -> us-west-2",
+        "ScaleUpTarget",
+        "Running",
+        "Events:",
+        "SpecApplied",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in\n{out}");
+    }
+    let table = env.ok(&["get"]).stdout;
+    assert!(table.contains("Switchover 1/3 ScaleUpTarget"), "{table}");
+}
+
+#[test]
+fn diff_exits_0_without_change_1_with_change_and_2_on_invalid_input() {
+    let env = Env::new();
+    let path = env.file("x.yaml", ALIAS);
+    let p = path.to_str().unwrap();
+    let run = env.run(&["diff", "-f", p]);
+    assert_eq!(run.code, 1, "a new group is a change: {run}");
+    assert!(run.stdout.contains("--- /dev/null"), "{run}");
+    assert!(run.stdout.contains("start managing the group"), "{run}");
+
+    env.apply(ALIAS);
+    let run = env.run(&["diff", "-f", p]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.stdout, "");
+
+    let changed = env.file(
+        "y.yaml",
+        &ALIAS
+            .replace("writer: us-east-1", "writer: us-west-2")
+            .replace("dnsOwner: us-east-1", "dnsOwner: us-west-2"),
+    );
+    let run = env.run(&["diff", "-f", changed.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stdout
+            .contains("-  writer: us-east-1\n+  writer: us-west-2"),
+        "{run}"
+    );
+    assert!(
+        run.stdout
+            .contains("move the Aurora writer of myapp-prod-global from us-east-1 to us-west-2"),
+        "{run}"
+    );
+    assert!(run.stdout.contains("move DNS A api.example.com."), "{run}");
+    assert_eq!(env.get("myapp-prod").spec.writer, "us-east-1", "diff wrote");
+
+    let bad = env.file(
+        "z.yaml",
+        &ALIAS.replace("writer: us-east-1", "writer: eu-west-9"),
+    );
+    let run = env.run(&["diff", "-f", bad.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(
+        run.stderr
+            .contains("spec.writer: \"eu-west-9\" is not one of spec.regions"),
+        "{run}"
+    );
+
+    let immutable = env.file("w.yaml", &ALIAS.replace("Z0123456789ABCDEFGHIJ", "Z42"));
+    let run = env.run(&["diff", "-f", immutable.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(
+        run.stderr
+            .contains("spec.dns.hostedZoneId: field is immutable"),
+        "{run}"
+    );
+}
+
+#[test]
+fn edit_with_a_scripted_editor_saves_a_valid_change() {
+    let env = Env::new();
+    env.apply(ALIAS);
+    let editor = env.editor(
+        "ed.sh",
+        r#"sed -i 's/maxLagSeconds: 5/maxLagSeconds: 9/' "$1""#,
+    );
+    let run = env
+        .drctl
+        .clone()
+        .env("EDITOR", editor)
+        .run(&["edit", "myapp-prod"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        run.stdout.contains("failovergroup/myapp-prod edited"),
+        "{run}"
+    );
+    assert_eq!(env.get("myapp-prod").spec.max_lag_seconds, 9);
+    let history = env.ok(&["history", "myapp-prod"]).stdout;
+    assert!(
+        history.contains("SpecEdited") && history.contains("tester@testhost"),
+        "{history}"
+    );
+    assert!(history.contains("spec.maxLagSeconds: 5 -> 9"), "{history}");
+}
+
+#[test]
+fn edit_saved_unchanged_is_cancelled() {
+    let env = Env::new();
+    env.apply(ALIAS);
+    let editor = env.editor("noop.sh", "true");
+    let run = env
+        .drctl
+        .clone()
+        .env("EDITOR", editor)
+        .run(&["edit", "myapp-prod"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.stdout.trim(), "Edit cancelled, no changes made.");
+    assert_eq!(
+        env.get("myapp-prod").metadata.resource_version.as_deref(),
+        Some("1")
+    );
+}
+
+#[test]
+fn edit_reopens_an_invalid_edit_with_the_error_then_saves_the_fix() {
+    let env = Env::new();
+    env.apply(ALIAS);
+    let seen = env.dir.path().join("seen.txt");
+    // First round: an invalid writer. Second round: record what the editor showed, fix it.
+    let editor = env.editor(
+        "twice.sh",
+        &format!(
+            r#"if [ ! -f {marker} ]; then
+  touch {marker}
+  sed -i 's/^  writer: us-east-1/  writer: eu-west-9/' "$1"
+else
+  cp "$1" {seen}
+  sed -i 's/^  writer: eu-west-9/  writer: us-west-2/; s/^  dnsOwner: us-east-1/  dnsOwner: us-west-2/' "$1"
+fi"#,
+            marker = env.dir.path().join("marker").display(),
+            seen = seen.display()
+        ),
+    );
+    let run = env
+        .drctl
+        .clone()
+        .env("EDITOR", editor)
+        .run(&["edit", "myapp-prod"]);
+    assert_eq!(run.code, 0, "{run}");
+    let shown = std::fs::read_to_string(&seen).unwrap();
+    assert!(
+        shown.starts_with("# failovergroup/myapp-prod was not saved:\n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("# edited failovergroup/myapp-prod: document 1 (myapp-prod): spec.writer: \"eu-west-9\" is not one of spec.regions [us-east-1, us-west-2]"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("\n  writer: eu-west-9\n"),
+        "the user's text was kept: {shown}"
+    );
+    let doc = env.get("myapp-prod");
+    assert_eq!(doc.spec.writer, "us-west-2");
+    assert_eq!(doc.spec.dns_owner(), "us-west-2");
+}
+
+#[test]
+fn edit_saved_invalid_twice_unchanged_gives_up_with_exit_2() {
+    let env = Env::new();
+    env.apply(ALIAS);
+    let editor = env.editor(
+        "bad.sh",
+        r#"sed -i 's/^  writer: us-east-1/  writer: eu-west-9/' "$1""#,
+    );
+    let run = env
+        .drctl
+        .clone()
+        .env("EDITOR", editor)
+        .run(&["edit", "myapp-prod"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains("spec.writer"), "{run}");
+    assert_eq!(env.get("myapp-prod").spec.writer, "us-east-1");
+}
+
+#[test]
+fn edit_aborts_when_the_editor_fails() {
+    let env = Env::new();
+    env.apply(ALIAS);
+    let editor = env.editor(
+        "fail.sh",
+        r#"sed -i 's/maxLagSeconds: 5/maxLagSeconds: 9/' "$1"; exit 3"#,
+    );
+    let run = env
+        .drctl
+        .clone()
+        .env("EDITOR", editor)
+        .run(&["edit", "myapp-prod"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("edit aborted"), "{run}");
+    assert_eq!(env.get("myapp-prod").spec.max_lag_seconds, 5);
+}
+
+#[test]
+fn edit_beaten_by_a_concurrent_write_reopens_saying_what_changed() {
+    let env = Env::new();
+    env.apply(ALIAS);
+    let store = env.drctl.store().to_string();
+    let bin = drctl_e2e::bin::drctl_path().unwrap();
+    let other = env.file(
+        "other.yaml",
+        &ALIAS.replace("maxLagSeconds: 5", "maxLagSeconds: 7"),
+    );
+    let seen = env.dir.path().join("seen.txt");
+    // First round: someone else applies while the editor is open. Second round: keep the text.
+    let editor = env.editor(
+        "race.sh",
+        &format!(
+            r#"if [ ! -f {marker} ]; then
+  touch {marker}
+  {bin} --store {store} apply -f {other} >/dev/null
+  sed -i 's/suspended: false/suspended: true/' "$1"
+else
+  cp "$1" {seen}
+fi"#,
+            marker = env.dir.path().join("marker").display(),
+            bin = bin.display(),
+            other = other.display(),
+            seen = seen.display(),
+        ),
+    );
+    let run = env
+        .drctl
+        .clone()
+        .env("EDITOR", editor)
+        .run(&["edit", "myapp-prod"]);
+    assert_eq!(run.code, 0, "{run}");
+    let shown = std::fs::read_to_string(&seen).unwrap();
+    assert!(shown.contains("was modified concurrently"), "{shown}");
+    assert!(
+        shown.contains("# Changed meanwhile:\n#   spec.maxLagSeconds: 5 -> 7"),
+        "{shown}"
+    );
+    let doc = env.get("myapp-prod");
+    assert!(doc.spec.suspended, "the edit was applied on top");
+    assert_eq!(
+        doc.spec.max_lag_seconds, 5,
+        "saving the rebased text applies the user's version"
+    );
+}
+
+#[test]
+fn suspend_and_resume_flip_the_flag_and_are_journaled() {
+    let env = Env::new();
+    env.apply(ALIAS);
+    assert_eq!(
+        env.ok(&["suspend", "myapp-prod"]).stdout.trim(),
+        "failovergroup/myapp-prod suspended"
+    );
+    assert!(env.get("myapp-prod").spec.suspended);
+    assert!(env
+        .ok(&["suspend", "myapp-prod"])
+        .stdout
+        .contains("unchanged"));
+    assert_eq!(
+        env.ok(&["resume", "myapp-prod"]).stdout.trim(),
+        "failovergroup/myapp-prod resumed"
+    );
+    assert!(!env.get("myapp-prod").spec.suspended);
+    let history = env.ok(&["history", "myapp-prod"]).stdout;
+    let reasons: Vec<&str> = history
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().nth(2).unwrap())
+        .collect();
+    assert_eq!(
+        reasons,
+        ["SpecApplied", "Suspended", "Resumed"],
+        "{history}"
+    );
+    assert_eq!(env.run(&["suspend", "nope"]).code, 1);
+}
+
+#[test]
+fn failover_sets_writer_and_dns_owner_and_refuses_unknown_regions() {
+    let env = Env::new();
+    env.apply(ALIAS);
+    let run = env.run(&["failover", "myapp-prod", "--to", "eu-west-1"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains("not one of spec.regions"), "{run}");
+
+    let run = env.ok(&[
+        "failover",
+        "myapp-prod",
+        "--to",
+        "us-west-2",
+        "--allow-data-loss",
+    ]);
+    assert!(
+        run.stdout.contains("writer us-east-1 -> us-west-2"),
+        "{run}"
+    );
+    let doc = env.get("myapp-prod");
+    assert_eq!(doc.spec.writer, "us-west-2");
+    assert_eq!(doc.spec.dns_owner.as_deref(), Some("us-west-2"));
+    assert!(doc.spec.allow_data_loss);
+    let history = env.ok(&["history", "myapp-prod", "-o", "json"]).stdout;
+    let events: serde_json::Value = serde_json::from_str(&history).unwrap();
+    let last = events.as_array().unwrap().last().unwrap();
+    assert_eq!(last["reason"], "FailoverRequested");
+    assert_eq!(last["actor"], "tester@testhost");
+}
+
+/// Plays the controller for `failover --wait`: waits for the new generation, then walks an
+/// operation through its steps, one status write at a time.
+fn play_controller(store: &FileStore, name: &str, end: Phase) {
+    let rt = runtime();
+    rt.block_on(async {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let doc = store.get(name).await.unwrap().unwrap();
+            if doc.metadata.generation == Some(2) {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "failover never written"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    });
+    let steps = [StepName::Preflight, StepName::Switchover, StepName::MoveDns];
+    let mut states: Vec<(StepName, StepState)> =
+        steps.iter().map(|s| (*s, StepState::Pending)).collect();
+    for i in 0..steps.len() {
+        states[i].1 = StepState::Running;
+        let status = FailoverGroupStatus {
+            observed_generation: 2,
+            phase: Phase::Progressing,
+            operation: Some(operation(2, &states)),
+            ..Default::default()
+        };
+        write_status(store, name, &status);
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        states[i].1 = StepState::Succeeded;
+    }
+    let mut done = operation(2, &states);
+    done.state = OperationState::Succeeded;
+    done.rto_seconds = Some(42.0);
+    let mut status = FailoverGroupStatus {
+        observed_generation: 2,
+        phase: end,
+        last_operation: Some(done),
+        ..Default::default()
+    };
+    if end == Phase::Blocked {
+        status.conditions.push(drctl_schema::Condition {
+            type_: "Ready".into(),
+            status: drctl_schema::ConditionStatus::False,
+            reason: "DataLossNotAllowed".into(),
+            message: "us-east-1 is impaired; set allowDataLoss".into(),
+            last_transition_time: Timestamp::now(),
+        });
+    }
+    write_status(store, name, &status);
+}
+
+#[test]
+fn failover_wait_prints_step_transitions_until_converged() {
+    let env = Env::new();
+    env.apply(ALIAS);
+    let store = env.store();
+    let controller =
+        std::thread::spawn(move || play_controller(&store, "myapp-prod", Phase::Converged));
+    let run = env.run(&[
+        "failover",
+        "myapp-prod",
+        "--to",
+        "us-west-2",
+        "--wait",
+        "--timeout",
+        "60",
+    ]);
+    controller.join().unwrap();
+    assert_eq!(run.code, 0, "{run}");
+    for needle in [
+        "Switchover Preflight Running",
+        "Switchover Preflight Succeeded",
+        "Switchover MoveDns Running",
+        "converged: writer us-west-2",
+        "RTO 42.0s",
+    ] {
+        assert!(run.stdout.contains(needle), "missing {needle:?}: {run}");
+    }
+}
+
+#[test]
+fn failover_wait_exits_1_with_the_reason_when_blocked() {
+    let env = Env::new();
+    env.apply(ALIAS);
+    let store = env.store();
+    let controller =
+        std::thread::spawn(move || play_controller(&store, "myapp-prod", Phase::Blocked));
+    let run = env.run(&[
+        "failover",
+        "myapp-prod",
+        "--to",
+        "us-west-2",
+        "--wait",
+        "--timeout",
+        "60",
+    ]);
+    controller.join().unwrap();
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stderr
+            .contains("Blocked: DataLossNotAllowed: us-east-1 is impaired"),
+        "{run}"
+    );
+}
+
+#[test]
+fn failover_wait_times_out_with_exit_1() {
+    let env = Env::new();
+    env.apply(ALIAS);
+    let run = env.run(&[
+        "failover",
+        "myapp-prod",
+        "--to",
+        "us-west-2",
+        "--wait",
+        "--timeout",
+        "1",
+    ]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("timed out after 1s"), "{run}");
+}
+
+#[test]
+fn approve_only_when_a_step_awaits_approval() {
+    let env = Env::new();
+    env.apply(ALIAS);
+    let run = env.run(&["approve", "myapp-prod"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("nothing to approve"), "{run}");
+
+    let status = FailoverGroupStatus {
+        observed_generation: 1,
+        phase: Phase::WaitingForApproval,
+        operation: Some(operation(
+            1,
+            &[
+                (StepName::SnapshotStale, StepState::Succeeded),
+                (StepName::AwaitApproval, StepState::Running),
+                (StepName::DeleteStale, StepState::Pending),
+            ],
+        )),
+        ..Default::default()
+    };
+    let store = env.store();
+    write_status(&store, "myapp-prod", &status);
+    let run = env.ok(&["approve", "myapp-prod"]);
+    assert!(
+        run.stdout.contains("approved") && run.stdout.contains("next: DeleteStale"),
+        "{run}"
+    );
+    let record = runtime()
+        .block_on(store.approval("myapp-prod", "op-test-1"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.approved_by, "tester@testhost");
+    assert!(env
+        .ok(&["history", "myapp-prod"])
+        .stdout
+        .contains("Approved"));
+}
+
+#[test]
+fn delete_removes_the_group_but_keeps_its_history() {
+    let env = Env::new();
+    env.apply(ALIAS);
+    assert_eq!(
+        env.ok(&["delete", "myapp-prod"]).stdout.trim(),
+        "failovergroup/myapp-prod deleted"
+    );
+    assert_eq!(env.run(&["get", "myapp-prod"]).code, 1);
+    assert_eq!(env.run(&["delete", "myapp-prod"]).code, 1);
+    let history = env.ok(&["history", "myapp-prod"]).stdout;
+    assert!(
+        history.contains("SpecApplied") && history.contains("Deleted"),
+        "{history}"
+    );
+    assert_eq!(env.run(&["history", "never-existed"]).code, 1);
+}
+
+#[test]
+fn init_is_idempotent() {
+    let env = Env::new();
+    assert!(env.ok(&["init"]).stdout.contains("created"));
+    assert!(env.ok(&["init"]).stdout.contains("already exists"));
+}
+
+#[test]
+fn completion_scripts_mention_the_commands() {
+    let env = Env::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = env.ok(&["completion", shell]).stdout;
+        assert!(
+            out.contains("failover") && out.contains("approve"),
+            "{shell}"
+        );
+    }
+}
+
+#[test]
+fn shipped_examples_apply_cleanly() {
+    let env = Env::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    for example in ["failovergroup.yaml", "failovergroup-cname.yaml"] {
+        let run = env.run(&["apply", "-f", root.join(example).to_str().unwrap()]);
+        assert_eq!(run.code, 0, "{example}: {run}");
+    }
+}
