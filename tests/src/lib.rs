@@ -1,0 +1,3 @@
+//! Helpers for the end-to-end tests.
+pub mod bin;
+pub mod moto;

@@ -1,0 +1,547 @@
+//! The AWS adapters (drctl_cloud::aws) on the wire, against the moto emulator on loopback.
+//!
+//! The world is created and checked by an independent client (boto3, tests/moto/fixture.py),
+//! never by drctl itself, so every request the adapters build and every response they parse
+//! is proven well-formed against AWS's own wire protocols. An interceptor records every
+//! operation the adapters actually send; the test then checks that the IAM policy of
+//! `drctl iam-policy` allows each of them and that every operation of the adapters' table was
+//! exercised.
+//!
+//! NOT YET COMPILED OR RUN: its first build (the AWS SDK stack, under a load average of 12)
+//! did not finish before the deadline, so the file is switched off with `cfg(any())` to keep
+//! drctl-e2e building for everyone. Delete the next line to enable it.
+#![cfg(any())]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeSet;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_rds::config::{Credentials, SharedCredentialsProvider};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use drctl_cloud::aws::iam::{allowed_actions, policy_for, PolicyTarget};
+use drctl_cloud::aws::{operations, AwsCloud, HttpHealthCheck};
+use drctl_cloud::{
+    AliasTarget, Aurora, AutoScaling, ChangeStatus, CreateInstance, CreateSecondaryCluster, Dns,
+    DnsRecord, Ecs, ErrorCategory, HealthCheck, ReplicationLag, SnapshotQuery,
+};
+use drctl_e2e::moto::{python_path, repo_root, MotoServer};
+use drctl_schema::FailoverGroup;
+use serde_json::Value;
+
+const EAST: &str = "us-east-1";
+const WEST: &str = "us-west-2";
+const PRIMARY: &str = "myapp-prod-primary";
+const SECONDARY: &str = "myapp-prod-secondary";
+const GLOBAL: &str = "myapp-prod-global";
+
+/// Records (service, operation) of every request the SDK is about to transmit.
+#[derive(Debug, Default, Clone)]
+struct SentOperations(Arc<Mutex<Vec<String>>>);
+
+impl Intercept for SentOperations {
+    fn name(&self) -> &'static str {
+        "SentOperations"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(metadata) = cfg.load::<Metadata>() {
+            self.0.lock().unwrap().push(metadata.name().to_string());
+        }
+        Ok(())
+    }
+}
+
+struct World {
+    server: MotoServer,
+    doc_path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+    doc: FailoverGroup,
+    zone: String,
+}
+
+impl World {
+    /// moto with the complete example world (examples/failovergroup.yaml), built by boto3.
+    fn start() -> World {
+        let server = MotoServer::start().expect("moto starts (run scripts/setup-venv.sh once)");
+        let example = repo_root().join("examples").join("failovergroup.yaml");
+        let setup = fixture(
+            &server,
+            &["setup", example.to_str().unwrap(), "--lag-ms", "420"],
+        );
+        let zone = setup["hostedZoneId"].as_str().unwrap().to_string();
+        let dir = tempfile::tempdir().unwrap();
+        let doc_path = dir.path().join("group.json");
+        std::fs::write(&doc_path, setup["document"].to_string()).unwrap();
+        let doc: FailoverGroup = serde_json::from_value(setup["document"].clone()).unwrap();
+        World {
+            server,
+            doc_path,
+            _dir: dir,
+            doc,
+            zone,
+        }
+    }
+
+    /// What boto3 sees now.
+    fn inspect(&self) -> Value {
+        fixture(
+            &self.server,
+            &[
+                "inspect",
+                self.doc_path.to_str().unwrap(),
+                "--zone",
+                self.zone.as_str(),
+            ],
+        )
+    }
+
+    async fn cloud(&self, sent: &SentOperations) -> AwsCloud {
+        // The standard loader, with the emulator's endpoint and dummy credentials set
+        // explicitly: tests run in parallel, each with its own emulator, so the process
+        // environment cannot carry the endpoint.
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(EAST))
+            .endpoint_url(self.server.endpoint())
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "testing", "testing", None, None, "test",
+            )))
+            .load()
+            .await;
+        AwsCloud::builder(config)
+            .interceptor(SharedInterceptor::new(sent.clone()))
+            .build()
+    }
+
+    fn arn(&self, region: &str, cluster: &str) -> String {
+        format!("arn:aws:rds:{region}:123456789012:cluster:{cluster}")
+    }
+}
+
+fn fixture(server: &MotoServer, args: &[&str]) -> Value {
+    let mut command = Command::new(python_path());
+    command
+        .arg(repo_root().join("tests").join("moto").join("fixture.py"))
+        .args(args);
+    server.configure(&mut command);
+    let output = command.output().expect("run fixture.py");
+    assert!(
+        output.status.success(),
+        "fixture.py {args:?} failed:\n{}\nmoto log:\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        server.log()
+    );
+    serde_json::from_slice(&output.stdout).expect("fixture.py prints JSON")
+}
+
+fn alias(dns_name: &str, zone: &str) -> DnsRecord {
+    DnsRecord {
+        name: "api.example.com.".to_string(),
+        record_type: "A".to_string(),
+        ttl: None,
+        alias: Some(AliasTarget {
+            dns_name: dns_name.to_string(),
+            hosted_zone_id: zone.to_string(),
+            evaluate_target_health: false,
+        }),
+        values: vec![],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_port_method_round_trips_through_the_emulator_and_is_allowed_by_the_iam_policy() {
+    let world = World::start();
+    let sent = SentOperations::default();
+    let cloud = world.cloud(&sent).await;
+    let primary_arn = world.arn(EAST, PRIMARY);
+    let secondary_arn = world.arn(WEST, SECONDARY);
+
+    // --- Observation -------------------------------------------------------------------------
+    let global = cloud
+        .describe_global_cluster(WEST, GLOBAL)
+        .await
+        .unwrap()
+        .expect("the global cluster, asked from the secondary's region");
+    assert_eq!(
+        global.writer().map(|m| m.cluster_arn.clone()),
+        Some(primary_arn.clone())
+    );
+    assert_eq!(
+        global
+            .member(&secondary_arn)
+            .and_then(|m| m.synchronization_status.clone()),
+        Some("connected".to_string())
+    );
+    assert_eq!(global.failover_state, None);
+    assert_eq!(
+        cloud
+            .describe_global_cluster(EAST, "no-such-global")
+            .await
+            .unwrap(),
+        None
+    );
+
+    let clusters = cloud
+        .describe_clusters(EAST, &[PRIMARY.to_string(), "no-such-cluster".to_string()])
+        .await
+        .unwrap();
+    assert_eq!(clusters.len(), 1, "missing clusters are left out");
+    assert_eq!(clusters[0].arn, primary_arn);
+    assert_eq!(clusters[0].engine_version, "16.3");
+    let mut members = clusters[0].instances.clone();
+    members.sort();
+    assert_eq!(members, ["myapp-prod-primary-1", "myapp-prod-primary-2"]);
+    let instances = cloud.describe_instances(EAST, PRIMARY).await.unwrap();
+    assert_eq!(instances.len(), 2);
+    assert!(instances
+        .iter()
+        .all(|i| i.cluster_identifier.as_deref() == Some(PRIMARY)));
+
+    let lag = cloud.replication_lag(EAST, PRIMARY, WEST).await.unwrap();
+    assert_eq!(lag, Some(0.42), "the fixture published 420 ms");
+
+    let record = cloud
+        .get_record(&world.zone, "api.example.com.", "A")
+        .await
+        .unwrap()
+        .expect("the record");
+    assert_eq!(
+        record
+            .alias
+            .as_ref()
+            .map(|a| a.dns_name.trim_end_matches('.').to_string()),
+        Some("primary-alb-123.us-east-1.elb.amazonaws.com".to_string())
+    );
+    assert_eq!(
+        cloud
+            .get_record(&world.zone, "nope.example.com.", "A")
+            .await
+            .unwrap(),
+        None
+    );
+
+    let services = cloud
+        .describe_services(
+            EAST,
+            "myapp-prod",
+            &[
+                "api".to_string(),
+                "worker".to_string(),
+                "missing".to_string(),
+            ],
+        )
+        .await
+        .unwrap();
+    let counts: Vec<_> = services
+        .iter()
+        .map(|s| (s.service.as_str(), s.desired, s.running))
+        .collect();
+    assert_eq!(counts, [("api", 6, 6), ("worker", 3, 3)]);
+
+    let ids = [
+        "service/myapp-prod-dr/api".to_string(),
+        "service/myapp-prod-dr/worker".to_string(),
+    ];
+    let mut targets = cloud.describe_scalable_targets(WEST, &ids).await.unwrap();
+    targets.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
+    let bounds: Vec<_> = targets
+        .iter()
+        .map(|t| (t.resource_id.as_str(), t.min, t.max))
+        .collect();
+    assert_eq!(
+        bounds,
+        [
+            ("service/myapp-prod-dr/api", 1, 24),
+            ("service/myapp-prod-dr/worker", 0, 12)
+        ]
+    );
+
+    // --- Compute: scale the standby up -------------------------------------------------------
+    cloud
+        .register_scalable_target(WEST, &ids[0], 6, 24)
+        .await
+        .unwrap();
+    cloud
+        .update_desired_count(WEST, "myapp-prod-dr", "api", 6)
+        .await
+        .unwrap();
+    let seen = world.inspect();
+    assert_eq!(seen["scalableTargets"]["api"][WEST]["min"], 6);
+    assert_eq!(seen["services"]["api"][WEST]["desired"], 6);
+
+    // --- Database: switchover, in flight, then done -----------------------------------------
+    cloud
+        .switchover_global_cluster(WEST, GLOBAL, &secondary_arn)
+        .await
+        .unwrap();
+    let busy = cloud
+        .failover_global_cluster(WEST, GLOBAL, &secondary_arn, true)
+        .await
+        .expect_err("a second operation while one is in flight");
+    assert_eq!(busy.code, "InvalidGlobalClusterStateFault");
+    assert_eq!(busy.category, ErrorCategory::Retryable, "{busy}");
+    assert_eq!(world.inspect()["writer"], EAST, "not switched yet");
+    let in_flight = cloud
+        .describe_global_cluster(WEST, GLOBAL)
+        .await
+        .unwrap()
+        .unwrap();
+    let state = in_flight
+        .failover_state
+        .expect("FailoverState while switching over");
+    assert_eq!(state.status, "switching-over");
+    assert_eq!(
+        state.to_cluster_arn.as_deref(),
+        Some(secondary_arn.as_str())
+    );
+    let done = cloud
+        .describe_global_cluster(WEST, GLOBAL)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.failover_state, None);
+    assert_eq!(
+        done.writer().map(|m| m.cluster_arn.clone()),
+        Some(secondary_arn.clone())
+    );
+    assert_eq!(done.members.len(), 2, "membership is kept");
+    assert_eq!(world.inspect()["writer"], WEST);
+
+    // Unplanned failover back (AllowDataLoss), asked in the target's region.
+    cloud
+        .failover_global_cluster(EAST, GLOBAL, &primary_arn, true)
+        .await
+        .unwrap();
+    let in_flight = cloud
+        .describe_global_cluster(EAST, GLOBAL)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(in_flight
+        .failover_state
+        .as_ref()
+        .is_some_and(|s| s.is_data_loss_allowed));
+    cloud.describe_global_cluster(EAST, GLOBAL).await.unwrap();
+    assert_eq!(world.inspect()["writer"], EAST);
+
+    let not_found = cloud
+        .switchover_global_cluster(WEST, GLOBAL, &world.arn(WEST, "no-such-cluster"))
+        .await
+        .expect_err("unknown target");
+    assert_eq!(not_found.code, "DBClusterNotFoundFault");
+    assert_eq!(not_found.category, ErrorCategory::NeedsSpecChange);
+
+    // --- DNS: compare-and-swap to the standby's load balancer -------------------------------
+    let dr = alias("dr-alb-456.us-west-2.elb.amazonaws.com", "Z1H1FL5HABSF5");
+    let change = cloud
+        .change_record(
+            &world.zone,
+            Some(&record),
+            &dr,
+            "drctl test: move to us-west-2",
+        )
+        .await
+        .unwrap();
+    assert_eq!(world.inspect()["dnsOwner"], WEST);
+    assert_eq!(
+        cloud.get_change(&change.id).await.unwrap(),
+        ChangeStatus::InSync
+    );
+    // And back, by UPSERT.
+    let primary_alias = alias(
+        "primary-alb-123.us-east-1.elb.amazonaws.com",
+        "Z35SXDOTRQ7X7K",
+    );
+    cloud
+        .change_record(&world.zone, None, &primary_alias, "drctl test: upsert back")
+        .await
+        .unwrap();
+    assert_eq!(world.inspect()["dnsOwner"], EAST);
+
+    // --- Failback of a stale secondary: snapshot, delete, recreate ---------------------------
+    cloud
+        .create_cluster_snapshot(WEST, SECONDARY, "drctl-test-stale")
+        .await
+        .unwrap();
+    cloud
+        .copy_cluster_snapshot(WEST, "drctl-test-stale", "drctl-test-stale-copy")
+        .await
+        .unwrap();
+    let snapshots = cloud
+        .describe_cluster_snapshots(
+            WEST,
+            &SnapshotQuery {
+                cluster_identifier: Some(SECONDARY.to_string()),
+                snapshot_type: Some("manual".to_string()),
+                ..SnapshotQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mut names: Vec<_> = snapshots.iter().map(|s| s.identifier.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["drctl-test-stale", "drctl-test-stale-copy"]);
+    assert!(snapshots
+        .iter()
+        .all(|s| s.snapshot_type == "manual" && s.created_at.is_some()));
+    let none = cloud
+        .describe_cluster_snapshots(
+            WEST,
+            &SnapshotQuery {
+                snapshot_identifier: Some("no-such-snapshot".to_string()),
+                ..SnapshotQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    let seen = world.inspect();
+    let mut by_boto: Vec<_> = seen["snapshots"][WEST]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    by_boto.sort();
+    assert_eq!(by_boto, ["drctl-test-stale", "drctl-test-stale-copy"]);
+
+    cloud
+        .set_deletion_protection(WEST, SECONDARY, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        world.inspect()["clusters"][WEST]["deletionProtection"],
+        true
+    );
+    cloud
+        .delete_instance(WEST, "myapp-prod-secondary-1")
+        .await
+        .unwrap();
+    let protected = cloud
+        .delete_cluster(WEST, SECONDARY)
+        .await
+        .expect_err("protected");
+    assert_eq!(
+        protected.category,
+        ErrorCategory::NeedsOperator,
+        "{protected}"
+    );
+    cloud
+        .set_deletion_protection(WEST, SECONDARY, false)
+        .await
+        .unwrap();
+    cloud.delete_cluster(WEST, SECONDARY).await.unwrap();
+    let seen = world.inspect();
+    assert_eq!(seen["clusters"][WEST], Value::Null);
+    assert_eq!(
+        seen["globalCluster"]["members"].as_array().unwrap().len(),
+        1
+    );
+
+    let template = &world.doc.spec.database.clusters[WEST];
+    cloud
+        .create_secondary_cluster(&CreateSecondaryCluster {
+            region: WEST.to_string(),
+            identifier: template.identifier.clone(),
+            global_cluster_identifier: GLOBAL.to_string(),
+            engine: template.engine.clone().unwrap(),
+            engine_version: template.engine_version.clone(),
+            kms_key_id: template.kms_key_id.clone(),
+            db_subnet_group: None,
+            vpc_security_group_ids: template.vpc_security_group_ids.clone(),
+            source_region: Some(EAST.to_string()),
+        })
+        .await
+        .unwrap();
+    cloud
+        .create_instance(&CreateInstance {
+            region: WEST.to_string(),
+            identifier: "myapp-prod-secondary-1".to_string(),
+            cluster_identifier: SECONDARY.to_string(),
+            instance_class: "db.r6g.large".to_string(),
+            engine: "aurora-postgresql".to_string(),
+        })
+        .await
+        .unwrap();
+    let seen = world.inspect();
+    assert_eq!(
+        seen["clusters"][WEST]["instances"][0],
+        "myapp-prod-secondary-1"
+    );
+    let rejoined: Vec<_> = seen["globalCluster"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["region"].as_str().unwrap().to_string(),
+                m["isWriter"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rejoined,
+        [(EAST.to_string(), true), (WEST.to_string(), false)]
+    );
+
+    // --- Every operation sent is allowed by the policy, and every one was exercised ---------
+    let policy = policy_for(
+        &world.doc.spec,
+        PolicyTarget {
+            partition: "aws",
+            account: "123456789012",
+            dynamodb_table: None,
+        },
+    );
+    let allowed: BTreeSet<String> = allowed_actions(&policy).into_iter().collect();
+    let sent: BTreeSet<String> = sent.0.lock().unwrap().iter().cloned().collect();
+    for name in &sent {
+        let op = operations::find(name)
+            .unwrap_or_else(|| panic!("{name} was sent but is not in the operations table"));
+        assert!(
+            allowed.contains(&op.iam_action()),
+            "{} is not in the policy",
+            op.iam_action()
+        );
+    }
+    let table: BTreeSet<String> = operations::ALL
+        .iter()
+        .map(|op| op.name.to_string())
+        .collect();
+    assert_eq!(
+        sent, table,
+        "every operation of the table was exercised on the wire"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_health_probe_reads_the_status_of_a_real_http_endpoint() {
+    let server = MotoServer::start().expect("moto starts");
+    let probe = HttpHealthCheck::new(std::time::Duration::from_secs(5)).unwrap();
+
+    let status = probe
+        .probe(&format!("{}/moto-api/", server.endpoint()))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let port = server.port();
+    drop(server);
+
+    let err = probe
+        .probe(&format!("http://127.0.0.1:{port}/healthz"))
+        .await
+        .expect_err("nothing listens any more");
+    assert_eq!(err.category, ErrorCategory::Retryable);
+    assert_eq!(err.code, "ConnectionFailed");
+}
