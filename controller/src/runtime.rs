@@ -255,7 +255,14 @@ impl Controller {
             }
 
             if now >= next_lease {
-                let leader = self.tend_lease().await.unwrap_or(false);
+                let tended = self.tend_lease().await;
+                // Ready means "a working replica": one that reached the store, whether or not
+                // it won the lease. A standby that never reported ready would stall every
+                // rollout and, under a PodDisruptionBudget, every drain of the leader's node.
+                if tended.is_ok() {
+                    self.metrics.set_ready(true);
+                }
+                let leader = tended.unwrap_or(false);
                 next_lease = now + self.config.retry_period;
                 if !leader && mode == RunMode::Once {
                     let current = self.store.get_lease(&self.config.lease_name).await?;

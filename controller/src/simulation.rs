@@ -429,9 +429,12 @@ pub async fn run_scenario(
         let _ = store.release_lease(&lease).await;
     }
 
+    // The runbook's operator asks for AllowDataLoss explicitly (failover-global-cluster
+    // --allow-data-loss), so its loss is allowed too; drctl's is allowed by the spec.
     let allow_data_loss = operations
         .iter()
-        .any(|o| o.type_ == OperationType::Failover);
+        .any(|o| o.type_ == OperationType::Failover)
+        || (options.strategy == Strategy::Sequential && scenario.has_outage());
     // Invariant 6 reads the lease history of the simulated world's own store; a lease kept
     // elsewhere (the demo's file store) is invisible to it.
     let lease_in_world = options.store.is_none();

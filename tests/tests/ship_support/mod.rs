@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub use drctl_e2e::bin::{drctl_path, Drctl, Run};
+pub use drctl_e2e::bin::{drctl_path, Drctl};
 
 /// The repository's root (this package lives in `<root>/tests`).
 pub fn repo_root() -> PathBuf {
