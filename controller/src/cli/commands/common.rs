@@ -132,6 +132,8 @@ pub async fn journal(
 }
 
 /// The outcome of a conditional read-modify-write.
+// Built once per command and returned by value: boxing the documents would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Modified {
     Unchanged(Box<FailoverGroup>),
     Updated {
