@@ -75,8 +75,10 @@ fn main() {
     );
     for startup in [30u64, 60, 90, 120] {
         let result = run_in_virtual_time(move || async move {
-            let mut timings = drctl_sim::SimTimings::default();
-            timings.task_startup = std::time::Duration::from_secs(startup);
+            let timings = drctl_sim::SimTimings {
+                task_startup: std::time::Duration::from_secs(startup),
+                ..Default::default()
+            };
             let mut options = ScenarioOptions::new(1);
             options.timings = Some(timings.clone());
             let drctl = run_scenario(Scenario::RegionOutageFailover, options).await?;

@@ -311,7 +311,7 @@ async fn throttling_server_errors_and_lost_responses_still_converge_without_dupl
         Service::Ecs,
         Service::AutoScaling,
     ] {
-        h.world.set_service_faults(service, faults.clone());
+        h.world.set_service_faults(service, faults);
     }
     let r = h.start("drctl-a");
     for writer in [EAST, WEST, EAST] {

@@ -522,7 +522,7 @@ fn deployment_runs_two_hardened_replicas_under_a_disruption_budget() {
     ));
     let min = pdb["spec"]["minAvailable"].as_u64().expect("minAvailable");
     assert!(
-        min >= 1 && min < 2,
+        (1..2).contains(&min),
         "minAvailable {min} must leave one replica evictable"
     );
 
