@@ -340,9 +340,11 @@ fn diff_exits_0_without_change_1_with_change_and_2_on_invalid_input() {
     );
     let run = env.run(&["diff", "-f", changed.to_str().unwrap()]);
     assert_eq!(run.code, 1, "{run}");
+    // A changed block reads as in GNU diff: the removed lines, then the added ones.
     assert!(
-        run.stdout
-            .contains("-  writer: us-east-1\n+  writer: us-west-2"),
+        run.stdout.contains(
+            "-  writer: us-east-1\n-  dnsOwner: us-east-1\n+  writer: us-west-2\n+  dnsOwner: us-west-2"
+        ),
         "{run}"
     );
     assert!(

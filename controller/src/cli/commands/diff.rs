@@ -126,12 +126,13 @@ fn line_diff<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<Line<'a>> {
             out.push(Line::Same(a[i]));
             i += 1;
             j += 1;
-        } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            out.push(Line::Added(b[j]));
-            j += 1;
-        } else {
+        } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            // Removals first, as unified diffs show a changed line: `-old` then `+new`.
             out.push(Line::Removed(a[i]));
             i += 1;
+        } else {
+            out.push(Line::Added(b[j]));
+            j += 1;
         }
     }
     out

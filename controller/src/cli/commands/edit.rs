@@ -38,6 +38,9 @@ pub async fn run(store_url: &str, name: &str) -> CliResult<ExitStatus> {
     let mut problem: Option<String> = None;
     let file = TempFile::create(name)?;
 
+    // After a conflict the editor shows the user's edit rebased on the current version, and
+    // saving it as shown means "apply it"; after an invalid edit it means "give up".
+    let mut rebased_after_conflict = false;
     for _ in 0..MAX_ROUNDS {
         let mut text = String::new();
         if let Some(problem) = &problem {
@@ -65,7 +68,7 @@ pub async fn run(store_url: &str, name: &str) -> CliResult<ExitStatus> {
             println!("Edit cancelled, no changes made.");
             return Ok(ExitStatus::Success);
         }
-        if problem.is_some() && body.trim_end() == content.trim_end() {
+        if problem.is_some() && !rebased_after_conflict && body.trim_end() == content.trim_end() {
             // Reopened with an error and saved as it was: the user gives up.
             return Err(CliError::invalid(anyhow::anyhow!(
                 "edit cancelled, failovergroup/{name} is unchanged: {}",
@@ -98,6 +101,7 @@ pub async fn run(store_url: &str, name: &str) -> CliResult<ExitStatus> {
             Saved::Invalid(message) => {
                 problem = Some(message);
                 content = body;
+                rebased_after_conflict = false;
             }
             Saved::Conflict {
                 message,
@@ -122,6 +126,7 @@ pub async fn run(store_url: &str, name: &str) -> CliResult<ExitStatus> {
                 content = strip_comments(&spec_yaml(&rebased)?);
                 problem = Some(why);
                 base = *current;
+                rebased_after_conflict = true;
             }
         }
     }
