@@ -6,11 +6,6 @@
 //! operation the adapters actually send; the test then checks that the IAM policy of
 //! `drctl iam-policy` allows each of them and that every operation of the adapters' table was
 //! exercised.
-//!
-//! NOT YET COMPILED OR RUN: its first build (the AWS SDK stack, under a load average of 12)
-//! did not finish before the deadline, so the file is switched off with `cfg(any())` to keep
-//! drctl-e2e building for everyone. Delete the next line to enable it.
-#![cfg(any())]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeSet;
