@@ -275,11 +275,29 @@ fn malformed_instance_class_and_security_group_are_rejected() {
 }
 
 #[test]
-fn hosted_zone_id_must_be_z_and_uppercase_alphanumerics() {
-    for bad in ["z123", "Z12ab", "X123", "Z"] {
+fn hosted_zone_id_must_be_up_to_32_uppercase_alphanumerics() {
+    for bad in ["z123", "Z12ab", "", "Z-123", &"Z".repeat(33)] {
         let doc = alias_with(|d| d.spec.dns.hosted_zone_id = bad.into());
         assert_problem(&doc, "spec.dns.hostedZoneId", "not a hosted zone id");
     }
+    // Route 53 promises only the length; emulators (moto) mint ids without the leading Z.
+    for good in ["Z0123456789ABC", "07L2W0B298DPUUA12EBSPL", "Z"] {
+        let doc = alias_with(|d| d.spec.dns.hosted_zone_id = good.into());
+        assert!(
+            drctl_schema::validate::hosted_zone_id(&doc.spec.dns.hosted_zone_id).is_ok(),
+            "{good} is a hosted zone id"
+        );
+    }
+}
+
+#[test]
+fn a_hosted_zone_id_pasted_with_its_path_prefix_is_explained() {
+    let doc = alias_with(|d| d.spec.dns.hosted_zone_id = "/hostedzone/Z0123456789ABC".into());
+    assert_problem(
+        &doc,
+        "spec.dns.hostedZoneId",
+        "without the /hostedzone/ prefix",
+    );
 }
 
 #[test]
