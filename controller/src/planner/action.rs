@@ -86,6 +86,59 @@ impl Action {
         }
     }
 
+    /// What the call acts on, with the operation: `DeleteDBInstance us-east-1/db-1`. Two
+    /// actions with the same subject are the same call issued again (perhaps with other
+    /// values), which is what the re-issue grace is about.
+    pub fn subject(&self) -> String {
+        let on = match self {
+            Action::RegisterScalableTarget {
+                region,
+                resource_id,
+                ..
+            } => format!("{region}/{resource_id}"),
+            Action::SetDesiredCount {
+                region,
+                cluster,
+                service,
+                ..
+            } => format!("{region}/{cluster}/{service}"),
+            Action::SwitchoverGlobalCluster {
+                region,
+                global_cluster_id,
+                ..
+            }
+            | Action::FailoverGlobalCluster {
+                region,
+                global_cluster_id,
+                ..
+            } => format!("{region}/{global_cluster_id}"),
+            Action::ChangeRecord {
+                hosted_zone_id,
+                desired,
+                ..
+            } => format!("{hosted_zone_id}/{}/{}", desired.name, desired.record_type),
+            Action::CreateClusterSnapshot {
+                region,
+                snapshot_id,
+                ..
+            } => format!("{region}/{snapshot_id}"),
+            Action::CopyClusterSnapshot {
+                region,
+                target_snapshot_id,
+                ..
+            } => format!("{region}/{target_snapshot_id}"),
+            Action::DisableDeletionProtection { region, cluster_id }
+            | Action::DeleteCluster { region, cluster_id } => format!("{region}/{cluster_id}"),
+            Action::DeleteInstance {
+                region,
+                instance_id,
+            } => format!("{region}/{instance_id}"),
+            Action::CreateSecondaryCluster(c) => format!("{}/{}", c.region, c.identifier),
+            Action::CreateInstance(i) => format!("{}/{}", i.region, i.identifier),
+        };
+        format!("{} {on}", self.operation())
+    }
+
     /// Actions whose effect cannot be undone by repeating or reversing them.
     pub fn is_destructive(&self) -> bool {
         matches!(

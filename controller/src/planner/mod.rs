@@ -436,6 +436,12 @@ impl<'a> Builder<'a> {
                     }
                     op.notes
                         .insert(note::issued_at(step_name), now.millis().to_string());
+                    for action in &actions {
+                        op.notes.insert(
+                            note::action_issued_at(step_name, action),
+                            now.millis().to_string(),
+                        );
+                    }
                     for action in actions {
                         self.actions.push(PlannedAction {
                             step: Some(step_name),
@@ -522,32 +528,47 @@ impl<'a> Builder<'a> {
         self.status.operation = Some(op);
     }
 
-    /// Do not re-issue an action whose effect may still be on its way.
+    /// Do not re-issue a call whose effect may still be on its way. The grace is per call
+    /// (`Action::subject`), not per step: a step whose first call took effect goes on to
+    /// its next call at once (DeleteDBCluster right after its instances are gone, not a
+    /// destructive grace later), while the same call is not sent twice within its grace.
     fn apply_grace(&self, op: &Operation, step: StepName, eval: StepEval) -> StepEval {
         let StepEval::Act(actions, detail) = eval else {
             return eval;
         };
-        let issued = op
-            .notes
-            .get(&note::issued_at(step))
-            .and_then(|v| v.parse::<i64>().ok());
-        let Some(issued) = issued else {
-            return StepEval::Act(actions, detail);
-        };
-        let grace = if actions.iter().any(Action::is_destructive) {
-            self.input.config.destructive_grace
+        let parse = |key: &str| op.notes.get(key).and_then(|v| v.parse::<i64>().ok());
+        // Statuses written before per-call notes existed: the step's time stands for all.
+        let prefix = note::action_issued_prefix(step);
+        let per_call = op.notes.keys().any(|k| k.starts_with(&prefix));
+        let step_issued = if per_call {
+            None
         } else {
-            self.input.config.idempotent_grace
+            parse(&note::issued_at(step))
         };
-        let elapsed = self.input.now.millis().saturating_sub(issued);
-        if elapsed < grace.as_millis() as i64 {
-            StepEval::Wait(format!(
-                "{detail} (issued {} s ago; waiting for its effect)",
-                elapsed / 1000
-            ))
-        } else {
-            StepEval::Act(actions, detail)
+        let now = self.input.now.millis();
+        let (mut ready, mut held) = (Vec::new(), Vec::new());
+        for action in actions {
+            let issued = parse(&note::action_issued_at(step, &action)).or(step_issued);
+            let grace = if action.is_destructive() {
+                self.input.config.destructive_grace
+            } else {
+                self.input.config.idempotent_grace
+            };
+            match issued {
+                Some(at) if now.saturating_sub(at) < grace.as_millis() as i64 => {
+                    held.push((action, now.saturating_sub(at)))
+                }
+                _ => ready.push(action),
+            }
         }
+        if !ready.is_empty() {
+            return StepEval::Act(ready, detail);
+        }
+        let newest = held.iter().map(|(_, ago)| *ago).min().unwrap_or(0);
+        StepEval::Wait(format!(
+            "{detail} (issued {} s ago; waiting for its effect)",
+            newest / 1000
+        ))
     }
 
     fn start_step(&mut self, op: &mut Operation, step: StepName, detail: &str) {

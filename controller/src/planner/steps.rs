@@ -24,6 +24,13 @@ pub mod note {
     pub fn issued_at(step: drctl_schema::StepName) -> String {
         format!("{}.issuedAt", step.as_str())
     }
+    /// When this step last issued this very call (see `Action::subject`).
+    pub fn action_issued_at(step: drctl_schema::StepName, action: &super::Action) -> String {
+        format!("{}{}", action_issued_prefix(step), action.subject())
+    }
+    pub fn action_issued_prefix(step: drctl_schema::StepName) -> String {
+        format!("{}.issued: ", step.as_str())
+    }
 }
 
 /// Which sequence an operation runs.

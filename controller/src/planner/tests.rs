@@ -656,6 +656,69 @@ fn stale_failback_snapshots_then_waits_for_approval_before_deleting() {
     );
 }
 
+/// Found against moto: the grace used to be per step, so DeleteDBCluster waited out the
+/// 30 s destructive grace of the DeleteDBInstance calls that had already taken effect.
+#[test]
+fn a_step_goes_on_to_its_next_call_at_once_but_never_repeats_a_call_within_its_grace() {
+    let spec = SpecBuilder::new().automatic_approval().build();
+    let snapshot_id = {
+        let world = stale_failback_world().snapshots(EAST, vec![]).build();
+        let first = Run::new(&spec, &world).generation(3).plan();
+        match &first.actions[0].action {
+            Action::CreateClusterSnapshot { snapshot_id, .. } => snapshot_id.clone(),
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    let with_instances = |status: &str| {
+        stale_failback_world()
+            .snapshots(EAST, vec![snapshot(&snapshot_id, "manual", "available")])
+            .instances(EAST, vec![instance("app-primary-1", status)])
+            .build()
+    };
+    let mut status = FailoverGroupStatus::default();
+    let mut deleting = None;
+    // Snapshot, then (approval automatic) the instance deletion.
+    for _ in 0..4 {
+        let plan = Run::new(&spec, &with_instances("available"))
+            .status(status.clone())
+            .generation(3)
+            .plan();
+        status = plan.status.clone();
+        if operations(&plan) == ["DeleteDBInstance"] {
+            deleting = Some(plan);
+            break;
+        }
+    }
+    let deleting = deleting.expect("the instance is deleted after the snapshot");
+
+    // One second later the instance still shows as available: the call is not repeated.
+    let held = Run::new(&spec, &with_instances("available"))
+        .status(deleting.status.clone())
+        .generation(3)
+        .at(1_001_000)
+        .plan();
+    assert!(held.actions.is_empty(), "{:?}", held.actions);
+    // After the destructive grace it is, as the first call may have been lost.
+    let retried = Run::new(&spec, &with_instances("available"))
+        .status(deleting.status.clone())
+        .generation(3)
+        .at(1_031_000)
+        .plan();
+    assert_eq!(operations(&retried), ["DeleteDBInstance"]);
+
+    // One second later the instance is gone: the cluster goes at once, not 30 s later.
+    let gone = stale_failback_world()
+        .snapshots(EAST, vec![snapshot(&snapshot_id, "manual", "available")])
+        .instances(EAST, vec![])
+        .build();
+    let next = Run::new(&spec, &gone)
+        .status(deleting.status.clone())
+        .generation(3)
+        .at(1_001_000)
+        .plan();
+    assert_eq!(operations(&next), ["DeleteDBCluster"]);
+}
+
 #[test]
 fn a_stale_cluster_is_never_deleted_without_an_available_manual_snapshot() {
     let spec = SpecBuilder::new().automatic_approval().build();
