@@ -36,6 +36,8 @@ Gaps of moto's own global-cluster support that drctl's adapters hit, patched min
 * GlobalCluster has no FailoverState: added (absent when nothing is in flight).
 * DeleteDBCluster of a secondary in another region than the global cluster's home backend
   left it listed as a member: deleting a cluster now removes it from every global cluster.
+* DeleteDBCluster kept the cluster's automated snapshots, so recreating a cluster of the same
+  name within a minute failed: they are now deleted with the cluster, as Aurora does.
 """
 
 from __future__ import annotations
@@ -297,6 +299,13 @@ def _delete_db_cluster_leaving_globals(
         for gc in regional.global_clusters.values():
             if cluster in gc.members:
                 gc.members.remove(cluster)
+    # Aurora deletes a cluster's automated backups with it; moto kept them, so a cluster
+    # recreated under the same name within the minute collided with its predecessor's
+    # `rds:<id>-<minute>` snapshot (DBClusterSnapshotAlreadyExistsFault) half-way through
+    # CreateDBCluster, leaving it outside its global cluster.
+    for snapshot_id, snapshot in list(self.cluster_snapshots.items()):
+        if snapshot.snapshot_type == "automated" and snapshot.db_cluster_identifier == cluster_identifier:
+            del self.cluster_snapshots[snapshot_id]
     return cluster
 
 
