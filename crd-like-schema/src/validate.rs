@@ -680,7 +680,10 @@ pub fn hosted_zone_id(s: &str) -> Check {
     } else if s.starts_with("/hostedzone/") {
         Err("is not a hosted zone id: give the id without the /hostedzone/ prefix, such as Z0123456789ABC".to_string())
     } else {
-        Err("is not a hosted zone id: 1 to 32 uppercase letters and digits, such as Z0123456789ABC".to_string())
+        Err(
+            "is not a hosted zone id: 1 to 32 uppercase letters and digits, such as Z0123456789ABC"
+                .to_string(),
+        )
     }
 }
 
