@@ -549,7 +549,7 @@ async fn drive(
                     .unwrap_or_default()
             ));
             let served = served_at(&op);
-            let critical = critical_path(run, &doc, decision_at);
+            let critical = critical_path(run, &doc);
             let rpo = op.rpo_seconds;
             steps.extend(step_timings(run, &op));
             operations.push(op);
@@ -588,7 +588,7 @@ async fn drive(
                 detail: None,
             }));
             let doc = run.doc().await?;
-            let critical = critical_path(run, &doc, decision_at);
+            let critical = critical_path(run, &doc);
             (
                 served.map(|t| t.seconds_since(incident_at)),
                 served.map(|t| t.seconds_since(decision_at)),
@@ -705,7 +705,7 @@ fn step_timings(run: &Run, op: &Operation) -> Vec<StepTiming> {
 /// The critical path from the decision, computed from the simulated timings: the database
 /// path (promotion) and the compute path (task start-up) run in parallel, then DNS
 /// propagation. Polling and call latency are not in it, so it is a lower bound.
-fn critical_path(run: &Run, doc: &FailoverGroup, _decision_at: Timestamp) -> Option<f64> {
+fn critical_path(run: &Run, doc: &FailoverGroup) -> Option<f64> {
     let t = run.world.timings();
     let promote = if doc.spec.allow_data_loss {
         t.failover_promote

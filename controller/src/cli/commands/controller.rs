@@ -112,7 +112,7 @@ pub async fn run(store_url: &str, args: ControllerArgs) -> CliResult<ExitStatus>
             // Faster polling in virtual time costs nothing and shortens rehearsals.
             config.planner.operation_poll = Duration::from_secs(1);
             let url = store_url.to_string();
-            tokio::task::spawn_blocking(move || {
+            let outcome = tokio::task::spawn_blocking(move || {
                 crate::simulation::run_in_virtual_time(move || async move {
                     let store = drctl_state::open(&url).await?;
                     let groups = store.list().await?;
@@ -133,8 +133,8 @@ pub async fn run(store_url: &str, args: ControllerArgs) -> CliResult<ExitStatus>
             .await
             .map_err(|e| CliError::failure(anyhow::anyhow!("controller task: {e}")))?
             .map_err(|e| CliError::failure(anyhow::Error::new(e)))?
-            .map_err(store_error)
-            .map(Ok)?
+            .map_err(store_error)?;
+            Ok(outcome)
         }
     };
     match outcome {

@@ -3,8 +3,9 @@
 
 use anyhow::Context;
 use drctl_cloud::aws::iam::{policy_for, PolicyTarget};
-use drctl_state::{StoreError, StoreUrl};
+use drctl_state::StoreUrl;
 
+use super::common::store_error;
 use crate::cli::exit::{CliError, CliResult, ExitStatus};
 
 pub async fn run(store: &str, name: &str, account: &str, partition: &str) -> CliResult<ExitStatus> {
@@ -35,11 +36,4 @@ pub async fn run(store: &str, name: &str, account: &str, partition: &str) -> Cli
     let text = serde_json::to_string_pretty(&policy).context("rendering the policy")?;
     println!("{text}");
     Ok(ExitStatus::Success)
-}
-
-fn store_error(err: StoreError) -> CliError {
-    match err {
-        StoreError::InvalidUrl { .. } | StoreError::InvalidName { .. } => CliError::invalid(err),
-        _ => CliError::failure(err),
-    }
 }
