@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_rds::config::{Credentials, SharedCredentialsProvider};
 use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode};
@@ -364,16 +363,39 @@ fn black_hole(sent: Arc<AtomicUsize>) -> SharedHttpClient {
     http_client_fn(move |_, _| SharedHttpConnector::new(BlackHole(sent.clone())))
 }
 
+/// With the timeouts `AwsCloud::from_env` ships.
 fn cloud_timing_out(sent: Arc<AtomicUsize>) -> AwsCloud {
     let config = base_config(black_hole(sent))
         .into_builder()
-        .timeout_config(
-            TimeoutConfig::builder()
-                .operation_attempt_timeout(Duration::from_secs(2))
-                .build(),
-        )
+        .timeout_config(drctl_cloud::aws::timeouts())
         .build();
     AwsCloud::from_sdk_config(config)
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_endpoint_that_never_answers_costs_a_call_at_most_the_operation_timeout() {
+    let sent = Arc::new(AtomicUsize::new(0));
+    let cloud = cloud_timing_out(sent.clone());
+    let started = tokio::time::Instant::now();
+
+    let err = expect_error(
+        cloud
+            .describe_clusters("us-east-1", &["c".to_string()])
+            .await,
+    );
+
+    let took = started.elapsed();
+    assert_eq!(err.category, ErrorCategory::Retryable, "{err}");
+    assert!(
+        took <= drctl_cloud::aws::OPERATION_TIMEOUT + Duration::from_millis(10),
+        "a hung region stalls a pass {took:?}, more than the operation timeout"
+    );
+    assert!(
+        took >= drctl_cloud::aws::ATTEMPT_TIMEOUT,
+        "the first attempt had its full {:?}: {took:?}",
+        drctl_cloud::aws::ATTEMPT_TIMEOUT
+    );
+    assert!(sent.load(Ordering::SeqCst) >= 2, "the SDK retried a read");
 }
 
 #[tokio::test(start_paused = true)]

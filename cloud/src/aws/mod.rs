@@ -19,7 +19,9 @@ mod route53;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 
@@ -28,6 +30,26 @@ pub use health::{HttpHealthCheck, HEALTH_PROBE_TIMEOUT};
 use crate::ports::{Cloud, HealthCheck, SystemClock};
 
 /// Setting up the adapters failed (before any AWS call).
+/// A TCP connect to a regional endpoint takes well under a second from anywhere; the SDK's
+/// own default.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
+/// One attempt of one call. AWS control-plane calls answer in a second or two; an attempt
+/// that hangs longer is a region in trouble, and (for a mutation) an unknown outcome that the
+/// next pass resolves by reading.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// One call with the SDK's retries. The SDK sets no limit at all, so without this a region
+/// that accepts connections and never answers would stall the reconcile pass forever.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(25);
+
+/// The timeouts every client of the adapters uses.
+pub fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AwsSetupError {
     /// The HTTP client of the health probe could not be built (no usable TLS roots).
@@ -61,7 +83,10 @@ impl AwsCloud {
     /// The whole bundle from the standard configuration chain: AWS adapters, the real clock
     /// and an HTTP health probe.
     pub async fn from_env() -> Result<Cloud, AwsSetupError> {
-        let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(timeouts())
+            .load()
+            .await;
         let aws = AwsCloud::from_sdk_config(config);
         let health = HttpHealthCheck::new(HEALTH_PROBE_TIMEOUT)?;
         Ok(aws.into_cloud(Arc::new(health)))
