@@ -253,6 +253,18 @@ fn the_binary_fails_over_to_the_standby_and_fails_back_over_a_stale_old_primary_
 
     // --- 1. Failover to us-west-2 --------------------------------------------------------------
     world.drctl(&["failover", GROUP, "--to", WEST], 0);
+    // `drctl plan` reads the live account and says what it would do, and does none of it.
+    let plan = world.drctl(&["plan", GROUP], 0).stdout;
+    for action in [
+        "switchover global cluster myapp-prod-global",
+        "register scalable target service/myapp-prod-dr/api in us-west-2: min 6, max 24",
+        "set desired count of ECS service myapp-prod-dr/worker in us-west-2 to 3",
+        // Read from CloudWatch (rpc-v2-cbor) as the fixture published it: 250 ms.
+        "replication lag 0.2 s",
+    ] {
+        assert!(plan.contains(action), "plan says {action:?}:\n{plan}");
+    }
+    assert_eq!(world.inspect(), before, "plan mutates nothing");
     world.converge();
     let seen = world.inspect();
     assert_eq!(seen["writer"], WEST, "boto3 sees the writer in us-west-2");
