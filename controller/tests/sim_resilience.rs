@@ -345,3 +345,66 @@ async fn throttling_server_errors_and_lost_responses_still_converge_without_dupl
     assert_eq!(switchovers, 2);
     h.check(false, &[]);
 }
+
+/// Found by the scenario bench: every pass that asked a dark region again waited out its
+/// connect timeout, and those seconds landed on the recovery path. Now only the pass that
+/// first meets the dark region waits; later ones leave it to a probe beside the passes, and
+/// the region is read again as soon as a probe sees it answer.
+#[tokio::test(start_paused = true)]
+async fn a_dark_region_holds_only_the_pass_that_first_meets_it_and_is_probed_beside_the_rest() {
+    use drctl::observe::{needs, observe, ObserveCache};
+    use drctl_schema::FailoverGroupStatus;
+
+    let group = example_group().unwrap();
+    let world = SimWorld::new(SimConfig::new(3));
+    world.provision(&group.spec).unwrap();
+    let cloud = world.cloud("observer");
+    let status = FailoverGroupStatus::default();
+    let mut cache = ObserveCache::default();
+    let timeout = world.timings().unreachable_timeout;
+
+    // The region's services; the Route 53 control plane (also in us-east-1) is not regional
+    // observation and keeps the clients' own timeouts.
+    world.region_outage_with("us-east-1", OutageScope::RegionalServicesOnly);
+
+    let mut durations = Vec::new();
+    let mut reachable = Vec::new();
+    for _ in 0..40 {
+        let req = needs(&group.spec, &status, 1, &cache);
+        let started = tokio::time::Instant::now();
+        let seen = observe(&cloud, &group.spec, &status, &req, &mut cache).await;
+        durations.push(started.elapsed());
+        reachable.push(seen.region("us-east-1").and_then(|r| r.reachable));
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    assert!(
+        durations[0] >= timeout,
+        "the first pass meets the dark region: {:?}",
+        durations[0]
+    );
+    assert_eq!(reachable[0], Some(false));
+    let slowest_later = durations[1..].iter().max().copied().unwrap();
+    assert!(
+        slowest_later < Duration::from_millis(500),
+        "later passes never wait for the dark region (slowest {slowest_later:?}; connect timeout {timeout:?}): {durations:?}"
+    );
+    assert!(reachable[1..].iter().all(|r| *r == Some(false)));
+
+    // It comes back: a probe (every 30 s) sees it, and the passes read it again.
+    world.region_recover("us-east-1");
+    let mut back_after = None;
+    for pass in 0..30 {
+        let req = needs(&group.spec, &status, 1, &cache);
+        let seen = observe(&cloud, &group.spec, &status, &req, &mut cache).await;
+        if seen.region("us-east-1").and_then(|r| r.reachable) == Some(true) {
+            back_after = Some(pass);
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    let back_after = back_after.expect("us-east-1 is read again after it recovers");
+    assert!(
+        back_after <= 17,
+        "seen again within about 30 s: {back_after} passes"
+    );
+}
