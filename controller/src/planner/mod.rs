@@ -45,7 +45,7 @@ impl Default for PlannerConfig {
             approval_poll: Duration::from_secs(5),
             blocked_poll: Duration::from_secs(30),
             degraded_poll: Duration::from_secs(15),
-            converged_resync: Duration::from_secs(300),
+            converged_resync: Duration::from_secs(30),
             destructive_grace: Duration::from_secs(30),
             idempotent_grace: Duration::from_secs(5),
         }
