@@ -252,6 +252,25 @@ fn the_binary_fails_over_to_the_standby_and_fails_back_over_a_stale_old_primary_
     assert_eq!(world.inspect(), before, "a converged world is left alone");
 
     // --- 1. Failover to us-west-2 --------------------------------------------------------------
+    // The GitOps review first: diff against the live account names the calls, changes nothing.
+    let mut moved: Value =
+        serde_json::from_slice(&std::fs::read(&world.doc_path).unwrap()).unwrap();
+    moved["spec"]["writer"] = Value::String(WEST.to_string());
+    moved["spec"]["dnsOwner"] = Value::String(WEST.to_string());
+    let moved_path = world.dir.path().join("moved.json");
+    std::fs::write(&moved_path, serde_json::to_vec(&moved).unwrap()).unwrap();
+    let diff = world
+        .drctl(
+            &["diff", "-f", moved_path.to_str().unwrap(), "--cloud", "aws"],
+            1,
+        )
+        .stdout;
+    assert!(
+        diff.contains("# first AWS calls (aws, nothing is changed by diff):")
+            && diff.contains("[Switchover] switchover global cluster myapp-prod-global"),
+        "{diff}"
+    );
+    assert_eq!(world.inspect(), before, "diff mutates nothing");
     world.drctl(&["failover", GROUP, "--to", WEST], 0);
     // `drctl plan` reads the live account and says what it would do, and does none of it.
     let plan = world.drctl(&["plan", GROUP], 0).stdout;

@@ -355,6 +355,32 @@ fn diff_exits_0_without_change_1_with_change_and_2_on_invalid_input() {
     assert!(run.stdout.contains("move DNS A api.example.com."), "{run}");
     assert_eq!(env.get("myapp-prod").spec.writer, "us-east-1", "diff wrote");
 
+    // --cloud sim: the calls the controller's first pass would make, from the same planner,
+    // against a world built as the group was last observed. Still nothing is written.
+    let before = env.run(&["get", "myapp-prod", "-o", "json"]).stdout;
+    let run = env.run(&["diff", "-f", changed.to_str().unwrap(), "--cloud", "sim"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stdout
+            .contains("# first AWS calls (sim, nothing is changed by diff):"),
+        "{run}"
+    );
+    assert!(
+        run.stdout
+            .contains("[Switchover] switchover global cluster myapp-prod-global"),
+        "{run}"
+    );
+    assert!(
+        run.stdout
+            .contains("[ScaleUpTarget] set desired count of ECS service"),
+        "{run}"
+    );
+    assert_eq!(
+        env.run(&["get", "myapp-prod", "-o", "json"]).stdout,
+        before,
+        "diff --cloud sim wrote"
+    );
+
     let bad = env.file(
         "z.yaml",
         &ALIAS.replace("writer: us-east-1", "writer: eu-west-9"),

@@ -46,6 +46,15 @@ pub enum CloudKind {
     Sim,
 }
 
+impl CloudKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloudKind::Aws => "aws",
+            CloudKind::Sim => "sim",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,

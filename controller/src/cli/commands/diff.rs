@@ -7,7 +7,7 @@ use drctl_schema::{validate_transition, FailoverGroup, ParseError};
 
 use super::common::{open_store, parse_error, read_documents, spec_yaml, store_error};
 use crate::cli::args::CloudKind;
-use crate::cli::exit::{CliResult, ExitStatus};
+use crate::cli::exit::{CliError, CliResult, ExitStatus};
 use crate::planner::explain_spec_change;
 
 /// Unchanged lines shown around each change.
@@ -15,11 +15,6 @@ const CONTEXT: usize = 3;
 
 pub async fn run(store_url: &str, file: &str, cloud: Option<CloudKind>) -> CliResult<ExitStatus> {
     let (docs, source) = read_documents(file)?;
-    if cloud.is_some() {
-        eprintln!(
-            "note: diff explains the spec change only; `drctl plan NAME` asks the live cloud"
-        );
-    }
     let store = open_store(store_url).await?;
     let mut pairs = Vec::new();
     let mut invalid = Vec::new();
@@ -44,8 +39,11 @@ pub async fn run(store_url: &str, file: &str, cloud: Option<CloudKind>) -> CliRe
     }
     let mut changed = false;
     for (stored, doc) in &pairs {
-        if let Some(text) = render(stored.as_ref(), doc, &source)? {
+        if let Some(mut text) = render(stored.as_ref(), doc, &source)? {
             changed = true;
+            if let Some(cloud) = cloud {
+                text.push_str(&first_calls(cloud, store.as_ref(), stored.as_ref(), doc).await?);
+            }
             print!("{text}");
         }
     }
@@ -54,6 +52,55 @@ pub async fn run(store_url: &str, file: &str, cloud: Option<CloudKind>) -> CliRe
     } else {
         ExitStatus::Success
     })
+}
+
+/// With `--cloud`: the AWS calls the controller's first pass would make if FILE were applied
+/// now, from the same planner, against the live account (`aws`, read-only) or a simulated
+/// world built as the group was last observed (`sim`).
+async fn first_calls(
+    cloud: CloudKind,
+    store: &dyn drctl_state::Store,
+    stored: Option<&FailoverGroup>,
+    doc: &FailoverGroup,
+) -> CliResult<String> {
+    let Some(stored) = stored else {
+        return Ok(format!(
+            "# first AWS calls ({}): none until the group is stored and observed\n",
+            cloud.as_str()
+        ));
+    };
+    let mut candidate = stored.clone();
+    candidate.spec = doc.spec.clone();
+    candidate.metadata.labels = doc.metadata.labels.clone();
+    let plan = match cloud {
+        CloudKind::Aws => {
+            candidate.metadata.generation = Some(stored.metadata.generation.unwrap_or(0) + 1);
+            let aws = super::controller::aws_cloud().await?;
+            crate::reconcile::dry_run(&aws, store, &candidate)
+                .await
+                .map_err(|e| CliError::failure(anyhow::Error::new(e)))?
+        }
+        CloudKind::Sim => {
+            let spec = doc.spec.clone();
+            let stored = stored.clone();
+            tokio::task::spawn_blocking(move || crate::simulation::plan_spec_change(&stored, &spec))
+                .await
+                .map_err(|e| CliError::failure(anyhow::anyhow!("simulation task: {e}")))?
+                .map_err(|e| CliError::failure(anyhow::Error::new(e)))?
+        }
+    };
+    let mut out = format!(
+        "# first AWS calls ({}, nothing is changed by diff):\n",
+        cloud.as_str()
+    );
+    if plan.actions.is_empty() {
+        out.push_str(&format!("#   none now: {}\n", plan.summary));
+    }
+    for planned in &plan.actions {
+        let step = planned.step.map(|s| format!("[{s}] ")).unwrap_or_default();
+        out.push_str(&format!("#   - {step}{}\n", planned.action));
+    }
+    Ok(out)
 }
 
 /// The comparable form: name, labels and spec, no store-assigned or controller fields.
