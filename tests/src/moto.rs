@@ -76,6 +76,12 @@ pub enum MotoError {
     },
     #[error("could not create a log file for moto: {0}")]
     Log(std::io::Error),
+    #[error("fixture.py {args:?} failed: {detail}\nmoto log (tail):\n{log}")]
+    Fixture {
+        args: Vec<String>,
+        detail: String,
+        log: String,
+    },
 }
 
 /// A running moto server, killed when dropped.
@@ -217,6 +223,34 @@ impl MotoServer {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log_dir.path().join("moto.log"))
             .unwrap_or_else(|err| format!("(could not read the moto log: {err})"))
+    }
+
+    /// The last `lines` lines of [`MotoServer::log`].
+    pub fn log_tail(&self, lines: usize) -> String {
+        let log = self.log();
+        let all: Vec<&str> = log.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// Run `tests/moto/fixture.py ARGS` (boto3: the independent client that builds and
+    /// inspects test worlds) against this emulator, and parse the JSON it prints.
+    pub fn fixture(&self, args: &[&str]) -> Result<serde_json::Value, MotoError> {
+        let failed = |detail: String| MotoError::Fixture {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            detail,
+            log: self.log_tail(40),
+        };
+        let mut command = std::process::Command::new(python_path());
+        command
+            .arg(repo_root().join("tests").join("moto").join("fixture.py"))
+            .args(args);
+        self.configure(&mut command);
+        let output = command.output().map_err(|e| failed(e.to_string()))?;
+        if !output.status.success() {
+            return Err(failed(String::from_utf8_lossy(&output.stderr).into_owned()));
+        }
+        serde_json::from_slice(&output.stdout)
+            .map_err(|e| failed(format!("its output is not JSON: {e}")))
     }
 }
 

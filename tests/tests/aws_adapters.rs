@@ -9,7 +9,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeSet;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use aws_config::{BehaviorVersion, Region};
@@ -26,7 +25,7 @@ use drctl_cloud::{
     AliasTarget, Aurora, AutoScaling, ChangeStatus, CreateInstance, CreateSecondaryCluster, Dns,
     DnsRecord, Ecs, ErrorCategory, HealthCheck, ReplicationLag, SnapshotQuery,
 };
-use drctl_e2e::moto::{python_path, repo_root, MotoServer};
+use drctl_e2e::moto::{repo_root, MotoServer};
 use drctl_schema::FailoverGroup;
 use serde_json::Value;
 
@@ -125,19 +124,7 @@ impl World {
 }
 
 fn fixture(server: &MotoServer, args: &[&str]) -> Value {
-    let mut command = Command::new(python_path());
-    command
-        .arg(repo_root().join("tests").join("moto").join("fixture.py"))
-        .args(args);
-    server.configure(&mut command);
-    let output = command.output().expect("run fixture.py");
-    assert!(
-        output.status.success(),
-        "fixture.py {args:?} failed:\n{}\nmoto log:\n{}",
-        String::from_utf8_lossy(&output.stderr),
-        server.log()
-    );
-    serde_json::from_slice(&output.stdout).expect("fixture.py prints JSON")
+    server.fixture(args).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn alias(dns_name: &str, zone: &str) -> DnsRecord {

@@ -16,11 +16,11 @@
 //!    replication and switches back: the writer is in us-east-1 again.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use drctl_e2e::bin::{Drctl, Run};
-use drctl_e2e::moto::{python_path, repo_root, MotoServer};
+use drctl_e2e::moto::{repo_root, MotoServer};
 use serde_json::Value;
 
 const EAST: &str = "us-east-1";
@@ -30,6 +30,17 @@ const STALE_CLUSTER: &str = "myapp-prod-primary";
 /// Generous: moto answers in milliseconds, but CI machines are slow and the controller
 /// polls an operation every 2 s.
 const CONVERGE_TIMEOUT_SECS: &str = "300";
+/// `drctl controller` as the tests run it, in the foreground or the background.
+const CONTROLLER: &[&str] = &[
+    "controller",
+    "--cloud",
+    "aws",
+    "--until-converged",
+    "--timeout",
+    CONVERGE_TIMEOUT_SECS,
+    "--replica-id",
+    "e2e",
+];
 
 struct World {
     server: MotoServer,
@@ -85,7 +96,7 @@ impl World {
             run.code,
             expect,
             "drctl {args:?}:\n{run}\nmoto log (tail):\n{}",
-            tail(&self.server.log(), 40)
+            self.server.log_tail(40)
         );
         run
     }
@@ -93,19 +104,7 @@ impl World {
     /// One `--until-converged` run; against a healthy emulator no AWS call may fail (a failed
     /// mutation here has always meant a wire or emulation bug, never bad luck).
     fn converge(&self) -> Run {
-        let run = self.drctl(
-            &[
-                "controller",
-                "--cloud",
-                "aws",
-                "--until-converged",
-                "--timeout",
-                CONVERGE_TIMEOUT_SECS,
-                "--replica-id",
-                "e2e",
-            ],
-            0,
-        );
+        let run = self.drctl(CONTROLLER, 0);
         assert_no_failed_call(&run.stderr);
         run
     }
@@ -120,16 +119,7 @@ impl World {
     fn spawn_controller(&self) -> Child {
         let log = std::fs::File::create(self.dir.path().join("controller.log")).unwrap();
         self.drctl
-            .command(&[
-                "controller",
-                "--cloud",
-                "aws",
-                "--until-converged",
-                "--timeout",
-                CONVERGE_TIMEOUT_SECS,
-                "--replica-id",
-                "e2e",
-            ])
+            .command(CONTROLLER)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
@@ -143,19 +133,7 @@ impl World {
 }
 
 fn fixture(server: &MotoServer, args: &[&str]) -> Value {
-    let mut command = Command::new(python_path());
-    command
-        .arg(repo_root().join("tests").join("moto").join("fixture.py"))
-        .args(args);
-    server.configure(&mut command);
-    let output = command.output().expect("run fixture.py");
-    assert!(
-        output.status.success(),
-        "fixture.py {args:?} failed:\n{}\nmoto log (tail):\n{}",
-        String::from_utf8_lossy(&output.stderr),
-        tail(&server.log(), 40)
-    );
-    serde_json::from_slice(&output.stdout).expect("fixture.py prints JSON")
+    server.fixture(args).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn assert_no_failed_call(log: &str) {
