@@ -100,7 +100,9 @@ impl ReplicationLag for AwsCloud {
             // A minute past now: CloudWatch (and moto) truncate the end to whole seconds or
             // periods and exclude it, so an end of "now" can leave out the newest datapoint,
             // the one the lag gate most needs. A future end time is allowed.
-            .end_time(DateTime::from(now + Duration::from_secs(PERIOD_SECONDS as u64)))
+            .end_time(DateTime::from(
+                now + Duration::from_secs(PERIOD_SECONDS as u64),
+            ))
             .scan_by(ScanBy::TimestampDescending)
             // Only the newest point is used: one page always holds it.
             .max_datapoints(100)
