@@ -315,6 +315,28 @@ fn describe_shows_spec_against_observed_conditions_operation_and_events() {
     }
     let table = env.ok(&["get"]).stdout;
     assert!(table.contains("Switchover 1/3 ScaleUpTarget"), "{table}");
+    assert!(!out.contains("Warning:"), "{out}");
+}
+
+#[test]
+fn describe_warns_while_allow_data_loss_is_left_on_after_a_failover() {
+    let env = Env::new();
+    env.apply(ALIAS);
+    env.ok(&[
+        "failover",
+        "myapp-prod",
+        "--to",
+        "us-west-2",
+        "--allow-data-loss",
+    ]);
+    let out = env.ok(&["describe", "myapp-prod"]).stdout;
+    assert!(
+        out.contains("Warning:           spec.allowDataLoss is still true"),
+        "{out}"
+    );
+    env.apply(ALIAS);
+    let out = env.ok(&["describe", "myapp-prod"]).stdout;
+    assert!(!out.contains("allowDataLoss is still true"), "{out}");
 }
 
 #[test]

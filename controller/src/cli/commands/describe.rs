@@ -69,6 +69,16 @@ pub fn render(doc: &FailoverGroup, events: &[Event], now: Timestamp) -> String {
     );
     let _ = writeln!(out, "Suspended:         {}", spec.suspended);
     let _ = writeln!(out, "Allow Data Loss:   {}", spec.allow_data_loss);
+    // The flag is a decision about one failover; left on, the next outage loses writes with
+    // nobody deciding. Say so while no operation is using it.
+    if spec.allow_data_loss && status.map(|s| s.operation.is_none()).unwrap_or(true) {
+        let _ = writeln!(
+            out,
+            "Warning:           spec.allowDataLoss is still true: the next failover may lose \
+             writes without a new decision; set it back to false (drctl edit, or apply the \
+             reviewed document)"
+        );
+    }
     let _ = writeln!(out, "Failback Approval: {:?}", spec.failback.approval);
     if let Some(t) = status.and_then(|s| s.last_reconciled_at) {
         let _ = writeln!(out, "Last Reconciled:   {t} ({} ago)", age(t, now));
