@@ -309,7 +309,10 @@ fn ready(doc: &FailoverGroup) -> bool {
         .unwrap_or(false)
 }
 
-fn converged_on(doc: &FailoverGroup, writer: &str, generation: u64) -> bool {
+/// The group serves from `writer` as its spec (at least `generation`) says: Ready, not
+/// necessarily Converged (with the old region still dark it is Degraded, which is what a
+/// failover can reach), no operation running, and the writer observed there.
+pub fn converged_on(doc: &FailoverGroup, writer: &str, generation: u64) -> bool {
     ready(doc)
         && doc.spec.writer == writer
         && doc

@@ -107,17 +107,7 @@ impl Harness {
     }
 
     fn converged_on(doc: &FailoverGroup, writer: &str) -> bool {
-        // Ready, not necessarily Converged: with the old region still dark the group serves
-        // from the new one and is Degraded (no standby), which is what a failover can reach.
-        let status = doc.status.clone().unwrap_or_default();
-        let ready = status
-            .conditions
-            .iter()
-            .any(|c| c.type_ == "Ready" && c.status == drctl_schema::ConditionStatus::True);
-        ready
-            && status.operation.is_none()
-            && status.observed.and_then(|o| o.writer).as_deref() == Some(writer)
-            && status.observed_generation == doc.metadata.generation.unwrap_or(0)
+        drctl::simulation::converged_on(doc, writer, doc.metadata.generation.unwrap_or(0))
     }
 
     /// Successful destructive calls, by (operation, resource).
