@@ -759,22 +759,19 @@ pub fn world_for(groups: &[FailoverGroup], seed: u64) -> Result<Arc<SimWorld>, S
     Ok(world)
 }
 
-/// What the planner would do first if `new` replaced the stored document, with the world as
-/// the stored status last observed it (simulated, so it needs no AWS): `drctl diff` shows
-/// these actions, from the same planner the controller runs.
+/// What the planner would do first for `candidate` (the `stored` group with the spec it
+/// would get), in a world built as `stored` was last observed (simulated, so it needs no
+/// AWS): `drctl diff --cloud sim` shows these actions, from the same planner the controller
+/// runs.
 pub fn plan_spec_change(
     stored: &FailoverGroup,
-    new: &drctl_schema::FailoverGroupSpec,
+    candidate: &FailoverGroup,
 ) -> Result<crate::planner::Plan, SimulationError> {
-    let stored = stored.clone();
-    let new = new.clone();
+    let (stored, candidate) = (stored.clone(), candidate.clone());
     run_in_virtual_time(move || async move {
         let world = world_for(std::slice::from_ref(&stored), 1)?;
-        let mut doc = stored.clone();
-        doc.spec = new;
-        doc.metadata.generation = Some(stored.metadata.generation.unwrap_or(0) + 1);
         let store = world.store();
-        crate::reconcile::dry_run(&world.cloud("drctl-diff"), store.as_ref(), &doc)
+        crate::reconcile::dry_run(&world.cloud("drctl-diff"), store.as_ref(), &candidate)
             .await
             .map_err(SimulationError::Store)
     })?

@@ -282,9 +282,8 @@ fn hosted_zone_id_must_be_up_to_32_uppercase_alphanumerics() {
     }
     // Route 53 promises only the length; emulators (moto) mint ids without the leading Z.
     for good in ["Z0123456789ABC", "07L2W0B298DPUUA12EBSPL", "Z"] {
-        let doc = alias_with(|d| d.spec.dns.hosted_zone_id = good.into());
         assert!(
-            drctl_schema::validate::hosted_zone_id(&doc.spec.dns.hosted_zone_id).is_ok(),
+            drctl_schema::validate::hosted_zone_id(good).is_ok(),
             "{good} is a hosted zone id"
         );
     }

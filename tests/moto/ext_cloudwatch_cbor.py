@@ -20,7 +20,7 @@ Protocol details (Smithy RPC v2 CBOR specification):
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Any, Callable, Iterable
 
 import cbor2
@@ -41,13 +41,6 @@ class ProtocolError(Exception):
         self.message = message
 
 
-def _aware(value: Any) -> Any:
-    # moto stores timestamps as given by PutMetricData; compare like with like.
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value
-
-
 def get_metric_data(region: str, request: dict[str, Any]) -> dict[str, Any]:
     queries = request.get("MetricDataQueries") or []
     for query in queries:
@@ -61,30 +54,20 @@ def get_metric_data(region: str, request: dict[str, Any]) -> dict[str, Any]:
     except KeyError as missing:
         raise ProtocolError(400, "MissingParameter", f"{missing.args[0]} is required") from None
     backend = cloudwatch_backends[DEFAULT_ACCOUNT_ID][region]
-    # moto's backend compares stored (naive UTC) timestamps with these; hand it naive UTC.
-    start = start.astimezone(timezone.utc).replace(tzinfo=None)
-    end = end.astimezone(timezone.utc).replace(tzinfo=None)
-    try:
-        results = backend.get_metric_data(
-            queries=queries,
-            start_time=start,
-            end_time=end,
-            scan_by=request.get("ScanBy") or "TimestampDescending",
-        )
-    except TypeError:
-        # Stored timestamps are aware: retry with aware bounds.
-        results = backend.get_metric_data(
-            queries=queries,
-            start_time=start.replace(tzinfo=timezone.utc),
-            end_time=end.replace(tzinfo=timezone.utc),
-            scan_by=request.get("ScanBy") or "TimestampDescending",
-        )
+    # moto stores timestamps as naive UTC (checked with moto 5.2.5): compare like with like.
+    results = backend.get_metric_data(
+        queries=queries,
+        start_time=start.astimezone(timezone.utc).replace(tzinfo=None),
+        end_time=end.astimezone(timezone.utc).replace(tzinfo=None),
+        scan_by=request.get("ScanBy") or "TimestampDescending",
+    )
     return {
         "MetricDataResults": [
             {
                 "Id": r["id"],
                 "Label": r["label"],
-                "Timestamps": [_aware(t) for t in r["timestamps"]],
+                # Naive UTC: `timezone=` in _respond encodes them as such.
+                "Timestamps": r["timestamps"],
                 "Values": [float(v) for v in r["values"]],
                 "StatusCode": r["status_code"],
             }

@@ -227,9 +227,7 @@ impl MotoServer {
 
     /// The last `lines` lines of [`MotoServer::log`].
     pub fn log_tail(&self, lines: usize) -> String {
-        let log = self.log();
-        let all: Vec<&str> = log.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
+        tail(&self.log(), lines)
     }
 
     /// Run `tests/moto/fixture.py ARGS` (boto3: the independent client that builds and
@@ -260,6 +258,12 @@ impl Drop for MotoServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The last `lines` lines of `text`, for failure messages.
+pub fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 /// `$DRCTL_PYTHON`, else the repository's venv.

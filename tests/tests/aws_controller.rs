@@ -20,7 +20,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use drctl_e2e::bin::{Drctl, Run};
-use drctl_e2e::moto::{repo_root, MotoServer};
+use drctl_e2e::moto::{repo_root, tail, MotoServer};
 use serde_json::Value;
 
 const EAST: &str = "us-east-1";
@@ -146,11 +146,6 @@ fn assert_no_failed_call(log: &str) {
         "AWS calls failed:\n{}",
         failed.join("\n")
     );
-}
-
-fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 /// (desired count, scalable-target min, max) of every service in `region`, as boto3 sees them.

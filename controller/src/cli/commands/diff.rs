@@ -69,24 +69,26 @@ async fn first_calls(
             cloud.as_str()
         ));
     };
+    // The stored group as applying FILE would leave it: the new spec, one generation on.
     let mut candidate = stored.clone();
     candidate.spec = doc.spec.clone();
     candidate.metadata.labels = doc.metadata.labels.clone();
+    candidate.metadata.generation = Some(stored.metadata.generation.unwrap_or(0) + 1);
     let plan = match cloud {
         CloudKind::Aws => {
-            candidate.metadata.generation = Some(stored.metadata.generation.unwrap_or(0) + 1);
             let aws = super::controller::aws_cloud().await?;
             crate::reconcile::dry_run(&aws, store, &candidate)
                 .await
                 .map_err(|e| CliError::failure(anyhow::Error::new(e)))?
         }
         CloudKind::Sim => {
-            let spec = doc.spec.clone();
             let stored = stored.clone();
-            tokio::task::spawn_blocking(move || crate::simulation::plan_spec_change(&stored, &spec))
-                .await
-                .map_err(|e| CliError::failure(anyhow::anyhow!("simulation task: {e}")))?
-                .map_err(|e| CliError::failure(anyhow::Error::new(e)))?
+            tokio::task::spawn_blocking(move || {
+                crate::simulation::plan_spec_change(&stored, &candidate)
+            })
+            .await
+            .map_err(|e| CliError::failure(anyhow::anyhow!("simulation task: {e}")))?
+            .map_err(|e| CliError::failure(anyhow::Error::new(e)))?
         }
     };
     let mut out = format!(
@@ -97,8 +99,7 @@ async fn first_calls(
         out.push_str(&format!("#   none now: {}\n", plan.summary));
     }
     for planned in &plan.actions {
-        let step = planned.step.map(|s| format!("[{s}] ")).unwrap_or_default();
-        out.push_str(&format!("#   - {step}{}\n", planned.action));
+        out.push_str(&format!("#   - {}\n", super::plan::action_line(planned)));
     }
     Ok(out)
 }

@@ -4,7 +4,7 @@
 use super::common::{get_existing, open_store};
 use crate::cli::args::CloudKind;
 use crate::cli::exit::{CliError, CliResult, ExitStatus};
-use crate::planner::Plan;
+use crate::planner::{Plan, PlannedAction};
 use crate::reconcile::dry_run;
 
 pub async fn run(store_url: &str, name: &str, cloud: CloudKind) -> CliResult<ExitStatus> {
@@ -39,6 +39,12 @@ pub async fn run(store_url: &str, name: &str, cloud: CloudKind) -> CliResult<Exi
     Ok(ExitStatus::Success)
 }
 
+/// One planned action as `[Step] what it does`.
+pub fn action_line(planned: &PlannedAction) -> String {
+    let step = planned.step.map(|s| format!("[{s}] ")).unwrap_or_default();
+    format!("{step}{}", planned.action)
+}
+
 pub fn render(name: &str, plan: &Plan) -> String {
     let mut out = format!("failovergroup/{name}: {}\n", plan.summary);
     if plan.actions.is_empty() {
@@ -46,8 +52,7 @@ pub fn render(name: &str, plan: &Plan) -> String {
     } else {
         out.push_str("the controller would now:\n");
         for (i, a) in plan.actions.iter().enumerate() {
-            let step = a.step.map(|s| format!("[{s}] ")).unwrap_or_default();
-            out.push_str(&format!("  {}. {step}{}\n", i + 1, a.action));
+            out.push_str(&format!("  {}. {}\n", i + 1, action_line(a)));
         }
     }
     if let Some(op) = &plan.status.operation {
