@@ -340,6 +340,33 @@ fn describe_warns_while_allow_data_loss_is_left_on_after_a_failover() {
 }
 
 #[test]
+fn diff_exits_above_1_when_it_cannot_tell_so_an_error_never_reads_as_a_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = dir.path().join("x.yaml");
+    std::fs::write(&doc, ALIAS).unwrap();
+    // A store that does not answer (nothing listens on the port): diff cannot compare,
+    // which is not "a change".
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let run = Drctl::new("dynamodb://drctl")
+        .unwrap()
+        .envs([
+            ("AWS_ENDPOINT_URL", endpoint.as_str()),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_MAX_ATTEMPTS", "1"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("AWS_CONFIG_FILE", "/dev/null"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+        ])
+        .run(&["diff", "-f", doc.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stdout.is_empty(), "{run}");
+}
+
+#[test]
 fn diff_exits_0_without_change_1_with_change_and_2_on_invalid_input() {
     let env = Env::new();
     let path = env.file("x.yaml", ALIAS);

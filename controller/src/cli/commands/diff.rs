@@ -14,6 +14,17 @@ use crate::planner::explain_spec_change;
 const CONTEXT: usize = 3;
 
 pub async fn run(store_url: &str, file: &str, cloud: Option<CloudKind>) -> CliResult<ExitStatus> {
+    // DESIGN.md §2: diff's exit 1 means "there is a change", so an error (store unreachable,
+    // not initialised, AWS unavailable) must exit above 1, or a pipeline reads it as a change.
+    diff(store_url, file, cloud)
+        .await
+        .map_err(|e| match e.status {
+            ExitStatus::Failure => CliError::invalid(e.error),
+            _ => e,
+        })
+}
+
+async fn diff(store_url: &str, file: &str, cloud: Option<CloudKind>) -> CliResult<ExitStatus> {
     let (docs, source) = read_documents(file)?;
     let store = open_store(store_url).await?;
     let mut pairs = Vec::new();
