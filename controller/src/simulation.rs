@@ -416,11 +416,17 @@ pub async fn run_scenario(
         let mut cache = ObserveCache::default();
         for _ in 0..2 {
             let doc = run.doc().await?;
-            let before = world.calls().len();
-            let _ = reconcile_group(&ctx, &doc, &lease.fence(), &AlwaysLeader, &mut cache).await;
-            let calls = world.calls();
+            let before = world.call_count();
+            // A pass that failed would count nothing and pass for a cheap one: it is an error.
+            reconcile_group(&ctx, &doc, &lease.fence(), &AlwaysLeader, &mut cache)
+                .await
+                .map_err(|e| SimulationError::World(format!("steady-state pass: {e}")))?;
             let mut counts = CallCounts::default();
-            for call in calls.iter().skip(before).filter(|c| c.service != "store") {
+            for call in world
+                .calls_from(before)
+                .iter()
+                .filter(|c| c.service != "store")
+            {
                 if call.mutating {
                     counts.mutating += 1;
                 } else {

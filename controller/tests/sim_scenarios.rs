@@ -147,6 +147,10 @@ async fn a_converged_group_costs_no_mutation_and_at_most_four_reads_per_pass() {
     let pass = report.converged_pass_calls.expect("measured");
     assert_eq!(pass.mutating, 0);
     assert!(pass.read <= 4, "{pass:?}");
+    assert!(
+        pass.read > 0,
+        "a pass that read nothing measured nothing: {pass:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
