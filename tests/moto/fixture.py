@@ -246,6 +246,9 @@ def inspect_database(spec: dict[str, Any]) -> dict[str, Any]:
             out["clusters"][region] = {
                 "identifier": c["DBClusterIdentifier"],
                 "arn": c["DBClusterArn"],
+                # Unlike the ARN (built from the name), new for a cluster recreated under
+                # the same name: what tells "deleted and recreated" from "left alone".
+                "resourceId": c["DbClusterResourceId"],
                 "status": c["Status"],
                 "engineVersion": c.get("EngineVersion"),
                 "deletionProtection": c.get("DeletionProtection", False),

@@ -294,9 +294,9 @@ fn the_binary_fails_over_to_the_standby_and_fails_back_over_a_stale_old_primary_
             .len(),
         1
     );
-    let stale_arn = detached["clusters"][EAST]["arn"]
+    let stale_id = detached["clusters"][EAST]["resourceId"]
         .as_str()
-        .unwrap()
+        .expect("DbClusterResourceId")
         .to_string();
 
     world.drctl(&["failover", GROUP, "--to", EAST], 0);
@@ -304,7 +304,17 @@ fn the_binary_fails_over_to_the_standby_and_fails_back_over_a_stale_old_primary_
     let waiting = wait_for_phase(&world, "WaitingForApproval", &mut controller);
     // Nothing destructive happened before the approval.
     let before_approval = world.inspect();
-    assert_eq!(before_approval["clusters"][EAST]["arn"], stale_arn.as_str());
+    assert_eq!(
+        before_approval["clusters"][EAST]["resourceId"],
+        stale_id.as_str(),
+        "the stale cluster is untouched before the approval"
+    );
+    assert_eq!(
+        before_approval["globalCluster"]["members"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
     assert_eq!(before_approval["writer"], WEST);
     assert!(
         waiting["operation"]["steps"]
@@ -344,6 +354,11 @@ fn the_binary_fails_over_to_the_standby_and_fails_back_over_a_stale_old_primary_
         .expect("us-east-1 is a member of the global cluster again");
     assert_eq!(east_member["arn"], after["clusters"][EAST]["arn"]);
     assert_eq!(after["clusters"][EAST]["identifier"], STALE_CLUSTER);
+    assert_ne!(
+        after["clusters"][EAST]["resourceId"],
+        stale_id.as_str(),
+        "the stale cluster was deleted and a new one created under its name"
+    );
     assert_eq!(
         after["clusters"][EAST]["instances"]
             .as_array()
