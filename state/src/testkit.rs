@@ -746,14 +746,14 @@ pub async fn retrying_writers_converge_without_lost_updates(store: Arc<dyn Store
     for i in 0..WRITERS {
         let store = Arc::clone(&store);
         writers.spawn(async move {
-            for attempt in 1..=200u32 {
+            for _ in 0..200 {
                 let mut doc = store.get("converge-a").await.unwrap().unwrap();
                 let expected = doc.metadata.resource_version.clone().unwrap();
                 doc.metadata
                     .labels
                     .insert(format!("writer-{i}"), "yes".into());
                 match store.update(&doc, &expected).await {
-                    Ok(_) => return attempt,
+                    Ok(_) => return,
                     Err(StoreError::Conflict { .. }) => tokio::task::yield_now().await,
                     Err(err) => panic!("writer {i}: unexpected {err:?}"),
                 }
@@ -761,9 +761,9 @@ pub async fn retrying_writers_converge_without_lost_updates(store: Arc<dyn Store
             panic!("writer {i} did not get through in 200 attempts");
         });
     }
-    let mut total_attempts = 0;
+    // A writer that panicked (lost, or never got through) fails the test here.
     while let Some(joined) = writers.join_next().await {
-        total_attempts += joined.unwrap();
+        joined.unwrap();
     }
     let stored = get(&*store, "converge-a").await;
     for i in 0..WRITERS {
@@ -784,7 +784,6 @@ pub async fn retrying_writers_converge_without_lost_updates(store: Arc<dyn Store
         Some(1),
         "labels bumped generation"
     );
-    assert!(total_attempts >= WRITERS as u32);
 }
 
 /// 8 concurrent appends to one journal get 1..=8, each exactly once.

@@ -84,12 +84,12 @@ fn retry_until_all_land(drctl: &Drctl, scratch: &Path) {
             let drctl = drctl.clone();
             let path = scratch.join(format!("labeller-{i}.json"));
             std::thread::spawn(move || {
-                for attempt in 1..=50 {
+                for _ in 0..50 {
                     let mut doc = stored(&drctl);
                     doc["metadata"]["labels"][format!("writer-{i}")] = serde_json::json!("yes");
                     let run = apply_json(&drctl, &path, &doc);
                     match run.code {
-                        0 => return attempt,
+                        0 => return,
                         3 => continue,
                         _ => panic!("writer {i}: {run}"),
                     }
@@ -98,7 +98,9 @@ fn retry_until_all_land(drctl: &Drctl, scratch: &Path) {
             })
         })
         .collect();
-    let attempts: Vec<usize> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    for handle in handles {
+        handle.join().unwrap();
+    }
     let labels = stored(drctl)["metadata"]["labels"].clone();
     for i in 0..WRITERS {
         assert_eq!(
@@ -108,7 +110,6 @@ fn retry_until_all_land(drctl: &Drctl, scratch: &Path) {
         );
     }
     assert_eq!(labels["team"], "payments");
-    assert!(attempts.iter().all(|a| *a >= 1));
 }
 
 #[test]
