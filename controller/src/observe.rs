@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use drctl_cloud::{
     ecs_resource_id, region_of_arn, Cloud, CloudError, DbCluster, GlobalCluster, SnapshotQuery,
 };
-use drctl_schema::{FailoverGroupSpec, FailoverGroupStatus, Phase, StepName, StepState};
+use drctl_schema::{FailoverGroupSpec, FailoverGroupStatus, Phase, StepName};
 
 use crate::planner::steps::note;
 use crate::world::{Membership, ObservedWorld, RegionView, Seen, ServiceView};
@@ -47,7 +47,7 @@ pub fn needs(
     if let Some(op) = &status.operation {
         let active = |step: StepName| {
             op.step(step)
-                .map(|s| !s.state.is_done() && s.state != StepState::Failed)
+                .map(|s| !crate::planner::steps::finished(s))
                 .unwrap_or(false)
         };
         if [
@@ -74,7 +74,7 @@ pub fn needs(
         if active(StepName::Verify) || active(StepName::WaitDnsInSync) {
             req.health_url = spec.verify.as_ref().map(|v| v.url.clone());
         }
-    } else if status.operation.is_none() {
+    } else {
         // A new operation may start in this pass: have what its first steps read.
         let writer_moves = status
             .observed

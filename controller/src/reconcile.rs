@@ -118,10 +118,14 @@ async fn approval_of(
     let Some(op) = &status.operation else {
         return Ok(None);
     };
-    if op.step(StepName::AwaitApproval).is_none() {
-        return Ok(None);
+    // Only while the approval is still awaited: no store read on every pass of the rest of
+    // a failback.
+    match op.step(StepName::AwaitApproval) {
+        Some(step) if !crate::planner::steps::finished(step) => {
+            Ok(store.approval(name, &op.id).await?.map(|a| a.approved_by))
+        }
+        _ => Ok(None),
     }
-    Ok(store.approval(name, &op.id).await?.map(|a| a.approved_by))
 }
 
 /// One pass over one group.
@@ -156,10 +160,7 @@ pub async fn reconcile_group(
     };
     let mut the_plan = make_plan(&world);
     if !world.full && !the_plan.is_converged() {
-        let full = ObserveRequest {
-            full: true,
-            ..needs(spec, &previous, generation, cache)
-        };
+        let full = ObserveRequest { full: true, ..req };
         world = observe(&ctx.cloud, spec, &previous, &full, cache).await;
         the_plan = make_plan(&world);
     }
@@ -255,10 +256,7 @@ pub async fn reconcile_group(
         }
     }
 
-    let ready = status
-        .conditions
-        .iter()
-        .any(|c| c.type_ == ct::READY && c.status == ConditionStatus::True);
+    let ready = crate::planner::status::is_true(&status.conditions, ct::READY);
     ctx.metrics.group_phase(name, status.phase);
     Ok(PassOutcome {
         requeue: the_plan.requeue,

@@ -59,12 +59,10 @@ where
 pub async fn run_sequential(
     cloud: &Cloud,
     spec: &FailoverGroupSpec,
-    from: &str,
     to: &str,
     failover: bool,
     poll: Duration,
 ) -> Result<RunbookTimings, CloudError> {
-    let _ = from;
     let mut timings = Vec::new();
     let global = spec.database.global_cluster_identifier.clone();
     let target_id = spec

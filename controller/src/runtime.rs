@@ -200,14 +200,12 @@ impl Controller {
                 Ok(true)
             }
             Ok(None) => {
-                self.leadership.set(None, None);
-                self.metrics.set_leader(false);
+                self.step_down();
                 Ok(false)
             }
             Err(StoreError::LeaseLost { .. } | StoreError::Fenced { .. }) => {
                 tracing::warn!("lost the lease; stopping to act");
-                self.leadership.set(None, None);
-                self.metrics.set_leader(false);
+                self.step_down();
                 Ok(false)
             }
             Err(e) => {
@@ -215,19 +213,23 @@ impl Controller {
                 tracing::warn!(error = %e, "could not renew the lease");
                 let still = self.leadership.still_leader();
                 if !still {
-                    self.leadership.set(None, None);
-                    self.metrics.set_leader(false);
+                    self.step_down();
                 }
                 Err(e)
             }
         }
     }
 
+    /// Stop acting as leader (and say so in the metrics).
+    fn step_down(&self) {
+        self.leadership.set(None, None);
+        self.metrics.set_leader(false);
+    }
+
     pub async fn release(&self) {
         if let Some(lease) = self.leadership.lease() {
             let _ = self.store.release_lease(&lease).await;
-            self.leadership.set(None, None);
-            self.metrics.set_leader(false);
+            self.step_down();
         }
     }
 
@@ -355,8 +357,7 @@ impl Controller {
                             self.metrics.reconcile_error(err.category());
                             tracing::warn!(group = %doc.metadata.name, error = %err, category = err.category(), "reconcile failed");
                             if err.is_fencing() {
-                                self.leadership.set(None, None);
-                                self.metrics.set_leader(false);
+                                self.step_down();
                                 break;
                             }
                             state.due = Instant::now() + state.backoff.next_delay();

@@ -302,9 +302,10 @@ fn ready(doc: &FailoverGroup) -> bool {
         .as_ref()
         .map(|s| {
             s.operation.is_none()
-                && s.conditions
-                    .iter()
-                    .any(|c| c.type_ == "Ready" && c.status == drctl_schema::ConditionStatus::True)
+                && crate::planner::status::is_true(
+                    &s.conditions,
+                    drctl_schema::condition_type::READY,
+                )
         })
         .unwrap_or(false)
 }
@@ -577,7 +578,6 @@ async fn drive(
             let (timings, served) = crate::runbook::run_sequential(
                 &run.world.cloud("runbook"),
                 &doc.spec,
-                east,
                 west,
                 scenario.has_outage(),
                 Duration::from_secs(1),

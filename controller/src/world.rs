@@ -20,10 +20,6 @@ impl<T> Seen<T> {
             Seen::Unreachable(_) => None,
         }
     }
-
-    pub fn is_known(&self) -> bool {
-        matches!(self, Seen::Known(_))
-    }
 }
 
 /// A member cluster's place in the global database.

@@ -19,7 +19,7 @@ pub use explain::explain_spec_change;
 pub use steps::{OperationPlan, StepEval};
 
 use crate::world::{Membership, ObservedWorld, Seen};
-use status::{set_condition, summarize};
+use status::{is_true, set_condition, summarize};
 use steps::{evaluate, new_operation, note, ready_to_run, StepContext};
 
 /// How often to look again. Defaults follow DESIGN.md §3: seconds while an operation runs, a
@@ -159,13 +159,9 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
 
 /// Has the operation started a step that cannot be taken back by simply stopping?
 fn started_irreversible(op: &Operation) -> bool {
-    op.steps.iter().any(|s| {
-        s.state != StepState::Pending
-            && matches!(
-                s.name,
-                StepName::Switchover | StepName::Failover | StepName::DeleteStale
-            )
-    })
+    op.steps
+        .iter()
+        .any(|s| s.state != StepState::Pending && s.name.is_destructive())
 }
 
 /// Writer drift: the writer moved although the spec did not. Reported, never reverted.
@@ -177,11 +173,7 @@ fn is_drift(input: &PlanInput<'_>, world_writer: &str) -> bool {
         .as_ref()
         .and_then(|o| o.writer.as_deref())
         == Some(input.spec.writer.as_str());
-    let already_drifting = input
-        .status
-        .conditions
-        .iter()
-        .any(|c| c.type_ == ct::WRITER_DRIFT && c.status == ConditionStatus::True);
+    let already_drifting = is_true(&input.status.conditions, ct::WRITER_DRIFT);
     spec_unchanged
         && (was_converged_on_spec || already_drifting)
         && world_writer != input.spec.writer
@@ -257,12 +249,7 @@ impl<'a> Builder<'a> {
              set spec.writer to {world_writer} to accept it (`drctl failover {} --to {world_writer}`) or back to {} to return",
             self.input.spec.writer, self.input.name, self.input.spec.writer
         );
-        let was = self
-            .input
-            .status
-            .conditions
-            .iter()
-            .any(|c| c.type_ == ct::WRITER_DRIFT && c.status == ConditionStatus::True);
+        let was = is_true(&self.input.status.conditions, ct::WRITER_DRIFT);
         if !was {
             self.event("WriterDrift", message.clone(), None);
         }
@@ -395,7 +382,7 @@ impl<'a> Builder<'a> {
         // same pass (e.g. Preflight done -> ScaleUpTarget and Switchover both act).
         for index in 0..op.steps.len() {
             let record = op.steps[index].clone();
-            if record.state.is_done() || record.state == StepState::Failed {
+            if steps::finished(&record) {
                 continue;
             }
             if !ready_to_run(&op, record.name) {
@@ -773,11 +760,7 @@ impl<'a> Builder<'a> {
         }
         let drifting = self.events.iter().any(|e| e.reason == "WriterDrift")
             || (self.phase == Phase::Degraded
-                && self
-                    .status
-                    .conditions
-                    .iter()
-                    .any(|c| c.type_ == ct::WRITER_DRIFT && c.status == ConditionStatus::True)
+                && is_true(&self.status.conditions, ct::WRITER_DRIFT)
                 && input.world.writer_region() != Some(input.spec.writer.as_str()));
         if !drifting {
             set_condition(
@@ -790,11 +773,7 @@ impl<'a> Builder<'a> {
             );
         }
         status::set_readiness(&mut self.status, input.spec, input.world, now);
-        let ready = self
-            .status
-            .conditions
-            .iter()
-            .any(|c| c.type_ == ct::READY && c.status == ConditionStatus::True);
+        let ready = is_true(&self.status.conditions, ct::READY);
         // Degraded-but-serving (e.g. the standby region is down) keeps the Ready condition.
         let (ready_status, ready_reason) = match (self.phase, ready) {
             (Phase::Converged, _) => (ConditionStatus::True, "Converged"),

@@ -8,6 +8,13 @@ use drctl_schema::{
 use crate::world::{Membership, ObservedWorld, Seen};
 
 /// Set a condition; `lastTransitionTime` changes only when the status value changes.
+/// Whether the condition `type_` is present and True.
+pub fn is_true(conditions: &[Condition], type_: &str) -> bool {
+    conditions
+        .iter()
+        .any(|c| c.type_ == type_ && c.status == ConditionStatus::True)
+}
+
 pub fn set_condition(
     conditions: &mut Vec<Condition>,
     type_: &str,
@@ -209,12 +216,7 @@ pub fn set_readiness(
 
     let ready = [ct::DATABASE_READY, ct::DNS_READY, ct::COMPUTE_READY]
         .iter()
-        .all(|t| {
-            status
-                .conditions
-                .iter()
-                .any(|c| c.type_ == *t && c.status == ConditionStatus::True)
-        });
+        .all(|t| is_true(&status.conditions, t));
     // Provisional; `finish` sets the final Ready from the phase.
     set_condition(
         &mut status.conditions,
