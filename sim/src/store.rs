@@ -176,9 +176,7 @@ impl Store for SimStore {
         rules::check_name("failovergroup", name)?;
         self.run("Create", true, name, |st, _| {
             if st.store.docs.contains_key(name) {
-                return Err(StoreError::AlreadyExists {
-                    name: name.to_string(),
-                });
+                return Err(rules::already_exists(name));
             }
             let record = rules::created_record(doc);
             st.store.docs.insert(name.to_string(), record.clone());
@@ -195,21 +193,12 @@ impl Store for SimStore {
         let name = doc.metadata.name.clone();
         rules::check_name("failovergroup", &name)?;
         self.run("Update", true, &name, |st, _| {
-            let stored = st
-                .store
-                .docs
-                .get(&name)
-                .ok_or_else(|| rules::not_found(&name))?;
-            if stored.metadata.resource_version.as_deref() != Some(expected_resource_version) {
-                return Err(rules::conflict(
-                    &name,
-                    expected_resource_version,
-                    Some(doc),
-                    stored,
-                    rules::RETRY_UPDATE,
-                ));
-            }
-            let record = rules::updated_record(stored, doc)?;
+            let record = rules::checked_update(
+                &name,
+                st.store.docs.get(&name),
+                doc,
+                expected_resource_version,
+            )?;
             st.store.docs.insert(name.clone(), record.clone());
             Ok(record)
         })
@@ -219,16 +208,7 @@ impl Store for SimStore {
     async fn delete(&self, name: &str, expected_resource_version: Option<&str>) -> StoreResult<()> {
         rules::check_name("failovergroup", name)?;
         self.run("Delete", true, name, |st, _| {
-            let stored = st
-                .store
-                .docs
-                .get(name)
-                .ok_or_else(|| rules::not_found(name))?;
-            if let Some(rv) = expected_resource_version {
-                if stored.metadata.resource_version.as_deref() != Some(rv) {
-                    return Err(rules::conflict(name, rv, None, stored, rules::RETRY_DELETE));
-                }
-            }
+            rules::check_delete(name, st.store.docs.get(name), expected_resource_version)?;
             st.store.docs.remove(name);
             st.store.statuses.remove(name);
             st.store.approvals.retain(|(n, _), _| n != name);

@@ -716,9 +716,7 @@ impl Store for DynamoStore {
         match self.transact("TransactWriteItems (create)", items).await? {
             Transaction::Committed => Ok(record),
             Transaction::Cancelled(codes) if Transaction::failed_at(&codes, 0) => {
-                Err(StoreError::AlreadyExists {
-                    name: name.to_string(),
-                })
+                Err(rules::already_exists(name))
             }
             Transaction::Cancelled(codes) => {
                 Err(self.cancelled("TransactWriteItems (create)", &codes))
@@ -733,19 +731,8 @@ impl Store for DynamoStore {
     ) -> StoreResult<FailoverGroup> {
         let name = doc.metadata.name.as_str();
         rules::check_name("failovergroup", name)?;
-        let Some(stored) = self.spec(name).await? else {
-            return Err(rules::not_found(name));
-        };
-        if stored.metadata.resource_version.as_deref() != Some(expected_resource_version) {
-            return Err(rules::conflict(
-                name,
-                expected_resource_version,
-                Some(doc),
-                &stored,
-                rules::RETRY_UPDATE,
-            ));
-        }
-        let record = rules::updated_record(&stored, doc)?;
+        let stored = self.spec(name).await?;
+        let record = rules::checked_update(name, stored.as_ref(), doc, expected_resource_version)?;
         let condition = Condition::resource_version(expected_resource_version);
         let result = self
             .client

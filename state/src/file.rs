@@ -364,7 +364,7 @@ impl Store for FileStore {
         self.run(move |layout| {
             let _lock = layout.lock_for_write()?;
             if layout.spec(&name)?.is_some() {
-                return Err(StoreError::AlreadyExists { name });
+                return Err(rules::already_exists(&name));
             }
             // Leftovers of an earlier group of this name (a delete interrupted by a crash)
             // must not attach themselves to the new one.
@@ -387,19 +387,8 @@ impl Store for FileStore {
         let expected = expected_resource_version.to_string();
         self.run(move |layout| {
             let _lock = layout.lock_for_write()?;
-            let Some(stored) = layout.spec(&name)? else {
-                return Err(rules::not_found(&name));
-            };
-            if stored.metadata.resource_version.as_deref() != Some(expected.as_str()) {
-                return Err(rules::conflict(
-                    &name,
-                    &expected,
-                    Some(&doc),
-                    &stored,
-                    rules::RETRY_UPDATE,
-                ));
-            }
-            let record = rules::updated_record(&stored, &doc)?;
+            let stored = layout.spec(&name)?;
+            let record = rules::checked_update(&name, stored.as_ref(), &doc, &expected)?;
             layout.write_json(&layout.spec_path(&name), &record)?;
             Ok(record)
         })
@@ -412,20 +401,8 @@ impl Store for FileStore {
         let expected = expected_resource_version.map(str::to_string);
         self.run(move |layout| {
             let _lock = layout.lock_for_write()?;
-            let Some(stored) = layout.spec(&name)? else {
-                return Err(rules::not_found(&name));
-            };
-            if let Some(expected) = expected {
-                if stored.metadata.resource_version.as_deref() != Some(expected.as_str()) {
-                    return Err(rules::conflict(
-                        &name,
-                        &expected,
-                        None,
-                        &stored,
-                        rules::RETRY_DELETE,
-                    ));
-                }
-            }
+            let stored = layout.spec(&name)?;
+            rules::check_delete(&name, stored.as_ref(), expected.as_deref())?;
             // Status and approvals first: a crash midway leaves a group without status (the
             // controller rewrites it), never a status without its group.
             layout.remove_file(&layout.status_path(&name))?;

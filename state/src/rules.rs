@@ -114,6 +114,51 @@ pub const RETRY_UPDATE: &str = "re-apply your change on top of that version";
 /// Retry advice for a stale delete.
 pub const RETRY_DELETE: &str = "delete again with the current resourceVersion (or without one)";
 
+/// The record an update of `stored` with `doc` leaves, or why it is refused: no such group,
+/// a stale resourceVersion (conflict), or a forbidden transition. Every store decides with
+/// this; only how it reads and writes differs.
+pub fn checked_update(
+    name: &str,
+    stored: Option<&FailoverGroup>,
+    doc: &FailoverGroup,
+    expected_resource_version: &str,
+) -> StoreResult<FailoverGroup> {
+    let stored = stored.ok_or_else(|| not_found(name))?;
+    if stored.metadata.resource_version.as_deref() != Some(expected_resource_version) {
+        return Err(conflict(
+            name,
+            expected_resource_version,
+            Some(doc),
+            stored,
+            RETRY_UPDATE,
+        ));
+    }
+    updated_record(stored, doc)
+}
+
+/// Why deleting `stored` is refused, if it is: no such group, or a stale resourceVersion
+/// when the caller gave one.
+pub fn check_delete(
+    name: &str,
+    stored: Option<&FailoverGroup>,
+    expected_resource_version: Option<&str>,
+) -> StoreResult<()> {
+    let stored = stored.ok_or_else(|| not_found(name))?;
+    match expected_resource_version {
+        Some(expected) if stored.metadata.resource_version.as_deref() != Some(expected) => {
+            Err(conflict(name, expected, None, stored, RETRY_DELETE))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A create of a group that exists.
+pub fn already_exists(name: &str) -> StoreError {
+    StoreError::AlreadyExists {
+        name: name.to_string(),
+    }
+}
+
 /// The lease `holder` gets if it asks now, or None while another holder's lease is live.
 /// Free or expired: taken, and a new holder gets epoch + 1 (so every write of the previous
 /// holder is fenced off). Already ours: extended, same epoch.

@@ -19,7 +19,7 @@ pub struct Cli {
         long,
         global = true,
         env = "DRCTL_STORE",
-        default_value = "file://./.drctl"
+        default_value = drctl_state::DEFAULT_STORE_URL
     )]
     pub store: String,
 
