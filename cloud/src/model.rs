@@ -101,8 +101,6 @@ pub struct CreateSecondaryCluster {
     pub kms_key_id: Option<String>,
     pub db_subnet_group: Option<String>,
     pub vpc_security_group_ids: Vec<String>,
-    /// Region of the current writer (`SourceRegion` for encrypted cross-region copies).
-    pub source_region: Option<String>,
 }
 
 /// CreateDBInstance inside a cluster.

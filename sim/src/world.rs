@@ -29,16 +29,6 @@ pub enum SimError {
     NotFound { what: String },
 }
 
-impl SimError {
-    pub fn category(&self) -> &'static str {
-        match self {
-            SimError::InvalidSpec { .. } => "invalid_spec",
-            SimError::AlreadyProvisioned { .. } => "already_exists",
-            SimError::NotFound { .. } => "not_found",
-        }
-    }
-}
-
 /// Options for `provision_with`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProvisionOptions {
@@ -391,10 +381,6 @@ impl SimWorld {
     /// Probability that fencing the old primary at a failover fails (split brain).
     pub fn set_fence_failure(&self, probability: f64) {
         self.current().cfg.faults.fence_failure = probability;
-    }
-
-    pub fn set_timings(&self, timings: SimTimings) {
-        self.current().cfg.timings = timings;
     }
 
     pub fn timings(&self) -> SimTimings {

@@ -183,6 +183,16 @@ async fn failover_without_allow_data_loss_on_a_healthy_primary_is_a_switchover()
         .failover_global_cluster(WEST, GLOBAL, &secondary_arn(), false)
         .await
         .unwrap();
+    let in_flight = cloud
+        .aurora
+        .describe_global_cluster(WEST, GLOBAL)
+        .await
+        .unwrap()
+        .unwrap()
+        .failover_state
+        .expect("an operation in flight");
+    assert_eq!(in_flight.status, "switching-over");
+    assert!(!in_flight.is_data_loss_allowed);
     wait_for(&world, 600, "west writer", |s| {
         writer_region(s).as_deref() == Some(WEST)
     })
@@ -227,6 +237,12 @@ async fn switchover_is_refused_while_a_region_is_down() {
         .await
         .unwrap_err();
     assert_eq!(err.code, "InvalidGlobalClusterStateFault");
+    // Not the "operation in flight" refusal, which has the same code.
+    assert!(
+        err.message
+            .contains("switchover needs every region healthy"),
+        "{err}"
+    );
 }
 
 /// Fail over with the east region down, bring it back, return the old primary's fate.
@@ -434,7 +450,6 @@ async fn failback_sequence_snapshot_delete_recreate_sync_switchover_works_end_to
             kms_key_id: Some("arn:aws:kms:us-east-1:123456789012:key/k".to_string()),
             db_subnet_group: None,
             vpc_security_group_ids: vec![],
-            source_region: Some(WEST.to_string()),
         })
         .await
         .unwrap();
@@ -603,7 +618,6 @@ fn secondary_request(kms: Option<&str>, version: &str) -> CreateSecondaryCluster
         kms_key_id: kms.map(str::to_string),
         db_subnet_group: None,
         vpc_security_group_ids: vec![],
-        source_region: Some(EAST.to_string()),
     }
 }
 

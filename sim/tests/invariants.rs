@@ -3,7 +3,6 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use common::*;
 use drctl_cloud::{ChangeStatus, Cloud};
@@ -156,7 +155,7 @@ async fn mutating_without_the_current_lease_epoch_is_invariant_6() {
     let world = world();
     let a = world.store_as("a");
     let b = world.store_as("b");
-    let la = a
+    let _lease_of_a = a
         .acquire_lease("drctl", "a", world.now(), 15_000)
         .await
         .unwrap()
@@ -192,7 +191,6 @@ async fn mutating_without_the_current_lease_epoch_is_invariant_6() {
         .update_desired_count(WEST, "myapp-prod-dr", "api", 1)
         .await
         .unwrap();
-    let _ = la;
     let input = InvariantInput {
         lease: Some("drctl".to_string()),
         unleased_callers: vec!["operator".to_string()],
@@ -256,5 +254,4 @@ async fn deleting_without_a_fresh_manual_snapshot_is_invariant_2() {
         .await
         .unwrap();
     assert_eq!(snaps.len(), 1);
-    let _ = Duration::ZERO;
 }

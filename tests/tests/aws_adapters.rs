@@ -445,7 +445,6 @@ async fn every_port_method_round_trips_through_the_emulator_and_is_allowed_by_th
             kms_key_id: template.kms_key_id.clone(),
             db_subnet_group: None,
             vpc_security_group_ids: template.vpc_security_group_ids.clone(),
-            source_region: Some(EAST.to_string()),
         })
         .await
         .unwrap();

@@ -29,7 +29,6 @@ pub use health::{HttpHealthCheck, HEALTH_PROBE_TIMEOUT};
 
 use crate::ports::{Cloud, HealthCheck, SystemClock};
 
-/// Setting up the adapters failed (before any AWS call).
 /// A TCP connect to a regional endpoint takes well under a second from anywhere; the SDK's
 /// own default.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
@@ -50,6 +49,7 @@ pub fn timeouts() -> TimeoutConfig {
         .build()
 }
 
+/// Setting up the adapters failed (before any AWS call).
 #[derive(Debug, thiserror::Error)]
 pub enum AwsSetupError {
     /// The HTTP client of the health probe could not be built (no usable TLS roots).

@@ -340,7 +340,7 @@ impl Aurora for AwsCloud {
             .then(|| request.vpc_security_group_ids.clone());
         // `SourceRegion`/`PreSignedUrl` are for cross-region *read replicas*
         // (ReplicationSourceIdentifier); a global-database secondary only needs a KMS key of
-        // its own region, so `request.source_region` is not sent.
+        // its own region, so no source region is sent.
         self.region(&request.region)
             .rds
             .create_db_cluster()

@@ -815,7 +815,7 @@ fn delete_stale(ctx: &StepContext<'_>) -> StepEval {
 }
 
 fn recreate_secondary(ctx: &StepContext<'_>) -> StepEval {
-    let (from, to) = (ctx.op.from.as_str(), ctx.op.to.as_str());
+    let to = ctx.op.to.as_str();
     if !ctx.reachable(to) {
         return StepEval::Wait(format!("{to} is unreachable"));
     }
@@ -854,7 +854,6 @@ fn recreate_secondary(ctx: &StepContext<'_>) -> StepEval {
                 kms_key_id: template.kms_key_id.clone(),
                 db_subnet_group: template.db_subnet_group.clone(),
                 vpc_security_group_ids: template.vpc_security_group_ids.clone(),
-                source_region: Some(from.to_string()),
             })],
             format!("create {} in {to} as a secondary", template.identifier),
         ),
