@@ -47,7 +47,6 @@ import time
 from typing import Any
 
 from moto.core.responses import ActionResult
-from moto.rds import models as rds_models
 from moto.rds.exceptions import (
     DBClusterNotFoundError,
     InvalidDBClusterStateFault,
@@ -310,6 +309,3 @@ def _delete_db_cluster_leaving_globals(
 
 
 RDSBackend.delete_db_cluster = _delete_db_cluster_leaving_globals  # type: ignore[method-assign]
-
-# Keep a reference so linters see the import is intentional (models is patched via classes).
-_ = rds_models
