@@ -6,12 +6,12 @@
 //! before the first write. Only then are the documents written, each conditionally on the
 //! resourceVersion that was read.
 
-use drctl_schema::parse::DocumentErrors;
-use drctl_schema::{validate_transition, FailoverGroup, ParseError, ValidationErrors};
+use drctl_schema::{validate_transition, FailoverGroup, ValidationErrors};
 use drctl_state::{Store, StoreError};
 
 use super::common::{
-    journal, open_store, parse_error, read_documents, store_error, user_changes, CONFLICT_RETRIES,
+    change_data, journal, open_store, read_documents, store_error, stored_versions, user_changes,
+    CONFLICT_RETRIES,
 };
 use crate::cli::exit::{CliError, CliResult, ExitStatus};
 
@@ -25,27 +25,7 @@ pub async fn run(store_url: &str, file: &str) -> CliResult<ExitStatus> {
     }
 
     // Preconditions for every document before any write.
-    let mut stored_docs = Vec::with_capacity(docs.len());
-    let mut invalid = Vec::new();
-    for (i, doc) in docs.iter().enumerate() {
-        let stored = store.get(&doc.metadata.name).await.map_err(store_error)?;
-        if let Some(stored) = &stored {
-            if let Err(errs) = validate_transition(stored, doc) {
-                invalid.push(DocumentErrors {
-                    index: i + 1,
-                    name: Some(doc.metadata.name.clone()),
-                    errors: errs,
-                });
-            }
-        }
-        stored_docs.push(stored);
-    }
-    if !invalid.is_empty() {
-        return Err(parse_error(ParseError::Invalid {
-            source_name: source,
-            errors: invalid,
-        }));
-    }
+    let stored_docs = stored_versions(store.as_ref(), &docs, &source).await?;
     for (doc, stored) in docs.iter().zip(&stored_docs) {
         check_resource_version(doc, stored.as_ref())?;
     }
@@ -191,10 +171,6 @@ async fn record(store: &dyn Store, before: Option<&FailoverGroup>, after: &Failo
             )
         }
     };
-    let data = serde_json::json!({
-        "resourceVersion": after.metadata.resource_version,
-        "generation": generation,
-        "changes": changes,
-    });
+    let data = change_data(after, &changes);
     journal(store, name, "SpecApplied", message, Some(data)).await;
 }

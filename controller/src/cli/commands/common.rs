@@ -250,6 +250,47 @@ fn short(v: &serde_json::Value) -> String {
 }
 
 /// Labels and spec changed between two documents (what a user edit changes).
+/// The journal data of a spec change: the version it made and what changed.
+pub fn change_data(after: &FailoverGroup, changes: &[String]) -> serde_json::Value {
+    serde_json::json!({
+        "resourceVersion": after.metadata.resource_version,
+        "generation": after.metadata.generation,
+        "changes": changes,
+    })
+}
+
+/// The stored document of each of `docs` (None for a new group), once every document's
+/// transition from its stored version is allowed; otherwise every refusal at once (exit 2),
+/// with the document's position in `source`.
+pub async fn stored_versions(
+    store: &dyn Store,
+    docs: &[FailoverGroup],
+    source: &str,
+) -> CliResult<Vec<Option<FailoverGroup>>> {
+    let mut stored_docs = Vec::with_capacity(docs.len());
+    let mut invalid = Vec::new();
+    for (i, doc) in docs.iter().enumerate() {
+        let stored = store.get(&doc.metadata.name).await.map_err(store_error)?;
+        if let Some(stored) = &stored {
+            if let Err(errors) = drctl_schema::validate_transition(stored, doc) {
+                invalid.push(drctl_schema::parse::DocumentErrors {
+                    index: i + 1,
+                    name: Some(doc.metadata.name.clone()),
+                    errors,
+                });
+            }
+        }
+        stored_docs.push(stored);
+    }
+    if !invalid.is_empty() {
+        return Err(parse_error(ParseError::Invalid {
+            source_name: source.to_string(),
+            errors: invalid,
+        }));
+    }
+    Ok(stored_docs)
+}
+
 pub fn user_changes(before: &FailoverGroup, after: &FailoverGroup) -> Vec<String> {
     let mut changes = changed_fields(&before.metadata.labels, &after.metadata.labels)
         .into_iter()

@@ -2,10 +2,9 @@
 //! spec against the stored documents, and the actions the controller would take for it.
 //! Exit 0 no change, 1 change, 2 invalid input (like `diff(1)` and `kubectl diff`).
 
-use drctl_schema::parse::DocumentErrors;
-use drctl_schema::{validate_transition, FailoverGroup, ParseError};
+use drctl_schema::FailoverGroup;
 
-use super::common::{open_store, parse_error, read_documents, spec_yaml, store_error};
+use super::common::{open_store, read_documents, spec_yaml, stored_versions};
 use crate::cli::args::CloudKind;
 use crate::cli::exit::{CliError, CliResult, ExitStatus};
 use crate::planner::explain_spec_change;
@@ -27,27 +26,8 @@ pub async fn run(store_url: &str, file: &str, cloud: Option<CloudKind>) -> CliRe
 async fn diff(store_url: &str, file: &str, cloud: Option<CloudKind>) -> CliResult<ExitStatus> {
     let (docs, source) = read_documents(file)?;
     let store = open_store(store_url).await?;
-    let mut pairs = Vec::new();
-    let mut invalid = Vec::new();
-    for (i, doc) in docs.into_iter().enumerate() {
-        let stored = store.get(&doc.metadata.name).await.map_err(store_error)?;
-        if let Some(stored) = &stored {
-            if let Err(errors) = validate_transition(stored, &doc) {
-                invalid.push(DocumentErrors {
-                    index: i + 1,
-                    name: Some(doc.metadata.name.clone()),
-                    errors,
-                });
-            }
-        }
-        pairs.push((stored, doc));
-    }
-    if !invalid.is_empty() {
-        return Err(parse_error(ParseError::Invalid {
-            source_name: source,
-            errors: invalid,
-        }));
-    }
+    let stored_docs = stored_versions(store.as_ref(), &docs, &source).await?;
+    let pairs: Vec<_> = stored_docs.into_iter().zip(docs).collect();
     let mut changed = false;
     for (stored, doc) in &pairs {
         if let Some(mut text) = render(stored.as_ref(), doc, &source)? {

@@ -15,7 +15,8 @@ use drctl_schema::{validate_transition, FailoverGroup};
 use drctl_state::{Store, StoreError};
 
 use super::common::{
-    get_existing, journal, open_store, parse_error, spec_yaml, store_error, user_changes,
+    change_data, get_existing, journal, open_store, parse_error, spec_yaml, store_error,
+    user_changes,
 };
 use crate::cli::exit::{CliError, CliResult, ExitStatus};
 
@@ -78,11 +79,7 @@ pub async fn run(store_url: &str, name: &str) -> CliResult<ExitStatus> {
         match save(store.as_ref(), name, &base, &body).await? {
             Saved::Done(after) => {
                 let changes = user_changes(&base, &after);
-                let data = serde_json::json!({
-                    "resourceVersion": after.metadata.resource_version,
-                    "generation": after.metadata.generation,
-                    "changes": changes,
-                });
+                let data = change_data(&after, &changes);
                 journal(
                     store.as_ref(),
                     name,

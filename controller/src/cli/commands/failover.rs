@@ -9,7 +9,9 @@ use drctl_schema::{
 };
 use drctl_state::Store;
 
-use super::common::{duration, get_existing, journal, modify, open_store, user_changes, Modified};
+use super::common::{
+    change_data, duration, get_existing, journal, modify, open_store, user_changes, Modified,
+};
 use crate::cli::args::FailoverArgs;
 use crate::cli::exit::{CliError, CliResult, ExitStatus};
 
@@ -48,11 +50,7 @@ pub async fn run(store_url: &str, args: FailoverArgs) -> CliResult<ExitStatus> {
                 if allow { " --allow-data-loss" } else { "" },
                 changes.join("; ")
             );
-            let data = serde_json::json!({
-                "resourceVersion": after.metadata.resource_version,
-                "generation": after.metadata.generation,
-                "changes": changes,
-            });
+            let data = change_data(&after, &changes);
             journal(
                 store.as_ref(),
                 name,

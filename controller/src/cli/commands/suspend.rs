@@ -1,6 +1,6 @@
 //! `drctl suspend NAME` / `drctl resume NAME`: flip spec.suspended with a conditional update.
 
-use super::common::{journal, modify, open_store, Modified};
+use super::common::{change_data, journal, modify, open_store, Modified};
 use crate::cli::exit::{CliResult, ExitStatus};
 
 pub async fn run(store_url: &str, name: &str, suspended: bool) -> CliResult<ExitStatus> {
@@ -21,11 +21,10 @@ pub async fn run(store_url: &str, name: &str, suspended: bool) -> CliResult<Exit
             } else {
                 "resumed by drctl resume: reconciling towards the spec again"
             };
-            let data = serde_json::json!({
-                "resourceVersion": after.metadata.resource_version,
-                "generation": after.metadata.generation,
-                "changes": [format!("spec.suspended: {} -> {}", !suspended, suspended)],
-            });
+            let data = change_data(
+                &after,
+                &[format!("spec.suspended: {} -> {}", !suspended, suspended)],
+            );
             let reason = if suspended { "Suspended" } else { "Resumed" };
             journal(
                 store.as_ref(),
