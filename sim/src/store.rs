@@ -44,12 +44,7 @@ impl MemStoreData {
 
     fn check_fence(&self, fence: &Fence) -> StoreResult<()> {
         rules::check_name("lease", &fence.lease)?;
-        let current = self.leases.get(&fence.lease);
-        if rules::fence_holds(fence, current) {
-            Ok(())
-        } else {
-            Err(rules::fenced(fence, current))
-        }
+        rules::check_fence(fence, self.leases.get(&fence.lease))
     }
 }
 
@@ -292,18 +287,11 @@ impl Store for SimStore {
     ) -> StoreResult<Lease> {
         rules::check_name("lease", &lease.name)?;
         self.run("RenewLease", true, &lease.name, |st, ctx| {
-            match st.store.leases.get(&lease.name) {
-                Some(l) if l.holder == lease.holder && l.epoch == lease.epoch => {
-                    let renewed = Lease {
-                        expires_at: now.plus_millis(duration_ms),
-                        ..l.clone()
-                    };
-                    st.store.leases.insert(lease.name.clone(), renewed.clone());
-                    log_lease(st, ctx, &renewed, "renewed");
-                    Ok(renewed)
-                }
-                other => Err(rules::lease_lost(lease, other)),
-            }
+            let renewed =
+                rules::renewed(lease, st.store.leases.get(&lease.name), now, duration_ms)?;
+            st.store.leases.insert(lease.name.clone(), renewed.clone());
+            log_lease(st, ctx, &renewed, "renewed");
+            Ok(renewed)
         })
         .await
     }
@@ -311,15 +299,9 @@ impl Store for SimStore {
     async fn release_lease(&self, lease: &Lease) -> StoreResult<()> {
         rules::check_name("lease", &lease.name)?;
         self.run("ReleaseLease", true, &lease.name, |st, ctx| {
-            if let Some(l) = st.store.leases.get(&lease.name) {
-                if l.holder == lease.holder && l.epoch == lease.epoch {
-                    let released = Lease {
-                        expires_at: rules::RELEASED_EXPIRY,
-                        ..l.clone()
-                    };
-                    st.store.leases.insert(lease.name.clone(), released.clone());
-                    log_lease(st, ctx, &released, "released");
-                }
+            if let Some(released) = rules::released(lease, st.store.leases.get(&lease.name)) {
+                st.store.leases.insert(lease.name.clone(), released.clone());
+                log_lease(st, ctx, &released, "released");
             }
             Ok(())
         })

@@ -282,12 +282,7 @@ impl Layout {
     }
 
     fn check_fence(&self, fence: &Fence) -> StoreResult<()> {
-        let current = self.lease(&fence.lease)?;
-        if rules::fence_holds(fence, current.as_ref()) {
-            Ok(())
-        } else {
-            Err(rules::fenced(fence, current.as_ref()))
-        }
+        rules::check_fence(fence, self.lease(&fence.lease)?.as_ref())
     }
 
     fn last_seq(&self, name: &str) -> StoreResult<u64> {
@@ -518,17 +513,9 @@ impl Store for FileStore {
         self.run(move |layout| {
             let _lock = layout.lock_for_write()?;
             let current = layout.lease(&ours.name)?;
-            match current {
-                Some(current) if current.holder == ours.holder && current.epoch == ours.epoch => {
-                    let renewed = Lease {
-                        expires_at: now.plus_millis(duration_ms),
-                        ..current
-                    };
-                    layout.write_json(&layout.lease_path(&ours.name), &renewed)?;
-                    Ok(renewed)
-                }
-                other => Err(rules::lease_lost(&ours, other.as_ref())),
-            }
+            let renewed = rules::renewed(&ours, current.as_ref(), now, duration_ms)?;
+            layout.write_json(&layout.lease_path(&ours.name), &renewed)?;
+            Ok(renewed)
         })
         .await
     }
@@ -538,15 +525,9 @@ impl Store for FileStore {
         let ours = lease.clone();
         self.run(move |layout| {
             let _lock = layout.lock_for_write()?;
-            match layout.lease(&ours.name)? {
-                Some(current) if current.holder == ours.holder && current.epoch == ours.epoch => {
-                    let released = Lease {
-                        expires_at: rules::RELEASED_EXPIRY,
-                        ..current
-                    };
-                    layout.write_json(&layout.lease_path(&ours.name), &released)
-                }
-                _ => Ok(()),
+            match rules::released(&ours, layout.lease(&ours.name)?.as_ref()) {
+                Some(released) => layout.write_json(&layout.lease_path(&ours.name), &released),
+                None => Ok(()),
             }
         })
         .await

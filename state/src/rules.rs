@@ -152,6 +152,46 @@ pub fn check_delete(
     }
 }
 
+/// Ok if `fence` still holds against the lease the store has now, else why not.
+pub fn check_fence(fence: &Fence, current: Option<&Lease>) -> StoreResult<()> {
+    if fence_holds(fence, current) {
+        Ok(())
+    } else {
+        Err(fenced(fence, current))
+    }
+}
+
+/// Is `current` (the store's lease now) still the lease `ours` was given?
+fn still_ours(ours: &Lease, current: &Lease) -> bool {
+    current.holder == ours.holder && current.epoch == ours.epoch
+}
+
+/// The lease a renewal of `ours` leaves (expiring `duration_ms` from `now`), or
+/// LeaseLost when the store's lease is no longer ours.
+pub fn renewed(
+    ours: &Lease,
+    current: Option<&Lease>,
+    now: Timestamp,
+    duration_ms: i64,
+) -> StoreResult<Lease> {
+    match current {
+        Some(current) if still_ours(ours, current) => Ok(Lease {
+            expires_at: now.plus_millis(duration_ms),
+            ..current.clone()
+        }),
+        other => Err(lease_lost(ours, other)),
+    }
+}
+
+/// The lease a release of `ours` leaves (expired, epoch kept), or None when it is no longer
+/// ours: releasing someone else's lease does nothing.
+pub fn released(ours: &Lease, current: Option<&Lease>) -> Option<Lease> {
+    current.filter(|c| still_ours(ours, c)).map(|c| Lease {
+        expires_at: RELEASED_EXPIRY,
+        ..c.clone()
+    })
+}
+
 /// A create of a group that exists.
 pub fn already_exists(name: &str) -> StoreError {
     StoreError::AlreadyExists {
