@@ -174,7 +174,7 @@ pub fn desired_record(spec: &FailoverGroupSpec, region: &str) -> Option<DnsRecor
         RecordType::Cname => Some(DnsRecord {
             name,
             record_type: "CNAME".to_string(),
-            ttl: Some(spec.dns.ttl.unwrap_or(60)),
+            ttl: Some(spec.dns.effective_ttl()),
             alias: None,
             values: vec![target.value.clone()?],
         }),

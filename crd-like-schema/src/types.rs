@@ -145,6 +145,16 @@ pub struct DnsSpec {
     pub targets: BTreeMap<Region, DnsTarget>,
 }
 
+/// TTL of a CNAME record whose spec gives none.
+pub const DEFAULT_CNAME_TTL: u32 = 60;
+
+impl DnsSpec {
+    /// The TTL the record is written with (CNAME; alias records have none).
+    pub fn effective_ttl(&self) -> u32 {
+        self.ttl.unwrap_or(DEFAULT_CNAME_TTL)
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum RecordType {
     /// An alias A record (to a load balancer).
