@@ -8,6 +8,7 @@
 pub mod aws;
 pub mod error;
 pub mod model;
+pub mod pacing;
 pub mod ports;
 
 pub use error::{CloudError, CloudResult, ErrorCategory, Service};

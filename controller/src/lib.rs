@@ -9,6 +9,7 @@
 pub mod backoff;
 pub mod cli;
 pub mod execute;
+pub mod fleet;
 pub mod metrics;
 pub mod observe;
 pub mod planner;

@@ -1,18 +1,24 @@
 //! Observation: read the cloud through the ports into an `ObservedWorld`.
 //!
-//! Batched as DESIGN.md §3 asks: one DescribeGlobalClusters, DescribeDBClusters per region,
-//! one ListResourceRecordSets for the record, DescribeServices per ECS cluster. A *light* pass
-//! (used while a group is converged) reads only the global cluster, the record and the ECS
-//! services (4 calls for two regions) and reuses the cached cluster descriptions, scalable
-//! targets and lag; anything that looks off triggers a full pass before acting.
+//! Every shared read goes through `FleetReads`, which batches it with the other groups' reads
+//! of the same moment (one DescribeGlobalClusters, DescribeDBClusters per region,
+//! ListResourceRecordSets per zone, DescribeServices per ECS cluster). A *light* pass (used
+//! while a group is converged) reads only the global cluster, the record and the ECS
+//! services, accepts answers a few seconds old, and reuses this group's cached cluster
+//! descriptions, scalable targets and lag; anything that looks off triggers a full, fresh
+//! pass before acting.
 
 use std::collections::BTreeMap;
 
+use std::time::Duration;
+
 use drctl_cloud::{
-    ecs_resource_id, region_of_arn, Cloud, CloudError, DbCluster, GlobalCluster, SnapshotQuery,
+    ecs_resource_id, region_of_arn, Cloud, CloudError, DbCluster, GlobalCluster, LagQuery,
+    SnapshotQuery,
 };
 use drctl_schema::{FailoverGroupSpec, FailoverGroupStatus, Phase, StepName};
 
+use crate::fleet::{FleetReads, Freshness};
 use crate::planner::steps::note;
 use crate::world::{Membership, ObservedWorld, RegionView, Seen, ServiceView};
 
@@ -93,26 +99,23 @@ pub fn needs(
 /// (min, max) of each service's scalable target, by (service name, region).
 type ScalableBySvc = BTreeMap<(String, String), Seen<Option<(u32, u32)>>>;
 
-/// Descriptions kept between passes of one group.
+/// A region's cluster as last read: did the region answer, and the cluster if it exists.
+type RegionRead = (Option<bool>, Option<DbCluster>);
+
+/// Descriptions kept between passes of one group: the light passes of a converged group reuse
+/// them. Regions that do not answer are tracked fleet-wide by `FleetReads`, not here.
 #[derive(Debug, Clone, Default)]
 pub struct ObserveCache {
-    regions: BTreeMap<String, (Option<bool>, Option<DbCluster>)>,
+    regions: BTreeMap<String, RegionRead>,
     scalable: ScalableBySvc,
     lag: Option<f64>,
     pub light_passes: u32,
     full_seen: bool,
-    /// Regions that did not answer, with when they were last asked. A dark region is left
-    /// out of the passes and asked again only every `DEAD_REGION_PROBE_MS`, by a probe that
-    /// runs beside the passes: its timeouts never hold a pass, so they never sit on the
-    /// recovery path (measured: gap to the critical path 8.4 s -> see docs/benchmarks.md).
-    dead: BTreeMap<String, i64>,
-    /// Background probes of dark regions: in flight, and their answers (region -> answered).
-    probing: std::collections::BTreeSet<String>,
-    probe_answers: std::sync::Arc<std::sync::Mutex<BTreeMap<String, bool>>>,
 }
 
-/// How often a region that did not answer is asked again.
-pub const DEAD_REGION_PROBE_MS: i64 = 30_000;
+/// How old a shared read a light pass accepts: another group's pass a few seconds ago
+/// answers it as well as a call of its own would.
+pub const LIGHT_MAX_AGE: Duration = Duration::from_secs(5);
 
 impl ObserveCache {
     fn has_full(&self) -> bool {
@@ -120,140 +123,39 @@ impl ObserveCache {
     }
 }
 
-/// Take in the answers of finished probes and start one for each dark region whose interval
-/// is up. A region that answered is read in full by this pass again.
-fn probe_dark_regions(cloud: &Cloud, spec: &FailoverGroupSpec, cache: &mut ObserveCache, now: i64) {
-    let answers = std::mem::take(
-        &mut *cache
-            .probe_answers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner),
-    );
-    for (region, answered) in answers {
-        cache.probing.remove(&region);
-        if answered {
-            cache.dead.remove(&region);
-        } else {
-            cache.dead.insert(region, now);
-        }
-    }
-    let due: Vec<String> = cache
-        .dead
-        .iter()
-        .filter(|(region, asked)| {
-            now - **asked >= DEAD_REGION_PROBE_MS && !cache.probing.contains(*region)
-        })
-        .map(|(region, _)| region.clone())
-        .collect();
-    for region in due {
-        let Some(template) = spec.database.clusters.get(&region) else {
-            continue;
-        };
-        cache.probing.insert(region.clone());
-        let (cloud, id, answers) = (
-            cloud.clone(),
-            template.identifier.clone(),
-            cache.probe_answers.clone(),
-        );
-        tokio::spawn(async move {
-            let result = cloud
-                .aurora
-                .describe_clusters(&region, std::slice::from_ref(&id))
-                .await;
-            // A non-retryable answer (say, access denied) still proves the region is up.
-            let answered = !matches!(&result, Err(e) if e.is_retryable());
-            answers
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .insert(region, answered);
-        });
-    }
-}
-
 /// Read the world.
 pub async fn observe(
-    cloud: &Cloud,
+    reads: &FleetReads,
     spec: &FailoverGroupSpec,
     status: &FailoverGroupStatus,
     req: &ObserveRequest,
     cache: &mut ObserveCache,
 ) -> ObservedWorld {
+    let cloud = reads.cloud();
     let at = cloud.clock.now();
-    probe_dark_regions(cloud, spec, cache, at.millis());
-    // A dark region stays out of the pass until a probe has seen it answer.
-    let skip: Vec<String> = cache.dead.keys().cloned().collect();
-    // Ask the region we believe is the writer first (it is the one most likely up), and a
-    // region known dark last.
-    let mut ask_order: Vec<String> = Vec::new();
-    if let Some(w) = status.observed.as_ref().and_then(|o| o.writer.clone()) {
-        ask_order.push(w);
-    }
-    for r in &spec.regions {
-        if !ask_order.contains(r) {
-            ask_order.push(r.clone());
-        }
-    }
-    ask_order.sort_by_key(|r| cache.dead.contains_key(r));
-
-    let global_fut = describe_global(cloud, spec, &ask_order);
-    let record_fut = async {
-        match cloud
-            .dns
-            .get_record(
-                &spec.dns.hosted_zone_id,
-                &crate::world::fqdn(&spec.dns.record_name),
-                spec.dns.record_type.as_str(),
-            )
-            .await
-        {
-            Ok(record) => Seen::Known(record),
-            Err(e) => Seen::Unreachable(e.to_string()),
-        }
+    let fresh = if req.full {
+        Freshness::Fresh
+    } else {
+        Freshness::MaxAge(LIGHT_MAX_AGE)
     };
-    let services_fut = describe_services(cloud, spec, &skip);
+    let ask_order = ask_order(reads, spec, status);
     let clusters_fut = async {
-        if !req.full {
-            return None;
+        if req.full {
+            Some(read_clusters(reads, spec).await)
+        } else {
+            None
         }
-        let mut calls = Vec::new();
-        for region in &spec.regions {
-            let Some(template) = spec.database.clusters.get(region) else {
-                continue;
-            };
-            if skip.contains(region) {
-                continue;
-            }
-            let (cloud, region, id) = (cloud.clone(), region.clone(), template.identifier.clone());
-            calls.push(async move {
-                let result = cloud
-                    .aurora
-                    .describe_clusters(&region, std::slice::from_ref(&id))
-                    .await;
-                let entry = match result {
-                    Ok(mut clusters) => (Some(true), clusters.pop()),
-                    Err(e) if e.is_retryable() => (Some(false), None),
-                    // A non-retryable answer still proves the region is up.
-                    Err(_) => (Some(true), None),
-                };
-                (region, entry)
-            });
-        }
-        let mut out: BTreeMap<String, (Option<bool>, Option<DbCluster>)> =
-            join_all(calls).await.into_iter().collect();
-        for region in &skip {
-            out.insert(region.clone(), (Some(false), None));
-        }
-        Some(out)
     };
     let scalable_fut = async {
-        if !req.full {
-            return None;
+        if req.full {
+            Some(describe_scalable(reads, spec).await)
+        } else {
+            None
         }
-        Some(describe_scalable(cloud, spec, &skip).await)
     };
     let change_fut = async {
         match &req.dns_change {
-            Some(id) => Some(match cloud.dns.get_change(id).await {
+            Some(id) => Some(match reads.change(id).await {
                 Ok(status) => Seen::Known(status == drctl_cloud::ChangeStatus::InSync),
                 Err(e) => Seen::Unreachable(e.to_string()),
             }),
@@ -270,39 +172,14 @@ pub async fn observe(
         }
     };
     let (global, record, services, clusters, scalable, dns_change_in_sync, health) = tokio::join!(
-        global_fut,
-        record_fut,
-        services_fut,
+        describe_global(reads, spec, &ask_order, fresh),
+        read_record(reads, spec, fresh),
+        describe_services(reads, spec, fresh),
         clusters_fut,
         scalable_fut,
         change_fut,
         health_fut
     );
-
-    // Remember which regions did not answer (only those actually asked this time).
-    let mut asked_dark: BTreeMap<String, bool> = BTreeMap::new();
-    if let Some(clusters) = &clusters {
-        for (region, (reachable, _)) in clusters {
-            if !skip.contains(region) {
-                asked_dark.insert(region.clone(), *reachable == Some(false));
-            }
-        }
-    }
-    for view in &services {
-        if skip.contains(&view.region) {
-            continue;
-        }
-        let dark = matches!(&view.ecs, Seen::Unreachable(_));
-        let entry = asked_dark.entry(view.region.clone()).or_insert(dark);
-        *entry = *entry || dark;
-    }
-    for (region, dark) in asked_dark {
-        if dark {
-            cache.dead.insert(region, at.millis());
-        } else {
-            cache.dead.remove(&region);
-        }
-    }
 
     if let Some(clusters) = clusters {
         cache.regions = clusters;
@@ -315,6 +192,102 @@ pub async fn observe(
         cache.scalable = scalable;
     }
 
+    let mut regions = region_views(spec, global.known().and_then(|g| g.as_ref()), cache);
+    read_extras(cloud, spec, req, &mut regions).await;
+    if req.full {
+        cache.lag = read_lag(reads, spec, &regions).await;
+    }
+
+    let services = services
+        .into_iter()
+        .map(|mut view| {
+            if let Some(s) = cache
+                .scalable
+                .get(&(view.name.clone(), view.region.clone()))
+            {
+                view.scalable = Some(s.clone());
+            }
+            view
+        })
+        .collect();
+
+    ObservedWorld {
+        at,
+        global,
+        regions,
+        record,
+        dns_change_in_sync,
+        services,
+        lag_seconds: cache.lag,
+        health,
+        full: req.full,
+    }
+}
+
+/// The region we believe is the writer first (it is the one most likely up), a region known
+/// dark last.
+fn ask_order(reads: &FleetReads, spec: &FailoverGroupSpec, status: &FailoverGroupStatus) -> Vec<String> {
+    let mut order: Vec<String> = Vec::new();
+    if let Some(w) = status.observed.as_ref().and_then(|o| o.writer.clone()) {
+        order.push(w);
+    }
+    for r in &spec.regions {
+        if !order.contains(r) {
+            order.push(r.clone());
+        }
+    }
+    let dark = reads.dark_rds_regions();
+    order.sort_by_key(|r| dark.contains(r));
+    order
+}
+
+async fn read_record(
+    reads: &FleetReads,
+    spec: &FailoverGroupSpec,
+    fresh: Freshness,
+) -> Seen<Option<drctl_cloud::DnsRecord>> {
+    match reads
+        .record(
+            &spec.dns.hosted_zone_id,
+            &spec.dns.record_name,
+            spec.dns.record_type.as_str(),
+            fresh,
+        )
+        .await
+    {
+        Ok(record) => Seen::Known(record),
+        Err(e) => Seen::Unreachable(e.to_string()),
+    }
+}
+
+/// Each region's spec'd cluster (always fresh: only full passes read them).
+async fn read_clusters(
+    reads: &FleetReads,
+    spec: &FailoverGroupSpec,
+) -> BTreeMap<String, RegionRead> {
+    let calls = spec.regions.iter().filter_map(|region| {
+        let template = spec.database.clusters.get(region)?;
+        Some(async move {
+            let entry = match reads
+                .cluster(region, &template.identifier, Freshness::Fresh)
+                .await
+            {
+                Ok(cluster) => (Some(true), cluster),
+                Err(e) if e.is_retryable() => (Some(false), None),
+                // A non-retryable answer still proves the region is up.
+                Err(_) => (Some(true), None),
+            };
+            (region.clone(), entry)
+        })
+    });
+    join_all(calls.collect()).await.into_iter().collect()
+}
+
+fn region_views(
+    spec: &FailoverGroupSpec,
+    global: Option<&GlobalCluster>,
+    cache: &ObserveCache,
+) -> BTreeMap<String, RegionView> {
     let mut regions = BTreeMap::new();
     for region in &spec.regions {
         let (reachable, cluster) = cache.regions.get(region).cloned().unwrap_or((None, None));
@@ -324,13 +297,7 @@ pub async fn observe(
             .get(region)
             .map(|c| c.identifier.as_str())
             .unwrap_or("");
-        let membership = membership(
-            global.known().and_then(|g| g.as_ref()),
-            region,
-            identifier,
-            reachable,
-            cluster.is_some(),
-        );
+        let membership = membership(global, region, identifier, reachable, cluster.is_some());
         regions.insert(
             region.clone(),
             RegionView {
@@ -343,8 +310,16 @@ pub async fn observe(
             },
         );
     }
+    regions
+}
 
-    // Extras for the steps in progress, only in regions that answer.
+/// Instances and snapshots for the steps in progress: per group, not shared.
+async fn read_extras(
+    cloud: &Cloud,
+    spec: &FailoverGroupSpec,
+    req: &ObserveRequest,
+    regions: &mut BTreeMap<String, RegionView>,
+) {
     for region in &req.instances_in {
         let Some(view) = regions.get_mut(region) else {
             continue;
@@ -377,71 +352,40 @@ pub async fn observe(
             view.snapshots = Some(snapshots);
         }
     }
+}
 
-    // Lag, seen from the writer, of the other region's secondary.
-    if req.full {
-        let writer = regions
-            .values()
-            .find(|r| r.membership == Membership::Writer)
-            .map(|r| r.region.clone());
-        cache.lag = match writer {
-            Some(writer) if regions.get(&writer).and_then(|r| r.reachable) == Some(true) => {
-                let primary = spec
-                    .database
-                    .clusters
-                    .get(&writer)
-                    .map(|c| c.identifier.clone())
-                    .unwrap_or_default();
-                match spec.other_region(&writer) {
-                    Some(secondary) => cloud
-                        .lag
-                        .replication_lag(&writer, &primary, secondary)
-                        .await
-                        .ok()
-                        .flatten(),
-                    None => None,
-                }
-            }
-            _ => None,
-        };
-    }
-
-    let services = services
-        .into_iter()
-        .map(|mut view| {
-            if let Some(s) = cache
-                .scalable
-                .get(&(view.name.clone(), view.region.clone()))
-            {
-                view.scalable = Some(s.clone());
-            }
-            view
-        })
-        .collect();
-
-    ObservedWorld {
-        at,
-        global,
-        regions,
-        record,
-        dns_change_in_sync,
-        services,
-        lag_seconds: cache.lag,
-        health,
-        full: req.full,
-    }
+/// Lag, seen from the writer, of the other region's secondary.
+async fn read_lag(
+    reads: &FleetReads,
+    spec: &FailoverGroupSpec,
+    regions: &BTreeMap<String, RegionView>,
+) -> Option<f64> {
+    let writer = regions
+        .values()
+        .find(|r| r.membership == Membership::Writer && r.reachable == Some(true))?;
+    let primary = spec.database.clusters.get(&writer.region)?;
+    let secondary = spec.other_region(&writer.region)?;
+    let query = LagQuery {
+        primary_cluster_id: primary.identifier.clone(),
+        secondary_region: secondary.to_string(),
+    };
+    reads
+        .lag(&writer.region, query, Freshness::Fresh)
+        .await
+        .ok()
+        .flatten()
 }
 
 async fn describe_global(
-    cloud: &Cloud,
+    reads: &FleetReads,
     spec: &FailoverGroupSpec,
     ask_order: &[String],
+    fresh: Freshness,
 ) -> Seen<Option<GlobalCluster>> {
     let mut last: Option<CloudError> = None;
     for region in ask_order {
-        match cloud
-            .aurora
-            .describe_global_cluster(region, &spec.database.global_cluster_identifier)
+        match reads
+            .global_cluster(region, &spec.database.global_cluster_identifier, fresh)
             .await
         {
             Ok(global) => return Seen::Known(global),
@@ -485,107 +429,43 @@ fn membership(
 }
 
 async fn describe_services(
-    cloud: &Cloud,
+    reads: &FleetReads,
     spec: &FailoverGroupSpec,
-    skip: &[String],
+    fresh: Freshness,
 ) -> Vec<ServiceView> {
-    // One DescribeServices per (region, ECS cluster), covering every service there.
-    let mut batches: BTreeMap<(String, String), Vec<(String, String)>> = BTreeMap::new();
-    for svc in &spec.compute.services {
-        for (region, reference) in &svc.regions {
-            batches
-                .entry((region.clone(), reference.cluster.clone()))
-                .or_default()
-                .push((svc.name.clone(), reference.service.clone()));
-        }
-    }
-    let calls = batches.into_iter().map(|((region, cluster), members)| {
-        let cloud = cloud.clone();
-        let dark = skip.contains(&region);
-        async move {
-            let names: Vec<String> = members.iter().map(|(_, s)| s.clone()).collect();
-            let result = if dark {
-                Err(format!(
-                    "{region} did not answer recently; not asked again yet"
-                ))
-            } else {
-                cloud
-                    .ecs
-                    .describe_services(&region, &cluster, &names)
-                    .await
-                    .map_err(|e| e.to_string())
+    // Shared per (region, ECS cluster): the fleet's services there, ten to a call.
+    let calls = spec.compute.services.iter().flat_map(|svc| {
+        svc.regions.iter().map(move |(region, reference)| async move {
+            let ecs = match reads
+                .service(region, &reference.cluster, &reference.service, fresh)
+                .await
+            {
+                Ok(found) => Seen::Known(found),
+                Err(e) => Seen::Unreachable(e.to_string()),
             };
-            (region, members, result)
-        }
-    });
-    let mut views = Vec::new();
-    for (region, members, result) in join_all(calls.collect()).await {
-        for (name, service) in members {
-            let ecs = match &result {
-                Ok(found) => Seen::Known(found.iter().find(|s| s.service == service).cloned()),
-                Err(e) => Seen::Unreachable(e.clone()),
-            };
-            views.push(ServiceView {
-                name,
+            ServiceView {
+                name: svc.name.clone(),
                 region: region.clone(),
                 ecs,
                 scalable: None,
-            });
-        }
-    }
-    views
+            }
+        })
+    });
+    join_all(calls.collect()).await
 }
 
-async fn describe_scalable(
-    cloud: &Cloud,
-    spec: &FailoverGroupSpec,
-    skip: &[String],
-) -> ScalableBySvc {
-    let mut out = BTreeMap::new();
-    for region in &spec.regions {
-        if skip.contains(region) {
-            for svc in &spec.compute.services {
-                if svc.regions.contains_key(region) {
-                    out.insert(
-                        (svc.name.clone(), region.clone()),
-                        Seen::Unreachable(format!("{region} did not answer recently")),
-                    );
-                }
-            }
-            continue;
-        }
-        let wanted: Vec<(String, String)> = spec
-            .compute
-            .services
-            .iter()
-            .filter_map(|svc| {
-                svc.regions
-                    .get(region)
-                    .map(|r| (svc.name.clone(), ecs_resource_id(&r.cluster, &r.service)))
-            })
-            .collect();
-        if wanted.is_empty() {
-            continue;
-        }
-        let ids: Vec<String> = wanted.iter().map(|(_, id)| id.clone()).collect();
-        let result = cloud
-            .autoscaling
-            .describe_scalable_targets(region, &ids)
-            .await;
-        for (name, id) in wanted {
-            let seen = match &result {
-                Ok(targets) => Seen::Known(
-                    targets
-                        .iter()
-                        .find(|t| t.resource_id == id)
-                        .map(|t| (t.min, t.max)),
-                ),
+async fn describe_scalable(reads: &FleetReads, spec: &FailoverGroupSpec) -> ScalableBySvc {
+    let calls = spec.compute.services.iter().flat_map(|svc| {
+        svc.regions.iter().map(move |(region, r)| async move {
+            let id = ecs_resource_id(&r.cluster, &r.service);
+            let seen = match reads.scalable_target(region, &id, Freshness::Fresh).await {
+                Ok(target) => Seen::Known(target),
                 Err(e) => Seen::Unreachable(e.to_string()),
             };
-            out.insert((name, region.clone()), seen);
-        }
-    }
-    out
+            ((svc.name.clone(), region.clone()), seen)
+        })
+    });
+    join_all(calls.collect()).await.into_iter().collect()
 }
 
 /// Run futures concurrently and return their outputs in order (a small `join_all`, to keep

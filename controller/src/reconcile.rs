@@ -18,6 +18,7 @@ use drctl_schema::{
 use drctl_state::{Event, Fence, Store, StoreError};
 
 use crate::execute::{execute, ActionOutcome};
+use crate::fleet::FleetReads;
 use crate::metrics::Metrics;
 use crate::observe::{needs, observe, ObserveCache, ObserveRequest};
 use crate::planner::steps::note;
@@ -67,7 +68,10 @@ impl ReconcileError {
 
 #[derive(Clone)]
 pub struct ReconcileContext {
+    /// Where actions go (paced, DNS changes batched per zone).
     pub cloud: Cloud,
+    /// Where observations go (shared with the other groups' passes).
+    pub reads: Arc<FleetReads>,
     pub store: Arc<dyn Store>,
     /// `controller/<replica>`: the journal's actor.
     pub actor: String,
@@ -82,7 +86,11 @@ pub struct PassOutcome {
     pub ready: bool,
     pub actions: usize,
     pub retryable_errors: usize,
+    /// An operation is under way (the group is looked at ahead of converged ones).
+    pub operation_running: bool,
     pub summary: String,
+    /// The status as this pass left it (written to the store when it changed).
+    pub status: FailoverGroupStatus,
 }
 
 /// Observe and plan without writing or mutating anything (`drctl plan`, `drctl diff`).
@@ -97,7 +105,8 @@ pub async fn dry_run(
     let mut cache = ObserveCache::default();
     let mut req = needs(&doc.spec, &status, generation, &cache);
     req.full = true;
-    let world = observe(cloud, &doc.spec, &status, &req, &mut cache).await;
+    let reads = FleetReads::new(cloud.clone());
+    let world = observe(&reads, &doc.spec, &status, &req, &mut cache).await;
     Ok(plan(&PlanInput {
         name: &doc.metadata.name,
         spec: &doc.spec,
@@ -145,7 +154,7 @@ pub async fn reconcile_group(
     // fetch + plan; a light observation that does not look converged is redone in full
     // before anything is acted on.
     let req = needs(spec, &previous, generation, cache);
-    let mut world = observe(&ctx.cloud, spec, &previous, &req, cache).await;
+    let mut world = observe(&ctx.reads, spec, &previous, &req, cache).await;
     let make_plan = |world: &crate::world::ObservedWorld| {
         plan(&PlanInput {
             name,
@@ -161,7 +170,7 @@ pub async fn reconcile_group(
     let mut the_plan = make_plan(&world);
     if !world.full && !the_plan.is_converged() {
         let full = ObserveRequest { full: true, ..req };
-        world = observe(&ctx.cloud, spec, &previous, &full, cache).await;
+        world = observe(&ctx.reads, spec, &previous, &full, cache).await;
         the_plan = make_plan(&world);
     }
     ctx.metrics.observed_pass(world.full);
@@ -264,7 +273,9 @@ pub async fn reconcile_group(
         ready,
         actions: actions.len(),
         retryable_errors,
+        operation_running: status.operation.is_some(),
         summary: the_plan.summary,
+        status,
     })
 }
 

@@ -259,13 +259,11 @@ async fn a_leader_paused_past_its_lease_never_acts_under_the_stale_epoch() {
         }
     };
     wait(EAST, 600).await;
-    // drctl-a leads. It freezes for 90 s in its next read (a GC pause, a stopped VM).
-    h.world.inject(FaultRule {
-        caller: Some("drctl-a".to_string()),
-        operation: Some("DescribeGlobalClusters".to_string()),
-        ..FaultRule::new(FaultKind::LatencyMs(90_000))
-    });
+    // drctl-a leads. The failover is asked for, and drctl-a freezes for 90 s (a GC pause, a
+    // stopped VM) as its next pass starts: its lease renewals freeze with it.
     h.move_writer(WEST, false).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    h.world.pause_caller("drctl-a", Duration::from_secs(90));
     wait(WEST, 3600).await;
     let mutators: std::collections::BTreeSet<String> = h
         .world
@@ -348,7 +346,7 @@ async fn a_dark_region_holds_only_the_pass_that_first_meets_it_and_is_probed_bes
     let group = example_group().unwrap();
     let world = SimWorld::new(SimConfig::new(3));
     world.provision(&group.spec).unwrap();
-    let cloud = world.cloud("observer");
+    let reads = drctl::fleet::FleetReads::new(world.cloud("observer"));
     let status = FailoverGroupStatus::default();
     let mut cache = ObserveCache::default();
     let timeout = world.timings().unreachable_timeout;
@@ -362,7 +360,7 @@ async fn a_dark_region_holds_only_the_pass_that_first_meets_it_and_is_probed_bes
     for _ in 0..40 {
         let req = needs(&group.spec, &status, 1, &cache);
         let started = tokio::time::Instant::now();
-        let seen = observe(&cloud, &group.spec, &status, &req, &mut cache).await;
+        let seen = observe(&reads, &group.spec, &status, &req, &mut cache).await;
         durations.push(started.elapsed());
         reachable.push(seen.region("us-east-1").and_then(|r| r.reachable));
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -385,7 +383,7 @@ async fn a_dark_region_holds_only_the_pass_that_first_meets_it_and_is_probed_bes
     let mut back_after = None;
     for pass in 0..30 {
         let req = needs(&group.spec, &status, 1, &cache);
-        let seen = observe(&cloud, &group.spec, &status, &req, &mut cache).await;
+        let seen = observe(&reads, &group.spec, &status, &req, &mut cache).await;
         if seen.region("us-east-1").and_then(|r| r.reachable) == Some(true) {
             back_after = Some(pass);
             break;

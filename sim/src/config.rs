@@ -340,6 +340,9 @@ pub struct FaultRule {
     pub operation: Option<String>,
     pub region: Option<String>,
     pub caller: Option<String>,
+    /// A substring of the call's resource (a group's service or URL, say); None: any.
+    #[serde(default)]
+    pub resource: Option<String>,
     pub kind: FaultKind,
     /// How many matching calls it hits.
     pub times: u32,
@@ -352,6 +355,7 @@ impl FaultRule {
             operation: None,
             region: None,
             caller: None,
+            resource: None,
             kind,
             times: 1,
         }
@@ -374,6 +378,12 @@ impl FaultRule {
 
     pub fn caller(mut self, caller: &str) -> Self {
         self.caller = Some(caller.to_string());
+        self
+    }
+
+    /// Only calls whose resource contains `part` (one group's calls, when names are unique).
+    pub fn resource(mut self, part: &str) -> Self {
+        self.resource = Some(part.to_string());
         self
     }
 

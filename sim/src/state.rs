@@ -231,6 +231,9 @@ pub(crate) struct Ctx {
 
 pub(crate) struct State {
     pub cfg: SimConfig,
+    /// Callers frozen until this virtual time (a stopped VM, a long GC pause): every call
+    /// they make, to the cloud or the store, waits until then.
+    pub paused_until: BTreeMap<String, i64>,
     pub epoch: Timestamp,
     pub now: i64,
     pub rng: SplitMix64,
@@ -275,6 +278,7 @@ impl State {
         let seed = cfg.seed;
         State {
             cfg,
+            paused_until: BTreeMap::new(),
             epoch: EPOCH,
             now: 0,
             rng: SplitMix64::new(seed),
@@ -338,6 +342,12 @@ impl State {
         } else {
             base
         }
+    }
+
+    /// How long `caller` must still wait before its call proceeds (it is paused).
+    pub(crate) fn pause_left(&self, caller: &str) -> Duration {
+        let until = self.paused_until.get(caller).copied().unwrap_or(0);
+        Duration::from_millis(u64::try_from(until - self.now).unwrap_or(0))
     }
 
     pub(crate) fn region_up(&self, region: &str) -> bool {

@@ -65,6 +65,10 @@ impl SimStore {
         F: FnOnce(&mut State, &Ctx) -> StoreResult<T> + Send,
         T: Send,
     {
+        let paused = self.world.current().pause_left(&self.caller);
+        if !paused.is_zero() {
+            tokio::time::sleep(paused).await;
+        }
         let latency = {
             let st = self.world.current();
             ms(st.cfg.timings.latency(SimService::Store))

@@ -392,6 +392,15 @@ impl SimWorld {
     }
 
     /// Make the store refuse every call with `Unavailable` (true) or work again (false).
+    /// Freeze `caller` for `duration` (a stopped VM, a GC pause): every call it makes to the
+    /// cloud or the store from now on waits until the pause ends before it is sent. Its
+    /// timers keep running, as a paused process's clock does.
+    pub fn pause_caller(&self, caller: &str, duration: Duration) {
+        let mut st = self.current();
+        let until = st.now + ms(duration);
+        st.paused_until.insert(caller.to_string(), until);
+    }
+
     pub fn set_store_unavailable(&self, unavailable: bool) {
         self.current().store.unavailable = unavailable;
     }
@@ -797,9 +806,13 @@ impl SimWorld {
         F: FnOnce(&mut State, &Ctx) -> CloudResult<T> + Send,
         T: Send,
     {
+        let paused = self.current().pause_left(caller);
+        if !paused.is_zero() {
+            tokio::time::sleep(paused).await;
+        }
         let plan = {
             let mut st = self.current();
-            plan_call(&mut st, caller, service, op, region)
+            plan_call(&mut st, caller, service, op, region, &resource)
         };
         if plan.delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(plan.delay_ms)).await;
@@ -811,7 +824,14 @@ impl SimWorld {
     }
 }
 
-fn plan_call(st: &mut State, caller: &str, service: Service, op: &str, region: &str) -> CallPlan {
+fn plan_call(
+    st: &mut State,
+    caller: &str,
+    service: Service,
+    op: &str,
+    region: &str,
+    resource: &str,
+) -> CallPlan {
     let unreachable = match service {
         Service::Route53 => !st.route53_up(),
         Service::Http => false,
@@ -832,6 +852,7 @@ fn plan_call(st: &mut State, caller: &str, service: Service, op: &str, region: &
             && r.operation.as_deref().is_none_or(|o| o == op)
             && r.region.as_deref().is_none_or(|x| x == region)
             && r.caller.as_deref().is_none_or(|c| c == caller)
+            && r.resource.as_deref().is_none_or(|p| resource.contains(p))
     }) {
         rule.times -= 1;
         match rule.kind {

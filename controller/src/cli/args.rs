@@ -190,6 +190,15 @@ pub struct ControllerArgs {
     /// Name of the lease item that elects the active replica.
     #[arg(long, default_value = "drctl-controller")]
     pub lease_name: String,
+    /// Reconcile passes in flight at once (never two of one group).
+    #[arg(long, value_name = "N", default_value_t = crate::runtime::DEFAULT_CONCURRENCY,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
+    /// Split the groups over K leases by a stable hash of their names; a replica acts for
+    /// the shards whose leases it keeps renewed.
+    #[arg(long, value_name = "K", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub shards: u32,
 }
 
 #[derive(Debug, Args)]

@@ -97,6 +97,8 @@ pub async fn run(store_url: &str, args: ControllerArgs) -> CliResult<ExitStatus>
     }
 
     let mut config = RuntimeConfig::new(replica.clone(), args.lease_name.clone());
+    config.concurrency = args.concurrency;
+    config.shards = args.shards;
     let mode = mode(&args);
     let timeout = args.timeout.map(Duration::from_secs);
     let outcome = match args.cloud {
@@ -104,9 +106,7 @@ pub async fn run(store_url: &str, args: ControllerArgs) -> CliResult<ExitStatus>
             let store = open_store(store_url).await?;
             let cloud = aws_cloud().await?;
             let controller = Controller::new(store, cloud, config, metrics);
-            let outcome = controller.run(mode, timeout, shutdown).await;
-            controller.release().await;
-            outcome
+            controller.run(mode, timeout, shutdown).await
         }
         CloudKind::Sim => {
             // Faster polling in virtual time costs nothing and shortens rehearsals.
@@ -124,7 +124,6 @@ pub async fn run(store_url: &str, args: ControllerArgs) -> CliResult<ExitStatus>
                     let cloud = world.cloud(&replica);
                     let controller = Controller::new(store, cloud, config, metrics);
                     let outcome = controller.run(mode, timeout, shutdown).await;
-                    controller.release().await;
                     outcome.map_err(|e| drctl_state::StoreError::Unavailable {
                         message: e.to_string(),
                     })

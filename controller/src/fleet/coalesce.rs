@@ -1,0 +1,499 @@
+//! The coalescer: many groups' reads of one kind, due at about the same time, answered by one
+//! call (or one paginated listing) per key, in the manner of a data loader.
+//!
+//! - A request joins the batch of its key that has not been sent yet; the first request of a
+//!   batch waits `linger` (milliseconds) for the others, then one call answers them all.
+//! - A read that may be a little old (`Freshness::MaxAge`, the converged groups' light
+//!   passes) is answered from what an earlier batch already fetched, if it is young enough.
+//!   A read that must be fresh (`Freshness::Fresh`: operations, full passes) is only answered
+//!   by a call sent after it was asked, so every group's cache is invalidated on its own: a
+//!   group that just mutated never reads a listing taken before its mutation.
+//! - Each key remembers which items the fleet asks for (its *interest*). A batch fills the
+//!   calls it has to make anyway with the stalest interesting items, so neighbours (the other
+//!   services of an ECS cluster, say) are refreshed at no extra call.
+//! - An endpoint (service and region) whose call failed retryably is *dark*: its reads fail at
+//!   once, without a call, and every `PROBE_INTERVAL` one call is sent as a probe *beside*
+//!   the passes (nobody waits for it); when it answers, the endpoint is read again. Only the
+//!   first batch to meet an outage waits for its timeout, never a later group's pass, so the
+//!   outage's timeouts never sit on the recovery path.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use drctl_cloud::{Cloud, CloudError, CloudResult, ErrorCategory, Service};
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+/// How old an answer a read accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// Only a call sent after the read was asked.
+    Fresh,
+    /// An answer fetched at most this long ago.
+    MaxAge(Duration),
+}
+
+/// How often a dark endpoint is asked again.
+pub const PROBE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// An interesting item not asked for this long is forgotten (a deleted group's, say). Longer
+/// than the slowest regular reader: full observations come every tenth 30 s resync.
+pub const INTEREST_TTL: Duration = Duration::from_secs(900);
+
+/// One kind of read: what a key is (one call's scope), what one reader asks for, and what it
+/// gets back.
+#[async_trait]
+pub trait ReadKind: Send + Sync + 'static {
+    type Key: Ord + Clone + Send + Sync + std::fmt::Debug + 'static;
+    type Item: Ord + Clone + Send + Sync + 'static;
+    type Out: Clone + Send + Sync + 'static;
+
+    const SERVICE: Service;
+    const OPERATION: &'static str;
+
+    /// The region the key's calls go to (darkness is tracked per service and region).
+    fn region(key: &Self::Key) -> &str;
+
+    /// Answer every item of `asked`, and whichever of `interest` (stalest first) fit in the
+    /// calls made anyway. Items left out of the answer are not covered by it.
+    async fn fetch(
+        &self,
+        cloud: &Cloud,
+        key: &Self::Key,
+        asked: Vec<Self::Item>,
+        interest: Vec<Self::Item>,
+    ) -> CloudResult<Vec<(Self::Item, Self::Out)>>;
+}
+
+/// `asked`, padded with `interest` items up to the capacity of the calls `asked` needs.
+pub fn pad<T: Ord + Clone>(asked: Vec<T>, interest: &[T], per_call: usize) -> Vec<T> {
+    let per_call = per_call.max(1);
+    let capacity = asked.len().div_ceil(per_call) * per_call;
+    let mut items: BTreeSet<T> = asked.into_iter().collect();
+    for item in interest {
+        if items.len() >= capacity {
+            break;
+        }
+        items.insert(item.clone());
+    }
+    items.into_iter().collect()
+}
+
+struct Slot<R: ReadKind> {
+    waiting: Vec<(R::Item, oneshot::Sender<CloudResult<R::Out>>)>,
+    /// A batch is lingering for more readers (not sent yet).
+    lingering: bool,
+    /// Item -> when a reader last asked for it.
+    interest: BTreeMap<R::Item, Instant>,
+    /// Item -> the answer and when the call that fetched it was sent.
+    answers: BTreeMap<R::Item, (Instant, R::Out)>,
+}
+
+impl<R: ReadKind> Default for Slot<R> {
+    fn default() -> Self {
+        Slot {
+            waiting: Vec::new(),
+            lingering: false,
+            interest: BTreeMap::new(),
+            answers: BTreeMap::new(),
+        }
+    }
+}
+
+/// Dark endpoints: (service, region) -> (when last asked, the error that made it dark).
+#[derive(Debug, Default)]
+pub struct Darkness {
+    endpoints: Mutex<HashMap<(Service, String), (Instant, String)>>,
+}
+
+impl Darkness {
+    fn lock(&self) -> MutexGuard<'_, HashMap<(Service, String), (Instant, String)>> {
+        self.endpoints.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Is the endpoint dark? Then the error to return without calling, and whether this
+    /// caller should send the probe (once every `PROBE_INTERVAL`).
+    fn check(&self, service: Service, operation: &'static str, region: &str) -> Option<(CloudError, bool)> {
+        let mut dark = self.lock();
+        let (asked, error) = dark.get_mut(&(service, region.to_string()))?;
+        let now = Instant::now();
+        let probe = now - *asked >= PROBE_INTERVAL;
+        if probe {
+            *asked = now;
+        }
+        let next = PROBE_INTERVAL.saturating_sub(now - *asked).as_secs();
+        let err = CloudError::new(
+            ErrorCategory::Retryable,
+            service,
+            operation,
+            "EndpointDark",
+            format!("{service} in {region} did not answer recently ({error}); asked again in {next} s"),
+        );
+        Some((err, probe))
+    }
+
+    fn record<T>(&self, service: Service, region: &str, result: &CloudResult<T>) {
+        let key = (service, region.to_string());
+        match result {
+            Err(e) if e.is_retryable() && e.code != "EndpointDark" && !is_throttling(e) => {
+                self.lock().insert(key, (Instant::now(), e.to_string()));
+            }
+            // Any answer, even a refusal, proves the endpoint is up.
+            Ok(_) | Err(_) => {
+                self.lock().remove(&key);
+            }
+        }
+    }
+
+    /// The regions of `service` that are dark now.
+    pub fn dark_regions(&self, service: Service) -> Vec<String> {
+        self.lock()
+            .keys()
+            .filter(|(s, _)| *s == service)
+            .map(|(_, r)| r.clone())
+            .collect()
+    }
+}
+
+/// Throttling says the endpoint is up, only busy.
+fn is_throttling(e: &CloudError) -> bool {
+    matches!(
+        e.code.as_str(),
+        "Throttling" | "ThrottlingException" | "PriorRequestNotComplete" | "TooManyRequestsException"
+    )
+}
+
+/// Shared by every coalescer of one fleet.
+pub struct Context {
+    pub cloud: Cloud,
+    pub linger: Duration,
+    pub darkness: Darkness,
+}
+
+pub struct Coalescer<R: ReadKind> {
+    kind: R,
+    slots: Mutex<BTreeMap<R::Key, Slot<R>>>,
+}
+
+impl<R: ReadKind> Coalescer<R> {
+    pub fn new(kind: R) -> Arc<Self> {
+        Arc::new(Coalescer {
+            kind,
+            slots: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<R::Key, Slot<R>>> {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Read `item` under `key`.
+    pub async fn get(
+        self: &Arc<Self>,
+        ctx: &Arc<Context>,
+        key: R::Key,
+        item: R::Item,
+        freshness: Freshness,
+    ) -> CloudResult<R::Out> {
+        let rx = {
+            let now = Instant::now();
+            let mut slots = self.lock();
+            let slot = slots.entry(key.clone()).or_default();
+            slot.interest.insert(item.clone(), now);
+            if let Freshness::MaxAge(age) = freshness {
+                if let Some((sent, out)) = slot.answers.get(&item) {
+                    if now - *sent <= age {
+                        return Ok(out.clone());
+                    }
+                }
+            }
+            if let Some((err, probe)) = ctx
+                .darkness
+                .check(R::SERVICE, R::OPERATION, R::region(&key))
+            {
+                if probe {
+                    tokio::spawn(self.clone().probe(ctx.clone(), key, item));
+                }
+                return Err(err);
+            }
+            let (tx, rx) = oneshot::channel();
+            slot.waiting.push((item, tx));
+            if !slot.lingering {
+                slot.lingering = true;
+                tokio::spawn(self.clone().flush(ctx.clone(), key));
+            }
+            rx
+        };
+        rx.await.unwrap_or_else(|_| {
+            Err(CloudError::new(
+                ErrorCategory::Retryable,
+                R::SERVICE,
+                R::OPERATION,
+                "BatchDropped",
+                "the shared read was cancelled before it answered",
+            ))
+        })
+    }
+
+    async fn flush(self: Arc<Self>, ctx: Arc<Context>, key: R::Key) {
+        tokio::time::sleep(ctx.linger).await;
+        let (waiting, interest) = self.take_batch(&key);
+        if waiting.is_empty() {
+            return;
+        }
+        let asked: Vec<R::Item> = waiting
+            .iter()
+            .map(|(item, _)| item.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let sent = Instant::now();
+        let result = self.kind.fetch(&ctx.cloud, &key, asked, interest).await;
+        ctx.darkness.record(R::SERVICE, R::region(&key), &result);
+        match result {
+            Ok(answers) => {
+                let answers: BTreeMap<R::Item, R::Out> = answers.into_iter().collect();
+                for (item, tx) in waiting {
+                    let out = answers.get(&item).cloned().ok_or_else(|| {
+                        CloudError::new(
+                            ErrorCategory::Terminal,
+                            R::SERVICE,
+                            R::OPERATION,
+                            "NotCovered",
+                            "the shared read did not answer this item (a bug)",
+                        )
+                    });
+                    let _ = tx.send(out);
+                }
+                self.remember(&key, sent, answers);
+            }
+            Err(e) => {
+                for (_, tx) in waiting {
+                    let _ = tx.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+
+    /// One call for `item` beside the passes: its answer lights the endpoint up again.
+    async fn probe(self: Arc<Self>, ctx: Arc<Context>, key: R::Key, item: R::Item) {
+        let sent = Instant::now();
+        let result = self.kind.fetch(&ctx.cloud, &key, vec![item], Vec::new()).await;
+        ctx.darkness.record(R::SERVICE, R::region(&key), &result);
+        if let Ok(answers) = result {
+            self.remember(&key, sent, answers);
+        }
+    }
+
+    fn remember(&self, key: &R::Key, sent: Instant, answers: impl IntoIterator<Item = (R::Item, R::Out)>) {
+        let mut slots = self.lock();
+        if let Some(slot) = slots.get_mut(key) {
+            for (item, out) in answers {
+                slot.answers.insert(item, (sent, out));
+            }
+        }
+    }
+
+    /// Take the lingering batch of `key`, with the interesting items not asked, stalest
+    /// first; forget interest nobody showed for `INTEREST_TTL`.
+    #[allow(clippy::type_complexity)]
+    fn take_batch(
+        &self,
+        key: &R::Key,
+    ) -> (
+        Vec<(R::Item, oneshot::Sender<CloudResult<R::Out>>)>,
+        Vec<R::Item>,
+    ) {
+        let now = Instant::now();
+        let mut slots = self.lock();
+        let Some(slot) = slots.get_mut(key) else {
+            return (Vec::new(), Vec::new());
+        };
+        slot.lingering = false;
+        let waiting = std::mem::take(&mut slot.waiting);
+        slot.interest.retain(|_, asked| now - *asked < INTEREST_TTL);
+        let answers = &mut slot.answers;
+        answers.retain(|item, _| slot.interest.contains_key(item));
+        let mut interest: Vec<(Option<Instant>, R::Item)> = slot
+            .interest
+            .keys()
+            .filter(|item| !waiting.iter().any(|(w, _)| w == *item))
+            .map(|item| (answers.get(item).map(|(sent, _)| *sent), item.clone()))
+            .collect();
+        interest.sort();
+        (waiting, interest.into_iter().map(|(_, item)| item).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// Answers `item * 10` for every item asked, 3 items a call, counting calls.
+    struct Tens {
+        calls: Arc<AtomicUsize>,
+        fail: Arc<Mutex<Option<CloudError>>>,
+    }
+
+    #[async_trait]
+    impl ReadKind for Tens {
+        type Key = String;
+        type Item = u32;
+        type Out = u32;
+        const SERVICE: Service = Service::Ecs;
+        const OPERATION: &'static str = "DescribeServices";
+
+        fn region(key: &String) -> &str {
+            key
+        }
+
+        async fn fetch(
+            &self,
+            _cloud: &Cloud,
+            _key: &String,
+            asked: Vec<u32>,
+            interest: Vec<u32>,
+        ) -> CloudResult<Vec<(u32, u32)>> {
+            let items = pad(asked, &interest, 3);
+            self.calls
+                .fetch_add(items.len().div_ceil(3), Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if let Some(e) = self.fail.lock().unwrap().clone() {
+                return Err(e);
+            }
+            Ok(items.into_iter().map(|i| (i, i * 10)).collect())
+        }
+    }
+
+    struct Fixture {
+        ctx: Arc<Context>,
+        co: Arc<Coalescer<Tens>>,
+        calls: Arc<AtomicUsize>,
+        fail: Arc<Mutex<Option<CloudError>>>,
+    }
+
+    fn fixture() -> Fixture {
+        let world = drctl_sim::SimWorld::new(drctl_sim::SimConfig::new(1));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let fail = Arc::new(Mutex::new(None));
+        Fixture {
+            ctx: Arc::new(Context {
+                cloud: world.cloud("test"),
+                linger: Duration::from_millis(10),
+                darkness: Darkness::default(),
+            }),
+            co: Coalescer::new(Tens {
+                calls: calls.clone(),
+                fail: fail.clone(),
+            }),
+            calls,
+            fail,
+        }
+    }
+
+    async fn read_all(f: &Fixture, items: &[u32], freshness: Freshness) -> Vec<CloudResult<u32>> {
+        let reads = items.iter().map(|i| {
+            let (co, ctx) = (f.co.clone(), f.ctx.clone());
+            let i = *i;
+            tokio::spawn(async move { co.get(&ctx, "us-east-1".into(), i, freshness).await })
+        });
+        let mut out = Vec::new();
+        for r in reads.collect::<Vec<_>>() {
+            out.push(r.await.unwrap());
+        }
+        out
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reads_asked_together_share_one_call_per_capacity() {
+        let f = fixture();
+        let out = read_all(&f, &[1, 2, 3, 4, 5, 6], Freshness::Fresh).await;
+        assert_eq!(
+            out.into_iter().map(Result::unwrap).collect::<Vec<_>>(),
+            [10, 20, 30, 40, 50, 60]
+        );
+        assert_eq!(f.calls.load(Ordering::SeqCst), 2, "six items, three a call");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_young_answer_serves_a_light_read_but_never_a_fresh_one() {
+        let f = fixture();
+        read_all(&f, &[1], Freshness::Fresh).await;
+        assert_eq!(f.calls.load(Ordering::SeqCst), 1);
+        let light = Freshness::MaxAge(Duration::from_secs(5));
+        read_all(&f, &[1], light).await;
+        assert_eq!(f.calls.load(Ordering::SeqCst), 1, "served from the answer");
+        read_all(&f, &[1], Freshness::Fresh).await;
+        assert_eq!(f.calls.load(Ordering::SeqCst), 2, "fresh means a new call");
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        read_all(&f, &[1], light).await;
+        assert_eq!(f.calls.load(Ordering::SeqCst), 3, "too old for the light read");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn interest_fills_the_calls_made_anyway_so_neighbours_read_for_free() {
+        let f = fixture();
+        read_all(&f, &[1, 2, 3], Freshness::Fresh).await;
+        assert_eq!(f.calls.load(Ordering::SeqCst), 1);
+        // One item asked: the call carries the two others the fleet is interested in.
+        read_all(&f, &[1], Freshness::Fresh).await;
+        assert_eq!(f.calls.load(Ordering::SeqCst), 2);
+        let light = Freshness::MaxAge(Duration::from_secs(5));
+        read_all(&f, &[2, 3], light).await;
+        assert_eq!(f.calls.load(Ordering::SeqCst), 2, "refreshed by the padded call");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dark_endpoint_fails_fast_until_its_probe_interval_then_recovers() {
+        let f = fixture();
+        *f.fail.lock().unwrap() = Some(CloudError::new(
+            ErrorCategory::Retryable,
+            Service::Ecs,
+            "DescribeServices",
+            "RequestTimeout",
+            "connection timed out",
+        ));
+        assert!(read_all(&f, &[1], Freshness::Fresh).await[0].is_err());
+        assert_eq!(f.calls.load(Ordering::SeqCst), 1);
+        let start = Instant::now();
+        let err = read_all(&f, &[1], Freshness::Fresh).await.remove(0).unwrap_err();
+        assert_eq!(err.code, "EndpointDark");
+        assert_eq!(Instant::now(), start, "no wait, no call");
+        assert_eq!(f.calls.load(Ordering::SeqCst), 1);
+        *f.fail.lock().unwrap() = None;
+        tokio::time::sleep(PROBE_INTERVAL).await;
+        let due = Instant::now();
+        let err = read_all(&f, &[1], Freshness::Fresh).await.remove(0).unwrap_err();
+        assert_eq!(err.code, "EndpointDark", "the probe runs beside the read");
+        assert_eq!(Instant::now(), due, "nobody waits for the probe");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(f.calls.load(Ordering::SeqCst), 2, "the probe");
+        assert_eq!(read_all(&f, &[2], Freshness::Fresh).await[0], Ok(20));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttling_does_not_make_an_endpoint_dark() {
+        let f = fixture();
+        *f.fail.lock().unwrap() = Some(CloudError::new(
+            ErrorCategory::Retryable,
+            Service::Ecs,
+            "DescribeServices",
+            "ThrottlingException",
+            "Rate exceeded",
+        ));
+        read_all(&f, &[1], Freshness::Fresh).await;
+        *f.fail.lock().unwrap() = None;
+        assert_eq!(read_all(&f, &[1], Freshness::Fresh).await[0], Ok(10));
+    }
+
+    #[test]
+    fn padding_never_adds_a_call() {
+        assert_eq!(pad(vec![5], &[1, 2, 3, 4], 3), [1, 2, 5]);
+        assert_eq!(pad(vec![1, 2, 3, 4], &[9, 8], 3), [1, 2, 3, 4, 8, 9]);
+        assert_eq!(pad(Vec::<u32>::new(), &[1], 3), Vec::<u32>::new());
+    }
+}

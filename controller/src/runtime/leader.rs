@@ -1,0 +1,349 @@
+//! Leader election, on its own tasks (like client-go's leaderelection): one task per shard
+//! lease acquires or renews it every retry period, whatever the reconciles are doing. A pass
+//! over a thousand groups can no longer starve the renewal, and a renewal that hangs holds no
+//! reconcile.
+//!
+//! Numbers follow Kubernetes (aws-facts.md, Leases): a 15 s lease, a 10 s renew deadline, a
+//! 2 s retry period. The holder stops acting at its renew deadline, measured from when its
+//! last successful renewal was *sent*, which is before anyone else can take the lease. Every
+//! status and journal write is also fenced by the epoch at the store, so a replica paused past
+//! its deadline cannot write even if it tries.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use drctl_cloud::Clock;
+use drctl_state::{Fence, Lease, Store, StoreError};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::Metrics;
+use crate::reconcile::LeaseCheck;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseTimings {
+    pub lease_duration: Duration,
+    pub renew_deadline: Duration,
+    pub retry_period: Duration,
+}
+
+impl Default for LeaseTimings {
+    fn default() -> Self {
+        LeaseTimings {
+            lease_duration: Duration::from_secs(15),
+            renew_deadline: Duration::from_secs(10),
+            retry_period: Duration::from_secs(2),
+        }
+    }
+}
+
+/// One shard's lease as this replica sees it, shared by its keeper and the passes.
+#[derive(Debug)]
+pub struct ShardLease {
+    pub shard: u32,
+    pub name: String,
+    state: Mutex<Held>,
+}
+
+#[derive(Debug, Default)]
+struct Held {
+    lease: Option<Lease>,
+    act_until: Option<Instant>,
+}
+
+impl ShardLease {
+    pub fn new(shard: u32, name: String) -> Self {
+        ShardLease {
+            shard,
+            name,
+            state: Mutex::new(Held::default()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Held> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn lease(&self) -> Option<Lease> {
+        self.lock().lease.clone()
+    }
+
+    /// The fence to write with, while this replica may act for the shard.
+    pub fn fence(&self) -> Option<Fence> {
+        let held = self.lock();
+        let acting = held.act_until.is_some_and(|t| Instant::now() < t);
+        held.lease.as_ref().filter(|_| acting).map(Lease::fence)
+    }
+
+    fn set(&self, lease: Option<Lease>, act_until: Option<Instant>) {
+        let mut held = self.lock();
+        held.lease = lease;
+        held.act_until = act_until;
+    }
+
+    /// The store refused a write as fenced: stop acting now (the keeper's next attempt
+    /// finds out who holds the lease).
+    pub fn fenced(&self) {
+        self.step_down();
+    }
+
+    fn step_down(&self) -> bool {
+        let mut held = self.lock();
+        let was = held.lease.is_some();
+        held.lease = None;
+        held.act_until = None;
+        was
+    }
+}
+
+impl LeaseCheck for ShardLease {
+    fn still_leader(&self) -> bool {
+        self.fence().is_some()
+    }
+}
+
+/// What a keeper tells the runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseEvent {
+    /// This replica now holds the shard (a new epoch: re-read its groups).
+    Gained(u32),
+    /// This replica stopped acting for the shard.
+    Lost(u32),
+    /// The first attempt for the shard finished: held, or held by `holder`.
+    FirstAttempt { shard: u32, holder: Option<String> },
+}
+
+/// Everything a keeper needs; cloned into each shard's task.
+#[derive(Clone)]
+pub struct LeaseKeeper {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub replica: String,
+    pub timings: LeaseTimings,
+    pub events: mpsc::UnboundedSender<LeaseEvent>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// The outcome of one attempt to acquire or renew.
+#[derive(Debug, PartialEq, Eq)]
+enum Tended {
+    Held { new_epoch: bool },
+    HeldByOther(String),
+    /// The store did not answer: act only until the last renewal's deadline.
+    Unknown,
+}
+
+impl LeaseKeeper {
+    /// Tend `shard` every retry period until `shutdown`, then release it.
+    pub async fn run(self, shard: Arc<ShardLease>, shutdown: CancellationToken) {
+        let mut first = true;
+        loop {
+            let tended = self.tend(&shard).await;
+            self.report(&shard, &tended, first);
+            first = false;
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(self.timings.retry_period) => {}
+            }
+        }
+        if let Some(lease) = shard.lease() {
+            let _ = tokio::time::timeout(self.timings.renew_deadline, self.store.release_lease(&lease))
+                .await;
+        }
+        if shard.step_down() {
+            let _ = self.events.send(LeaseEvent::Lost(shard.shard));
+        }
+    }
+
+    fn report(&self, shard: &ShardLease, tended: &Tended, first: bool) {
+        // Ready means "a working replica": one that reaches the store, whether or not it
+        // holds a lease. A standby that never reported ready would stall every rollout.
+        if *tended != Tended::Unknown {
+            self.metrics.set_ready(true);
+        }
+        let event = match tended {
+            Tended::Held { new_epoch: true } => Some(LeaseEvent::Gained(shard.shard)),
+            Tended::HeldByOther(_) => shard.step_down().then_some(LeaseEvent::Lost(shard.shard)),
+            // Keep acting only until the renew deadline of the last good renewal.
+            Tended::Unknown if !shard.still_leader() => {
+                shard.step_down().then_some(LeaseEvent::Lost(shard.shard))
+            }
+            _ => None,
+        };
+        if let Some(event) = event {
+            let _ = self.events.send(event);
+        }
+        if first {
+            let holder = match tended {
+                Tended::HeldByOther(h) => Some(h.clone()),
+                _ => None,
+            };
+            let _ = self.events.send(LeaseEvent::FirstAttempt {
+                shard: shard.shard,
+                holder,
+            });
+        }
+    }
+
+    async fn tend(&self, shard: &ShardLease) -> Tended {
+        let sent = Instant::now();
+        let now = self.clock.now();
+        let duration_ms = i64::try_from(self.timings.lease_duration.as_millis()).unwrap_or(15_000);
+        let before = shard.lease().map(|l| l.epoch);
+        let attempt = async {
+            match shard.lease() {
+                Some(lease) => self
+                    .store
+                    .renew_lease(&lease, now, duration_ms)
+                    .await
+                    .map(Some),
+                None => {
+                    self.store
+                        .acquire_lease(&shard.name, &self.replica, now, duration_ms)
+                        .await
+                }
+            }
+        };
+        // A store that never answers must not keep this task from noticing its deadline.
+        let result = tokio::time::timeout(self.timings.renew_deadline, attempt)
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Unavailable {
+                    message: format!(
+                        "lease {}: no answer within {} s",
+                        shard.name,
+                        self.timings.renew_deadline.as_secs()
+                    ),
+                })
+            });
+        match result {
+            Ok(Some(lease)) => {
+                let new_epoch = before != Some(lease.epoch);
+                if new_epoch {
+                    tracing::info!(lease = %lease.name, epoch = lease.epoch, "became leader");
+                }
+                shard.set(Some(lease), Some(sent + self.timings.renew_deadline));
+                Tended::Held { new_epoch }
+            }
+            Ok(None) => self.held_by_other(shard).await,
+            Err(StoreError::LeaseLost { .. } | StoreError::Fenced { .. }) => {
+                tracing::warn!(lease = %shard.name, "lost the lease; stopping to act");
+                self.held_by_other(shard).await
+            }
+            Err(e) => {
+                tracing::warn!(lease = %shard.name, error = %e, "could not renew the lease");
+                Tended::Unknown
+            }
+        }
+    }
+
+    async fn held_by_other(&self, shard: &ShardLease) -> Tended {
+        let holder = tokio::time::timeout(self.timings.retry_period, self.store.get_lease(&shard.name))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .flatten()
+            .map(|l| format!("{} (until {})", l.holder, l.expires_at))
+            .unwrap_or_else(|| "another replica".to_string());
+        Tended::HeldByOther(holder)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use drctl_sim::{SimConfig, SimWorld};
+
+    use super::*;
+
+    fn keeper(world: &Arc<SimWorld>, replica: &str) -> (LeaseKeeper, mpsc::UnboundedReceiver<LeaseEvent>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (
+            LeaseKeeper {
+                store: world.store_as(replica),
+                clock: world.clock(),
+                replica: replica.to_string(),
+                timings: LeaseTimings::default(),
+                events: tx,
+                metrics: Metrics::new(),
+            },
+            rx,
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_lease_is_kept_renewed_while_nothing_else_runs() {
+        let world = SimWorld::new(SimConfig::new(1));
+        let (k, mut rx) = keeper(&world, "a");
+        let shard = Arc::new(ShardLease::new(0, "drctl".into()));
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(k.run(shard.clone(), stop.clone()));
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert!(shard.still_leader(), "renewed every 2 s for a minute");
+        assert_eq!(rx.recv().await, Some(LeaseEvent::Gained(0)));
+        stop.cancel();
+        let _ = task.await;
+        assert!(!shard.still_leader());
+        let lease = world.store().get_lease("drctl").await.ok().flatten();
+        assert!(
+            lease.is_some_and(|l| l.expires_at <= world.now()),
+            "released on shutdown"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_replica_stops_acting_at_its_renew_deadline_when_the_store_is_gone() {
+        let world = SimWorld::new(SimConfig::new(1));
+        let (k, mut rx) = keeper(&world, "a");
+        let shard = Arc::new(ShardLease::new(0, "drctl".into()));
+        let stop = CancellationToken::new();
+        tokio::spawn(k.run(shard.clone(), stop.clone()));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(shard.still_leader());
+        world.set_store_unavailable(true);
+        // The last renewal that reached the store was sent at or before now.
+        tokio::time::sleep(Duration::from_millis(10_010)).await;
+        assert!(!shard.still_leader(), "no acting past the renew deadline");
+        let mut events = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            events.push(e);
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        while let Ok(e) = rx.try_recv() {
+            events.push(e);
+        }
+        assert!(events.contains(&LeaseEvent::Lost(0)), "{events:?}");
+        stop.cancel();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_second_replica_takes_over_within_one_lease_duration_of_the_first_dying() {
+        let world = SimWorld::new(SimConfig::new(1));
+        let (ka, _ra) = keeper(&world, "a");
+        let (kb, mut rb) = keeper(&world, "b");
+        let (sa, sb) = (
+            Arc::new(ShardLease::new(0, "drctl".into())),
+            Arc::new(ShardLease::new(0, "drctl".into())),
+        );
+        let (stop_a, stop_b) = (CancellationToken::new(), CancellationToken::new());
+        let a = tokio::spawn(ka.run(sa.clone(), stop_a.clone()));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::spawn(kb.run(sb.clone(), stop_b.clone()));
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert!(sa.still_leader() && !sb.still_leader());
+        assert!(matches!(
+            rb.recv().await,
+            Some(LeaseEvent::FirstAttempt { holder: Some(_), .. })
+        ));
+        // Kill a without releasing: its lease runs out by itself.
+        a.abort();
+        let died = Instant::now();
+        assert_eq!(rb.recv().await, Some(LeaseEvent::Gained(0)));
+        let took = Instant::now() - died;
+        assert!(
+            took <= Duration::from_secs(15 + 2),
+            "taken over within the lease duration plus a retry period, took {took:?}"
+        );
+        stop_b.cancel();
+    }
+}

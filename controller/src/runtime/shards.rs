@@ -1,0 +1,69 @@
+//! Groups split over K leases by a stable hash of their name (`drctl controller --shards K`).
+//!
+//! The hash is FNV-1a (64 bit), written out here rather than taken from `std`'s `Hasher`:
+//! std's hashers are allowed to change between Rust releases, and two replicas built by
+//! different compilers must put every group in the same shard.
+
+/// The lease name of shard `index` of `count`. One shard keeps the plain lease name, so a
+/// single replica's lease is what it always was.
+pub fn lease_name(base: &str, index: u32, count: u32) -> String {
+    if count <= 1 {
+        base.to_string()
+    } else {
+        format!("{base}-shard-{index}-of-{count}")
+    }
+}
+
+/// The shard of group `name` among `count` shards.
+pub fn shard_of(name: &str, count: u32) -> u32 {
+    if count <= 1 {
+        return 0;
+    }
+    let hash = fnv1a_64(name.as_bytes());
+    u32::try_from(hash % u64::from(count)).unwrap_or(0)
+}
+
+fn fnv1a_64(bytes: &[u8]) -> u64 {
+    const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    bytes.iter().fold(OFFSET_BASIS, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(PRIME)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hash_is_fnv1a_so_every_build_agrees() {
+        // Reference values of FNV-1a 64 (the algorithm's published test vectors).
+        assert_eq!(fnv1a_64(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a_64(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a_64(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+
+    #[test]
+    fn one_shard_keeps_the_plain_lease_name() {
+        assert_eq!(lease_name("drctl-controller", 0, 1), "drctl-controller");
+        assert_eq!(
+            lease_name("drctl-controller", 2, 3),
+            "drctl-controller-shard-2-of-3"
+        );
+        assert_eq!(shard_of("anything", 1), 0);
+    }
+
+    #[test]
+    fn a_thousand_groups_spread_over_three_shards_within_ten_percent() {
+        let mut counts = [0u32; 3];
+        for i in 0..1000 {
+            let shard = shard_of(&format!("app-{i:04}"), 3);
+            if let Some(c) = counts.get_mut(shard as usize) {
+                *c += 1;
+            }
+        }
+        for c in counts {
+            assert!((300..=367).contains(&c), "{counts:?}");
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! `fleet-outage` (DESIGN.md §7.1): N groups on one controller, AWS's rate limits on, a
+//! us-east-1 regional outage, and one `drctl failover -l fleet=outage --to us-west-2
+//! --allow-data-loss` for all of them a minute later. The report says when the *last* group
+//! served again, and what one steady pass over the fleet costs.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use drctl_schema::{FailoverGroup, Timestamp};
+use drctl_sim::{InvariantInput, OutageScope, SimConfig, SimWorld};
+use drctl_state::Store;
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    converged_on, example_group, served_at, CallCounts, Narrator, SimulationError, LEASE,
+    OPERATOR, REPLICA,
+};
+use crate::metrics::Metrics;
+use crate::runtime::{Controller, RunMode, RuntimeConfig};
+
+/// Groups whose services share one ECS cluster per region.
+pub const GROUPS_PER_ECS_CLUSTER: usize = 10;
+/// Hosted zones the records are spread over.
+pub const HOSTED_ZONES: usize = 4;
+/// The label every generated group carries (the selector of the operator's failover).
+pub const FLEET_LABEL: (&str, &str) = ("fleet", "outage");
+
+/// `n` groups like the example, each with its own database, record and services; ten share
+/// an ECS cluster per region and the records are spread over four zones.
+pub fn fleet_groups(n: usize) -> Result<Vec<FailoverGroup>, SimulationError> {
+    let template = example_group()?;
+    Ok((0..n).map(|i| fleet_group(&template, i)).collect())
+}
+
+fn fleet_group(template: &FailoverGroup, i: usize) -> FailoverGroup {
+    let name = format!("app-{i:05}");
+    let mut doc = template.clone();
+    doc.status = None;
+    doc.metadata.name = name.clone();
+    doc.metadata.resource_version = None;
+    doc.metadata.generation = None;
+    doc.metadata
+        .labels
+        .insert(FLEET_LABEL.0.to_string(), FLEET_LABEL.1.to_string());
+    let spec = &mut doc.spec;
+    spec.database.global_cluster_identifier = format!("{name}-global");
+    for (region, cluster) in spec.database.clusters.iter_mut() {
+        let role = if *region == spec.writer { "primary" } else { "secondary" };
+        cluster.identifier = format!("{name}-{role}");
+    }
+    spec.dns.hosted_zone_id = format!("ZFLEET{}", i % HOSTED_ZONES);
+    spec.dns.record_name = format!("{name}.example.com.");
+    for (region, target) in spec.dns.targets.iter_mut() {
+        if let Some(alias) = target.alias_dns_name.as_mut() {
+            *alias = format!("{name}-alb.{region}.elb.amazonaws.com");
+        }
+    }
+    let ecs_cluster = format!("fleet-{:04}", i / GROUPS_PER_ECS_CLUSTER);
+    for svc in spec.compute.services.iter_mut() {
+        let service = format!("{}-{name}", svc.name);
+        for (region, reference) in svc.regions.iter_mut() {
+            let suffix = if *region == spec.writer { "" } else { "-dr" };
+            reference.cluster = format!("{ecs_cluster}{suffix}");
+            reference.service = service.clone();
+        }
+    }
+    if let Some(verify) = spec.verify.as_mut() {
+        verify.url = format!("https://{name}.example.com/healthz");
+    }
+    doc
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct CallsPerGroup {
+    pub mutating: f64,
+    pub read: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FleetReport {
+    pub scenario: &'static str,
+    pub seed: u64,
+    pub groups: usize,
+    /// From the incident until the last group served again from us-west-2.
+    pub rto_seconds: Option<f64>,
+    pub rto_seconds_p50: Option<f64>,
+    /// Groups that served again from us-west-2 within the run's limit.
+    pub groups_recovered: usize,
+    /// Every call of one steady 30 s resync period over the whole converged fleet (each
+    /// group is looked at once in it; every tenth look is a full one).
+    pub converged_pass_calls: CallCounts,
+    pub converged_pass_calls_per_group: CallsPerGroup,
+    /// Virtual seconds from a fresh store until every group was Ready.
+    pub initial_convergence_seconds: f64,
+    /// Calls AWS refused as throttled (pacing keeps this near zero).
+    pub throttled_calls: u64,
+    pub lost_writes: u64,
+    pub api_calls: BTreeMap<String, CallCounts>,
+    pub invariant_violations: Vec<String>,
+    pub virtual_seconds: f64,
+}
+
+pub struct FleetOptions {
+    pub seed: u64,
+    pub groups: usize,
+    pub concurrency: Option<u16>,
+    pub narrator: Option<Narrator>,
+}
+
+struct FleetRun {
+    world: Arc<SimWorld>,
+    store: Arc<dyn Store>,
+    start: Timestamp,
+    narrator: Option<Narrator>,
+}
+
+impl FleetRun {
+    fn say(&self, what: &str) {
+        if let Some(n) = &self.narrator {
+            n(self.world.now().seconds_since(self.start), what);
+        }
+    }
+
+    /// Poll the store once a virtual second until every group satisfies `pred`.
+    async fn wait_all(
+        &self,
+        what: &str,
+        limit: Duration,
+        pred: impl Fn(&FailoverGroup) -> bool,
+    ) -> Result<Vec<FailoverGroup>, SimulationError> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let docs = self.store.list().await?;
+            let done = docs.iter().filter(|d| pred(d)).count();
+            if done == docs.len() {
+                return Ok(docs);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(SimulationError::Timeout(format!(
+                    "{what}: {done} of {} groups within {} s of virtual time",
+                    docs.len(),
+                    limit.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    /// What `drctl failover -l fleet=outage --to REGION --allow-data-loss` does: one
+    /// conditional update per matching group, one after another.
+    async fn operator_fails_over_all(&self, to: &str) -> Result<(), SimulationError> {
+        for mut doc in self.store.list().await? {
+            if doc.metadata.labels.get(FLEET_LABEL.0).map(String::as_str) != Some(FLEET_LABEL.1) {
+                continue;
+            }
+            let rv = doc.metadata.resource_version.clone().unwrap_or_default();
+            doc.spec.writer = to.to_string();
+            doc.spec.dns_owner = Some(to.to_string());
+            doc.spec.allow_data_loss = true;
+            self.store.update(&doc, &rv).await?;
+        }
+        Ok(())
+    }
+
+    fn calls_since(&self, mark: usize) -> CallCounts {
+        let mut counts = CallCounts::default();
+        for call in self.world.calls_from(mark).iter().filter(|c| c.service != "store") {
+            if call.mutating {
+                counts.mutating += 1;
+            } else {
+                counts.read += 1;
+            }
+        }
+        counts
+    }
+}
+
+pub async fn run_fleet_outage(options: FleetOptions) -> Result<FleetReport, SimulationError> {
+    let east = "us-east-1";
+    let west = "us-west-2";
+    let groups = fleet_groups(options.groups)?;
+    let world = SimWorld::new(SimConfig::new(options.seed));
+    for g in &groups {
+        world
+            .provision(&g.spec)
+            .map_err(|e| SimulationError::World(format!("{}: {e}", g.metadata.name)))?;
+        world
+            .start_app_writes_to(&g.spec.database.global_cluster_identifier, 2)
+            .map_err(|e| SimulationError::World(e.to_string()))?;
+    }
+    let store = world.store_as(OPERATOR);
+    store.init().await?;
+    for g in &groups {
+        store.create(g).await?;
+    }
+    let run = FleetRun {
+        world: world.clone(),
+        store: store.clone(),
+        start: world.now(),
+        narrator: options.narrator.clone(),
+    };
+
+    let mut config = RuntimeConfig::new(REPLICA, LEASE);
+    config.planner.operation_poll = Duration::from_secs(1);
+    if let Some(c) = options.concurrency {
+        config.concurrency = c;
+    }
+    let controller = Arc::new(Controller::new(
+        world.store_as(REPLICA),
+        world.cloud(REPLICA),
+        config,
+        Metrics::new(),
+    ));
+    let shutdown = CancellationToken::new();
+    let task = {
+        let (controller, shutdown) = (controller.clone(), shutdown.clone());
+        tokio::spawn(async move { controller.run(RunMode::Forever, None, shutdown).await })
+    };
+    let result = drive(&run, options.groups, east, west).await;
+    shutdown.cancel();
+    let _ = task.await;
+    let mut report = result?;
+    report.seed = options.seed;
+
+    let violations = world.check_invariants(&InvariantInput {
+        allow_data_loss: true,
+        lease: Some(LEASE.to_string()),
+        unleased_callers: vec![OPERATOR.to_string()],
+        ..Default::default()
+    });
+    report.invariant_violations = violations.iter().map(|v| v.to_string()).collect();
+    report.lost_writes = groups
+        .iter()
+        .map(|g| {
+            world
+                .data_loss_for(&g.spec.database.global_cluster_identifier)
+                .lost_writes
+                .len() as u64
+        })
+        .sum();
+    for call in world.calls().iter().filter(|c| c.service != "store") {
+        let entry = report.api_calls.entry(call.service.clone()).or_default();
+        if call.mutating {
+            entry.mutating += 1;
+        } else {
+            entry.read += 1;
+        }
+        let throttled = matches!(
+            call.outcome.code.as_deref(),
+            Some("Throttling" | "ThrottlingException" | "PriorRequestNotComplete")
+        );
+        report.throttled_calls += u64::from(throttled);
+    }
+    report.virtual_seconds = world.now().seconds_since(run.start);
+    Ok(report)
+}
+
+async fn drive(
+    run: &FleetRun,
+    n: usize,
+    east: &str,
+    west: &str,
+) -> Result<FleetReport, SimulationError> {
+    run.say(&format!("{n} groups, writers in {east}; converging from a fresh store"));
+    run.wait_all("initial convergence", Duration::from_secs(3600), |d| {
+        converged_on(d, east, 1)
+    })
+    .await?;
+    let initial_convergence_seconds = run.world.now().seconds_since(run.start);
+    run.say("every group is Ready");
+
+    // Let the fleet settle into its resync rhythm, then count one 30 s resync period.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let mark = run.world.call_count();
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let converged_pass_calls = run.calls_since(mark);
+    let per_group = |v: u64| v as f64 / n.max(1) as f64;
+    let converged_pass_calls_per_group = CallsPerGroup {
+        mutating: per_group(converged_pass_calls.mutating),
+        read: per_group(converged_pass_calls.read),
+    };
+
+    let incident = run.world.now();
+    run.world
+        .region_outage_with(east, OutageScope::RegionalServicesOnly);
+    run.say(&format!("{east} goes dark (regional services)"));
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    run.operator_fails_over_all(west).await?;
+    run.say(&format!(
+        "operator: drctl failover -l {}={} --to {west} --allow-data-loss",
+        FLEET_LABEL.0, FLEET_LABEL.1
+    ));
+    let docs = run
+        .wait_all("fleet failover", Duration::from_secs(3600), |d| {
+            converged_on(d, west, 2)
+        })
+        .await?;
+    let mut rtos: Vec<f64> = docs
+        .iter()
+        .filter_map(|d| d.status.as_ref()?.last_operation.as_ref())
+        .filter_map(served_at)
+        .map(|t| t.seconds_since(incident))
+        .collect();
+    rtos.sort_by(f64::total_cmp);
+    run.say(&format!(
+        "every group serves from {west}; the last {:.0} s after the incident",
+        rtos.last().copied().unwrap_or_default()
+    ));
+    Ok(FleetReport {
+        scenario: "fleet-outage",
+        seed: 0,
+        groups: n,
+        rto_seconds: rtos.last().copied(),
+        rto_seconds_p50: rtos.get(rtos.len() / 2).copied(),
+        groups_recovered: rtos.len(),
+        converged_pass_calls,
+        converged_pass_calls_per_group,
+        initial_convergence_seconds,
+        throttled_calls: 0,
+        lost_writes: 0,
+        api_calls: BTreeMap::new(),
+        invariant_violations: Vec::new(),
+        virtual_seconds: 0.0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_groups_are_valid_and_claim_nothing_twice() {
+        let groups = fleet_groups(25).unwrap();
+        let mut claimed = std::collections::BTreeSet::new();
+        for g in &groups {
+            let errors = drctl_schema::validate(g);
+            assert!(errors.is_ok(), "{}: {errors:?}", g.metadata.name);
+            assert!(claimed.insert(g.spec.database.global_cluster_identifier.clone()));
+            assert!(claimed.insert(g.spec.dns.record_name.clone()));
+            for svc in &g.spec.compute.services {
+                for r in svc.regions.values() {
+                    assert!(claimed.insert(format!("{}/{}", r.cluster, r.service)));
+                }
+            }
+        }
+        let ecs_clusters: std::collections::BTreeSet<&str> = groups
+            .iter()
+            .flat_map(|g| g.spec.compute.services.iter())
+            .flat_map(|s| s.regions.values().map(|r| r.cluster.as_str()))
+            .collect();
+        assert_eq!(ecs_clusters.len(), 3 * 2, "ten groups to an ECS cluster per region");
+        let zones: std::collections::BTreeSet<&str> =
+            groups.iter().map(|g| g.spec.dns.hosted_zone_id.as_str()).collect();
+        assert_eq!(zones.len(), HOSTED_ZONES);
+    }
+}
