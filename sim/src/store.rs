@@ -1,9 +1,10 @@
 //! drctl-state's `Store` in memory, inside the world: the same semantics as the file store
 //! (resourceVersion compare-and-set, generation bumped on spec changes only, status kept
 //! separately, status and journal writes fenced by the lease epoch, leases with epochs
-//! judged by the `now` passed in), sharing the world's sequence so that the invariant
+//! judged by the `now` passed in, a change marker moved by spec writes and approvals), sharing the world's sequence so that the invariant
 //! checker can tell which lease epoch was current at each cloud call.
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +12,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use drctl_schema::{FailoverGroup, FailoverGroupStatus, Timestamp};
 use drctl_state::{
-    rules, ApprovalRecord, Event, Fence, InitOutcome, Lease, Store, StoreError, StoreResult,
+    rules, ApprovalRecord, ChangeMarker, Event, Fence, InitOutcome, Lease, Store, StoreError,
+    StoreResult,
 };
 
 use crate::config::SimService;
@@ -27,6 +29,8 @@ pub(crate) struct MemStoreData {
     journals: BTreeMap<String, Vec<Event>>,
     approvals: BTreeMap<(String, String), ApprovalRecord>,
     leases: BTreeMap<String, Lease>,
+    /// Bumped by every create, update, delete and newly recorded approval.
+    change_marker: u64,
     pub(crate) unavailable: bool,
 }
 
@@ -179,6 +183,7 @@ impl Store for SimStore {
             }
             let record = rules::created_record(doc);
             st.store.docs.insert(name.to_string(), record.clone());
+            st.store.change_marker += 1;
             Ok(record)
         })
         .await
@@ -199,6 +204,7 @@ impl Store for SimStore {
                 expected_resource_version,
             )?;
             st.store.docs.insert(name.clone(), record.clone());
+            st.store.change_marker += 1;
             Ok(record)
         })
         .await
@@ -211,6 +217,7 @@ impl Store for SimStore {
             st.store.docs.remove(name);
             st.store.statuses.remove(name);
             st.store.approvals.retain(|(n, _), _| n != name);
+            st.store.change_marker += 1;
             Ok(())
         })
         .await
@@ -327,10 +334,14 @@ impl Store for SimStore {
             if !st.store.docs.contains_key(name) {
                 return Err(rules::not_found(name));
             }
-            st.store
-                .approvals
-                .entry((name.to_string(), approval.operation_id.clone()))
-                .or_insert_with(|| approval.clone());
+            let key = (name.to_string(), approval.operation_id.clone());
+            // The first approval stands: a repeat records nothing, so nothing changed.
+            if let Entry::Vacant(vacant) =
+                st.store.approvals.entry(key)
+            {
+                vacant.insert(approval.clone());
+                st.store.change_marker += 1;
+            }
             Ok(())
         })
         .await
@@ -349,6 +360,13 @@ impl Store for SimStore {
                 .approvals
                 .get(&(name.to_string(), operation_id.to_string()))
                 .cloned())
+        })
+        .await
+    }
+
+    async fn change_marker(&self) -> StoreResult<ChangeMarker> {
+        self.run("ChangeMarker", false, "", |st, _| {
+            Ok(ChangeMarker(st.store.change_marker))
         })
         .await
     }

@@ -8,9 +8,13 @@
 //! | journal event         | `journal#NAME`     | `event#` + seq, 20 digits    | seq (N), body                     |
 //! | approval              | `approval#NAME`    | OPERATION                    | body                              |
 //! | lease                 | `lease`            | LEASE                        | holder (S), epoch, acquired_at, expires_at (N, ms) |
+//! | change marker         | `marker`           | `changes`                    | marker (N); missing reads as 0    |
 //!
 //! `body` is the record as JSON (the same serde form as the file store). Specs and statuses
 //! share a partition each so that `list` is two paginated Queries, not a Scan over journals.
+//! The change marker is ADDed to in the same TransactWriteItems as every create, update,
+//! delete and approve, so a write and its marker bump commit together or not at all; reading
+//! it is one consistent GetItem.
 //!
 //! Every concurrency rule is a ConditionExpression evaluated by DynamoDB: `attribute_not_exists`
 //! on create, `rv = :expected` on update/delete, holder+epoch(+expiry) on lease changes. Status,
@@ -21,20 +25,32 @@
 //!
 //! Errors: a missing table is `NotInitialized` ("run `drctl init`"); throttling, 5xx, timeouts
 //! and every other AWS failure are `Unavailable` with the AWS error code in the message.
+//!
+//! Every call is bounded by [`Timeouts`] (the cloud clients' values): the SDK sets no
+//! operation timeout, so an endpoint that accepts connections and never answers would
+//! otherwise hang `drctl get`, `apply` and `failover` indefinitely.
 
+use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::error::{BuildError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::{
+    BoxError, BuildError, DisplayErrorContext, ProvideErrorMetadata, SdkError,
+};
 use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, KeySchemaElement,
     KeyType, Put, ReturnValue, ScalarAttributeType, StreamSpecification, StreamViewType,
-    TableStatus, TransactWriteItem,
+    TableStatus, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use drctl_schema::{FailoverGroup, FailoverGroupStatus, Timestamp};
@@ -43,7 +59,7 @@ use serde::Serialize;
 
 use crate::rules;
 use crate::store::{
-    ApprovalRecord, Event, Fence, InitOutcome, Lease, Store, StoreError, StoreResult,
+    ApprovalRecord, ChangeMarker, Event, Fence, InitOutcome, Lease, Store, StoreError, StoreResult,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -55,6 +71,9 @@ const STATUS_PK: &str = "status";
 const LEASE_PK: &str = "lease";
 const SEQ_SK: &str = "seq";
 const EVENT_SK_PREFIX: &str = "event#";
+const MARKER_PK: &str = "marker";
+const MARKER_SK: &str = "changes";
+const MARKER_ATTR: &str = "marker";
 
 /// How long `init` waits for a new table to become ACTIVE (real DynamoDB: seconds).
 const TABLE_ACTIVE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -65,17 +84,99 @@ const APPEND_ATTEMPTS: u32 = 64;
 /// normally sees the winner's live lease).
 const ACQUIRE_ATTEMPTS: u32 = 8;
 /// Retries of a transaction cancelled only for TransactionConflict (another transaction was
-/// touching one of its items at that instant).
-const TRANSACTION_CONFLICT_RETRIES: u32 = 5;
-/// At most 100 items per transaction; delete keeps two for spec and status.
-const MAX_APPROVALS_IN_DELETE: usize = 98;
+/// touching one of its items at that instant). Every spec write and approval shares the
+/// change-marker item, so concurrent CLI writes to different groups meet there: with
+/// jittered backoff each round lets at least one through, and this serves a burst of ten.
+const TRANSACTION_CONFLICT_RETRIES: u32 = 10;
+/// At most 100 items per transaction; delete keeps three for spec, status and the marker.
+const MAX_APPROVALS_IN_DELETE: usize = 97;
 
 const CONDITION_FAILED: &str = "ConditionalCheckFailed";
+
+/// How long the store waits for DynamoDB. The shipped values are the cloud clients' (see
+/// `drctl_cloud::aws`), for the same reasons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// A TCP (and TLS) connect: well under a second to any regional endpoint.
+    pub connect: Duration,
+    /// One attempt of one call: DynamoDB answers in milliseconds.
+    pub attempt: Duration,
+    /// One call with the SDK's retries. The SDK sets no limit of its own.
+    pub operation: Duration,
+}
+
+impl Timeouts {
+    /// What `drctl` ships with: 3.1 s connect, 10 s attempt, 25 s operation.
+    pub const SHIPPED: Timeouts = Timeouts {
+        connect: Duration::from_millis(3100),
+        attempt: Duration::from_secs(10),
+        operation: Duration::from_secs(25),
+    };
+
+    fn config(&self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(self.connect)
+            .operation_attempt_timeout(self.attempt)
+            .operation_timeout(self.operation)
+            .build()
+    }
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts::SHIPPED
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
     client: Client,
     table: String,
+    timeouts: Timeouts,
+    endpoint: LastEndpoint,
+}
+
+/// The endpoint (scheme and authority) the client last sent a request to, for messages. The
+/// SDK resolves it (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_DYNAMODB, profiles, region and
+/// partition), and its timeout errors do not say where the request went.
+#[derive(Debug, Clone, Default)]
+struct LastEndpoint(Arc<Mutex<Option<String>>>);
+
+impl LastEndpoint {
+    fn get(&self) -> Option<String> {
+        // A poisoned lock only means a thread panicked while replacing a string; the value
+        // is still whole.
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Intercept for LastEndpoint {
+    fn name(&self) -> &'static str {
+        "DrctlStoreLastEndpoint"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let origin = url_origin(context.request().uri()).to_string();
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(origin);
+        Ok(())
+    }
+}
+
+/// `scheme://authority` of a URL (no path or query: nothing request-specific).
+fn url_origin(url: &str) -> &str {
+    let authority_start = url.find("://").map_or(0, |i| i + 3);
+    match url[authority_start..].find(['/', '?']) {
+        Some(end) => &url[..authority_start + end],
+        None => url,
+    }
 }
 
 /// How a transaction ended: committed, or cancelled with one reason code per item (`None`
@@ -95,21 +196,44 @@ impl Transaction {
 
 impl DynamoStore {
     /// A store on `table` configured by the standard AWS chain (AWS_ENDPOINT_URL,
-    /// AWS_REGION, AWS_PROFILE, instance and container roles, ...).
+    /// AWS_REGION, AWS_PROFILE, instance and container roles, ...), with the shipped
+    /// timeouts.
     pub async fn from_env(table: impl Into<String>) -> Self {
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .load()
             .await;
-        DynamoStore::with_client(Client::new(&config), table)
+        DynamoStore::from_sdk_config(&config, table)
     }
 
-    /// A store on `table` through a client configured by the caller (tests use this to point
-    /// each store at its own emulator without touching the process environment).
-    pub fn with_client(client: Client, table: impl Into<String>) -> Self {
+    /// A store on `table` from a loaded AWS configuration, with the shipped timeouts.
+    pub fn from_sdk_config(config: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        DynamoStore::with_config(config.into(), table, Timeouts::SHIPPED)
+    }
+
+    /// A store on `table` through a client configuration made by the caller (tests point
+    /// each store at its own emulator without touching the process environment). `timeouts`
+    /// replace any the configuration carries.
+    pub fn with_config(
+        config: aws_sdk_dynamodb::config::Builder,
+        table: impl Into<String>,
+        timeouts: Timeouts,
+    ) -> Self {
+        let endpoint = LastEndpoint::default();
+        let config = config
+            .timeout_config(timeouts.config())
+            .interceptor(endpoint.clone())
+            .build();
         DynamoStore {
-            client,
+            client: Client::from_conf(config),
             table: table.into(),
+            timeouts,
+            endpoint,
         }
+    }
+
+    /// The timeouts every call of this store is bounded by.
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
     }
 
     pub fn table(&self) -> &str {
@@ -134,9 +258,25 @@ impl DynamoStore {
         let Some(service_error) = err.as_service_error() else {
             // Timeouts, connection failures, unparseable responses: the request may or may not
             // have been applied.
+            let endpoint = self.endpoint_description();
+            let within = match &err {
+                SdkError::TimeoutError(_) => {
+                    let Timeouts {
+                        connect,
+                        attempt,
+                        operation,
+                    } = self.timeouts;
+                    format!(
+                        " within the store's timeouts (operation {operation:?}, attempt \
+                         {attempt:?}, connect {connect:?})"
+                    )
+                }
+                _ => String::new(),
+            };
             return StoreError::Unavailable {
                 message: format!(
-                    "DynamoDB {operation} on table {table} got no answer: {}",
+                    "DynamoDB {operation} on table {table} at {endpoint} got no answer{within}: \
+                     {}",
                     DisplayErrorContext(&err)
                 ),
             };
@@ -154,6 +294,15 @@ impl DynamoStore {
                 message: format!("DynamoDB {operation} on table {table} failed: {code}: {detail}"),
             },
         }
+    }
+
+    /// Where the requests go, for messages: the endpoint last sent to, or (nothing sent yet,
+    /// say the credentials never resolved) the region's.
+    fn endpoint_description(&self) -> String {
+        self.endpoint.get().unwrap_or_else(|| {
+            let region = self.client.config().region().map_or("?", |r| r.as_ref());
+            format!("the DynamoDB endpoint of region {region}")
+        })
     }
 
     fn build_error(&self, what: &str, err: BuildError) -> StoreError {
@@ -323,6 +472,20 @@ impl DynamoStore {
                 .value(":holder", s(&fence.holder))
                 .value(":epoch", n(fence.epoch)),
         )
+    }
+
+    /// The change-marker bump that rides in the transaction of every create, update, delete
+    /// and approve (ADD makes the item, at 1, when it is missing).
+    fn marker_bump(&self) -> StoreResult<TransactWriteItem> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(MARKER_PK, MARKER_SK)))
+            .update_expression("ADD #marker :one")
+            .expression_attribute_names("#marker", MARKER_ATTR)
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(|err| self.build_error("Update", err))?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     /// ConditionCheck that the group's spec item exists.
@@ -518,8 +681,19 @@ impl Condition {
     }
 }
 
+/// 10 ms per attempt (at most 100 ms) plus as much again at random: contenders that lost
+/// together must not retry together.
 fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(u64::from(attempt.min(10)) * 10)
+    let base = Duration::from_millis(u64::from(attempt.min(10)) * 10);
+    base + jitter(base)
+}
+
+/// A random duration in [0, max], from std's per-instance random hasher keys (good enough to
+/// spread retries; not for anything secret).
+fn jitter(max: Duration) -> Duration {
+    let random = RandomState::new().hash_one(0u8);
+    let max_nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
+    Duration::from_nanos(random % max_nanos.saturating_add(1))
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {
@@ -712,6 +886,7 @@ impl Store for DynamoStore {
             self.put(spec_item(&record)?, Some(Condition::not_exists()))?,
             // A status left by an earlier group of this name must not attach to the new one.
             self.delete_item(STATUS_PK, name, None)?,
+            self.marker_bump()?,
         ];
         match self.transact("TransactWriteItems (create)", items).await? {
             Transaction::Committed => Ok(record),
@@ -734,34 +909,24 @@ impl Store for DynamoStore {
         let stored = self.spec(name).await?;
         let record = rules::checked_update(name, stored.as_ref(), doc, expected_resource_version)?;
         let condition = Condition::resource_version(expected_resource_version);
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(spec_item(&record)?))
-            .condition_expression(condition.expression)
-            .set_expression_attribute_names(condition.names)
-            .set_expression_attribute_values(condition.values)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(record),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                // Someone wrote between our read and our write.
-                Err(self
-                    .conflict_or_not_found(
-                        name,
-                        expected_resource_version,
-                        Some(doc),
-                        rules::RETRY_UPDATE,
-                    )
-                    .await)
+        let items = vec![
+            self.put(spec_item(&record)?, Some(condition))?,
+            self.marker_bump()?,
+        ];
+        match self.transact("TransactWriteItems (update)", items).await? {
+            Transaction::Committed => Ok(record),
+            // Someone wrote between our read and our write.
+            Transaction::Cancelled(codes) if Transaction::failed_at(&codes, 0) => Err(self
+                .conflict_or_not_found(
+                    name,
+                    expected_resource_version,
+                    Some(doc),
+                    rules::RETRY_UPDATE,
+                )
+                .await),
+            Transaction::Cancelled(codes) => {
+                Err(self.cancelled("TransactWriteItems (update)", &codes))
             }
-            Err(err) => Err(self.aws_error("PutItem", err)),
         }
     }
 
@@ -781,6 +946,7 @@ impl Store for DynamoStore {
         let mut items = vec![
             self.delete_item(GROUP_PK, name, Some(condition))?,
             self.delete_item(STATUS_PK, name, None)?,
+            self.marker_bump()?,
         ];
         for operation in in_transaction {
             items.push(self.delete_item(&approval_pk(name), operation, None)?);
@@ -1086,6 +1252,7 @@ impl Store for DynamoStore {
             self.group_exists_check(name)?,
             // The first approval stands: who approved and when is an audit fact.
             self.put(item, Some(Condition::not_exists()))?,
+            self.marker_bump()?,
         ];
         match self.transact("TransactWriteItems (approve)", items).await? {
             Transaction::Committed => Ok(()),
@@ -1111,5 +1278,199 @@ impl Store for DynamoStore {
             Some(item) => body(&item, &format!("{pk}/{operation_id}")).map(Some),
             None => Ok(None),
         }
+    }
+
+    async fn change_marker(&self) -> StoreResult<ChangeMarker> {
+        match self.get_item(MARKER_PK, MARKER_SK).await? {
+            Some(item) => {
+                attr_n(&item, MARKER_ATTR, &format!("{MARKER_PK}/{MARKER_SK}")).map(ChangeMarker)
+            }
+            None => Ok(ChangeMarker(0)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use tokio::net::TcpListener;
+
+    use super::*;
+    use crate::testkit;
+
+    /// A TCP endpoint on loopback that accepts every connection and never answers (nor
+    /// closes): what a stalled DynamoDB endpoint looks like from the client. Returns its URL
+    /// and a count of the connections it accepted.
+    async fn black_hole() -> (String, Arc<Mutex<Vec<tokio::net::TcpStream>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let held = Arc::new(Mutex::new(Vec::new()));
+        let keep = Arc::clone(&held);
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                keep.lock().unwrap().push(socket);
+            }
+        });
+        (url, held)
+    }
+
+    /// Short enough for a quick test, long enough that loopback connects always finish.
+    const SHORT: Timeouts = Timeouts {
+        connect: Duration::from_millis(500),
+        attempt: Duration::from_millis(300),
+        operation: Duration::from_millis(700),
+    };
+
+    // Real time: the endpoint is a real socket, and paused time could fire the connect
+    // timeout before the loopback connect completes. Nothing sleeps; the store's timeouts end
+    // every call in well under a second.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stalled_endpoint_makes_every_call_unavailable_within_the_operation_timeout() {
+        let (url, accepted) = black_hole().await;
+        let store = DynamoStore::with_config(testkit::emulator_config(&url), "drctl", SHORT);
+        let lease = Lease {
+            name: "controller".into(),
+            holder: "controller/a".into(),
+            epoch: 1,
+            acquired_at: testkit::T0,
+            expires_at: testkit::T0,
+        };
+        let (s, group, fence) = (&store, testkit::group("web"), lease.fence());
+        let event = testkit::event("SpecApplied");
+        let approval = testkit::approval("op-1", "alice");
+        let status = testkit::status(drctl_schema::Phase::Converged, 1);
+        let started = Instant::now();
+        // All at once: the test costs one operation timeout, not eleven. The outer limit only
+        // turns a hang (a store without timeouts) into a failure.
+        let all = async {
+            tokio::join!(
+                s.get("web"),
+                s.list(),
+                s.create(&group),
+                s.update(&group, "1"),
+                s.delete("web", None),
+                s.write_status("web", &status, &fence),
+                s.append_event("web", &event, None),
+                s.acquire_lease("controller", "a", testkit::T0, 15_000),
+                s.renew_lease(&lease, testkit::T0, 15_000),
+                s.approve("web", &approval),
+                s.change_marker(),
+            )
+        };
+        let (
+            get,
+            list,
+            create,
+            update,
+            delete,
+            write_status,
+            append,
+            acquire,
+            renew,
+            approve,
+            marker,
+        ) = tokio::time::timeout(Duration::from_secs(30), all)
+            .await
+            .expect("a stalled store hung its callers");
+        let took = started.elapsed();
+        let results: Vec<(&str, StoreResult<()>)> = vec![
+            ("get", get.map(drop)),
+            ("list", list.map(drop)),
+            ("create", create.map(drop)),
+            ("update", update.map(drop)),
+            ("delete", delete),
+            ("write_status", write_status),
+            ("append_event", append.map(drop)),
+            ("acquire_lease", acquire.map(drop)),
+            ("renew_lease", renew.map(drop)),
+            ("approve", approve),
+            ("change_marker", marker.map(drop)),
+        ];
+        for (call, result) in results {
+            match result {
+                Err(err @ StoreError::Unavailable { .. }) => {
+                    let message = err.to_string();
+                    assert!(
+                        message.contains(&url),
+                        "{call}: endpoint not named: {message}"
+                    );
+                    assert!(
+                        message.contains("operation 700ms, attempt 300ms, connect 500ms"),
+                        "{call}: timeouts not named: {message}"
+                    );
+                    assert_eq!(err.category(), "retryable");
+                }
+                other => panic!("{call}: expected Unavailable, got {other:?}"),
+            }
+        }
+        // Each call is one store round trip that times out (no store loop retries a
+        // timeout): the operation timeout, plus scheduling slack on a busy machine.
+        assert!(
+            took < SHORT.operation + Duration::from_secs(2),
+            "a stalled store held its callers for {took:?}"
+        );
+        assert!(
+            took >= SHORT.attempt,
+            "no attempt had its full time: {took:?}"
+        );
+        assert!(
+            !accepted.lock().unwrap().is_empty(),
+            "the requests never reached the endpoint"
+        );
+    }
+
+    #[test]
+    fn the_shipped_timeouts_are_the_cloud_clients_and_every_store_built_from_config_has_them() {
+        assert_eq!(
+            Timeouts::SHIPPED,
+            Timeouts {
+                connect: Duration::from_millis(3100),
+                attempt: Duration::from_secs(10),
+                operation: Duration::from_secs(25),
+            }
+        );
+        assert_eq!(Timeouts::default(), Timeouts::SHIPPED);
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .build();
+        let store = DynamoStore::from_sdk_config(&config, "drctl");
+        assert_eq!(store.timeouts(), Timeouts::SHIPPED);
+        let applied = store.client.config().timeout_config().cloned().unwrap();
+        assert_eq!(applied.connect_timeout(), Some(Timeouts::SHIPPED.connect));
+        assert_eq!(
+            applied.operation_attempt_timeout(),
+            Some(Timeouts::SHIPPED.attempt)
+        );
+        assert_eq!(
+            applied.operation_timeout(),
+            Some(Timeouts::SHIPPED.operation)
+        );
+    }
+
+    #[test]
+    fn messages_name_the_endpoint_by_scheme_and_authority_only() {
+        assert_eq!(
+            url_origin("https://dynamodb.eu-west-1.amazonaws.com/"),
+            "https://dynamodb.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(url_origin("http://127.0.0.1:5000"), "http://127.0.0.1:5000");
+        assert_eq!(
+            url_origin("http://localhost:8000/?x=1"),
+            "http://localhost:8000"
+        );
+    }
+
+    #[test]
+    fn retry_backoff_is_jittered_within_twice_its_base() {
+        let waits: Vec<Duration> = (0..20).map(|_| backoff(3)).collect();
+        assert!(waits
+            .iter()
+            .all(|w| *w >= Duration::from_millis(30) && *w <= Duration::from_millis(60)));
+        assert!(
+            waits.iter().any(|w| *w != waits[0]),
+            "20 retries would wake together: {waits:?}"
+        );
     }
 }

@@ -5,9 +5,11 @@
 //! ```text
 //! DIR/drctl-store.json                      marker: the directory is a drctl store
 //! DIR/lock                                  the lock file (no content)
+//! DIR/change-marker                         the change marker (a JSON number)
 //! DIR/groups/NAME.json                      spec record (metadata + spec, no status)
 //! DIR/status/NAME.json                      status record, written only by the controller
 //! DIR/journal/NAME/00000000000000000001.json  one file per event, named by seq
+//! DIR/journal/NAME/last-seq                 the last seq assigned (a JSON number)
 //! DIR/approvals/NAME/OPERATION.json
 //! DIR/leases/NAME.json
 //! DIR/tmp/                                  temp files, renamed into place
@@ -19,6 +21,10 @@
 //! under an exclusive `flock` of `DIR/lock`; reads take it shared. flock locks belong to the
 //! open file, and every operation opens the lock file afresh, so it excludes two processes
 //! on the machine and two tasks of one process alike. Not for network filesystems.
+//!
+//! Nothing that runs often lists a directory: the change marker is one small file read, and
+//! an append finds its seq in `last-seq` (see `Layout::next_seq`). Only `list` and `events`
+//! list, because what they return is the directory's content.
 //!
 //! Uninitialised directory: reads return nothing (`get` None, `list` and `events` empty);
 //! the first write creates the layout, as `init` would. An embedded store is a local file,
@@ -39,11 +45,14 @@ use serde::Serialize;
 
 use crate::rules;
 use crate::store::{
-    ApprovalRecord, Event, Fence, InitOutcome, Lease, Store, StoreError, StoreResult,
+    ApprovalRecord, ChangeMarker, Event, Fence, InitOutcome, Lease, Store, StoreError, StoreResult,
 };
 
 const MARKER: &str = "drctl-store.json";
 const LOCK: &str = "lock";
+const CHANGE_MARKER: &str = "change-marker";
+/// In the journal's directory; not `*.json`, so `events` does not take it for an event.
+const LAST_SEQ: &str = "last-seq";
 const SUBDIRS: [&str; 6] = ["groups", "status", "journal", "approvals", "leases", "tmp"];
 /// Zero-padded so that name order is seq order.
 const SEQ_WIDTH: usize = 20;
@@ -109,6 +118,11 @@ impl Layout {
 
     fn journal_dir(&self, name: &str) -> PathBuf {
         self.path(&["journal", name])
+    }
+
+    fn event_path(&self, name: &str, seq: u64) -> PathBuf {
+        self.journal_dir(name)
+            .join(format!("{seq:0width$}.json", width = SEQ_WIDTH))
     }
 
     fn approvals_dir(&self, name: &str) -> PathBuf {
@@ -285,13 +299,42 @@ impl Layout {
         rules::check_fence(fence, self.lease(&fence.lease)?.as_ref())
     }
 
-    fn last_seq(&self, name: &str) -> StoreResult<u64> {
-        let stems = self.json_stems(&self.journal_dir(name))?;
-        Ok(stems
-            .iter()
-            .filter_map(|stem| stem.parse::<u64>().ok())
-            .max()
-            .unwrap_or(0))
+    /// The seq the next event of `name` gets, without listing the journal: one past
+    /// `last-seq`, and past any event file found there (an append that crashed after writing
+    /// its event and before `last-seq`; a journal written before `last-seq` existed, probed
+    /// once from 1). One stat in the normal case. Call under the exclusive lock.
+    fn next_seq(&self, name: &str) -> StoreResult<u64> {
+        let counter = self.journal_dir(name).join(LAST_SEQ);
+        let mut seq = self.read_json::<u64>(&counter)?.unwrap_or(0) + 1;
+        loop {
+            let path = self.event_path(name, seq);
+            match path.try_exists() {
+                Ok(false) => return Ok(seq),
+                Ok(true) => seq += 1,
+                Err(err) => return Err(self.io_error("stat", &path, err)),
+            }
+        }
+    }
+
+    /// Write `event` as seq `seq`, then record `seq` as the last one. In that order: a crash
+    /// in between leaves an event `next_seq` steps over, never a counter ahead of the events
+    /// (a gap) or behind an event it would overwrite.
+    fn write_event(&self, name: &str, seq: u64, event: &Event) -> StoreResult<()> {
+        self.write_json(&self.event_path(name, seq), event)?;
+        self.write_json(&self.journal_dir(name).join(LAST_SEQ), &seq)
+    }
+
+    fn change_marker(&self) -> StoreResult<ChangeMarker> {
+        let marker = self.read_json::<u64>(&self.path(&[CHANGE_MARKER]))?;
+        Ok(ChangeMarker(marker.unwrap_or(0)))
+    }
+
+    /// Move the change marker on, under the exclusive lock and *before* the write it
+    /// announces: readers hold the shared lock, so none sees one without the other, and a
+    /// crash in between costs a reader one needless re-list, never a missed change.
+    fn bump_change_marker(&self) -> StoreResult<()> {
+        let ChangeMarker(current) = self.change_marker()?;
+        self.write_json(&self.path(&[CHANGE_MARKER]), &(current + 1))
     }
 }
 
@@ -361,6 +404,7 @@ impl Store for FileStore {
             if layout.spec(&name)?.is_some() {
                 return Err(rules::already_exists(&name));
             }
+            layout.bump_change_marker()?;
             // Leftovers of an earlier group of this name (a delete interrupted by a crash)
             // must not attach themselves to the new one.
             layout.remove_file(&layout.status_path(&name))?;
@@ -384,6 +428,7 @@ impl Store for FileStore {
             let _lock = layout.lock_for_write()?;
             let stored = layout.spec(&name)?;
             let record = rules::checked_update(&name, stored.as_ref(), &doc, &expected)?;
+            layout.bump_change_marker()?;
             layout.write_json(&layout.spec_path(&name), &record)?;
             Ok(record)
         })
@@ -398,6 +443,7 @@ impl Store for FileStore {
             let _lock = layout.lock_for_write()?;
             let stored = layout.spec(&name)?;
             rules::check_delete(&name, stored.as_ref(), expected.as_deref())?;
+            layout.bump_change_marker()?;
             // Status and approvals first: a crash midway leaves a group without status (the
             // controller rewrites it), never a status without its group.
             layout.remove_file(&layout.status_path(&name))?;
@@ -447,12 +493,9 @@ impl Store for FileStore {
             if let Some(fence) = &fence {
                 layout.check_fence(fence)?;
             }
-            let seq = layout.last_seq(&name)? + 1;
+            let seq = layout.next_seq(&name)?;
             event.seq = seq;
-            let path = layout
-                .journal_dir(&name)
-                .join(format!("{seq:0width$}.json", width = SEQ_WIDTH));
-            layout.write_json(&path, &event)?;
+            layout.write_event(&name, seq, &event)?;
             Ok(seq)
         })
         .await
@@ -560,6 +603,7 @@ impl Store for FileStore {
             if layout.read_json::<ApprovalRecord>(&path)?.is_some() {
                 return Ok(());
             }
+            layout.bump_change_marker()?;
             layout.write_json(&path, &approval)
         })
         .await
@@ -578,6 +622,16 @@ impl Store for FileStore {
                 return Ok(None);
             };
             layout.read_json(&path)
+        })
+        .await
+    }
+
+    async fn change_marker(&self) -> StoreResult<ChangeMarker> {
+        self.run(|layout| {
+            let Some(_lock) = layout.lock_for_read()? else {
+                return Ok(ChangeMarker(0));
+            };
+            layout.change_marker()
         })
         .await
     }
@@ -697,6 +751,100 @@ mod tests {
         assert_eq!(wins, 1);
         let seqs = append_once_from_each(&a, &b).await;
         assert_eq!(seqs, vec![1, 2]);
+    }
+
+    fn write_event_file(root: &Path, name: &str, seq: u64, reason: &str) {
+        let event = Event {
+            seq,
+            ..testkit::event(reason)
+        };
+        let dir = root.join("journal").join(name);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            dir.join(format!("{seq:020}.json")),
+            serde_json::to_vec(&event).unwrap(),
+        )
+        .unwrap();
+    }
+
+    /// Appending must cost the same for the millionth event as for the first: the seq comes
+    /// from `last-seq`, so a file that is not the journal's last event (here a stray one far
+    /// ahead) does not move it, as a listing would.
+    #[tokio::test]
+    async fn appends_take_the_next_seq_from_last_seq_without_listing_the_journal() {
+        let (store, dir) = fixture().await;
+        let root = dir.path().join("store");
+        for expected in [1, 2] {
+            let seq = store
+                .append_event("web", &testkit::event("SpecApplied"), None)
+                .await
+                .unwrap();
+            assert_eq!(seq, expected);
+        }
+        assert_eq!(
+            fs::read_to_string(root.join("journal/web/last-seq"))
+                .unwrap()
+                .trim(),
+            "2"
+        );
+        write_event_file(&root, "web", 9, "Stray");
+        let seq = store
+            .append_event("web", &testkit::event("SpecApplied"), None)
+            .await
+            .unwrap();
+        assert_eq!(seq, 3, "the seq was derived from the directory's content");
+    }
+
+    #[tokio::test]
+    async fn an_append_interrupted_before_last_seq_is_stepped_over_not_overwritten() {
+        let (store, dir) = fixture().await;
+        let root = dir.path().join("store");
+        let e = testkit::event("SpecApplied");
+        assert_eq!(store.append_event("web", &e, None).await.unwrap(), 1);
+        // A crash after writing event 2 and before recording it in last-seq.
+        write_event_file(&root, "web", 2, "WrittenBeforeTheCrash");
+        assert_eq!(store.append_event("web", &e, None).await.unwrap(), 3);
+        let reasons: Vec<String> = store
+            .events("web")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| format!("{} {}", e.seq, e.reason))
+            .collect();
+        assert_eq!(
+            reasons,
+            ["1 SpecApplied", "2 WrittenBeforeTheCrash", "3 SpecApplied"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_journal_written_before_last_seq_existed_continues_after_its_last_event() {
+        let (store, dir) = fixture().await;
+        let root = dir.path().join("store");
+        for seq in 1..=3 {
+            write_event_file(&root, "web", seq, "Older");
+        }
+        let seq = store
+            .append_event("web", &testkit::event("SpecApplied"), None)
+            .await
+            .unwrap();
+        assert_eq!(seq, 4);
+        assert_eq!(store.events("web").await.unwrap().len(), 4);
+    }
+
+    #[tokio::test]
+    async fn the_change_marker_is_one_small_file_and_reads_zero_before_anything_was_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        let store = FileStore::new(&root);
+        assert_eq!(store.change_marker().await, Ok(ChangeMarker(0)));
+        assert!(!root.exists(), "reading the marker created the store");
+        store.create(&testkit::group("web")).await.unwrap();
+        assert_eq!(
+            fs::read_to_string(root.join(CHANGE_MARKER)).unwrap().trim(),
+            "1"
+        );
+        assert_eq!(store.change_marker().await, Ok(ChangeMarker(1)));
     }
 
     async fn append_once_from_each(a: &Arc<dyn Store>, b: &Arc<dyn Store>) -> Vec<u64> {

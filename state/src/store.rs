@@ -63,6 +63,12 @@ pub struct ApprovalRecord {
     pub approved_at: Timestamp,
 }
 
+/// A cheap token that changes whenever any group's spec, labels or existence changes, or an
+/// approval is recorded (create, update, delete, approve); never on status writes, journal
+/// appends or lease operations. Compare for equality only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ChangeMarker(pub u64);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InitOutcome {
     Created,
@@ -204,4 +210,7 @@ pub trait Store: Send + Sync {
 
     async fn approval(&self, name: &str, operation_id: &str)
         -> StoreResult<Option<ApprovalRecord>>;
+
+    /// The current change marker: one small consistent read (DynamoDB: one GetItem).
+    async fn change_marker(&self) -> StoreResult<ChangeMarker>;
 }

@@ -20,6 +20,12 @@
 //! without status; a second `approve` of one operation keeps the first record; a status or
 //! approval for a missing group is `NotFound`; a released lease keeps holder and epoch with an
 //! expiry in the past; names are checked by [`crate::rules::check_name`].
+//!
+//! The change marker: it moves on every successful create, update and delete, a no-op update
+//! included (it bumps resourceVersion, so a lister sees a different document), and on an
+//! approval that is recorded; a repeated approval (nothing recorded), a refused write, reads,
+//! status writes, journal appends and lease operations leave it where it is. Cases only
+//! compare markers for equality, and only within one case (other cases may share the store).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -32,7 +38,9 @@ use drctl_schema::{
 };
 use tokio::task::JoinSet;
 
-use crate::store::{ApprovalRecord, Event, Fence, InitOutcome, Lease, Store, StoreError};
+use crate::store::{
+    ApprovalRecord, ChangeMarker, Event, Fence, InitOutcome, Lease, Store, StoreError,
+};
 
 /// A fixed instant (2026-01-01T00:00:00Z): lease tests pass time explicitly, never a clock.
 pub const T0: Timestamp = Timestamp::from_millis(1_767_225_600_000);
@@ -156,6 +164,29 @@ async fn take_lease(store: &dyn Store, lease: &str, holder: &str, now: Timestamp
 
 fn rv(doc: &FailoverGroup) -> &str {
     doc.metadata.resource_version.as_deref().unwrap_or("<none>")
+}
+
+async fn marker(store: &dyn Store) -> ChangeMarker {
+    store
+        .change_marker()
+        .await
+        .unwrap_or_else(|err| panic!("change_marker: {err}"))
+}
+
+/// Runs `write` and checks that the change marker moved (it differs from the one before).
+async fn assert_marker_moves<F: std::future::Future>(store: &dyn Store, what: &str, write: F) {
+    let before = marker(store).await;
+    write.await;
+    let after = marker(store).await;
+    assert_ne!(before, after, "{what} did not move the change marker");
+}
+
+/// Runs `write` and checks that the change marker stayed.
+async fn assert_marker_stays<F: std::future::Future>(store: &dyn Store, what: &str, write: F) {
+    let before = marker(store).await;
+    write.await;
+    let after = marker(store).await;
+    assert_eq!(before, after, "{what} moved the change marker");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -710,6 +741,165 @@ pub async fn names_that_are_not_safe_keys_are_rejected(store: Arc<dyn Store>) {
     ));
 }
 
+pub async fn change_marker_moves_on_every_spec_write_and_recorded_approval(store: Arc<dyn Store>) {
+    let s = &*store;
+    // Reading it twice without a write in between gives the same marker.
+    assert_eq!(marker(s).await, marker(s).await);
+
+    assert_marker_moves(s, "create", async {
+        create(s, "mark-a").await;
+    })
+    .await;
+    let stored = get(s, "mark-a").await;
+    let mut edited = stored.clone();
+    edited.spec.writer = "us-west-2".into();
+    assert_marker_moves(s, "a spec update", async {
+        s.update(&edited, "1").await.unwrap();
+    })
+    .await;
+    let mut relabelled = get(s, "mark-a").await;
+    relabelled
+        .metadata
+        .labels
+        .insert("tier".into(), "gold".into());
+    assert_marker_moves(s, "a labels-only update", async {
+        s.update(&relabelled, "2").await.unwrap();
+    })
+    .await;
+    // A no-op update still bumps resourceVersion: the listed document is not the same.
+    let unchanged = get(s, "mark-a").await;
+    assert_marker_moves(s, "a no-op update", async {
+        let updated = s.update(&unchanged, "3").await.unwrap();
+        assert_eq!(rv(&updated), "4");
+    })
+    .await;
+    assert_marker_moves(s, "an approval", async {
+        s.approve("mark-a", &approval("op-1", "alice"))
+            .await
+            .unwrap();
+    })
+    .await;
+    assert_marker_moves(s, "a delete with a resourceVersion", async {
+        s.delete("mark-a", Some("4")).await.unwrap();
+    })
+    .await;
+    create(s, "mark-a").await;
+    assert_marker_moves(s, "a delete without one", async {
+        s.delete("mark-a", None).await.unwrap();
+    })
+    .await;
+}
+
+pub async fn change_marker_stays_on_status_journal_lease_reads_and_refused_writes(
+    store: Arc<dyn Store>,
+) {
+    let s = &*store;
+    create(s, "still-a").await;
+    s.approve("still-a", &approval("op-1", "alice"))
+        .await
+        .unwrap();
+    let lease = take_lease(s, "still-lease", "controller/a", T0).await;
+    let fence = lease.fence();
+    assert_marker_stays(s, "status, journal and lease writes", async {
+        s.write_status("still-a", &status(Phase::Progressing, 1), &fence)
+            .await
+            .unwrap();
+        s.append_event("still-a", &event("StepStarted"), Some(&fence))
+            .await
+            .unwrap();
+        s.append_event("still-a", &event("SpecApplied"), None)
+            .await
+            .unwrap();
+        take_lease(s, "still-lease", "controller/a", T0.plus_millis(1_000)).await;
+        let renewed = s
+            .renew_lease(&lease, T0.plus_millis(2_000), LEASE_MS)
+            .await
+            .unwrap();
+        s.release_lease(&renewed).await.unwrap();
+    })
+    .await;
+    assert_marker_stays(s, "reads", async {
+        get(s, "still-a").await;
+        s.list().await.unwrap();
+        s.events("still-a").await.unwrap();
+        s.approval("still-a", "op-1").await.unwrap();
+        s.get_lease("still-lease").await.unwrap();
+    })
+    .await;
+    assert_marker_stays(s, "a repeated approval (nothing recorded)", async {
+        s.approve("still-a", &approval("op-1", "bob"))
+            .await
+            .unwrap();
+    })
+    .await;
+    assert_marker_stays(s, "refused writes", async {
+        assert!(s.create(&group("still-a")).await.is_err());
+        assert!(s.update(&group("still-a"), "7").await.is_err());
+        assert!(s.update(&group("still-missing"), "1").await.is_err());
+        assert!(s.delete("still-a", Some("7")).await.is_err());
+        assert!(s.delete("still-missing", None).await.is_err());
+        assert!(s
+            .approve("still-missing", &approval("op-1", "alice"))
+            .await
+            .is_err());
+    })
+    .await;
+}
+
+/// What `drctl apply` without a resourceVersion does, 8 times at once, each with its own
+/// spec change: read, update from the version just read, and on a conflict read again. A
+/// store may only answer Conflict when another writer's update got in since the read (the
+/// stored version moved past the one expected): so no writer conflicts more often than
+/// there are other writers, and every change lands.
+pub async fn updates_from_the_version_just_read_conflict_only_when_another_writer_got_in(
+    store: Arc<dyn Store>,
+) {
+    create(&*store, "lww-a").await;
+    let mut writers = JoinSet::new();
+    for i in 0..WRITERS {
+        let store = Arc::clone(&store);
+        writers.spawn(async move {
+            let mut conflicts = 0;
+            loop {
+                let mut doc = get(&*store, "lww-a").await;
+                let expected = rv(&doc).to_string();
+                doc.spec.max_lag_seconds = 10 + i as u32;
+                match store.update(&doc, &expected).await {
+                    Ok(_) => return conflicts,
+                    Err(StoreError::Conflict { .. }) => {
+                        let now = get(&*store, "lww-a").await;
+                        let moved = now.metadata.resource_version.as_deref().unwrap_or("0");
+                        assert!(
+                            moved.parse::<u64>().unwrap() > expected.parse::<u64>().unwrap(),
+                            "writer {i}: Conflict from version {expected}, but the store \
+                             still has {moved}"
+                        );
+                        conflicts += 1;
+                        assert!(
+                            conflicts < WRITERS,
+                            "writer {i} conflicted {conflicts} times with {} other writers",
+                            WRITERS - 1
+                        );
+                    }
+                    Err(err) => panic!("writer {i}: unexpected {err:?}"),
+                }
+            }
+        });
+    }
+    let mut total_conflicts = 0;
+    while let Some(joined) = writers.join_next().await {
+        total_conflicts += joined.unwrap();
+    }
+    let stored = get(&*store, "lww-a").await;
+    assert_eq!(rv(&stored), (1 + WRITERS).to_string(), "a change was lost");
+    assert_eq!(stored.metadata.generation, Some(1 + WRITERS as u64));
+    // Each conflict is one writer losing one version to another: at most 1 + 2 + ... + 7.
+    assert!(
+        total_conflicts <= WRITERS * (WRITERS - 1) / 2,
+        "{total_conflicts} conflicts for {WRITERS} writers"
+    );
+}
+
 /// 8 writers update one group from the same version at once: exactly one wins.
 pub async fn concurrent_updates_from_one_version_have_exactly_one_winner(store: Arc<dyn Store>) {
     let base = create(&*store, "race-a").await;
@@ -877,6 +1067,9 @@ macro_rules! for_each_conformance_case {
             retrying_writers_converge_without_lost_updates,
             concurrent_appends_get_distinct_consecutive_sequence_numbers,
             concurrent_acquirers_of_a_free_lease_have_exactly_one_winner,
+            change_marker_moves_on_every_spec_write_and_recorded_approval,
+            change_marker_stays_on_status_journal_lease_reads_and_refused_writes,
+            updates_from_the_version_just_read_conflict_only_when_another_writer_got_in,
         }
     };
 }
@@ -908,17 +1101,29 @@ macro_rules! store_conformance_tests {
 
 /// A DynamoDB store on a local emulator (moto, DynamoDB Local) at `endpoint`: fixed dummy
 /// credentials and region, nothing read from the environment or from profiles, so a test can
-/// never reach real AWS and parallel tests each keep their own emulator.
+/// never reach real AWS and parallel tests each keep their own emulator. The shipped
+/// timeouts.
 #[cfg(feature = "dynamodb")]
 pub fn dynamodb_emulator_store(endpoint: &str, table: &str) -> crate::dynamodb::DynamoStore {
-    crate::dynamodb::DynamoStore::with_client(emulator_client(endpoint), table)
+    crate::dynamodb::DynamoStore::with_config(
+        emulator_config(endpoint),
+        table,
+        crate::dynamodb::Timeouts::SHIPPED,
+    )
 }
 
 /// A DynamoDB client for a local emulator (see [`dynamodb_emulator_store`]).
 #[cfg(feature = "dynamodb")]
 pub fn emulator_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::from_conf(emulator_config(endpoint).build())
+}
+
+/// The client configuration of [`emulator_client`], to add to (interceptors, retries) or to
+/// give [`crate::dynamodb::DynamoStore::with_config`] with other timeouts.
+#[cfg(feature = "dynamodb")]
+pub fn emulator_config(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
     use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_dynamodb::Config::builder()
+    aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
@@ -929,6 +1134,4 @@ pub fn emulator_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
             None,
             "drctl-testkit",
         ))
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
 }
