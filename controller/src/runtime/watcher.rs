@@ -8,8 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use drctl_schema::FailoverGroup;
-use drctl_state::{Store, StoreError};
-type ChangeMarker = u64; // TEMP until the store branch lands
+use drctl_state::{ChangeMarker, Store, StoreError};
 use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -68,8 +67,7 @@ impl Watcher {
     ) -> Result<Option<Snapshot>, StoreError> {
         // Read the marker before listing: an edit that lands during the listing moves the
         // marker again, and the next poll lists once more.
-        let marker: ChangeMarker = 0; // TEMP
-        let forced = true;
+        let marker = self.bounded(self.store.change_marker()).await?;
         if !forced && *seen == Some(marker) {
             return Ok(None);
         }
