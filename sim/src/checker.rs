@@ -100,8 +100,33 @@ fn violation(run: &RunRecord, invariant: u8, at_ms: i64, message: String) -> Vio
 /// or a standalone cluster. A detached standalone cluster (the stale old primary) counts
 /// only if it actually received application writes while standalone: a cluster nobody
 /// writes to cannot split the data, and Aurora makes every detached cluster writable.
-/// Hand-offs within the same millisecond are not overlaps.
+/// Hand-offs within the same millisecond are not overlaps. Checked per global database:
+/// with a fleet provisioned, every group has its own writer.
 fn check_single_writer(run: &RunRecord, v: &mut Vec<Violation>) {
+    // `region/identifier` -> the global database whose group spec names it.
+    let database_of: BTreeMap<String, &str> = run
+        .groups
+        .iter()
+        .flat_map(|g| {
+            g.database.clusters.iter().map(move |(region, c)| {
+                (
+                    format!("{region}/{}", c.identifier),
+                    g.database.global_cluster_identifier.as_str(),
+                )
+            })
+        })
+        .collect();
+    let mut by_database: BTreeMap<&str, Vec<&WritableChange>> = BTreeMap::new();
+    for change in &run.writable_log {
+        let database = database_of.get(&change.cluster).copied().unwrap_or("");
+        by_database.entry(database).or_default().push(change);
+    }
+    for log in by_database.values() {
+        check_single_writer_of(run, log, v);
+    }
+}
+
+fn check_single_writer_of(run: &RunRecord, log: &[&WritableChange], v: &mut Vec<Violation>) {
     let written_standalone: BTreeSet<&str> = run
         .writes
         .values()
@@ -112,7 +137,7 @@ fn check_single_writer(run: &RunRecord, v: &mut Vec<Violation>) {
     // (time, delta, cluster): closing before opening at equal times.
     let mut edges: Vec<(i64, i8, &str)> = Vec::new();
     let mut open: BTreeMap<&str, bool> = BTreeMap::new();
-    for c in &run.writable_log {
+    for c in log {
         let counts = !c.standalone || written_standalone.contains(c.cluster.as_str());
         let was = open.get(c.cluster.as_str()).copied().unwrap_or(false);
         if c.writable && counts && !was {

@@ -234,6 +234,8 @@ pub(crate) struct State {
     /// Callers frozen until this virtual time (a stopped VM, a long GC pause): every call
     /// they make, to the cloud or the store, waits until then.
     pub paused_until: BTreeMap<String, i64>,
+    /// `advance` has run at least once (at `now`).
+    pub advanced_once: bool,
     pub epoch: Timestamp,
     pub now: i64,
     pub rng: SplitMix64,
@@ -279,6 +281,7 @@ impl State {
         State {
             cfg,
             paused_until: BTreeMap::new(),
+            advanced_once: false,
             epoch: EPOCH,
             now: 0,
             rng: SplitMix64::new(seed),
@@ -382,6 +385,14 @@ impl State {
         if now < self.now {
             return;
         }
+        // Already advanced to this instant with nothing due since: every mutation refreshes
+        // what it changed itself, so there is nothing to do (most calls of a busy fleet
+        // arrive at instants the world has just been advanced to).
+        let event_due = self.events.keys().next().is_some_and(|k| k.0 <= now);
+        if now == self.now && self.advanced_once && !event_due {
+            return;
+        }
+        self.advanced_once = true;
         loop {
             let next_event = self.events.keys().next().copied().filter(|k| k.0 <= now);
             // The world is constant between two events: the application's writes up to the
@@ -435,7 +446,18 @@ impl State {
                 }
             }
         }
-        let keys: Vec<Key3> = self.services.keys().cloned().collect();
+        // Only services with launches or stops under way, or whose settling is not yet a
+        // fact, can change: a fleet's settled services cost nothing per tick.
+        let keys: Vec<Key3> = self
+            .services
+            .iter()
+            .filter(|(_, s)| {
+                !s.launching.is_empty()
+                    || !s.stopping.is_empty()
+                    || s.reached_fact_for != Some(s.desired)
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
         for k in keys {
             self.advance_service(&k, t);
         }
@@ -585,6 +607,11 @@ impl State {
 
     /// Could this cluster accept an application write right now?
     pub(crate) fn accepts_writes(&self, k: &Key) -> bool {
+        self.accepts_writes_given(k, self.has_available_instance(k))
+    }
+
+    /// `accepts_writes`, with whether the cluster has an available instance known already.
+    fn accepts_writes_given(&self, k: &Key, has_available_instance: bool) -> bool {
         let Some(c) = self.clusters.get(k) else {
             return false;
         };
@@ -603,14 +630,22 @@ impl State {
             }
             None => true,
         };
-        role_ok && self.has_available_instance(k)
+        role_ok && has_available_instance
     }
 
     pub(crate) fn refresh_writable(&mut self, t: i64) {
-        let keys: Vec<Key> = self.clusters.keys().cloned().collect();
+        // Runs after every call: one pass over the instances, not one per cluster, keeps a
+        // fleet's world linear in its size.
+        let with_instance: BTreeSet<(&str, &str)> = self
+            .instances
+            .iter()
+            .filter(|(_, i)| i.status == "available")
+            .map(|(ik, i)| (ik.0.as_str(), i.cluster.as_str()))
+            .collect();
         let mut changes = Vec::new();
-        for k in &keys {
-            let w = self.accepts_writes(k);
+        for k in self.clusters.keys() {
+            let available = with_instance.contains(&(k.0.as_str(), k.1.as_str()));
+            let w = self.accepts_writes_given(k, available);
             if self.writable.get(k).copied().unwrap_or(false) != w {
                 let standalone = self.clusters.get(k).is_some_and(|c| c.global.is_none());
                 changes.push((k.clone(), w, standalone));
