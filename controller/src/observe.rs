@@ -14,7 +14,9 @@ use drctl_cloud::{
 use drctl_schema::{FailoverGroupSpec, FailoverGroupStatus, Phase, StepName};
 
 use crate::planner::steps::note;
-use crate::world::{Membership, ObservedWorld, RegionView, Seen, ServiceView};
+use crate::world::{
+    DnsChangeStatus, Membership, ObservedWorld, RegionView, Seen, ServiceView, NO_SUCH_CHANGE,
+};
 
 /// What one observation must read beyond the light set.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -54,6 +56,7 @@ pub fn needs(
             StepName::PreserveSnapshot,
             StepName::SnapshotStale,
             StepName::DeleteStale,
+            StepName::RecreateSecondary,
         ]
         .iter()
         .any(|s| active(*s))
@@ -254,7 +257,8 @@ pub async fn observe(
     let change_fut = async {
         match &req.dns_change {
             Some(id) => Some(match cloud.dns.get_change(id).await {
-                Ok(status) => Seen::Known(status == drctl_cloud::ChangeStatus::InSync),
+                Ok(status) => Seen::Known(DnsChangeStatus::from(status)),
+                Err(e) if e.code == NO_SUCH_CHANGE => Seen::Known(DnsChangeStatus::NoSuchChange),
                 Err(e) => Seen::Unreachable(e.to_string()),
             }),
             None => None,
@@ -424,7 +428,7 @@ pub async fn observe(
         global,
         regions,
         record,
-        dns_change_in_sync,
+        dns_change: dns_change_in_sync,
         services,
         lag_seconds: cache.lag,
         health,
