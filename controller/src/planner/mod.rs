@@ -641,8 +641,9 @@ impl<'a> Builder<'a> {
             let mut parts = overdue_degraded;
             parts.extend(progress.waiting);
             let message = format!("{heading}: {}", parts.join("; "));
-            let degraded_poll = input.config.degraded_poll;
-            self.set_phase(Phase::Degraded, message, degraded_poll.min(poll * 5));
+            // Still trying: polled as often as any running step, so that the step finishes
+            // as soon as AWS does (a Route 53 control plane that comes back, say).
+            self.set_phase(Phase::Degraded, message, poll);
         } else {
             let message = format!("{heading}: {}", progress.waiting.join("; "));
             self.set_phase(Phase::Progressing, message, poll);

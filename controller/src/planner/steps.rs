@@ -407,16 +407,18 @@ fn without_lag_datapoint(ctx: &StepContext<'_>, to: &str) -> StepEval {
 /// Does the global cluster list `region`'s cluster as a member with SynchronizationStatus
 /// `connected`? (Not merely "not pending-resync": an absent status proves nothing.)
 fn member_connected(ctx: &StepContext<'_>, region: &str) -> bool {
-    let Some(arn) = ctx.cluster_arn(region) else {
+    let Some(identifier) = ctx.cluster_id(region) else {
         return false;
     };
+    // Matched as observe matches members: by the ARN's region and last segment.
     ctx.world
         .global
         .known()
         .and_then(|g| g.as_ref())
         .map(|g| {
             g.members.iter().any(|m| {
-                m.cluster_arn == arn
+                drctl_cloud::region_of_arn(&m.cluster_arn) == Some(region)
+                    && m.cluster_arn.rsplit(':').next() == Some(identifier)
                     && !m.is_writer
                     && m.synchronization_status.as_deref() == Some("connected")
             })
