@@ -494,20 +494,7 @@ impl<'a> Builder<'a> {
                     // we measured before the writer became unreachable.
                     op.rpo_seconds = Some(last_known_lag.unwrap_or(0.0));
                 }
-                op.notes
-                    .insert(note::issued_at(step), now.millis().to_string());
-                for action in &actions {
-                    op.notes.insert(
-                        note::action_issued_at(step, action),
-                        now.millis().to_string(),
-                    );
-                }
-                for action in actions {
-                    self.actions.push(PlannedAction {
-                        step: Some(step),
-                        action,
-                    });
-                }
+                self.issue(op, step, actions);
                 self.check_deadline(op, step, &detail, progress);
             }
             StepEval::Wait(detail) => {
@@ -533,6 +520,21 @@ impl<'a> Builder<'a> {
                     .waiting
                     .push(format!("{step}: {detail}; {dependency} runs again"));
             }
+        }
+    }
+
+    /// Plan `actions` for `step`, noting when each call was issued (the re-issue grace and
+    /// the proof of what this operation created both read these notes).
+    fn issue(&mut self, op: &mut Operation, step: StepName, actions: Vec<Action>) {
+        let now = self.input.now.millis().to_string();
+        op.notes.insert(note::issued_at(step), now.clone());
+        for action in actions {
+            op.notes
+                .insert(note::action_issued_at(step, &action), now.clone());
+            self.actions.push(PlannedAction {
+                step: Some(step),
+                action,
+            });
         }
     }
 

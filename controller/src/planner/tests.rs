@@ -1212,6 +1212,35 @@ fn membership_is_never_judged_while_the_global_cluster_cannot_be_read() {
     );
 }
 
+#[test]
+fn a_stale_cluster_is_never_deleted_while_the_global_cluster_cannot_be_read() {
+    let spec = SpecBuilder::new().build();
+    let world = || {
+        stale_failback_world()
+            .snapshots(
+                EAST,
+                vec![snapshot(
+                    "drctl-stale-app-primary-op-7",
+                    "manual",
+                    "available",
+                )],
+            )
+            .instances(EAST, vec![instance("app-primary-1", "available")])
+            .build()
+    };
+    let status = || rebuild_at(StepName::DeleteStale, None);
+    let readable = Run::new(&spec, &world()).status(status()).plan();
+    assert_eq!(operations(&readable), ["DeleteDBInstance"]);
+    let mut unread = world();
+    unread.global = Seen::Unreachable("Throttling".to_string());
+    let plan = Run::new(&spec, &unread).status(status()).plan();
+    assert!(plan.actions.is_empty(), "{:?}", plan.actions);
+    assert_eq!(
+        step_state(&plan, StepName::DeleteStale),
+        Some(StepState::Running)
+    );
+}
+
 /// The emulator run: CreateDBCluster refused after the cluster was made, RecreateSecondary
 /// marked Succeeded anyway, WaitReplicaSynced waiting on a detached cluster for ever.
 #[test]
