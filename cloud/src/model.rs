@@ -246,7 +246,10 @@ pub fn check_record_batch(changes: &[RecordChange]) -> CloudResult<()> {
         ))
     };
     if changes.is_empty() {
-        return refuse("EmptyChangeBatch", "a change batch needs at least one change".into());
+        return refuse(
+            "EmptyChangeBatch",
+            "a change batch needs at least one change".into(),
+        );
     }
     let size = Route53BatchSize::of(changes);
     if !size.fits() {
@@ -416,7 +419,10 @@ mod tests {
         let err = check_record_batch(&upserts(501, "x")).unwrap_err();
         assert_eq!(err.category, ErrorCategory::NeedsSpecChange);
         assert_eq!(err.code, "ChangeBatchTooLarge");
-        assert!(err.message.contains("1002 ResourceRecord elements"), "{err}");
+        assert!(
+            err.message.contains("1002 ResourceRecord elements"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -429,7 +435,10 @@ mod tests {
 
     #[test]
     fn an_empty_batch_and_a_record_changed_twice_are_refused() {
-        assert_eq!(check_record_batch(&[]).unwrap_err().code, "EmptyChangeBatch");
+        assert_eq!(
+            check_record_batch(&[]).unwrap_err().code,
+            "EmptyChangeBatch"
+        );
         let twice = [
             upsert(cname("A.example.com", "x")),
             upsert(cname("a.example.com.", "y")),
@@ -448,7 +457,10 @@ mod tests {
     #[test]
     fn names_compare_fully_qualified_lower_case_with_wildcards_unescaped() {
         assert_eq!(normalize_record_name("API.Example.com"), "api.example.com.");
-        assert_eq!(normalize_record_name("\\052.example.com."), "*.example.com.");
+        assert_eq!(
+            normalize_record_name("\\052.example.com."),
+            "*.example.com."
+        );
     }
 
     #[test]

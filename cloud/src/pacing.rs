@@ -208,7 +208,10 @@ impl Aurora for Paced {
         cluster_id: &str,
     ) -> CloudResult<Vec<DbInstance>> {
         self.pacer.take(Service::Rds, region).await;
-        self.inner.aurora.describe_instances(region, cluster_id).await
+        self.inner
+            .aurora
+            .describe_instances(region, cluster_id)
+            .await
     }
 
     async fn switchover_global_cluster(
@@ -234,7 +237,12 @@ impl Aurora for Paced {
         self.pacer.take(Service::Rds, region).await;
         self.inner
             .aurora
-            .failover_global_cluster(region, global_cluster_id, target_cluster_arn, allow_data_loss)
+            .failover_global_cluster(
+                region,
+                global_cluster_id,
+                target_cluster_arn,
+                allow_data_loss,
+            )
             .await
     }
 
@@ -331,7 +339,10 @@ impl ReplicationLag for Paced {
         queries: &[LagQuery],
     ) -> CloudResult<Vec<Option<f64>>> {
         self.pacer.take(Service::CloudWatch, primary_region).await;
-        self.inner.lag.replication_lags(primary_region, queries).await
+        self.inner
+            .lag
+            .replication_lags(primary_region, queries)
+            .await
     }
 }
 
@@ -500,7 +511,9 @@ mod tests {
             pacer.reserve(Service::Route53, "");
         }
         tokio::time::sleep(Duration::from_secs(60)).await;
-        let waits: Vec<Duration> = (0..6).map(|_| pacer.reserve(Service::Route53, "")).collect();
+        let waits: Vec<Duration> = (0..6)
+            .map(|_| pacer.reserve(Service::Route53, ""))
+            .collect();
         assert!(waits[..5].iter().all(|w| w.is_zero()));
         assert_eq!(waits[5], Duration::from_millis(200));
     }

@@ -20,7 +20,9 @@ use drctl_schema::{FailoverGroupSpec, FailoverGroupStatus, Phase, StepName};
 
 use crate::fleet::{FleetReads, Freshness};
 use crate::planner::steps::note;
-use crate::world::{Membership, ObservedWorld, RegionView, Seen, ServiceView};
+use crate::world::{
+    DnsChangeStatus, Membership, ObservedWorld, RegionView, Seen, ServiceView, NO_SUCH_CHANGE,
+};
 
 /// What one observation must read beyond the light set.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -60,6 +62,7 @@ pub fn needs(
             StepName::PreserveSnapshot,
             StepName::SnapshotStale,
             StepName::DeleteStale,
+            StepName::RecreateSecondary,
         ]
         .iter()
         .any(|s| active(*s))
@@ -156,7 +159,8 @@ pub async fn observe(
     let change_fut = async {
         match &req.dns_change {
             Some(id) => Some(match reads.change(id).await {
-                Ok(status) => Seen::Known(status == drctl_cloud::ChangeStatus::InSync),
+                Ok(status) => Seen::Known(DnsChangeStatus::from(status)),
+                Err(e) if e.code == NO_SUCH_CHANGE => Seen::Known(DnsChangeStatus::NoSuchChange),
                 Err(e) => Seen::Unreachable(e.to_string()),
             }),
             None => None,
@@ -171,7 +175,7 @@ pub async fn observe(
             None => None,
         }
     };
-    let (global, record, services, clusters, scalable, dns_change_in_sync, health) = tokio::join!(
+    let (global, record, services, clusters, scalable, dns_change, health) = tokio::join!(
         describe_global(reads, spec, &ask_order, fresh),
         read_record(reads, spec, fresh),
         describe_services(reads, spec, fresh),
@@ -216,7 +220,7 @@ pub async fn observe(
         global,
         regions,
         record,
-        dns_change_in_sync,
+        dns_change,
         services,
         lag_seconds: cache.lag,
         health,
@@ -226,7 +230,11 @@ pub async fn observe(
 
 /// The region we believe is the writer first (it is the one most likely up), a region known
 /// dark last.
-fn ask_order(reads: &FleetReads, spec: &FailoverGroupSpec, status: &FailoverGroupStatus) -> Vec<String> {
+fn ask_order(
+    reads: &FleetReads,
+    spec: &FailoverGroupSpec,
+    status: &FailoverGroupStatus,
+) -> Vec<String> {
     let mut order: Vec<String> = Vec::new();
     if let Some(w) = status.observed.as_ref().and_then(|o| o.writer.clone()) {
         order.push(w);
@@ -435,21 +443,23 @@ async fn describe_services(
 ) -> Vec<ServiceView> {
     // Shared per (region, ECS cluster): the fleet's services there, ten to a call.
     let calls = spec.compute.services.iter().flat_map(|svc| {
-        svc.regions.iter().map(move |(region, reference)| async move {
-            let ecs = match reads
-                .service(region, &reference.cluster, &reference.service, fresh)
-                .await
-            {
-                Ok(found) => Seen::Known(found),
-                Err(e) => Seen::Unreachable(e.to_string()),
-            };
-            ServiceView {
-                name: svc.name.clone(),
-                region: region.clone(),
-                ecs,
-                scalable: None,
-            }
-        })
+        svc.regions
+            .iter()
+            .map(move |(region, reference)| async move {
+                let ecs = match reads
+                    .service(region, &reference.cluster, &reference.service, fresh)
+                    .await
+                {
+                    Ok(found) => Seen::Known(found),
+                    Err(e) => Seen::Unreachable(e.to_string()),
+                };
+                ServiceView {
+                    name: svc.name.clone(),
+                    region: region.clone(),
+                    ecs,
+                    scalable: None,
+                }
+            })
     });
     join_all(calls.collect()).await
 }

@@ -22,6 +22,29 @@ impl<T> Seen<T> {
     }
 }
 
+/// What GetChange says about a Route 53 change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DnsChangeStatus {
+    Pending,
+    InSync,
+    /// Route 53 has no change with this id (`NoSuchChange`): after a restart the id kept in
+    /// the status may be one this Route 53 never issued or no longer keeps. Nothing is known
+    /// about the change then; the record itself has to be read.
+    NoSuchChange,
+}
+
+impl From<drctl_cloud::ChangeStatus> for DnsChangeStatus {
+    fn from(status: drctl_cloud::ChangeStatus) -> Self {
+        match status {
+            drctl_cloud::ChangeStatus::Pending => DnsChangeStatus::Pending,
+            drctl_cloud::ChangeStatus::InSync => DnsChangeStatus::InSync,
+        }
+    }
+}
+
+/// The Route 53 error code for a change id it does not know.
+pub const NO_SUCH_CHANGE: &str = "NoSuchChange";
+
 /// A member cluster's place in the global database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Membership {
@@ -81,8 +104,8 @@ pub struct ObservedWorld {
     pub global: Seen<Option<GlobalCluster>>,
     pub regions: BTreeMap<String, RegionView>,
     pub record: Seen<Option<DnsRecord>>,
-    /// Status of the Route 53 change the current operation is waiting for.
-    pub dns_change_in_sync: Option<Seen<bool>>,
+    /// What GetChange said about the Route 53 change the current operation is waiting for.
+    pub dns_change: Option<Seen<DnsChangeStatus>>,
     pub services: Vec<ServiceView>,
     /// Replication lag of the secondary, seconds (None: unknown).
     pub lag_seconds: Option<f64>,

@@ -103,7 +103,11 @@ async fn the_last_of_300_groups_completes_its_failover() {
     .await
     .unwrap();
     assert_eq!(report.groups_recovered, 300, "{report:#?}");
-    assert!(report.invariant_violations.is_empty(), "{:?}", report.invariant_violations);
+    assert!(
+        report.invariant_violations.is_empty(),
+        "{:?}",
+        report.invariant_violations
+    );
     let last = report.rto_seconds.unwrap();
     let p50 = report.rto_seconds_p50.unwrap();
     assert!(p50 <= last);
@@ -118,7 +122,11 @@ async fn once_gives_every_group_exactly_one_pass_and_returns() {
     let fleet = Fleet::new(120).await;
     let controller = fleet.controller("replica-a", 1);
     let outcome = controller
-        .run(RunMode::Once, Some(Duration::from_secs(600)), CancellationToken::new())
+        .run(
+            RunMode::Once,
+            Some(Duration::from_secs(600)),
+            CancellationToken::new(),
+        )
         .await
         .unwrap();
     assert_eq!(outcome, RunOutcome::PassCompleted);
@@ -160,11 +168,15 @@ async fn a_group_whose_calls_hang_holds_no_other_group() {
         fleet.fail_over(&doc, WEST).await;
     }
     fleet
-        .wait("every other group on us-west-2", Duration::from_secs(900), |docs| {
-            docs.iter()
-                .filter(|d| d.metadata.name != "app-00007")
-                .all(|d| converged_on(d, WEST, generation(d)))
-        })
+        .wait(
+            "every other group on us-west-2",
+            Duration::from_secs(900),
+            |docs| {
+                docs.iter()
+                    .filter(|d| d.metadata.name != "app-00007")
+                    .all(|d| converged_on(d, WEST, generation(d)))
+            },
+        )
         .await;
     let stuck = fleet.operator.get("app-00007").await.unwrap().unwrap();
     assert!(

@@ -10,13 +10,13 @@ use std::time::Duration;
 use drctl::metrics::Metrics;
 use drctl::runtime::{Controller, RunMode, RuntimeConfig};
 use drctl::simulation::example_group;
-use drctl_cloud::Service;
+use drctl_cloud::{
+    ChangeInfo, ChangeStatus, Cloud, CloudError, CloudResult, Dns, DnsRecord, ErrorCategory,
+    ReplicationLag, Service,
+};
 use drctl_schema::{FailoverGroup, Phase};
 
-use drctl_sim::{
-    FaultKind, FaultRule, InvariantInput, OutageScope, RejoinMode, ServiceFaults, SimConfig,
-    SimWorld,
-};
+use drctl_sim::{InvariantInput, OutageScope, RejoinMode, ServiceFaults, SimConfig, SimWorld};
 use drctl_state::{ApprovalRecord, Store};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -56,14 +56,15 @@ impl Harness {
     }
 
     fn start(&self, replica: &str) -> Replica {
+        self.start_on(replica, self.world.cloud(replica))
+    }
+
+    /// A replica that sees the cloud through `cloud` (the sim's, with some ports swapped).
+    fn start_on(&self, replica: &str, cloud: Cloud) -> Replica {
         let mut config = RuntimeConfig::new(replica, LEASE);
         config.planner.operation_poll = Duration::from_secs(1);
-        let controller = Controller::new(
-            self.world.store_as(replica),
-            self.world.cloud(replica),
-            config,
-            Metrics::new(),
-        );
+        let controller =
+            Controller::new(self.world.store_as(replica), cloud, config, Metrics::new());
         let stop = CancellationToken::new();
         let token = stop.clone();
         let task = tokio::spawn(async move {
@@ -395,4 +396,199 @@ async fn a_dark_region_holds_only_the_pass_that_first_meets_it_and_is_probed_bes
         back_after <= 17,
         "seen again within about 30 s: {back_after} passes"
     );
+}
+
+/// Poll (1 s of virtual time) until the group converges on `writer`, calling `each` on every
+/// document seen on the way.
+async fn until_converged(
+    h: &Harness,
+    writer: &str,
+    limit_s: u64,
+    mut each: impl FnMut(&FailoverGroup),
+) {
+    for _ in 0..limit_s {
+        let doc = h.doc().await;
+        each(&doc);
+        if Harness::converged_on(&doc, writer) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    panic!("no convergence on {writer}: {:?}", h.doc().await.status);
+}
+
+fn condition_true(doc: &FailoverGroup, type_: &str) -> Option<String> {
+    doc.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_ && c.status == drctl_schema::ConditionStatus::True)
+        .map(|c| c.message.clone())
+}
+
+fn last_step(doc: &FailoverGroup, step: drctl_schema::StepName) -> drctl_schema::StepRecord {
+    let status = doc.status.clone().unwrap_or_default();
+    status
+        .last_operation
+        .and_then(|op| op.step(step).cloned())
+        .unwrap_or_else(|| panic!("{step} in the last operation"))
+}
+
+/// CloudWatch with no datapoint for AuroraGlobalDBRPOLag (the metric stopped, or is not
+/// published for this engine).
+struct NoLagDatapoints;
+
+#[async_trait::async_trait]
+impl ReplicationLag for NoLagDatapoints {
+    async fn replication_lags(
+        &self,
+        _: &str,
+        queries: &[drctl_cloud::LagQuery],
+    ) -> CloudResult<Vec<Option<f64>>> {
+        Ok(vec![None; queries.len()])
+    }
+}
+
+/// Found by review: a planned switchover waited for ever on "replication lag is unknown;
+/// waiting for a datapoint", although CloudWatch is not on its safety path.
+#[tokio::test(start_paused = true)]
+async fn a_switchover_with_no_lag_datapoint_completes_after_a_bounded_wait_and_says_so() {
+    let h = Harness::new(15).await;
+    let mut cloud = h.world.cloud("drctl-a");
+    cloud.lag = Arc::new(NoLagDatapoints);
+    let r = h.start_on("drctl-a", cloud);
+    until_converged(&h, EAST, 600, |_| {}).await;
+    h.move_writer(WEST, false).await;
+    let asked = tokio::time::Instant::now();
+    let mut warning = None;
+    until_converged(&h, WEST, 1800, |doc| {
+        if let Some(message) = condition_true(doc, drctl::planner::status::REPLICATION_LAG_UNKNOWN)
+        {
+            warning.get_or_insert(message);
+        }
+    })
+    .await;
+    r.stop.cancel();
+    let _ = r.task.await;
+    let warning = warning.expect("the ReplicationLagUnknown warning while the switchover ran");
+    assert!(warning.contains("connected"), "{warning}");
+    assert!(
+        asked.elapsed() >= drctl::planner::deadlines::LAG_DATAPOINT_WAIT,
+        "waited {:?} for a datapoint",
+        asked.elapsed()
+    );
+    let preflight = last_step(&h.doc().await, drctl_schema::StepName::Preflight);
+    assert!(preflight
+        .detail
+        .unwrap_or_default()
+        .contains("no replication-lag datapoint"),);
+    assert_eq!(h.world.data_loss().lost_writes.len(), 0);
+    assert_no_destructive_repeats(&h);
+    h.check(false, &[]);
+}
+
+/// Route 53 that knows none of the change ids it is asked about (a status restored after a
+/// restart, or a change id from another endpoint).
+struct ForgetfulRoute53 {
+    inner: Arc<dyn Dns>,
+}
+
+#[async_trait::async_trait]
+impl Dns for ForgetfulRoute53 {
+    async fn get_record(
+        &self,
+        zone: &str,
+        name: &str,
+        type_: &str,
+    ) -> CloudResult<Option<DnsRecord>> {
+        self.inner.get_record(zone, name, type_).await
+    }
+
+    async fn list_records(&self, zone: &str) -> CloudResult<Vec<DnsRecord>> {
+        self.inner.list_records(zone).await
+    }
+
+    async fn change_records(
+        &self,
+        zone: &str,
+        changes: &[drctl_cloud::RecordChange],
+        comment: &str,
+    ) -> CloudResult<ChangeInfo> {
+        self.inner.change_records(zone, changes, comment).await
+    }
+
+    async fn get_change(&self, change_id: &str) -> CloudResult<ChangeStatus> {
+        Err(CloudError::new(
+            ErrorCategory::NeedsSpecChange,
+            Service::Route53,
+            "GetChange",
+            "NoSuchChange",
+            format!("A change with the specified change ID does not exist: {change_id}"),
+        ))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_change_id_route53_does_not_know_is_settled_by_reading_the_record_without_another_change()
+{
+    let h = Harness::new(16).await;
+    let mut cloud = h.world.cloud("drctl-a");
+    cloud.dns = Arc::new(ForgetfulRoute53 {
+        inner: cloud.dns.clone(),
+    });
+    let r = h.start_on("drctl-a", cloud);
+    until_converged(&h, EAST, 600, |_| {}).await;
+    h.move_writer(WEST, false).await;
+    until_converged(&h, WEST, 1800, |_| {}).await;
+    r.stop.cancel();
+    let _ = r.task.await;
+    let step = last_step(&h.doc().await, drctl_schema::StepName::WaitDnsInSync);
+    let detail = step.detail.unwrap_or_default();
+    assert!(
+        detail.contains("NoSuchChange") && detail.contains("reads as us-west-2"),
+        "{detail}"
+    );
+    let changes = h
+        .world
+        .calls()
+        .iter()
+        .filter(|c| c.operation == "ChangeResourceRecordSets" && c.outcome.applied)
+        .count();
+    assert_eq!(changes, 1, "settled by reading, not by another UPSERT");
+    h.check(false, &[]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_step_stuck_past_its_deadline_shows_the_group_degraded_until_aws_recovers() {
+    let h = Harness::new(17).await;
+    let r = h.start("drctl-a");
+    until_converged(&h, EAST, 600, |_| {}).await;
+    h.world
+        .region_outage_with(EAST, OutageScope::RegionalServicesOnly);
+    h.world.route53_control_plane_outage();
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    h.move_writer(WEST, true).await;
+    // Database and compute move at once; DNS cannot, and after MoveDns's deadline the group
+    // says so instead of "Progressing" for ever.
+    tokio::time::sleep(Duration::from_secs(20 * 60)).await;
+    let status = h.doc().await.status.unwrap_or_default();
+    assert_eq!(status.phase, Phase::Degraded, "{status:?}");
+    let ready = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == drctl_schema::condition_type::READY)
+        .unwrap();
+    assert_eq!(ready.status, drctl_schema::ConditionStatus::False);
+    assert!(
+        ready.message.contains("MoveDns has waited"),
+        "{}",
+        ready.message
+    );
+    assert!(ready.message.contains("Route 53"), "{}", ready.message);
+    h.world.route53_control_plane_recover();
+    until_converged(&h, WEST, 1800, |_| {}).await;
+    r.stop.cancel();
+    let _ = r.task.await;
+    assert_no_destructive_repeats(&h);
+    h.check(true, &[]);
 }

@@ -44,10 +44,7 @@ impl Clock for SimCloud {
 
 /// One DescribeGlobalClusters page: the global clusters after `marker` in identifier order,
 /// and the marker of the next page if there is one.
-fn global_clusters_page(
-    st: &State,
-    marker: Option<&str>,
-) -> (Vec<GlobalCluster>, Option<String>) {
+fn global_clusters_page(st: &State, marker: Option<&str>) -> (Vec<GlobalCluster>, Option<String>) {
     let ids: Vec<&String> = st
         .globals
         .keys()
@@ -101,7 +98,10 @@ impl Aurora for SimCloud {
                     "DescribeGlobalClusters",
                     region,
                     false,
-                    after.clone().map(|m| format!("after {m}")).unwrap_or_default(),
+                    after
+                        .clone()
+                        .map(|m| format!("after {m}"))
+                        .unwrap_or_default(),
                     |st, _| Ok(global_clusters_page(st, after.as_deref())),
                 )
                 .await?;
@@ -422,7 +422,9 @@ impl Dns for SimCloud {
                     ROUTE53_CONTROL_REGION,
                     false,
                     resource,
-                    |st, _| st.records_page(hosted_zone_id, from.as_ref(), ROUTE53_RECORD_SETS_PER_PAGE),
+                    |st, _| {
+                        st.records_page(hosted_zone_id, from.as_ref(), ROUTE53_RECORD_SETS_PER_PAGE)
+                    },
                 )
                 .await?;
             records.extend(page);

@@ -156,7 +156,11 @@ impl State {
             .iter()
             .filter(|(key, _)| start.is_none_or(|s| *key >= s))
             .filter_map(|(key, e)| e.current.as_ref().map(|r| (key, r)));
-        let page: Vec<DnsRecord> = live.by_ref().take(page_size).map(|(_, r)| r.clone()).collect();
+        let page: Vec<DnsRecord> = live
+            .by_ref()
+            .take(page_size)
+            .map(|(_, r)| r.clone())
+            .collect();
         let next = live.next().map(|(key, _)| key.clone());
         Ok((page, next))
     }

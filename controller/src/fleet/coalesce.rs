@@ -115,7 +115,12 @@ impl Darkness {
 
     /// Is the endpoint dark? Then the error to return without calling, and whether this
     /// caller should send the probe (once every `PROBE_INTERVAL`).
-    fn check(&self, service: Service, operation: &'static str, region: &str) -> Option<(CloudError, bool)> {
+    fn check(
+        &self,
+        service: Service,
+        operation: &'static str,
+        region: &str,
+    ) -> Option<(CloudError, bool)> {
         let mut dark = self.lock();
         let (asked, error) = dark.get_mut(&(service, region.to_string()))?;
         let now = Instant::now();
@@ -129,7 +134,9 @@ impl Darkness {
             service,
             operation,
             "EndpointDark",
-            format!("{service} in {region} did not answer recently ({error}); asked again in {next} s"),
+            format!(
+                "{service} in {region} did not answer recently ({error}); asked again in {next} s"
+            ),
         );
         Some((err, probe))
     }
@@ -161,7 +168,10 @@ impl Darkness {
 fn is_throttling(e: &CloudError) -> bool {
     matches!(
         e.code.as_str(),
-        "Throttling" | "ThrottlingException" | "PriorRequestNotComplete" | "TooManyRequestsException"
+        "Throttling"
+            | "ThrottlingException"
+            | "PriorRequestNotComplete"
+            | "TooManyRequestsException"
     )
 }
 
@@ -209,9 +219,9 @@ impl<R: ReadKind> Coalescer<R> {
                     }
                 }
             }
-            if let Some((err, probe)) = ctx
-                .darkness
-                .check(R::SERVICE, R::OPERATION, R::region(&key))
+            if let Some((err, probe)) =
+                ctx.darkness
+                    .check(R::SERVICE, R::OPERATION, R::region(&key))
             {
                 if probe {
                     tokio::spawn(self.clone().probe(ctx.clone(), key, item));
@@ -280,14 +290,22 @@ impl<R: ReadKind> Coalescer<R> {
     /// One call for `item` beside the passes: its answer lights the endpoint up again.
     async fn probe(self: Arc<Self>, ctx: Arc<Context>, key: R::Key, item: R::Item) {
         let sent = Instant::now();
-        let result = self.kind.fetch(&ctx.cloud, &key, vec![item], Vec::new()).await;
+        let result = self
+            .kind
+            .fetch(&ctx.cloud, &key, vec![item], Vec::new())
+            .await;
         ctx.darkness.record(R::SERVICE, R::region(&key), &result);
         if let Ok(answers) = result {
             self.remember(&key, sent, answers);
         }
     }
 
-    fn remember(&self, key: &R::Key, sent: Instant, answers: impl IntoIterator<Item = (R::Item, R::Out)>) {
+    fn remember(
+        &self,
+        key: &R::Key,
+        sent: Instant,
+        answers: impl IntoIterator<Item = (R::Item, R::Out)>,
+    ) {
         let mut slots = self.lock();
         if let Some(slot) = slots.get_mut(key) {
             for (item, out) in answers {
@@ -323,7 +341,10 @@ impl<R: ReadKind> Coalescer<R> {
             .map(|item| (answers.get(item).map(|(sent, _)| *sent), item.clone()))
             .collect();
         interest.sort();
-        (waiting, interest.into_iter().map(|(_, item)| item).collect())
+        (
+            waiting,
+            interest.into_iter().map(|(_, item)| item).collect(),
+        )
     }
 }
 
@@ -431,7 +452,11 @@ mod tests {
         assert_eq!(f.calls.load(Ordering::SeqCst), 2, "fresh means a new call");
         tokio::time::sleep(Duration::from_secs(6)).await;
         read_all(&f, &[1], light).await;
-        assert_eq!(f.calls.load(Ordering::SeqCst), 3, "too old for the light read");
+        assert_eq!(
+            f.calls.load(Ordering::SeqCst),
+            3,
+            "too old for the light read"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -444,7 +469,11 @@ mod tests {
         assert_eq!(f.calls.load(Ordering::SeqCst), 2);
         let light = Freshness::MaxAge(Duration::from_secs(5));
         read_all(&f, &[2, 3], light).await;
-        assert_eq!(f.calls.load(Ordering::SeqCst), 2, "refreshed by the padded call");
+        assert_eq!(
+            f.calls.load(Ordering::SeqCst),
+            2,
+            "refreshed by the padded call"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -460,14 +489,20 @@ mod tests {
         assert!(read_all(&f, &[1], Freshness::Fresh).await[0].is_err());
         assert_eq!(f.calls.load(Ordering::SeqCst), 1);
         let start = Instant::now();
-        let err = read_all(&f, &[1], Freshness::Fresh).await.remove(0).unwrap_err();
+        let err = read_all(&f, &[1], Freshness::Fresh)
+            .await
+            .remove(0)
+            .unwrap_err();
         assert_eq!(err.code, "EndpointDark");
         assert_eq!(Instant::now(), start, "no wait, no call");
         assert_eq!(f.calls.load(Ordering::SeqCst), 1);
         *f.fail.lock().unwrap() = None;
         tokio::time::sleep(PROBE_INTERVAL).await;
         let due = Instant::now();
-        let err = read_all(&f, &[1], Freshness::Fresh).await.remove(0).unwrap_err();
+        let err = read_all(&f, &[1], Freshness::Fresh)
+            .await
+            .remove(0)
+            .unwrap_err();
         assert_eq!(err.code, "EndpointDark", "the probe runs beside the read");
         assert_eq!(Instant::now(), due, "nobody waits for the probe");
         tokio::time::sleep(Duration::from_millis(200)).await;

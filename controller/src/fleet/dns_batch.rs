@@ -18,8 +18,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use drctl_cloud::pacing::Pacer;
 use drctl_cloud::{
-    ChangeInfo, ChangeStatus, CloudError, CloudResult, DnsRecord, Dns, ErrorCategory,
-    RecordChange, Service, ROUTE53_MAX_CHANGES_PER_BATCH, ROUTE53_MAX_VALUE_CHARS_PER_BATCH,
+    ChangeInfo, ChangeStatus, CloudError, CloudResult, Dns, DnsRecord, ErrorCategory, RecordChange,
+    Service, ROUTE53_MAX_CHANGES_PER_BATCH, ROUTE53_MAX_VALUE_CHARS_PER_BATCH,
 };
 use tokio::sync::oneshot;
 
@@ -40,7 +40,12 @@ struct Inner {
 pub struct BatchedDns(Arc<Inner>);
 
 impl BatchedDns {
-    pub fn new(paced: Arc<dyn Dns>, raw: Arc<dyn Dns>, pacer: Arc<Pacer>, linger: Duration) -> Self {
+    pub fn new(
+        paced: Arc<dyn Dns>,
+        raw: Arc<dyn Dns>,
+        pacer: Arc<Pacer>,
+        linger: Duration,
+    ) -> Self {
         BatchedDns(Arc::new(Inner {
             paced,
             raw,
@@ -132,7 +137,12 @@ fn batch_len(waiting: &[Waiter]) -> usize {
 /// ResourceRecord elements and value characters of one change (a compare-and-swap counts
 /// its DELETE and its CREATE; Route 53 counts an UPSERT twice as well).
 fn cost(change: &RecordChange) -> (usize, usize) {
-    let values = |r: &DnsRecord| (r.values.len().max(1), r.values.iter().map(String::len).sum::<usize>());
+    let values = |r: &DnsRecord| {
+        (
+            r.values.len().max(1),
+            r.values.iter().map(String::len).sum::<usize>(),
+        )
+    };
     let (e, c) = values(&change.desired);
     let (e0, c0) = change.expected.as_ref().map(values).unwrap_or((e, c));
     (e + e0, c + c0)
@@ -146,7 +156,10 @@ impl Dns for BatchedDns {
         name: &str,
         record_type: &str,
     ) -> CloudResult<Option<DnsRecord>> {
-        self.0.paced.get_record(hosted_zone_id, name, record_type).await
+        self.0
+            .paced
+            .get_record(hosted_zone_id, name, record_type)
+            .await
     }
 
     async fn list_records(&self, hosted_zone_id: &str) -> CloudResult<Vec<DnsRecord>> {
@@ -193,7 +206,10 @@ impl Dns for BatchedDns {
         changes: &[RecordChange],
         comment: &str,
     ) -> CloudResult<ChangeInfo> {
-        self.0.paced.change_records(hosted_zone_id, changes, comment).await
+        self.0
+            .paced
+            .change_records(hosted_zone_id, changes, comment)
+            .await
     }
 
     async fn get_change(&self, change_id: &str) -> CloudResult<ChangeStatus> {
@@ -257,6 +273,10 @@ mod tests {
             },
             tx,
         )];
-        assert_eq!(batch_len(&w), 1, "the adapter refuses it with a clear error");
+        assert_eq!(
+            batch_len(&w),
+            1,
+            "the adapter refuses it with a clear error"
+        );
     }
 }

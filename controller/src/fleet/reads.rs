@@ -88,7 +88,12 @@ impl FleetReads {
         freshness: Freshness,
     ) -> CloudResult<Option<GlobalCluster>> {
         self.globals
-            .get(&self.ctx, region.to_string(), id.to_ascii_lowercase(), freshness)
+            .get(
+                &self.ctx,
+                region.to_string(),
+                id.to_ascii_lowercase(),
+                freshness,
+            )
             .await
     }
 
@@ -137,7 +142,12 @@ impl FleetReads {
         freshness: Freshness,
     ) -> CloudResult<Option<(u32, u32)>> {
         self.targets
-            .get(&self.ctx, region.to_string(), resource_id.to_string(), freshness)
+            .get(
+                &self.ctx,
+                region.to_string(),
+                resource_id.to_string(),
+                freshness,
+            )
             .await
     }
 
@@ -170,7 +180,10 @@ where
         let fut = call(i.clone());
         async move { fut.await.map(|o| (i, o)) }
     });
-    crate::observe::join_all(calls.collect()).await.into_iter().collect()
+    crate::observe::join_all(calls.collect())
+        .await
+        .into_iter()
+        .collect()
 }
 
 /// The pages a listing took last time, by key (1 until a listing has been made).
@@ -281,7 +294,15 @@ impl ReadKind for Records {
         self.sizes.remember(zone, all.len(), RECORDS_PER_PAGE);
         let by_key: BTreeMap<(String, String), DnsRecord> = all
             .into_iter()
-            .map(|r| ((crate::world::fqdn(&r.name), r.record_type.to_ascii_uppercase()), r))
+            .map(|r| {
+                (
+                    (
+                        crate::world::fqdn(&r.name),
+                        r.record_type.to_ascii_uppercase(),
+                    ),
+                    r,
+                )
+            })
             .collect();
         let wanted: BTreeSet<(String, String)> = asked.into_iter().chain(interest).collect();
         Ok(wanted

@@ -3,6 +3,7 @@
 //! controller decides is decided here, so most of the tests live here too.
 
 pub mod action;
+pub mod deadlines;
 pub mod explain;
 pub mod status;
 pub mod steps;
@@ -19,6 +20,7 @@ pub use explain::explain_spec_change;
 pub use steps::{OperationPlan, StepEval};
 
 use crate::world::{Membership, ObservedWorld, Seen};
+use deadlines::Escalation;
 use status::{is_true, set_condition, summarize};
 use steps::{evaluate, new_operation, note, ready_to_run, StepContext};
 
@@ -155,6 +157,36 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         None => {}
     }
     b.finish()
+}
+
+/// What the steps of one pass came to, for the phase.
+#[derive(Default)]
+struct Progress {
+    waiting: Vec<String>,
+    blocked: Option<String>,
+    awaiting: Option<String>,
+    /// Steps past their deadline, with the escalation their deadline calls for.
+    overdue: Vec<(Escalation, String)>,
+}
+
+/// How long no replication-lag datapoint has been seen, kept in the operation's notes so
+/// that the bounded wait for one survives restarts (None: this pass has one).
+fn track_lag_unknown(
+    op: &mut Operation,
+    world: &ObservedWorld,
+    now: Timestamp,
+) -> Option<Duration> {
+    if world.lag_seconds.is_some() {
+        op.notes.remove(note::LAG_UNKNOWN_SINCE);
+        return None;
+    }
+    let since = op
+        .notes
+        .entry(note::LAG_UNKNOWN_SINCE.to_string())
+        .or_insert_with(|| now.millis().to_string())
+        .parse::<i64>()
+        .unwrap_or(now.millis());
+    Some(deadlines::elapsed_between(since, now.millis()))
 }
 
 /// Has the operation started a step that cannot be taken back by simply stopping?
@@ -368,24 +400,19 @@ impl<'a> Builder<'a> {
     /// Evaluate every runnable step of `op`, collecting actions.
     fn advance(&mut self, mut op: Operation) {
         let input = self.input;
-        let now = input.now;
-        let suspended = input.spec.suspended;
+        let lag_unknown_for = track_lag_unknown(&mut op, input.world, input.now);
         let last_known_lag = input
             .status
             .observed
             .as_ref()
-            .and_then(|o| o.replication_lag_seconds);
-        let mut waiting: Vec<String> = Vec::new();
-        let mut blocked: Option<String> = None;
-        let mut awaiting: Option<String> = None;
+            .and_then(|o| o.replication_lag_seconds)
+            .or(input.world.lag_seconds);
+        let mut progress = Progress::default();
         // Steps are evaluated in order; a step finishing can make later ones runnable in the
         // same pass (e.g. Preflight done -> ScaleUpTarget and Switchover both act).
         for index in 0..op.steps.len() {
             let record = op.steps[index].clone();
-            if steps::finished(&record) {
-                continue;
-            }
-            if !ready_to_run(&op, record.name) {
+            if steps::finished(&record) || !ready_to_run(&op, record.name) {
                 continue;
             }
             let eval = {
@@ -395,124 +422,260 @@ impl<'a> Builder<'a> {
                     world: input.world,
                     op: &op,
                     approved_by: input.approved_by,
-                    last_known_lag: last_known_lag.or(input.world.lag_seconds),
-                    now,
+                    last_known_lag,
+                    lag_unknown_for,
+                    now: input.now,
                 };
                 evaluate(record.name, &ctx)
             };
             let eval = self.apply_grace(&op, record.name, eval);
-            let step_name = record.name;
-            match eval {
-                StepEval::Done(detail) => {
-                    self.finish_step(&mut op, step_name, StepState::Succeeded, detail)
-                }
-                StepEval::Skip(detail) => {
-                    self.finish_step(&mut op, step_name, StepState::Skipped, detail)
-                }
-                StepEval::Act(actions, detail) => {
-                    if suspended {
-                        waiting.push(format!("{step_name}: suspended before: {detail}"));
-                        continue;
-                    }
-                    self.start_step(&mut op, step_name, &detail);
-                    if step_name == StepName::Failover && op.rpo_seconds.is_none() {
-                        // The data-loss window is the replication lag at the cut: the last lag
-                        // we measured before the writer became unreachable.
-                        op.rpo_seconds =
-                            Some(last_known_lag.or(input.world.lag_seconds).unwrap_or(0.0));
-                    }
-                    op.notes
-                        .insert(note::issued_at(step_name), now.millis().to_string());
-                    for action in &actions {
-                        op.notes.insert(
-                            note::action_issued_at(step_name, action),
-                            now.millis().to_string(),
-                        );
-                    }
-                    for action in actions {
-                        self.actions.push(PlannedAction {
-                            step: Some(step_name),
-                            action,
-                        });
-                    }
-                    waiting.push(format!("{step_name}: {detail}"));
-                }
-                StepEval::Wait(detail) => {
-                    self.start_step(&mut op, step_name, &detail);
-                    waiting.push(format!("{step_name}: {detail}"));
-                }
-                StepEval::AwaitingApproval(detail) => {
-                    self.start_step(&mut op, step_name, &detail);
-                    awaiting = Some(detail);
-                }
-                StepEval::Blocked(detail) => {
-                    self.start_step(&mut op, step_name, &detail);
-                    blocked.get_or_insert(format!("{step_name}: {detail}"));
-                }
-            }
+            self.apply_eval(&mut op, record.name, eval, last_known_lag, &mut progress);
         }
 
-        let all_done = op.steps.iter().all(|s| s.state.is_done());
-        if all_done {
-            op.state = OperationState::Succeeded;
-            op.finished_at = Some(now);
-            op.rto_seconds = rto_seconds(&op);
-            self.event(
-                "OperationSucceeded",
-                format!(
-                    "{} {} -> {} finished in {:.0} s{}",
-                    op.type_.as_str(),
-                    op.from,
-                    op.to,
-                    now.seconds_since(op.started_at),
-                    op.rpo_seconds
-                        .map(|r| format!(", RPO {r:.1} s"))
-                        .unwrap_or_default()
-                ),
-                None,
-            );
-            self.status.last_operation = Some(op);
-            self.status.operation = None;
-            // The steady state is checked in the same pass.
-            self.steady_state();
+        if op.steps.iter().all(|s| s.state.is_done()) {
+            self.complete(op);
             return;
         }
-
-        let poll = input.config.operation_poll;
-        if let Some(message) = blocked {
-            if input.status.phase != Phase::Blocked {
-                self.event("Blocked", message.clone(), None);
-            }
-            let blocked_poll = input.config.blocked_poll;
-            self.set_phase(Phase::Blocked, message, blocked_poll.min(poll * 5));
-        } else if let Some(message) = awaiting {
-            set_condition(
-                &mut self.status.conditions,
-                ct::APPROVAL_REQUIRED,
-                ConditionStatus::True,
-                "AwaitingApproval",
-                &message,
-                now,
-            );
-            let approval_poll = input.config.approval_poll;
-            self.set_phase(Phase::WaitingForApproval, message, approval_poll);
-        } else {
-            let message = format!(
-                "{} {} -> {}: {}",
-                op.type_.as_str(),
-                op.from,
-                op.to,
-                waiting.join("; ")
-            );
-            self.set_phase(Phase::Progressing, message, poll);
-        }
-        if suspended {
+        self.settle_phase(&op, progress);
+        if input.spec.suspended {
             let message =
                 "spec.suspended is true: observing only, the operation is paused".to_string();
             let resync = input.config.degraded_poll;
             self.set_phase(Phase::Suspended, message, resync);
         }
         self.status.operation = Some(op);
+    }
+
+    /// Record what one step's evaluation means for the operation.
+    fn apply_eval(
+        &mut self,
+        op: &mut Operation,
+        step: StepName,
+        eval: StepEval,
+        last_known_lag: Option<f64>,
+        progress: &mut Progress,
+    ) {
+        let now = self.input.now;
+        match eval {
+            StepEval::Done(detail) => {
+                if step == StepName::RecreateSecondary {
+                    // Its Done means the world showed the cluster a member: from now on,
+                    // a cluster of this incarnation that is not a member was removed.
+                    op.notes.insert(
+                        note::SECONDARY_JOINED_AT.to_string(),
+                        now.millis().to_string(),
+                    );
+                }
+                self.finish_step(op, step, StepState::Succeeded, detail)
+            }
+            StepEval::DoneWithoutLag(detail) => {
+                op.notes.insert(
+                    note::LAG_GATE_BYPASSED.to_string(),
+                    format!("{step}: {detail}"),
+                );
+                self.event(
+                    "ReplicationLagUnknown",
+                    format!("{step}: {detail}"),
+                    Some(step),
+                );
+                self.finish_step(op, step, StepState::Succeeded, detail)
+            }
+            StepEval::Skip(detail) => self.finish_step(op, step, StepState::Skipped, detail),
+            StepEval::Act(actions, detail) => {
+                if self.input.spec.suspended {
+                    progress
+                        .waiting
+                        .push(format!("{step}: suspended before: {detail}"));
+                    return;
+                }
+                self.start_step(op, step, &detail);
+                if step == StepName::Failover && op.rpo_seconds.is_none() {
+                    // The data-loss window is the replication lag at the cut: the last lag
+                    // we measured before the writer became unreachable.
+                    op.rpo_seconds = Some(last_known_lag.unwrap_or(0.0));
+                }
+                self.issue(op, step, actions);
+                self.check_deadline(op, step, &detail, progress);
+            }
+            StepEval::Wait(detail) => {
+                self.start_step(op, step, &detail);
+                self.check_deadline(op, step, &detail, progress);
+            }
+            StepEval::AwaitingApproval(detail) => {
+                self.start_step(op, step, &detail);
+                progress.awaiting = Some(detail);
+            }
+            StepEval::Blocked(detail) => {
+                self.start_step(op, step, &detail);
+                progress.blocked.get_or_insert(format!("{step}: {detail}"));
+            }
+            StepEval::Reopen(dependency, detail) => {
+                if op.step(dependency).is_none() {
+                    self.start_step(op, step, &detail);
+                    self.check_deadline(op, step, &detail, progress);
+                    return;
+                }
+                self.reopen(op, step, dependency, &detail);
+                progress
+                    .waiting
+                    .push(format!("{step}: {detail}; {dependency} runs again"));
+            }
+        }
+    }
+
+    /// Plan `actions` for `step`, noting when each call was issued (the re-issue grace and
+    /// the proof of what this operation created both read these notes).
+    fn issue(&mut self, op: &mut Operation, step: StepName, actions: Vec<Action>) {
+        let now = self.input.now.millis().to_string();
+        op.notes.insert(note::issued_at(step), now.clone());
+        for action in actions {
+            op.notes
+                .insert(note::action_issued_at(step, &action), now.clone());
+            self.actions.push(PlannedAction {
+                step: Some(step),
+                action,
+            });
+        }
+    }
+
+    /// A Running step past its deadline (deadlines.rs) escalates the group; the message
+    /// says what it waited for and how long.
+    fn check_deadline(
+        &mut self,
+        op: &mut Operation,
+        step: StepName,
+        detail: &str,
+        progress: &mut Progress,
+    ) {
+        let now = self.input.now;
+        let started = op.step(step).and_then(|s| s.started_at);
+        let (Some(deadline), Some(started)) = (deadlines::deadline(step), started) else {
+            progress.waiting.push(format!("{step}: {detail}"));
+            return;
+        };
+        let waited = deadlines::elapsed_between(started.millis(), now.millis());
+        if waited <= deadline.after {
+            progress.waiting.push(format!("{step}: {detail}"));
+            return;
+        }
+        let consequence = match deadline.escalation {
+            Escalation::Degraded => "still trying",
+            Escalation::Blocked => "needs a person",
+        };
+        let message = format!(
+            "{step} has waited {} (deadline {}; {consequence}): {detail}",
+            deadlines::format_elapsed(waited),
+            deadlines::format_elapsed(deadline.after)
+        );
+        if let Some(record) = op.step_mut(step) {
+            record.detail = Some(message.clone());
+        }
+        let key = note::overdue_at(step);
+        if let std::collections::btree_map::Entry::Vacant(first) = op.notes.entry(key) {
+            first.insert(now.millis().to_string());
+            self.event("StepOverdue", message.clone(), Some(step));
+        }
+        progress.overdue.push((deadline.escalation, message));
+    }
+
+    /// `step` found the postcondition of `dependency` gone: both go back to Pending, and
+    /// the dependency runs again from the next pass.
+    fn reopen(&mut self, op: &mut Operation, step: StepName, dependency: StepName, detail: &str) {
+        for name in [dependency, step] {
+            if let Some(record) = op.step_mut(name) {
+                record.state = StepState::Pending;
+                record.started_at = None;
+                record.finished_at = None;
+                record.detail = Some(format!("reopened by {step}: {detail}"));
+            }
+            op.notes.remove(&note::overdue_at(name));
+        }
+        if dependency == StepName::MoveDns {
+            // The change id belongs to the change whose effect is gone.
+            op.notes.remove(note::DNS_CHANGE_ID);
+        }
+        self.event(
+            "StepReopened",
+            format!("{dependency}: {detail}; it runs again"),
+            Some(dependency),
+        );
+    }
+
+    /// The phase of a running operation: Blocked (a step needs a person, or overran a
+    /// deadline that calls for one) over WaitingForApproval over Degraded (a step overran
+    /// its deadline, still trying) over Progressing.
+    fn settle_phase(&mut self, op: &Operation, progress: Progress) {
+        let input = self.input;
+        let poll = input.config.operation_poll;
+        let overdue = |escalation: Escalation| {
+            progress
+                .overdue
+                .iter()
+                .filter(|(e, _)| *e == escalation)
+                .map(|(_, m)| m.clone())
+                .collect::<Vec<_>>()
+        };
+        let (overdue_blocked, overdue_degraded) =
+            (overdue(Escalation::Blocked), overdue(Escalation::Degraded));
+        let heading = format!("{} {} -> {}", op.type_.as_str(), op.from, op.to);
+        if let Some(message) = progress.blocked {
+            if input.status.phase != Phase::Blocked {
+                self.event("Blocked", message.clone(), None);
+            }
+            let blocked_poll = input.config.blocked_poll;
+            self.set_phase(Phase::Blocked, message, blocked_poll.min(poll * 5));
+        } else if !overdue_blocked.is_empty() {
+            let message = format!("{heading}: {}", overdue_blocked.join("; "));
+            let blocked_poll = input.config.blocked_poll;
+            self.set_phase(Phase::Blocked, message, blocked_poll.min(poll * 5));
+        } else if let Some(message) = progress.awaiting {
+            set_condition(
+                &mut self.status.conditions,
+                ct::APPROVAL_REQUIRED,
+                ConditionStatus::True,
+                "AwaitingApproval",
+                &message,
+                input.now,
+            );
+            let approval_poll = input.config.approval_poll;
+            self.set_phase(Phase::WaitingForApproval, message, approval_poll);
+        } else if !overdue_degraded.is_empty() {
+            let mut parts = overdue_degraded;
+            parts.extend(progress.waiting);
+            let message = format!("{heading}: {}", parts.join("; "));
+            // Still trying: polled as often as any running step, so that the step finishes
+            // as soon as AWS does (a Route 53 control plane that comes back, say).
+            self.set_phase(Phase::Degraded, message, poll);
+        } else {
+            let message = format!("{heading}: {}", progress.waiting.join("; "));
+            self.set_phase(Phase::Progressing, message, poll);
+        }
+    }
+
+    /// Every step done: the operation succeeded.
+    fn complete(&mut self, mut op: Operation) {
+        let now = self.input.now;
+        op.state = OperationState::Succeeded;
+        op.finished_at = Some(now);
+        op.rto_seconds = rto_seconds(&op);
+        self.event(
+            "OperationSucceeded",
+            format!(
+                "{} {} -> {} finished in {:.0} s{}",
+                op.type_.as_str(),
+                op.from,
+                op.to,
+                now.seconds_since(op.started_at),
+                op.rpo_seconds
+                    .map(|r| format!(", RPO {r:.1} s"))
+                    .unwrap_or_default()
+            ),
+            None,
+        );
+        self.status.last_operation = Some(op);
+        self.status.operation = None;
+        // The steady state is checked in the same pass.
+        self.steady_state();
     }
 
     /// Do not re-issue a call whose effect may still be on its way. The grace is per call
@@ -775,9 +938,15 @@ impl<'a> Builder<'a> {
         status::set_readiness(&mut self.status, input.spec, input.world, now);
         let ready = is_true(&self.status.conditions, ct::READY);
         // Degraded-but-serving (e.g. the standby region is down) keeps the Ready condition.
+        status::set_lag_gate_warning(&mut self.status, now);
+        // A running operation is never Ready, not even when an overdue step made it Degraded:
+        // `--until-converged` and `failover --wait` must not stop half way.
+        let operation_running = self.status.operation.is_some();
         let (ready_status, ready_reason) = match (self.phase, ready) {
             (Phase::Converged, _) => (ConditionStatus::True, "Converged"),
-            (Phase::Degraded, true) => (ConditionStatus::True, "ServingDegraded"),
+            (Phase::Degraded, true) if !operation_running => {
+                (ConditionStatus::True, "ServingDegraded")
+            }
             (phase, _) => (ConditionStatus::False, phase.as_str()),
         };
         let ready_message = self.message.clone();

@@ -7,7 +7,14 @@ use drctl_schema::{
 
 use crate::world::{Membership, ObservedWorld, Seen};
 
-/// Set a condition; `lastTransitionTime` changes only when the status value changes.
+/// A warning condition of drctl's own (not one of DESIGN.md §1's types): True while the
+/// running operation went past a replication-lag gate (Preflight or WaitReplicaSynced)
+/// without a CloudWatch datapoint, relying on SwitchoverGlobalCluster's RPO-0 guarantee and
+/// the member's SynchronizationStatus instead. Reason `ProceededWithoutLagDatapoint` (the
+/// message names the step and how long no datapoint came); `LagGateApplied` once no running
+/// operation did. Absent until it is first True.
+pub const REPLICATION_LAG_UNKNOWN: &str = "ReplicationLagUnknown";
+
 /// Whether the condition `type_` is present and True.
 pub fn is_true(conditions: &[Condition], type_: &str) -> bool {
     conditions
@@ -15,6 +22,7 @@ pub fn is_true(conditions: &[Condition], type_: &str) -> bool {
         .any(|c| c.type_ == type_ && c.status == ConditionStatus::True)
 }
 
+/// Set a condition; `lastTransitionTime` changes only when the status value changes.
 pub fn set_condition(
     conditions: &mut Vec<Condition>,
     type_: &str,
@@ -48,6 +56,7 @@ pub fn set_condition(
         ct::COMPUTE_READY,
         ct::WRITER_DRIFT,
         ct::APPROVAL_REQUIRED,
+        REPLICATION_LAG_UNKNOWN,
     ];
     conditions.sort_by_key(|c| {
         order
@@ -230,4 +239,38 @@ pub fn set_readiness(
         "",
         now,
     );
+}
+
+/// ReplicationLagUnknown from the running operation's notes (see the constant).
+pub fn set_lag_gate_warning(status: &mut FailoverGroupStatus, now: Timestamp) {
+    let bypassed = status
+        .operation
+        .as_ref()
+        .and_then(|op| op.notes.get(crate::planner::steps::note::LAG_GATE_BYPASSED))
+        .cloned();
+    match bypassed {
+        Some(detail) => set_condition(
+            &mut status.conditions,
+            REPLICATION_LAG_UNKNOWN,
+            ConditionStatus::True,
+            "ProceededWithoutLagDatapoint",
+            &detail,
+            now,
+        ),
+        None if status
+            .conditions
+            .iter()
+            .any(|c| c.type_ == REPLICATION_LAG_UNKNOWN) =>
+        {
+            set_condition(
+                &mut status.conditions,
+                REPLICATION_LAG_UNKNOWN,
+                ConditionStatus::False,
+                "LagGateApplied",
+                "",
+                now,
+            )
+        }
+        None => {}
+    }
 }

@@ -6,6 +6,10 @@
 //! the same evaluation skips what is already true), `Act` when an action is needed, `Wait`
 //! while AWS works, `Blocked` when it needs a spec change or a person.
 
+mod rebuild;
+
+use std::time::Duration;
+
 use drctl_cloud::{ecs_resource_id, CreateInstance, CreateSecondaryCluster};
 use drctl_schema::{
     Approval, Capacity, FailoverGroupSpec, Operation, OperationType, StepName, StepRecord,
@@ -13,7 +17,10 @@ use drctl_schema::{
 };
 
 use super::action::Action;
-use crate::world::{desired_record, Membership, ObservedWorld, Seen};
+use super::deadlines::{
+    elapsed_between, format_elapsed, DNS_PROPAGATION_ALLOWANCE, LAG_DATAPOINT_WAIT,
+};
+use crate::world::{desired_record, DnsChangeStatus, Membership, ObservedWorld, Seen};
 
 /// Note keys kept in `Operation::notes`.
 pub mod note {
@@ -21,6 +28,16 @@ pub mod note {
     pub const FAILBACK_MODE: &str = "failbackMode";
     pub const STALE_SNAPSHOT: &str = "staleSnapshot";
     pub const PRESERVED_SNAPSHOT: &str = "preservedSnapshot";
+    /// When RecreateSecondary saw its cluster a member of the global cluster (millis).
+    pub const SECONDARY_JOINED_AT: &str = "secondaryJoinedAt";
+    /// Since when no replication-lag datapoint has been seen (millis; absent: one was).
+    pub const LAG_UNKNOWN_SINCE: &str = "lagUnknownSince";
+    /// A step that went on without a lag datapoint, and on what it relied instead.
+    pub const LAG_GATE_BYPASSED: &str = "lagGateBypassed";
+    /// When a step first overran its deadline (millis).
+    pub fn overdue_at(step: drctl_schema::StepName) -> String {
+        format!("{}.overdueAt", step.as_str())
+    }
     pub fn issued_at(step: drctl_schema::StepName) -> String {
         format!("{}.issuedAt", step.as_str())
     }
@@ -183,6 +200,12 @@ pub enum StepEval {
     AwaitingApproval(String),
     /// Cannot proceed without a spec change or an operator.
     Blocked(String),
+    /// Done without a replication-lag datapoint, relying on Aurora's own guarantees instead
+    /// (see `without_lag_datapoint`): succeeded, with a warning condition.
+    DoneWithoutLag(String),
+    /// The postcondition of `StepName`, a dependency of this step, no longer holds: run it
+    /// again (it and this step go back to Pending).
+    Reopen(StepName, String),
 }
 
 /// Everything a step evaluation reads.
@@ -193,6 +216,8 @@ pub struct StepContext<'a> {
     pub op: &'a Operation,
     pub approved_by: Option<&'a str>,
     pub last_known_lag: Option<f64>,
+    /// How long no replication-lag datapoint has been seen (None: the world has one).
+    pub lag_unknown_for: Option<Duration>,
     pub now: Timestamp,
 }
 
@@ -278,9 +303,9 @@ pub fn evaluate(step: StepName, ctx: &StepContext<'_>) -> StepEval {
         PreserveSnapshot => preserve_snapshot(ctx),
         SnapshotStale => snapshot_stale(ctx),
         AwaitApproval => await_approval(ctx),
-        DeleteStale => delete_stale(ctx),
-        RecreateSecondary => recreate_secondary(ctx),
-        WaitReplicaSynced => wait_replica_synced(ctx),
+        DeleteStale => rebuild::delete_stale(ctx),
+        RecreateSecondary => rebuild::recreate_secondary(ctx),
+        WaitReplicaSynced => rebuild::wait_replica_synced(ctx),
     }
 }
 
@@ -348,8 +373,57 @@ fn preflight(ctx: &StepContext<'_>) -> StepEval {
         Some(lag) => StepEval::Wait(format!(
             "replication lag {lag:.1} s > maxLagSeconds {max}; waiting for {to} to catch up"
         )),
-        None => StepEval::Wait("replication lag is unknown; waiting for a datapoint".to_string()),
+        None => without_lag_datapoint(ctx, to),
     }
+}
+
+/// No replication-lag datapoint (CloudWatch has none, or does not answer). CloudWatch is not
+/// on the safety path of a switchover: SwitchoverGlobalCluster itself waits for the target to
+/// be fully synchronized (RPO 0), and the lag gate only bounds how long that takes. So wait a
+/// bounded time for a datapoint, then rely on that guarantee and on the member's
+/// SynchronizationStatus being `connected`. A failover never comes here: it is chosen only
+/// under spec.allowDataLoss, with the last measured lag as its RPO.
+fn without_lag_datapoint(ctx: &StepContext<'_>, to: &str) -> StepEval {
+    let waited = ctx.lag_unknown_for.unwrap_or_default();
+    if waited < LAG_DATAPOINT_WAIT {
+        return StepEval::Wait(format!(
+            "replication lag is unknown (no datapoint for {}); waiting up to {} s for one",
+            format_elapsed(waited),
+            LAG_DATAPOINT_WAIT.as_secs()
+        ));
+    }
+    if !member_connected(ctx, to) {
+        return StepEval::Wait(format!(
+            "replication lag is unknown and {to}'s SynchronizationStatus is not connected"
+        ));
+    }
+    StepEval::DoneWithoutLag(format!(
+        "no replication-lag datapoint for {}: relying on {to}'s SynchronizationStatus (connected) and on \
+         SwitchoverGlobalCluster waiting for full synchronization itself (RPO 0)",
+        format_elapsed(waited)
+    ))
+}
+
+/// Does the global cluster list `region`'s cluster as a member with SynchronizationStatus
+/// `connected`? (Not merely "not pending-resync": an absent status proves nothing.)
+fn member_connected(ctx: &StepContext<'_>, region: &str) -> bool {
+    let Some(identifier) = ctx.cluster_id(region) else {
+        return false;
+    };
+    // Matched as observe matches members: by the ARN's region and last segment.
+    ctx.world
+        .global
+        .known()
+        .and_then(|g| g.as_ref())
+        .map(|g| {
+            g.members.iter().any(|m| {
+                drctl_cloud::region_of_arn(&m.cluster_arn) == Some(region)
+                    && m.cluster_arn.rsplit(':').next() == Some(identifier)
+                    && !m.is_writer
+                    && m.synchronization_status.as_deref() == Some("connected")
+            })
+        })
+        .unwrap_or(false)
 }
 
 fn major_minor(version: &str) -> String {
@@ -369,6 +443,7 @@ fn fence_source(ctx: &StepContext<'_>) -> StepEval {
         max: 0,
     };
     let mut actions = Vec::new();
+    let mut unconfirmed = Vec::new();
     for svc in &ctx.spec.compute.services {
         let Some(reference) = svc.regions.get(from) else {
             continue;
@@ -376,9 +451,15 @@ fn fence_source(ctx: &StepContext<'_>) -> StepEval {
         actions.extend(capacity_actions(
             ctx, &svc.name, from, reference, fenced, true,
         ));
+        unconfirmed.extend(capacity_unconfirmed(ctx, &svc.name, from, fenced));
     }
-    if actions.is_empty() {
+    if actions.is_empty() && unconfirmed.is_empty() {
         StepEval::Done(format!("compute in {from} scaled to zero"))
+    } else if actions.is_empty() {
+        StepEval::Skip(format!(
+            "could not confirm compute in {from} at zero ({}); fencing is best effort",
+            unconfirmed.join("; ")
+        ))
     } else if ctx
         .op
         .notes
@@ -390,6 +471,43 @@ fn fence_source(ctx: &StepContext<'_>) -> StepEval {
         ))
     } else {
         StepEval::Act(actions, format!("scale compute in {from} to zero"))
+    }
+}
+
+/// Why the world does not show one service in one region at exactly `want` (None: it does).
+/// A step that sets capacity succeeds only on this reading, never on "no action needed"
+/// alone: an unread or unreachable service needs no action either.
+fn capacity_unconfirmed(
+    ctx: &StepContext<'_>,
+    name: &str,
+    region: &str,
+    want: Capacity,
+) -> Option<String> {
+    let Some(view) = ctx.world.service(name, region) else {
+        return Some(format!("service {name} in {region} not observed"));
+    };
+    match &view.ecs {
+        Seen::Known(Some(ecs)) if ecs.desired == want.desired => {}
+        Seen::Known(Some(ecs)) => {
+            return Some(format!(
+                "{name} in {region} has desired count {}, not {}",
+                ecs.desired, want.desired
+            ))
+        }
+        Seen::Known(None) => return Some(format!("service {name} not found in {region}")),
+        Seen::Unreachable(e) => return Some(format!("{region} ECS: {e}")),
+    }
+    match &view.scalable {
+        Some(Seen::Known(Some(range))) if *range == (want.min, want.max) => None,
+        Some(Seen::Known(Some((min, max)))) => Some(format!(
+            "the scalable target of {name} in {region} is [{min}, {max}], not [{}, {}]",
+            want.min, want.max
+        )),
+        Some(Seen::Known(None)) => Some(format!("{name} in {region} has no scalable target")),
+        Some(Seen::Unreachable(e)) => Some(format!("{region} Application Auto Scaling: {e}")),
+        None => Some(format!(
+            "the scalable target of {name} in {region} was not read"
+        )),
     }
 }
 
@@ -440,6 +558,7 @@ fn scale_services(ctx: &StepContext<'_>, region: &str, up: bool) -> StepEval {
         return StepEval::Wait(format!("{region} is unreachable"));
     }
     let mut actions = Vec::new();
+    let mut unconfirmed = Vec::new();
     for svc in &ctx.spec.compute.services {
         let Some(reference) = svc.regions.get(region) else {
             continue;
@@ -461,16 +580,19 @@ fn scale_services(ctx: &StepContext<'_>, region: &str, up: bool) -> StepEval {
         actions.extend(capacity_actions(
             ctx, &svc.name, region, reference, want, true,
         ));
+        unconfirmed.extend(capacity_unconfirmed(ctx, &svc.name, region, want));
     }
     let what = if up {
         "active capacity"
     } else {
         "standby capacity"
     };
-    if actions.is_empty() {
-        StepEval::Done(format!("services in {region} set to {what}"))
-    } else {
+    if !actions.is_empty() {
         StepEval::Act(actions, format!("scale services in {region} to {what}"))
+    } else if !unconfirmed.is_empty() {
+        StepEval::Wait(unconfirmed.join("; "))
+    } else {
+        StepEval::Done(format!("services in {region} set to {what}"))
     }
 }
 
@@ -613,13 +735,79 @@ fn move_dns(ctx: &StepContext<'_>) -> StepEval {
     )
 }
 
+/// Succeeds when the record reads as the DNS owner's target and Route 53 has it on every
+/// authoritative server: the change is INSYNC, or, when Route 53 cannot say (NoSuchChange
+/// after a restart, or the change id was never recorded because the response was lost), the
+/// change was issued longer ago than Route 53's documented propagation time.
+///
+/// Why read rather than re-issue the UPSERT for a fresh change id: the record already holds
+/// the desired values, so a re-issue would change nothing but would put another call on the
+/// Route 53 control plane, which lives in us-east-1 only, is limited to about 5 requests/s per
+/// account, and is exactly what a recovering fleet (or a restart of the controller) is
+/// hammering at that moment. The bound costs no call, and for a change issued long before a
+/// restart it is already past.
 fn wait_dns_in_sync(ctx: &StepContext<'_>) -> StepEval {
-    if !ctx.op.notes.contains_key(note::DNS_CHANGE_ID) {
-        return StepEval::Done("no Route 53 change was needed".to_string());
+    let owner = ctx.spec.dns_owner();
+    let record = &ctx.spec.dns.record_name;
+    let points_at_owner = match &ctx.world.record {
+        Seen::Known(_) => ctx.world.dns_owner(ctx.spec).as_deref() == Some(owner),
+        Seen::Unreachable(e) => {
+            return StepEval::Wait(format!("Route 53 control plane unavailable: {e}"))
+        }
+    };
+    let issued_at = ctx
+        .op
+        .notes
+        .get(&note::issued_at(StepName::MoveDns))
+        .and_then(|v| v.parse::<i64>().ok());
+    if !points_at_owner {
+        return StepEval::Reopen(
+            StepName::MoveDns,
+            format!("{record} no longer points at {owner}"),
+        );
     }
-    match &ctx.world.dns_change_in_sync {
-        Some(Seen::Known(true)) => StepEval::Done("Route 53 change is INSYNC".to_string()),
-        Some(Seen::Known(false)) => StepEval::Wait("Route 53 change is PENDING".to_string()),
+    let settle_by_reading = |why: String| {
+        let since = issued_at
+            .or_else(|| {
+                ctx.op
+                    .step(StepName::WaitDnsInSync)
+                    .and_then(|s| s.started_at)
+                    .map(|t| t.millis())
+            })
+            .unwrap_or(ctx.now.millis());
+        let waited = elapsed_between(since, ctx.now.millis());
+        if waited >= DNS_PROPAGATION_ALLOWANCE {
+            StepEval::Done(format!(
+                "{why}; {record} reads as {owner} and its change was issued {} ago, past Route 53's {} s propagation",
+                format_elapsed(waited),
+                DNS_PROPAGATION_ALLOWANCE.as_secs()
+            ))
+        } else {
+            StepEval::Wait(format!(
+                "{why}; {record} reads as {owner}: allowing {} s for propagation ({} so far)",
+                DNS_PROPAGATION_ALLOWANCE.as_secs(),
+                format_elapsed(waited)
+            ))
+        }
+    };
+    let Some(change_id) = ctx.op.notes.get(note::DNS_CHANGE_ID) else {
+        return match issued_at {
+            None => StepEval::Done(format!(
+                "no Route 53 change was needed: {record} already pointed at {owner}"
+            )),
+            Some(_) => settle_by_reading("the Route 53 change id was never recorded".to_string()),
+        };
+    };
+    match &ctx.world.dns_change {
+        Some(Seen::Known(DnsChangeStatus::InSync)) => {
+            StepEval::Done("Route 53 change is INSYNC".to_string())
+        }
+        Some(Seen::Known(DnsChangeStatus::Pending)) => {
+            StepEval::Wait("Route 53 change is PENDING".to_string())
+        }
+        Some(Seen::Known(DnsChangeStatus::NoSuchChange)) => settle_by_reading(format!(
+            "Route 53 does not know change {change_id} (NoSuchChange)"
+        )),
         Some(Seen::Unreachable(e)) => StepEval::Wait(format!("GetChange failed: {e}")),
         None => StepEval::Wait("Route 53 change status not read yet".to_string()),
     }
@@ -733,187 +921,27 @@ fn await_approval(ctx: &StepContext<'_>) -> StepEval {
     }
     match ctx.approved_by {
         Some(who) => StepEval::Done(format!("approved by {who}")),
-        None => StepEval::AwaitingApproval(format!(
-            "the next steps delete the stale {} cluster in {} (snapshot {} kept) and rebuild it: run `drctl approve {}`",
-            ctx.cluster_id(&ctx.op.to).unwrap_or("?"),
-            ctx.op.to,
-            ctx.snapshot_id("stale", &ctx.op.to),
-            ctx.name
-        )),
-    }
-}
-
-fn delete_stale(ctx: &StepContext<'_>) -> StepEval {
-    let to = ctx.op.to.as_str();
-    if !ctx.reachable(to) {
-        return StepEval::Wait(format!("{to} is unreachable"));
-    }
-    let view = ctx.world.region(to);
-    let Some(cluster) = view.and_then(|r| r.cluster.as_ref()) else {
-        return StepEval::Done(format!("stale cluster in {to} is gone"));
-    };
-    if matches!(
-        ctx.membership(to),
-        Membership::Writer | Membership::Secondary { .. }
-    ) {
-        return StepEval::Blocked(format!(
-            "{} rejoined the global cluster meanwhile: refusing to delete a member; edit the spec to re-plan",
-            cluster.identifier
-        ));
-    }
-    // Invariant 2: never delete without a manual snapshot taken after its last write.
-    let snapshot_id = ctx.snapshot_id("stale", to);
-    let snapshot_ok = snapshots_in(ctx, to)
-        .map(|s| matches!(snapshot_progress(&s, &snapshot_id), Some((true, _))))
-        .unwrap_or(false);
-    if !snapshot_ok {
-        return StepEval::Blocked(format!(
-            "manual snapshot {snapshot_id} of {} is not available: refusing to delete",
-            cluster.identifier
-        ));
-    }
-    if cluster.status == "deleting" {
-        return StepEval::Wait(format!("{} is deleting", cluster.identifier));
-    }
-    if cluster.deletion_protection {
-        return StepEval::Act(
-            vec![Action::DisableDeletionProtection {
-                region: to.to_string(),
-                cluster_id: cluster.identifier.clone(),
-            }],
-            format!("turn off deletion protection of {}", cluster.identifier),
-        );
-    }
-    let Some(instances) = view.and_then(|r| r.instances.as_ref()) else {
-        return StepEval::Wait(format!("instances in {to} not read yet"));
-    };
-    let live: Vec<_> = instances
-        .iter()
-        .filter(|i| i.status != "deleting")
-        .collect();
-    if !live.is_empty() {
-        return StepEval::Act(
-            live.iter()
-                .map(|i| Action::DeleteInstance {
-                    region: to.to_string(),
-                    instance_id: i.identifier.clone(),
+        None => {
+            // A person decides: no deadline, but say how long the question has been open.
+            let waiting = ctx
+                .op
+                .step(StepName::AwaitApproval)
+                .and_then(|s| s.started_at)
+                .map(|t| {
+                    format!(
+                        " (waiting {})",
+                        format_elapsed(elapsed_between(t.millis(), ctx.now.millis()))
+                    )
                 })
-                .collect(),
-            format!("delete the instances of {}", cluster.identifier),
-        );
-    }
-    if !instances.is_empty() {
-        return StepEval::Wait(format!("instances of {} are deleting", cluster.identifier));
-    }
-    StepEval::Act(
-        vec![Action::DeleteCluster {
-            region: to.to_string(),
-            cluster_id: cluster.identifier.clone(),
-        }],
-        format!("delete stale cluster {}", cluster.identifier),
-    )
-}
-
-fn recreate_secondary(ctx: &StepContext<'_>) -> StepEval {
-    let to = ctx.op.to.as_str();
-    if !ctx.reachable(to) {
-        return StepEval::Wait(format!("{to} is unreachable"));
-    }
-    let Some(template) = ctx.spec.database.clusters.get(to) else {
-        return StepEval::Blocked(format!("spec.database.clusters.{to} is missing"));
-    };
-    let global = ctx.world.global.known().cloned().flatten();
-    let Some(instance_class) = template.instance_class.clone() else {
-        return StepEval::Blocked(format!(
-            "spec.database.clusters.{to}.instanceClass is required to recreate {}",
-            template.identifier
-        ));
-    };
-    let engine = template
-        .engine
-        .clone()
-        .or_else(|| global.as_ref().and_then(|g| g.engine.clone()));
-    let Some(engine) = engine else {
-        return StepEval::Blocked(format!(
-            "spec.database.clusters.{to}.engine is required to recreate {}",
-            template.identifier
-        ));
-    };
-    let view = ctx.world.region(to);
-    match view.and_then(|r| r.cluster.as_ref()) {
-        None => StepEval::Act(
-            vec![Action::CreateSecondaryCluster(CreateSecondaryCluster {
-                region: to.to_string(),
-                identifier: template.identifier.clone(),
-                global_cluster_identifier: ctx.spec.database.global_cluster_identifier.clone(),
-                engine,
-                engine_version: template
-                    .engine_version
-                    .clone()
-                    .or_else(|| global.as_ref().and_then(|g| g.engine_version.clone())),
-                kms_key_id: template.kms_key_id.clone(),
-                db_subnet_group: template.db_subnet_group.clone(),
-                vpc_security_group_ids: template.vpc_security_group_ids.clone(),
-            })],
-            format!("create {} in {to} as a secondary", template.identifier),
-        ),
-        Some(cluster) if cluster.status != "available" => {
-            StepEval::Wait(format!("{} is {}", cluster.identifier, cluster.status))
+                .unwrap_or_default();
+            StepEval::AwaitingApproval(format!(
+                "the next steps delete the stale {} cluster in {} (snapshot {} kept) and rebuild it: run `drctl approve {}`{waiting}",
+                ctx.cluster_id(&ctx.op.to).unwrap_or("?"),
+                ctx.op.to,
+                ctx.snapshot_id("stale", &ctx.op.to),
+                ctx.name
+            ))
         }
-        Some(cluster) => {
-            let Some(instances) = view.and_then(|r| r.instances.as_ref()) else {
-                return StepEval::Wait(format!("instances in {to} not read yet"));
-            };
-            let wanted = template.instance_count.unwrap_or(1).max(1) as usize;
-            let existing: Vec<&str> = instances.iter().map(|i| i.identifier.as_str()).collect();
-            let missing: Vec<Action> = (1..=wanted)
-                .map(|n| rds_identifier(&format!("{}-instance-{n}", cluster.identifier)))
-                .filter(|id| !existing.contains(&id.as_str()))
-                .take(wanted.saturating_sub(existing.len()))
-                .map(|id| {
-                    Action::CreateInstance(CreateInstance {
-                        region: to.to_string(),
-                        identifier: id,
-                        cluster_identifier: cluster.identifier.clone(),
-                        instance_class: instance_class.clone(),
-                        engine: cluster.engine.clone(),
-                    })
-                })
-                .collect();
-            if !missing.is_empty() {
-                return StepEval::Act(missing, format!("add instances to {}", cluster.identifier));
-            }
-            let pending: Vec<_> = instances
-                .iter()
-                .filter(|i| i.status != "available")
-                .map(|i| format!("{} is {}", i.identifier, i.status))
-                .collect();
-            if pending.is_empty() {
-                StepEval::Done(format!(
-                    "{} recreated with {} instance(s)",
-                    cluster.identifier,
-                    instances.len()
-                ))
-            } else {
-                StepEval::Wait(pending.join("; "))
-            }
-        }
-    }
-}
-
-fn wait_replica_synced(ctx: &StepContext<'_>) -> StepEval {
-    let to = ctx.op.to.as_str();
-    let max = f64::from(ctx.spec.max_lag_seconds);
-    match ctx.membership(to) {
-        Membership::Secondary { synced: true } => match ctx.world.lag_seconds {
-            Some(lag) if lag <= max => StepEval::Done(format!("{to} synchronized, lag {lag:.1} s")),
-            Some(lag) => StepEval::Wait(format!("lag {lag:.1} s > maxLagSeconds {max}")),
-            None => StepEval::Wait("replication lag unknown".to_string()),
-        },
-        Membership::Secondary { synced: false } => {
-            StepEval::Wait(format!("{to} is replicating (pending-resync)"))
-        }
-        other => StepEval::Wait(format!("{to} cluster is {}", other.as_str())),
     }
 }
 

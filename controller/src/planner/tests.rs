@@ -215,7 +215,7 @@ impl WorldBuilder {
                 })),
                 regions,
                 record: Seen::Known(Some(record_at(EAST))),
-                dns_change_in_sync: None,
+                dns_change: None,
                 services,
                 lag_seconds: Some(0.5),
                 health: None,
@@ -954,6 +954,665 @@ fn a_second_global_operation_is_never_started_while_one_is_in_flight() {
     );
 }
 
+// ---- every step's Succeeded needs its postcondition; no wait without a deadline ----
+
+const T0: i64 = 1_000_000;
+const MINUTE: i64 = 60_000;
+
+/// A running operation with every step before `step` Succeeded and `step` Running since
+/// `started_at`.
+fn operation_at(
+    plan: OperationPlan,
+    from: &str,
+    to: &str,
+    step: StepName,
+    started_at: i64,
+) -> FailoverGroupStatus {
+    let mut op = steps::new_operation(
+        plan,
+        "op-7".to_string(),
+        from,
+        to,
+        1,
+        Timestamp::from_millis(0),
+    );
+    for record in &mut op.steps {
+        if record.name == step {
+            record.state = StepState::Running;
+            record.started_at = Some(Timestamp::from_millis(started_at));
+            break;
+        }
+        record.state = StepState::Succeeded;
+        record.started_at = Some(Timestamp::from_millis(0));
+        record.finished_at = Some(Timestamp::from_millis(0));
+    }
+    FailoverGroupStatus {
+        observed_generation: 1,
+        phase: Phase::Progressing,
+        operation: Some(op),
+        ..Default::default()
+    }
+}
+
+fn note_in(status: &mut FailoverGroupStatus, key: &str, value: impl ToString) {
+    if let Some(op) = status.operation.as_mut() {
+        op.notes.insert(key.to_string(), value.to_string());
+    }
+}
+
+fn ready_message(plan: &Plan) -> String {
+    plan.status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == ct::READY)
+        .map(|c| c.message.clone())
+        .expect("Ready")
+}
+
+fn step_detail(plan: &Plan, step: StepName) -> String {
+    plan.status
+        .operation
+        .as_ref()
+        .and_then(|op| op.step(step))
+        .and_then(|s| s.detail.clone())
+        .unwrap_or_default()
+}
+
+/// The CreateDBCluster RecreateSecondary issues for us-east-1, as its note key.
+fn create_note() -> String {
+    let create = Action::CreateSecondaryCluster(drctl_cloud::CreateSecondaryCluster {
+        region: EAST.to_string(),
+        identifier: cluster_id(EAST).to_string(),
+        global_cluster_identifier: "app-global".to_string(),
+        engine: "aurora-postgresql".to_string(),
+        engine_version: None,
+        kms_key_id: None,
+        db_subnet_group: None,
+        vpc_security_group_ids: Vec::new(),
+    });
+    steps::note::action_issued_at(StepName::RecreateSecondary, &create)
+}
+
+/// A stale failback (us-west-2 -> us-east-1) at `step`, RecreateSecondary having issued
+/// CreateDBCluster at `created_at`.
+fn rebuild_at(step: StepName, created_at: Option<i64>) -> FailoverGroupStatus {
+    let mut status = operation_at(
+        OperationPlan::FailbackStale,
+        WEST,
+        EAST,
+        step,
+        T0 - 10 * MINUTE,
+    );
+    if let Some(at) = created_at {
+        note_in(&mut status, &create_note(), at);
+    }
+    status
+}
+
+/// After the failover to us-west-2: us-east-1's cluster exists, is available, and is not a
+/// member of the global cluster.
+fn unjoined_east() -> WorldBuilder {
+    stale_failback_world()
+        .instances(EAST, vec![instance("app-primary-instance-1", "available")])
+        .snapshots(EAST, vec![])
+}
+
+fn snapshot_taken(plan: &Plan) -> String {
+    plan.actions
+        .iter()
+        .find_map(|a| match &a.action {
+            Action::CreateClusterSnapshot { snapshot_id, .. } => Some(snapshot_id.clone()),
+            _ => None,
+        })
+        .expect("a snapshot is taken")
+}
+
+#[test]
+fn a_recreated_cluster_that_is_not_a_member_never_succeeds_and_is_snapshotted_before_rebuilding() {
+    let spec = SpecBuilder::new().build();
+    let world = unjoined_east().build();
+    let status = rebuild_at(StepName::RecreateSecondary, Some(T0 - 10 * MINUTE));
+    let plan = Run::new(&spec, &world).status(status).plan();
+    assert_eq!(
+        step_state(&plan, StepName::RecreateSecondary),
+        Some(StepState::Running)
+    );
+    assert_eq!(operations(&plan), ["CreateDBClusterSnapshot"]);
+    assert!(
+        snapshot_taken(&plan).starts_with("drctl-unjoined-app-primary-"),
+        "{:?}",
+        plan.actions
+    );
+    assert!(
+        step_detail(&plan, StepName::RecreateSecondary).contains("not a member of app-global"),
+        "{}",
+        step_detail(&plan, StepName::RecreateSecondary)
+    );
+}
+
+#[test]
+fn an_unjoined_cluster_this_operation_made_is_deleted_and_created_again_until_it_is_a_member() {
+    let spec = SpecBuilder::new().build();
+    let mut status = rebuild_at(StepName::RecreateSecondary, Some(T0 - 10 * MINUTE));
+    let first = Run::new(&spec, &unjoined_east().build())
+        .status(status.clone())
+        .plan();
+    let snapshot_id = snapshot_taken(&first);
+    status = first.status;
+    let kept = || vec![snapshot(&snapshot_id, "manual", "available")];
+
+    // The snapshot is available: the instances go, then the cluster.
+    let world = unjoined_east().snapshots(EAST, kept()).build();
+    let plan = Run::new(&spec, &world)
+        .status(status)
+        .at(T0 + MINUTE)
+        .plan();
+    assert_eq!(operations(&plan), ["DeleteDBInstance"]);
+    let world = unjoined_east()
+        .snapshots(EAST, kept())
+        .instances(EAST, vec![])
+        .build();
+    let plan = Run::new(&spec, &world)
+        .status(plan.status)
+        .at(T0 + 2 * MINUTE)
+        .plan();
+    assert_eq!(operations(&plan), ["DeleteDBCluster"]);
+
+    // Gone: created again as a secondary.
+    let world = stale_failback_world()
+        .membership(EAST, Membership::Missing)
+        .snapshots(EAST, kept())
+        .instances(EAST, vec![])
+        .build();
+    let plan = Run::new(&spec, &world)
+        .status(plan.status)
+        .at(T0 + 5 * MINUTE)
+        .plan();
+    assert_eq!(operations(&plan), ["CreateDBCluster"]);
+
+    // This time it is a member: instances, then Succeeded.
+    let member = || {
+        stale_failback_world()
+            .membership(EAST, Membership::Secondary { synced: false })
+            .snapshots(EAST, kept())
+    };
+    let world = member().instances(EAST, vec![]).build();
+    let plan = Run::new(&spec, &world)
+        .status(plan.status)
+        .at(T0 + 15 * MINUTE)
+        .plan();
+    assert_eq!(operations(&plan), ["CreateDBInstance"]);
+    let world = member()
+        .instances(EAST, vec![instance("app-primary-instance-1", "available")])
+        .build();
+    let plan = Run::new(&spec, &world)
+        .status(plan.status)
+        .at(T0 + 30 * MINUTE)
+        .plan();
+    assert_eq!(
+        step_state(&plan, StepName::RecreateSecondary),
+        Some(StepState::Succeeded)
+    );
+    let op = plan.status.operation.as_ref().expect("operation");
+    assert!(op.notes.contains_key(steps::note::SECONDARY_JOINED_AT));
+}
+
+#[test]
+fn a_cluster_that_is_not_a_member_is_never_deleted_unless_this_operation_provably_made_it() {
+    let spec = SpecBuilder::new().build();
+    // No CreateDBCluster of this operation on record: someone else's cluster.
+    let world = unjoined_east().build();
+    let foreign = Run::new(&spec, &world)
+        .status(rebuild_at(StepName::RecreateSecondary, None))
+        .plan();
+    // Made by this operation, but with an instance drctl never names.
+    let world = stale_failback_world()
+        .instances(EAST, vec![instance("reporting-replica", "available")])
+        .snapshots(EAST, vec![])
+        .build();
+    let adopted = Run::new(&spec, &world)
+        .status(rebuild_at(
+            StepName::RecreateSecondary,
+            Some(T0 - 10 * MINUTE),
+        ))
+        .plan();
+    for plan in [&foreign, &adopted] {
+        assert!(plan.actions.is_empty(), "{:?}", plan.actions);
+        assert_eq!(plan.status.phase, Phase::Blocked);
+        assert_ne!(
+            step_state(plan, StepName::RecreateSecondary),
+            Some(StepState::Succeeded)
+        );
+        let message = ready_message(plan);
+        assert!(message.contains("will not delete it"), "{message}");
+        assert!(
+            message.contains(
+                "aws rds delete-db-cluster --region us-east-1 --db-cluster-identifier app-primary"
+            ),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn membership_is_never_judged_while_the_global_cluster_cannot_be_read() {
+    let spec = SpecBuilder::new().build();
+    let mut world = unjoined_east().build();
+    world.global = Seen::Unreachable("Throttling".to_string());
+    let plan = Run::new(&spec, &world)
+        .status(rebuild_at(
+            StepName::RecreateSecondary,
+            Some(T0 - 10 * MINUTE),
+        ))
+        .plan();
+    assert!(plan.actions.is_empty(), "{:?}", plan.actions);
+    assert_eq!(
+        step_state(&plan, StepName::RecreateSecondary),
+        Some(StepState::Running)
+    );
+}
+
+#[test]
+fn a_stale_cluster_is_never_deleted_while_the_global_cluster_cannot_be_read() {
+    let spec = SpecBuilder::new().build();
+    let world = || {
+        stale_failback_world()
+            .snapshots(
+                EAST,
+                vec![snapshot(
+                    "drctl-stale-app-primary-op-7",
+                    "manual",
+                    "available",
+                )],
+            )
+            .instances(EAST, vec![instance("app-primary-1", "available")])
+            .build()
+    };
+    let status = || rebuild_at(StepName::DeleteStale, None);
+    let readable = Run::new(&spec, &world()).status(status()).plan();
+    assert_eq!(operations(&readable), ["DeleteDBInstance"]);
+    let mut unread = world();
+    unread.global = Seen::Unreachable("Throttling".to_string());
+    let plan = Run::new(&spec, &unread).status(status()).plan();
+    assert!(plan.actions.is_empty(), "{:?}", plan.actions);
+    assert_eq!(
+        step_state(&plan, StepName::DeleteStale),
+        Some(StepState::Running)
+    );
+}
+
+/// The emulator run: CreateDBCluster refused after the cluster was made, RecreateSecondary
+/// marked Succeeded anyway, WaitReplicaSynced waiting on a detached cluster for ever.
+#[test]
+fn a_detached_cluster_in_wait_replica_synced_sends_recreate_secondary_back_to_rebuild_it() {
+    let spec = SpecBuilder::new().build();
+    let world = unjoined_east().build();
+    let status = rebuild_at(StepName::WaitReplicaSynced, Some(T0 - 20 * MINUTE));
+    let reopened = Run::new(&spec, &world).status(status).plan();
+    assert_eq!(
+        step_state(&reopened, StepName::RecreateSecondary),
+        Some(StepState::Pending)
+    );
+    assert_eq!(
+        step_state(&reopened, StepName::WaitReplicaSynced),
+        Some(StepState::Pending)
+    );
+    assert!(reopened.events.iter().any(|e| e.reason == "StepReopened"));
+    let next = Run::new(&spec, &world)
+        .status(reopened.status)
+        .at(T0 + 2_000)
+        .plan();
+    assert_eq!(operations(&next), ["CreateDBClusterSnapshot"]);
+}
+
+#[test]
+fn a_recreated_member_that_was_removed_from_the_global_cluster_blocks_instead_of_being_deleted() {
+    let spec = SpecBuilder::new().build();
+    let world = unjoined_east().build();
+    let mut status = rebuild_at(StepName::WaitReplicaSynced, Some(T0 - 20 * MINUTE));
+    note_in(
+        &mut status,
+        steps::note::SECONDARY_JOINED_AT,
+        T0 - 12 * MINUTE,
+    );
+    let reopened = Run::new(&spec, &world).status(status).plan();
+    let plan = Run::new(&spec, &world)
+        .status(reopened.status)
+        .at(T0 + 2_000)
+        .plan();
+    assert!(plan.actions.is_empty(), "{:?}", plan.actions);
+    assert_eq!(plan.status.phase, Phase::Blocked);
+    let message = ready_message(&plan);
+    assert!(message.contains("no longer a member"), "{message}");
+    assert!(
+        message.contains("aws rds delete-db-instance --region us-east-1"),
+        "{message}"
+    );
+}
+
+/// A switchover at WaitDnsInSync whose change was issued at `issued_at`.
+fn dns_wait(started_at: i64, issued_at: i64, change_id: Option<&str>) -> FailoverGroupStatus {
+    let mut status = operation_at(
+        OperationPlan::Switchover,
+        EAST,
+        WEST,
+        StepName::WaitDnsInSync,
+        started_at,
+    );
+    note_in(
+        &mut status,
+        &steps::note::issued_at(StepName::MoveDns),
+        issued_at,
+    );
+    if let Some(id) = change_id {
+        note_in(&mut status, steps::note::DNS_CHANGE_ID, id);
+    }
+    status
+}
+
+fn switched_over_world() -> WorldBuilder {
+    WorldBuilder::healthy()
+        .writer(WEST)
+        .record_at(WEST)
+        .compute(WEST, 6, 6, 6, 24)
+}
+
+#[test]
+fn a_wait_step_past_its_deadline_degrades_the_group_and_says_what_it_waited_for_and_how_long() {
+    let spec = SpecBuilder::new().writer(WEST).build();
+    let mut world = switched_over_world().build();
+    world.dns_change = Some(Seen::Known(crate::world::DnsChangeStatus::Pending));
+    let started = T0 - 6 * MINUTE;
+    let status = dns_wait(started, started, Some("/change/C1"));
+    // Within its deadline: progressing.
+    let early = Run::new(&spec, &world)
+        .status(status.clone())
+        .at(started + 4 * MINUTE)
+        .plan();
+    assert_eq!(early.status.phase, Phase::Progressing);
+    // Past it: Degraded (still trying), never Ready, with what and how long.
+    let late = Run::new(&spec, &world).status(status).plan();
+    assert_eq!(late.status.phase, Phase::Degraded);
+    assert_eq!(condition(&late, ct::READY), ConditionStatus::False);
+    let message = ready_message(&late);
+    assert!(
+        message.contains("WaitDnsInSync has waited 6 min (deadline 5 min; still trying): Route 53 change is PENDING"),
+        "{message}"
+    );
+    assert_eq!(
+        step_state(&late, StepName::WaitDnsInSync),
+        Some(StepState::Running)
+    );
+    let overdue = |plan: &Plan| {
+        plan.events
+            .iter()
+            .filter(|e| e.reason == "StepOverdue")
+            .count()
+    };
+    assert_eq!(overdue(&late), 1);
+    // Reported once, not on every pass.
+    let again = Run::new(&spec, &world)
+        .status(late.status.clone())
+        .at(T0 + MINUTE)
+        .plan();
+    assert_eq!(again.status.phase, Phase::Degraded);
+    assert_eq!(overdue(&again), 0);
+}
+
+#[test]
+fn a_verify_probe_failing_past_its_deadline_blocks_the_group_as_needing_a_person() {
+    let spec = SpecBuilder::new().writer(WEST).verify().build();
+    let mut world = switched_over_world().build();
+    world.health = Some(Seen::Known(503));
+    let status = operation_at(
+        OperationPlan::Switchover,
+        EAST,
+        WEST,
+        StepName::Verify,
+        T0 - 11 * MINUTE,
+    );
+    let plan = Run::new(&spec, &world).status(status).plan();
+    assert_eq!(plan.status.phase, Phase::Blocked);
+    let message = ready_message(&plan);
+    assert!(message.contains("Verify has waited 11 min"), "{message}");
+    assert!(message.contains("needs a person"), "{message}");
+    assert!(message.contains("answered 503, expecting 200"), "{message}");
+    // Still probed: a good answer finishes the step.
+    let mut healthy = switched_over_world().build();
+    healthy.health = Some(Seen::Known(200));
+    let next = Run::new(&spec, &healthy)
+        .status(plan.status)
+        .at(T0 + 10_000)
+        .plan();
+    assert_eq!(
+        step_state(&next, StepName::Verify),
+        Some(StepState::Succeeded)
+    );
+}
+
+#[test]
+fn await_approval_shows_how_long_it_has_waited_and_never_escalates() {
+    let spec = SpecBuilder::new().build();
+    let world = stale_failback_world().build();
+    let three_days = 3 * 24 * 60 * MINUTE;
+    let status = operation_at(
+        OperationPlan::FailbackStale,
+        WEST,
+        EAST,
+        StepName::AwaitApproval,
+        T0 - three_days,
+    );
+    let plan = Run::new(&spec, &world).status(status).plan();
+    assert_eq!(plan.status.phase, Phase::WaitingForApproval);
+    let approval = plan
+        .status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == ct::APPROVAL_REQUIRED)
+        .expect("ApprovalRequired");
+    assert!(
+        approval.message.contains("(waiting 72 h)"),
+        "{}",
+        approval.message
+    );
+}
+
+#[test]
+fn a_switchover_without_a_lag_datapoint_waits_a_bounded_time_then_relies_on_the_switchover_guarantee(
+) {
+    let spec = SpecBuilder::new().writer(WEST).build();
+    let world = WorldBuilder::healthy().lag(None).build();
+    let first = Run::new(&spec, &world).generation(2).plan();
+    assert!(first.actions.is_empty(), "{:?}", first.actions);
+    assert!(
+        step_detail(&first, StepName::Preflight).contains("waiting up to 120 s"),
+        "{}",
+        step_detail(&first, StepName::Preflight)
+    );
+    let minute = Run::new(&spec, &world)
+        .status(first.status.clone())
+        .generation(2)
+        .at(T0 + MINUTE)
+        .plan();
+    assert!(!operations(&minute).contains(&"SwitchoverGlobalCluster"));
+    let later = Run::new(&spec, &world)
+        .status(minute.status.clone())
+        .generation(2)
+        .at(T0 + 121_000)
+        .plan();
+    assert!(
+        operations(&later).contains(&"SwitchoverGlobalCluster"),
+        "{:?}",
+        later.status.operation
+    );
+    assert_eq!(
+        condition(&later, status::REPLICATION_LAG_UNKNOWN),
+        ConditionStatus::True
+    );
+    let warning = later
+        .status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == status::REPLICATION_LAG_UNKNOWN)
+        .expect("warning");
+    assert!(
+        warning
+            .message
+            .contains("SynchronizationStatus (connected)"),
+        "{}",
+        warning.message
+    );
+    assert!(later
+        .events
+        .iter()
+        .any(|e| e.reason == "ReplicationLagUnknown"));
+    // No warning condition in a group that never needed one.
+    let converged = Run::new(
+        &SpecBuilder::new().build(),
+        &WorldBuilder::healthy().build(),
+    )
+    .plan();
+    assert!(!converged
+        .status
+        .conditions
+        .iter()
+        .any(|c| c.type_ == status::REPLICATION_LAG_UNKNOWN));
+}
+
+#[test]
+fn without_a_lag_datapoint_a_switchover_still_needs_the_target_connected() {
+    let spec = SpecBuilder::new().writer(WEST).build();
+    let mut world = WorldBuilder::healthy().lag(None).build();
+    if let Seen::Known(Some(global)) = &mut world.global {
+        for member in &mut global.members {
+            member.synchronization_status = None;
+        }
+    }
+    let first = Run::new(&spec, &world).generation(2).plan();
+    let later = Run::new(&spec, &world)
+        .status(first.status)
+        .generation(2)
+        .at(T0 + 10 * MINUTE)
+        .plan();
+    assert!(later.actions.iter().all(|a| !matches!(
+        a.action,
+        Action::SwitchoverGlobalCluster { .. } | Action::FailoverGlobalCluster { .. }
+    )));
+}
+
+#[test]
+fn a_failover_never_proceeds_on_unknown_lag_without_allow_data_loss_however_long_it_waits() {
+    let spec = SpecBuilder::new().writer(WEST).build();
+    let world = WorldBuilder::healthy().down(EAST).lag(None).build();
+    let first = Run::new(&spec, &world).generation(2).plan();
+    let later = Run::new(&spec, &world)
+        .status(first.status)
+        .generation(2)
+        .at(T0 + 60 * MINUTE)
+        .plan();
+    assert!(!operations(&later).contains(&"FailoverGlobalCluster"));
+    assert_eq!(later.status.phase, Phase::Blocked);
+}
+
+#[test]
+fn no_such_change_for_a_record_already_at_the_target_succeeds_after_the_propagation_allowance() {
+    let spec = SpecBuilder::new().writer(WEST).build();
+    let mut world = switched_over_world().build();
+    world.dns_change = Some(Seen::Known(crate::world::DnsChangeStatus::NoSuchChange));
+    let status = dns_wait(T0 - 30_000, T0 - 30_000, Some("/change/FORGOTTEN"));
+    let early = Run::new(&spec, &world).status(status).plan();
+    assert_eq!(
+        step_state(&early, StepName::WaitDnsInSync),
+        Some(StepState::Running)
+    );
+    let detail = step_detail(&early, StepName::WaitDnsInSync);
+    assert!(
+        detail.contains("NoSuchChange") && detail.contains("30 s so far"),
+        "{detail}"
+    );
+    let settled = Run::new(&spec, &world)
+        .status(early.status)
+        .at(T0 + 31_000)
+        .plan();
+    assert!(
+        !operations(&settled).contains(&"ChangeResourceRecordSets"),
+        "{:?}",
+        settled.actions
+    );
+    assert_eq!(
+        step_state(&settled, StepName::WaitDnsInSync),
+        Some(StepState::Succeeded)
+    );
+}
+
+#[test]
+fn no_such_change_for_a_record_that_points_elsewhere_moves_dns_again() {
+    let spec = SpecBuilder::new().writer(WEST).build();
+    let mut world = switched_over_world().record_at(EAST).build();
+    world.dns_change = Some(Seen::Known(crate::world::DnsChangeStatus::NoSuchChange));
+    let status = dns_wait(T0 - 5 * MINUTE, T0 - 5 * MINUTE, Some("/change/FORGOTTEN"));
+    let reopened = Run::new(&spec, &world).status(status).plan();
+    assert_eq!(
+        step_state(&reopened, StepName::MoveDns),
+        Some(StepState::Pending)
+    );
+    let next = Run::new(&spec, &world)
+        .status(reopened.status)
+        .at(T0 + 2_000)
+        .plan();
+    assert_eq!(operations(&next), ["ChangeResourceRecordSets"]);
+}
+
+#[test]
+fn a_change_whose_id_was_lost_waits_for_propagation_instead_of_claiming_none_was_needed() {
+    let spec = SpecBuilder::new().writer(WEST).build();
+    let world = switched_over_world().build();
+    let status = dns_wait(T0 - 5_000, T0 - 5_000, None);
+    let plan = Run::new(&spec, &world).status(status).plan();
+    assert_eq!(
+        step_state(&plan, StepName::WaitDnsInSync),
+        Some(StepState::Running)
+    );
+    assert!(step_detail(&plan, StepName::WaitDnsInSync).contains("never recorded"));
+}
+
+#[test]
+fn scaling_succeeds_only_once_the_scalable_targets_are_read_at_the_wanted_range() {
+    let spec = SpecBuilder::new().writer(WEST).build();
+    let mut world = WorldBuilder::healthy().compute(WEST, 6, 6, 6, 24).build();
+    for svc in &mut world.services {
+        svc.scalable = None;
+    }
+    let plan = Run::new(&spec, &world).generation(2).plan();
+    assert_eq!(
+        step_state(&plan, StepName::ScaleUpTarget),
+        Some(StepState::Running)
+    );
+    assert!(step_detail(&plan, StepName::ScaleUpTarget).contains("was not read"));
+}
+
+#[test]
+fn fencing_that_cannot_be_confirmed_is_skipped_not_succeeded() {
+    let spec = SpecBuilder::new().writer(WEST).allow_data_loss().build();
+    let mut builder = WorldBuilder::healthy();
+    if let Some(cluster) = &mut builder.region(EAST).cluster {
+        cluster.status = "inaccessible-encryption-credentials".to_string();
+    }
+    let svc = builder.service(EAST);
+    svc.ecs = Seen::Unreachable("RequestTimeout".to_string());
+    svc.scalable = Some(Seen::Unreachable("RequestTimeout".to_string()));
+    let world = builder.build();
+    let plan = Run::new(&spec, &world).generation(2).plan();
+    assert_eq!(
+        plan.status.operation.as_ref().map(|o| o.type_),
+        Some(OperationType::Failover)
+    );
+    assert_eq!(
+        step_state(&plan, StepName::FenceSource),
+        Some(StepState::Skipped)
+    );
+}
+
 // ---- properties over random worlds ----
 
 fn arb_membership() -> impl Strategy<Value = Membership> {
@@ -1035,5 +1694,81 @@ proptest! {
             Action::SwitchoverGlobalCluster { .. } | Action::FailoverGlobalCluster { .. }
         )).count();
         prop_assert!(promotions <= 1);
+    }
+}
+
+proptest! {
+    #[test]
+    fn no_step_runs_past_its_deadline_while_the_group_reports_progress(
+        (spec, world, generation) in arb_case(),
+        later_s in 0i64..36_000,
+    ) {
+        let first = Run::new(&spec, &world).generation(generation).plan();
+        let now = T0 + later_s * 1000;
+        let plan = Run::new(&spec, &world)
+            .status(first.status.clone())
+            .generation(generation)
+            .at(now)
+            .plan();
+        let Some(op) = &plan.status.operation else { return Ok(()) };
+        for step in &op.steps {
+            let (Some(deadline), Some(started)) = (deadlines::deadline(step.name), step.started_at) else {
+                continue;
+            };
+            let waited = deadlines::elapsed_between(started.millis(), now);
+            if step.state == StepState::Running && waited > deadline.after {
+                prop_assert!(
+                    !matches!(plan.status.phase, Phase::Progressing | Phase::Converged),
+                    "{} running for {:?} (deadline {:?}) in phase {:?}",
+                    step.name, waited, deadline.after, plan.status.phase
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn recreate_secondary_succeeds_only_on_a_member_and_deletes_only_what_it_provably_made(
+        // Weighted towards the dangerous corner: an unjoined cluster, everything in place.
+        east in prop_oneof![3 => Just(Membership::Detached), 1 => arb_membership()],
+        made_here in prop::bool::weighted(0.8),
+        joined in any::<bool>(),
+        global_read in prop::bool::weighted(0.8),
+        foreign_instance in prop::bool::weighted(0.2),
+        snapshot_ready in prop::bool::weighted(0.8),
+    ) {
+        let created_at = T0 - 10 * MINUTE;
+        let instance_name = if foreign_instance { "reporting-replica" } else { "app-primary-instance-1" };
+        let kept = steps::rds_identifier(&format!("drctl-unjoined-app-primary-{created_at}"));
+        let snapshots = if snapshot_ready { vec![snapshot(&kept, "manual", "available")] } else { vec![] };
+        let mut world = stale_failback_world()
+            .membership(EAST, east)
+            .instances(EAST, vec![instance(instance_name, "available")])
+            .snapshots(EAST, snapshots)
+            .build();
+        if !global_read {
+            world.global = Seen::Unreachable("Throttling".to_string());
+        }
+        let mut status = rebuild_at(StepName::RecreateSecondary, made_here.then_some(created_at));
+        if joined {
+            note_in(&mut status, steps::note::SECONDARY_JOINED_AT, created_at + MINUTE);
+        }
+        let spec = SpecBuilder::new().build();
+        let plan = Run::new(&spec, &world).status(status).plan();
+        let member = matches!(east, Membership::Writer | Membership::Secondary { .. });
+        if step_state(&plan, StepName::RecreateSecondary) == Some(StepState::Succeeded) {
+            prop_assert!(member && global_read, "{:?}", east);
+        }
+        let deletes = plan.actions.iter().any(|a| matches!(
+            a.action,
+            Action::DeleteCluster { .. } | Action::DeleteInstance { .. } | Action::DisableDeletionProtection { .. }
+        ));
+        if deletes {
+            prop_assert!(
+                made_here && !joined && global_read && !foreign_instance && snapshot_ready
+                    && east == Membership::Detached,
+                "deleted: east {:?} made {} joined {} global {} foreign {} snapshot {}",
+                east, made_here, joined, global_read, foreign_instance, snapshot_ready
+            );
+        }
     }
 }

@@ -128,7 +128,9 @@ pub struct LeaseKeeper {
 /// The outcome of one attempt to acquire or renew.
 #[derive(Debug, PartialEq, Eq)]
 enum Tended {
-    Held { new_epoch: bool },
+    Held {
+        new_epoch: bool,
+    },
     HeldByOther(String),
     /// The store did not answer: act only until the last renewal's deadline.
     Unknown,
@@ -148,8 +150,11 @@ impl LeaseKeeper {
             }
         }
         if let Some(lease) = shard.lease() {
-            let _ = tokio::time::timeout(self.timings.renew_deadline, self.store.release_lease(&lease))
-                .await;
+            let _ = tokio::time::timeout(
+                self.timings.renew_deadline,
+                self.store.release_lease(&lease),
+            )
+            .await;
         }
         if shard.step_down() {
             let _ = self.events.send(LeaseEvent::Lost(shard.shard));
@@ -239,13 +244,14 @@ impl LeaseKeeper {
     }
 
     async fn held_by_other(&self, shard: &ShardLease) -> Tended {
-        let holder = tokio::time::timeout(self.timings.retry_period, self.store.get_lease(&shard.name))
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .flatten()
-            .map(|l| format!("{} (until {})", l.holder, l.expires_at))
-            .unwrap_or_else(|| "another replica".to_string());
+        let holder =
+            tokio::time::timeout(self.timings.retry_period, self.store.get_lease(&shard.name))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .flatten()
+                .map(|l| format!("{} (until {})", l.holder, l.expires_at))
+                .unwrap_or_else(|| "another replica".to_string());
         Tended::HeldByOther(holder)
     }
 }
@@ -256,7 +262,10 @@ mod tests {
 
     use super::*;
 
-    fn keeper(world: &Arc<SimWorld>, replica: &str) -> (LeaseKeeper, mpsc::UnboundedReceiver<LeaseEvent>) {
+    fn keeper(
+        world: &Arc<SimWorld>,
+        replica: &str,
+    ) -> (LeaseKeeper, mpsc::UnboundedReceiver<LeaseEvent>) {
         let (tx, rx) = mpsc::unbounded_channel();
         (
             LeaseKeeper {
@@ -333,7 +342,10 @@ mod tests {
         assert!(sa.still_leader() && !sb.still_leader());
         assert!(matches!(
             rb.recv().await,
-            Some(LeaseEvent::FirstAttempt { holder: Some(_), .. })
+            Some(LeaseEvent::FirstAttempt {
+                holder: Some(_),
+                ..
+            })
         ));
         // Kill a without releasing: its lease runs out by itself.
         a.abort();

@@ -380,17 +380,20 @@ impl Controller {
             let name = doc.metadata.name.clone();
             let shard = shards::shard_of(&name, self.shards.len() as u32);
             fleet.not_ready.insert(name.clone());
-            let entry = fleet.groups.entry(name.clone()).or_insert_with(|| GroupEntry {
-                doc: doc.clone(),
-                shard,
-                cache: Some(ObserveCache::default()),
-                backoff: ExponentialBackoff::for_requeue(),
-                ready: false,
-                reread: false,
-                rerun: Some(Urgency::SpecChange),
-                last_pass_end: None,
-                deleted: false,
-            });
+            let entry = fleet
+                .groups
+                .entry(name.clone())
+                .or_insert_with(|| GroupEntry {
+                    doc: doc.clone(),
+                    shard,
+                    cache: Some(ObserveCache::default()),
+                    backoff: ExponentialBackoff::for_requeue(),
+                    ready: false,
+                    reread: false,
+                    rerun: Some(Urgency::SpecChange),
+                    last_pass_end: None,
+                    deleted: false,
+                });
             entry.deleted = false;
             let spec_changed = entry.doc.metadata.generation != doc.metadata.generation;
             let status_newer = entry
@@ -404,7 +407,11 @@ impl Controller {
             };
             entry.doc = FailoverGroup { status, ..doc };
             let fresh = entry.rerun.take();
-            let urgency = if spec_changed { Some(Urgency::SpecChange) } else { fresh };
+            let urgency = if spec_changed {
+                Some(Urgency::SpecChange)
+            } else {
+                fresh
+            };
             if let Some(urgency) = urgency {
                 if in_flight {
                     entry.rerun = Some(urgency);
@@ -435,8 +442,7 @@ impl Controller {
             let Some((name, _)) = fleet.scheduler.pop_due(now) else {
                 return;
             };
-            if mode == RunMode::Once
-                && !fleet.once_owed.as_ref().is_some_and(|o| o.contains(&name))
+            if mode == RunMode::Once && !fleet.once_owed.as_ref().is_some_and(|o| o.contains(&name))
             {
                 continue;
             }
@@ -470,9 +476,11 @@ impl Controller {
                 let doc = if reread {
                     match ctx.store.get(&doc.metadata.name).await? {
                         Some(doc) => doc,
-                        None => return Err(ReconcileError::Store(StoreError::NotFound {
-                            name: doc.metadata.name.clone(),
-                        })),
+                        None => {
+                            return Err(ReconcileError::Store(StoreError::NotFound {
+                                name: doc.metadata.name.clone(),
+                            }))
+                        }
                     }
                 } else {
                     doc

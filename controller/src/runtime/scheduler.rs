@@ -148,7 +148,11 @@ mod tests {
             s.pop_due(t0 + secs(1)),
             Some(("a".to_string(), Urgency::SpecChange))
         );
-        assert_eq!(s.pop_due(t0 + secs(100)), None, "the later requests were merged");
+        assert_eq!(
+            s.pop_due(t0 + secs(100)),
+            None,
+            "the later requests were merged"
+        );
     }
 
     #[tokio::test(start_paused = true)]

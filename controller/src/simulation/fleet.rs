@@ -14,8 +14,8 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    converged_on, example_group, served_at, CallCounts, Narrator, SimulationError, LEASE,
-    OPERATOR, REPLICA,
+    converged_on, example_group, served_at, CallCounts, Narrator, SimulationError, LEASE, OPERATOR,
+    REPLICA,
 };
 use crate::metrics::Metrics;
 use crate::runtime::{Controller, RunMode, RuntimeConfig};
@@ -47,7 +47,11 @@ fn fleet_group(template: &FailoverGroup, i: usize) -> FailoverGroup {
     let spec = &mut doc.spec;
     spec.database.global_cluster_identifier = format!("{name}-global");
     for (region, cluster) in spec.database.clusters.iter_mut() {
-        let role = if *region == spec.writer { "primary" } else { "secondary" };
+        let role = if *region == spec.writer {
+            "primary"
+        } else {
+            "secondary"
+        };
         cluster.identifier = format!("{name}-{role}");
     }
     spec.dns.hosted_zone_id = format!("ZFLEET{}", i % HOSTED_ZONES);
@@ -166,7 +170,12 @@ impl FleetRun {
 
     fn calls_since(&self, mark: usize) -> CallCounts {
         let mut counts = CallCounts::default();
-        for call in self.world.calls_from(mark).iter().filter(|c| c.service != "store") {
+        for call in self
+            .world
+            .calls_from(mark)
+            .iter()
+            .filter(|c| c.service != "store")
+        {
             if call.mutating {
                 counts.mutating += 1;
             } else {
@@ -263,7 +272,9 @@ async fn drive(
     east: &str,
     west: &str,
 ) -> Result<FleetReport, SimulationError> {
-    run.say(&format!("{n} groups, writers in {east}; converging from a fresh store"));
+    run.say(&format!(
+        "{n} groups, writers in {east}; converging from a fresh store"
+    ));
     run.wait_all("initial convergence", Duration::from_secs(3600), |d| {
         converged_on(d, east, 1)
     })
@@ -350,9 +361,15 @@ mod tests {
             .flat_map(|g| g.spec.compute.services.iter())
             .flat_map(|s| s.regions.values().map(|r| r.cluster.as_str()))
             .collect();
-        assert_eq!(ecs_clusters.len(), 3 * 2, "ten groups to an ECS cluster per region");
-        let zones: std::collections::BTreeSet<&str> =
-            groups.iter().map(|g| g.spec.dns.hosted_zone_id.as_str()).collect();
+        assert_eq!(
+            ecs_clusters.len(),
+            3 * 2,
+            "ten groups to an ECS cluster per region"
+        );
+        let zones: std::collections::BTreeSet<&str> = groups
+            .iter()
+            .map(|g| g.spec.dns.hosted_zone_id.as_str())
+            .collect();
         assert_eq!(zones.len(), HOSTED_ZONES);
     }
 }
