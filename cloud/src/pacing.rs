@@ -5,7 +5,9 @@
 //!
 //! The limits and their sources are in `docs/rate-limits.md`. Calls wait for a token in
 //! arrival order (a bucket that is short goes into debt, and each later caller waits its
-//! turn), so pacing never reorders one group's calls.
+//! turn), so pacing never reorders one group's calls. A method that makes several calls
+//! (chunks of a batch, pages of a listing) takes a token for each: AWS counts calls, not
+//! methods.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,6 +18,10 @@ use tokio::time::Instant;
 
 use crate::error::{CloudResult, Service};
 use crate::model::*;
+use crate::model::{
+    ECS_SERVICES_PER_DESCRIBE, LAG_QUERIES_PER_CALL, RDS_FILTER_VALUES_MAX,
+    RDS_GLOBAL_CLUSTERS_PER_PAGE, ROUTE53_RECORD_SETS_PER_PAGE, SCALABLE_TARGET_IDS_PER_DESCRIBE,
+};
 use crate::ports::*;
 
 /// A sustained rate and a burst.
@@ -42,7 +48,9 @@ pub struct PaceLimits {
 
 impl Default for PaceLimits {
     /// 80% of what AWS documents (docs/rate-limits.md), leaving room for the account's other
-    /// clients (consoles, pipelines, other tools) that share the same buckets.
+    /// clients (consoles, pipelines, other tools) that share the same buckets. Services
+    /// whose limits AWS does not publish in numbers drctl can cite are not paced here (the
+    /// SDK's retries meet their throttling); set them once measured.
     fn default() -> Self {
         PaceLimits {
             rds: Some(Rate {
@@ -53,18 +61,9 @@ impl Default for PaceLimits {
                 per_second: 4.0,
                 burst: 4.0,
             }),
-            ecs: Some(Rate {
-                per_second: 16.0,
-                burst: 40.0,
-            }),
-            autoscaling: Some(Rate {
-                per_second: 8.0,
-                burst: 16.0,
-            }),
-            cloudwatch: Some(Rate {
-                per_second: 40.0,
-                burst: 40.0,
-            }),
+            ecs: None,
+            autoscaling: None,
+            cloudwatch: None,
         }
     }
 }
@@ -146,13 +145,67 @@ impl Pacer {
         }
     }
 
-    /// Wait for a token of `service` in `region`.
-    pub async fn take(&self, service: Service, region: &str) {
-        let wait = self.reserve(service, region);
+    /// How long until a token of `service` in `region` is free, without taking it.
+    fn until_free(&self, service: Service, region: &str) -> Duration {
+        let Some(rate) = self.limits.rate(service).filter(|r| r.per_second > 0.0) else {
+            return Duration::ZERO;
+        };
+        let scope = if service == Service::Route53 {
+            ""
+        } else {
+            region
+        };
+        let buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(bucket) = buckets.get(&(service, scope.to_string())) else {
+            return Duration::ZERO;
+        };
+        let refill = (Instant::now() - bucket.last).as_secs_f64() * rate.per_second;
+        let tokens = (bucket.tokens + refill).min(rate.burst);
+        if tokens >= 1.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64((1.0 - tokens) / rate.per_second)
+        }
+    }
+
+    /// Wait until a token of `service` in `region` is free, without taking it. A batch that
+    /// waits here before closing collects every request that arrives meanwhile (group
+    /// commit): the busier the service, the larger the batches, with no delay when idle.
+    pub async fn ready(&self, service: Service, region: &str) {
+        let wait = self.until_free(service, region);
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
     }
+
+    /// Wait for a token of `service` in `region`.
+    pub async fn take(&self, service: Service, region: &str) {
+        self.take_n(service, region, 1).await;
+    }
+
+    /// Wait for `n` tokens: a method that makes `n` calls (chunks of a batch).
+    pub async fn take_n(&self, service: Service, region: &str, n: usize) {
+        let mut wait = Duration::ZERO;
+        for _ in 0..n {
+            wait = self.reserve(service, region);
+        }
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Book the further pages a listing turned out to need (known only from its answer):
+    /// later callers wait for them.
+    pub fn charge_pages(&self, service: Service, region: &str, items: usize, per_page: usize) {
+        for _ in 1..calls_for(items, per_page) {
+            self.reserve(service, region);
+        }
+    }
+}
+
+/// How many calls `items` take at `per_call` a call (at least one).
+pub fn calls_for(items: usize, per_call: usize) -> usize {
+    items.div_ceil(per_call.max(1)).max(1)
 }
 
 /// `cloud` with every call paced by `pacer`.
@@ -194,11 +247,19 @@ impl Aurora for Paced {
 
     async fn describe_global_clusters(&self, region: &str) -> CloudResult<Vec<GlobalCluster>> {
         self.pacer.take(Service::Rds, region).await;
-        self.inner.aurora.describe_global_clusters(region).await
+        let all = self.inner.aurora.describe_global_clusters(region).await?;
+        self.pacer.charge_pages(
+            Service::Rds,
+            region,
+            all.len(),
+            RDS_GLOBAL_CLUSTERS_PER_PAGE,
+        );
+        Ok(all)
     }
 
     async fn describe_clusters(&self, region: &str, ids: &[String]) -> CloudResult<Vec<DbCluster>> {
-        self.pacer.take(Service::Rds, region).await;
+        let calls = calls_for(ids.len(), RDS_FILTER_VALUES_MAX);
+        self.pacer.take_n(Service::Rds, region, calls).await;
         self.inner.aurora.describe_clusters(region, ids).await
     }
 
@@ -338,7 +399,10 @@ impl ReplicationLag for Paced {
         primary_region: &str,
         queries: &[LagQuery],
     ) -> CloudResult<Vec<Option<f64>>> {
-        self.pacer.take(Service::CloudWatch, primary_region).await;
+        let calls = calls_for(queries.len(), LAG_QUERIES_PER_CALL);
+        self.pacer
+            .take_n(Service::CloudWatch, primary_region, calls)
+            .await;
         self.inner
             .lag
             .replication_lags(primary_region, queries)
@@ -363,7 +427,14 @@ impl Dns for Paced {
 
     async fn list_records(&self, hosted_zone_id: &str) -> CloudResult<Vec<DnsRecord>> {
         self.pacer.take(Service::Route53, GLOBAL).await;
-        self.inner.dns.list_records(hosted_zone_id).await
+        let all = self.inner.dns.list_records(hosted_zone_id).await?;
+        self.pacer.charge_pages(
+            Service::Route53,
+            GLOBAL,
+            all.len(),
+            ROUTE53_RECORD_SETS_PER_PAGE,
+        );
+        Ok(all)
     }
 
     async fn change_record(
@@ -407,7 +478,8 @@ impl Ecs for Paced {
         cluster: &str,
         services: &[String],
     ) -> CloudResult<Vec<EcsService>> {
-        self.pacer.take(Service::Ecs, region).await;
+        let calls = calls_for(services.len(), ECS_SERVICES_PER_DESCRIBE);
+        self.pacer.take_n(Service::Ecs, region, calls).await;
         self.inner
             .ecs
             .describe_services(region, cluster, services)
@@ -436,7 +508,8 @@ impl AutoScaling for Paced {
         region: &str,
         resource_ids: &[String],
     ) -> CloudResult<Vec<ScalableTarget>> {
-        self.pacer.take(Service::AutoScaling, region).await;
+        let calls = calls_for(resource_ids.len(), SCALABLE_TARGET_IDS_PER_DESCRIBE);
+        self.pacer.take_n(Service::AutoScaling, region, calls).await;
         self.inner
             .autoscaling
             .describe_scalable_targets(region, resource_ids)
@@ -516,6 +589,23 @@ mod tests {
             .collect();
         assert!(waits[..5].iter().all(|w| w.is_zero()));
         assert_eq!(waits[5], Duration::from_millis(200));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiting_until_ready_takes_no_token() {
+        let pacer = route53_only(5.0, 1.0);
+        assert!(pacer.until_free(Service::Route53, "").is_zero());
+        pacer.reserve(Service::Route53, "");
+        assert_eq!(
+            pacer.until_free(Service::Route53, ""),
+            Duration::from_millis(200)
+        );
+        pacer.ready(Service::Route53, "").await;
+        assert!(pacer.until_free(Service::Route53, "").is_zero());
+        assert!(
+            pacer.reserve(Service::Route53, "").is_zero(),
+            "ready left the token"
+        );
     }
 
     #[tokio::test(start_paused = true)]

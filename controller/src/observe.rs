@@ -5,8 +5,9 @@
 //! ListResourceRecordSets per zone, DescribeServices per ECS cluster). A *light* pass (used
 //! while a group is converged) reads only the global cluster, the record and the ECS
 //! services, accepts answers a few seconds old, and reuses this group's cached cluster
-//! descriptions, scalable targets and lag; anything that looks off triggers a full, fresh
-//! pass before acting.
+//! descriptions, scalable targets and lag; anything that looks off triggers a full pass of
+//! its own calls before acting. A full pass accepts answers sent after the group's previous
+//! pass ended (another group's, too): they already show what that pass did.
 
 use std::collections::BTreeMap;
 
@@ -32,6 +33,16 @@ pub struct ObserveRequest {
     pub snapshots_in: Vec<String>,
     pub dns_change: Option<String>,
     pub health_url: Option<String>,
+    /// The record must be read by a call of this pass (the DNS steps, and full passes
+    /// outside operations); otherwise a shared answer a few seconds old will do. Route 53's
+    /// control plane takes a few requests a second per account: a fleet in the middle of
+    /// a failover cannot read every record fresh on every pass, and the steps before
+    /// MoveDns do not look at it. MoveDns itself is a compare-and-swap, so a stale record
+    /// costs a retry, never a wrong move.
+    pub fresh_record: bool,
+    /// A full pass accepts shared answers sent after this (the group's previous pass
+    /// ended then); None: only calls of its own.
+    pub since: Option<tokio::time::Instant>,
 }
 
 /// How many light passes may reuse cached descriptions before a full one.
@@ -50,6 +61,7 @@ pub fn needs(
             || status.observed_generation != generation
             || !cache.has_full()
             || cache.light_passes >= FULL_RESYNC_EVERY,
+        since: cache.last_pass_end,
         ..Default::default()
     };
     if let Some(op) = &status.operation {
@@ -83,15 +95,30 @@ pub fn needs(
         if active(StepName::Verify) || active(StepName::WaitDnsInSync) {
             req.health_url = spec.verify.as_ref().map(|v| v.url.clone());
         }
+        req.fresh_record = [
+            StepName::Preflight,
+            StepName::MoveDns,
+            StepName::WaitDnsInSync,
+            StepName::Verify,
+        ]
+        .iter()
+        .any(|s| active(*s));
     } else {
-        // A new operation may start in this pass: have what its first steps read.
+        req.fresh_record = req.full;
+        // A failback may start in this pass: have what its first steps (PreserveSnapshot,
+        // SnapshotStale) read in the region it goes back to. Not for other moves: two
+        // per-group RDS reads each would cost a mass failover's first pass dearly under
+        // RDS's rate limit, and nothing there reads them.
         let writer_moves = status
             .observed
             .as_ref()
             .and_then(|o| o.writer.as_deref())
             .map(|w| w != spec.writer)
             .unwrap_or(false);
-        if writer_moves {
+        let back_to_last_source = status.last_operation.as_ref().is_some_and(|op| {
+            op.type_ == drctl_schema::OperationType::Failover && op.from == spec.writer
+        });
+        if writer_moves && back_to_last_source {
             req.snapshots_in.push(spec.writer.clone());
             req.instances_in.push(spec.writer.clone());
         }
@@ -114,6 +141,8 @@ pub struct ObserveCache {
     lag: Option<f64>,
     pub light_passes: u32,
     full_seen: bool,
+    /// When this group's last pass ended (after its actions).
+    last_pass_end: Option<tokio::time::Instant>,
 }
 
 /// How old a shared read a light pass accepts: another group's pass a few seconds ago
@@ -123,6 +152,11 @@ pub const LIGHT_MAX_AGE: Duration = Duration::from_secs(5);
 impl ObserveCache {
     fn has_full(&self) -> bool {
         self.full_seen
+    }
+
+    /// The pass is over, its actions taken: later reads must have been sent after this.
+    pub fn mark_pass_end(&mut self) {
+        self.last_pass_end = Some(tokio::time::Instant::now());
     }
 }
 
@@ -136,22 +170,21 @@ pub async fn observe(
 ) -> ObservedWorld {
     let cloud = reads.cloud();
     let at = cloud.clock.now();
-    let fresh = if req.full {
-        Freshness::Fresh
-    } else {
-        Freshness::MaxAge(LIGHT_MAX_AGE)
-    };
+    let since = req.since.map_or(Freshness::Fresh, Freshness::Since);
+    let light = Freshness::MaxAge(LIGHT_MAX_AGE);
+    let fresh = if req.full { since } else { light };
+    let record_fresh = if req.fresh_record { since } else { light };
     let ask_order = ask_order(reads, spec, status);
     let clusters_fut = async {
         if req.full {
-            Some(read_clusters(reads, spec).await)
+            Some(read_clusters(reads, spec, since).await)
         } else {
             None
         }
     };
     let scalable_fut = async {
         if req.full {
-            Some(describe_scalable(reads, spec).await)
+            Some(describe_scalable(reads, spec, since).await)
         } else {
             None
         }
@@ -177,7 +210,7 @@ pub async fn observe(
     };
     let (global, record, services, clusters, scalable, dns_change, health) = tokio::join!(
         describe_global(reads, spec, &ask_order, fresh),
-        read_record(reads, spec, fresh),
+        read_record(reads, spec, record_fresh),
         describe_services(reads, spec, fresh),
         clusters_fut,
         scalable_fut,
@@ -199,7 +232,7 @@ pub async fn observe(
     let mut regions = region_views(spec, global.known().and_then(|g| g.as_ref()), cache);
     read_extras(cloud, spec, req, &mut regions).await;
     if req.full {
-        cache.lag = read_lag(reads, spec, &regions).await;
+        cache.lag = read_lag(reads, spec, &regions, since).await;
     }
 
     let services = services
@@ -272,14 +305,12 @@ async fn read_record(
 async fn read_clusters(
     reads: &FleetReads,
     spec: &FailoverGroupSpec,
+    fresh: Freshness,
 ) -> BTreeMap<String, RegionRead> {
     let calls = spec.regions.iter().filter_map(|region| {
         let template = spec.database.clusters.get(region)?;
         Some(async move {
-            let entry = match reads
-                .cluster(region, &template.identifier, Freshness::Fresh)
-                .await
-            {
+            let entry = match reads.cluster(region, &template.identifier, fresh).await {
                 Ok(cluster) => (Some(true), cluster),
                 Err(e) if e.is_retryable() => (Some(false), None),
                 // A non-retryable answer still proves the region is up.
@@ -367,6 +398,7 @@ async fn read_lag(
     reads: &FleetReads,
     spec: &FailoverGroupSpec,
     regions: &BTreeMap<String, RegionView>,
+    fresh: Freshness,
 ) -> Option<f64> {
     let writer = regions
         .values()
@@ -377,11 +409,7 @@ async fn read_lag(
         primary_cluster_id: primary.identifier.clone(),
         secondary_region: secondary.to_string(),
     };
-    reads
-        .lag(&writer.region, query, Freshness::Fresh)
-        .await
-        .ok()
-        .flatten()
+    reads.lag(&writer.region, query, fresh).await.ok().flatten()
 }
 
 async fn describe_global(
@@ -464,11 +492,15 @@ async fn describe_services(
     join_all(calls.collect()).await
 }
 
-async fn describe_scalable(reads: &FleetReads, spec: &FailoverGroupSpec) -> ScalableBySvc {
+async fn describe_scalable(
+    reads: &FleetReads,
+    spec: &FailoverGroupSpec,
+    fresh: Freshness,
+) -> ScalableBySvc {
     let calls = spec.compute.services.iter().flat_map(|svc| {
         svc.regions.iter().map(move |(region, r)| async move {
             let id = ecs_resource_id(&r.cluster, &r.service);
-            let seen = match reads.scalable_target(region, &id, Freshness::Fresh).await {
+            let seen = match reads.scalable_target(region, &id, fresh).await {
                 Ok(target) => Seen::Known(target),
                 Err(e) => Seen::Unreachable(e.to_string()),
             };

@@ -105,6 +105,7 @@ pub async fn dry_run(
     let mut cache = ObserveCache::default();
     let mut req = needs(&doc.spec, &status, generation, &cache);
     req.full = true;
+    req.fresh_record = true;
     let reads = FleetReads::new(cloud.clone());
     let world = observe(&reads, &doc.spec, &status, &req, &mut cache).await;
     Ok(plan(&PlanInput {
@@ -169,7 +170,12 @@ pub async fn reconcile_group(
     };
     let mut the_plan = make_plan(&world);
     if !world.full && !the_plan.is_converged() {
-        let full = ObserveRequest { full: true, ..req };
+        let full = ObserveRequest {
+            full: true,
+            fresh_record: true,
+            since: None,
+            ..req
+        };
         world = observe(&ctx.reads, spec, &previous, &full, cache).await;
         the_plan = make_plan(&world);
     }
@@ -265,6 +271,7 @@ pub async fn reconcile_group(
         }
     }
 
+    cache.mark_pass_end();
     let ready = crate::planner::status::is_true(&status.conditions, ct::READY);
     ctx.metrics.group_phase(name, status.phase);
     Ok(PassOutcome {

@@ -224,4 +224,8 @@ pub struct SimArgs {
     /// Also run the same scenario in the runbook's sequential order and compare.
     #[arg(long, value_enum)]
     pub baseline: Option<Baseline>,
+    /// fleet-outage: how many groups (1 to 20000).
+    #[arg(long, value_name = "N", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..=20_000))]
+    pub groups: u32,
 }

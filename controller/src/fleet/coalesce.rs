@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use drctl_cloud::pacing::Pacer;
 use drctl_cloud::{Cloud, CloudError, CloudResult, ErrorCategory, Service};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
@@ -31,8 +32,22 @@ use tokio::time::Instant;
 pub enum Freshness {
     /// Only a call sent after the read was asked.
     Fresh,
+    /// An answer from a call sent at or after this instant (a group's previous pass ended
+    /// then: anything sent later already shows what that pass did).
+    Since(Instant),
     /// An answer fetched at most this long ago.
     MaxAge(Duration),
+}
+
+impl Freshness {
+    /// The earliest send time of an answer this read accepts (None: a new call only).
+    fn floor(self, now: Instant) -> Option<Instant> {
+        match self {
+            Freshness::Fresh => None,
+            Freshness::Since(t) => Some(t),
+            Freshness::MaxAge(age) => Some(now.checked_sub(age).unwrap_or(now)),
+        }
+    }
 }
 
 /// How often a dark endpoint is asked again.
@@ -180,6 +195,8 @@ pub struct Context {
     pub cloud: Cloud,
     pub linger: Duration,
     pub darkness: Darkness,
+    /// The pacer of `cloud`'s calls: a batch stays open while its service has no token free.
+    pub pacer: Arc<Pacer>,
 }
 
 pub struct Coalescer<R: ReadKind> {
@@ -212,11 +229,11 @@ impl<R: ReadKind> Coalescer<R> {
             let mut slots = self.lock();
             let slot = slots.entry(key.clone()).or_default();
             slot.interest.insert(item.clone(), now);
-            if let Freshness::MaxAge(age) = freshness {
-                if let Some((sent, out)) = slot.answers.get(&item) {
-                    if now - *sent <= age {
-                        return Ok(out.clone());
-                    }
+            if let (Some(floor), Some((sent, out))) =
+                (freshness.floor(now), slot.answers.get(&item))
+            {
+                if *sent >= floor {
+                    return Ok(out.clone());
                 }
             }
             if let Some((err, probe)) =
@@ -249,6 +266,8 @@ impl<R: ReadKind> Coalescer<R> {
 
     async fn flush(self: Arc<Self>, ctx: Arc<Context>, key: R::Key) {
         tokio::time::sleep(ctx.linger).await;
+        // Group commit: readers that arrive while the service has no token free join.
+        ctx.pacer.ready(R::SERVICE, R::region(&key)).await;
         let (waiting, interest) = self.take_batch(&key);
         if waiting.is_empty() {
             return;
@@ -406,6 +425,7 @@ mod tests {
                 cloud: world.cloud("test"),
                 linger: Duration::from_millis(10),
                 darkness: Darkness::default(),
+                pacer: Pacer::new(drctl_cloud::pacing::PaceLimits::none()),
             }),
             co: Coalescer::new(Tens {
                 calls: calls.clone(),
@@ -457,6 +477,19 @@ mod tests {
             3,
             "too old for the light read"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_read_since_an_instant_takes_answers_sent_after_it_only() {
+        let f = fixture();
+        let before = Instant::now();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        read_all(&f, &[1], Freshness::Fresh).await;
+        let after = Instant::now();
+        read_all(&f, &[1], Freshness::Since(before)).await;
+        assert_eq!(f.calls.load(Ordering::SeqCst), 1, "sent after `before`");
+        read_all(&f, &[1], Freshness::Since(after)).await;
+        assert_eq!(f.calls.load(Ordering::SeqCst), 2, "sent before `after`");
     }
 
     #[tokio::test(start_paused = true)]

@@ -22,13 +22,13 @@ pub fn fleet_cloud(raw: Cloud, limits: PaceLimits) -> (Cloud, Arc<FleetReads>) {
     let dns = dns_batch::BatchedDns::new(
         paced_cloud.dns.clone(),
         raw.dns.clone(),
-        pacer,
+        pacer.clone(),
         reads::LINGER,
     );
     let cloud = Cloud {
         dns: Arc::new(dns),
         ..paced_cloud
     };
-    let reads = FleetReads::new(cloud.clone());
+    let reads = FleetReads::paced_by(cloud.clone(), pacer);
     (cloud, reads)
 }

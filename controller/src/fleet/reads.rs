@@ -14,8 +14,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use drctl_cloud::{
     ChangeStatus, Cloud, CloudResult, DbCluster, DnsRecord, EcsService, GlobalCluster, LagQuery,
-    Service,
+    Service, ECS_SERVICES_PER_DESCRIBE, LAG_QUERIES_PER_CALL, RDS_FILTER_VALUES_MAX,
+    RDS_GLOBAL_CLUSTERS_PER_PAGE, ROUTE53_RECORD_SETS_PER_PAGE, SCALABLE_TARGET_IDS_PER_DESCRIBE,
 };
+
+use drctl_cloud::pacing::{PaceLimits, Pacer};
 
 use super::coalesce::{pad, Coalescer, Context, Darkness, Freshness, ReadKind};
 
@@ -23,19 +26,6 @@ use super::coalesce::{pad, Coalescer, Context, Darkness, Freshness, ReadKind};
 /// 50-150 ms; 10 ms is noise on the recovery path and enough for every pass that starts in
 /// the same instant to join.
 pub const LINGER: Duration = Duration::from_millis(10);
-
-/// DescribeGlobalClusters pages hold 100 global clusters.
-const GLOBALS_PER_PAGE: usize = 100;
-/// ListResourceRecordSets pages hold 300 records.
-const RECORDS_PER_PAGE: usize = 300;
-/// DescribeServices takes 10 services a call.
-const SERVICES_PER_CALL: usize = 10;
-/// RDS filters take 100 values.
-const CLUSTERS_PER_CALL: usize = 100;
-/// DescribeScalableTargets takes 50 resource ids.
-const TARGETS_PER_CALL: usize = 50;
-/// GetMetricData takes 500 queries.
-const LAGS_PER_CALL: usize = 500;
 
 /// The fleet's shared reads. One per controller; `dry_run` makes its own.
 pub struct FleetReads {
@@ -50,16 +40,19 @@ pub struct FleetReads {
 }
 
 impl FleetReads {
+    /// Reads through `cloud` as it is (a dry run's: nothing to share, nothing paced here).
     pub fn new(cloud: Cloud) -> Arc<Self> {
-        FleetReads::with_linger(cloud, LINGER)
+        FleetReads::paced_by(cloud, Pacer::new(PaceLimits::none()))
     }
 
-    pub fn with_linger(cloud: Cloud, linger: Duration) -> Arc<Self> {
+    /// Reads through `cloud`, whose calls `pacer` paces.
+    pub fn paced_by(cloud: Cloud, pacer: Arc<Pacer>) -> Arc<Self> {
         Arc::new(FleetReads {
             ctx: Arc::new(Context {
                 cloud,
-                linger,
+                linger: LINGER,
                 darkness: Darkness::default(),
+                pacer,
             }),
             globals: Coalescer::new(Globals::default()),
             records: Coalescer::new(Records::default()),
@@ -241,7 +234,8 @@ impl ReadKind for Globals {
             .await;
         }
         let all = cloud.aurora.describe_global_clusters(region).await?;
-        self.sizes.remember(region, all.len(), GLOBALS_PER_PAGE);
+        self.sizes
+            .remember(region, all.len(), RDS_GLOBAL_CLUSTERS_PER_PAGE);
         let by_id: BTreeMap<String, GlobalCluster> = all
             .into_iter()
             .map(|g| (g.identifier.to_ascii_lowercase(), g))
@@ -291,7 +285,8 @@ impl ReadKind for Records {
             .await;
         }
         let all = cloud.dns.list_records(zone).await?;
-        self.sizes.remember(zone, all.len(), RECORDS_PER_PAGE);
+        self.sizes
+            .remember(zone, all.len(), ROUTE53_RECORD_SETS_PER_PAGE);
         let by_key: BTreeMap<(String, String), DnsRecord> = all
             .into_iter()
             .map(|r| {
@@ -336,7 +331,7 @@ impl ReadKind for Services {
         asked: Vec<String>,
         interest: Vec<String>,
     ) -> CloudResult<Vec<(String, Option<EcsService>)>> {
-        let names = pad(asked, &interest, SERVICES_PER_CALL);
+        let names = pad(asked, &interest, ECS_SERVICES_PER_DESCRIBE);
         let found = cloud.ecs.describe_services(region, cluster, &names).await?;
         Ok(names
             .into_iter()
@@ -369,7 +364,7 @@ impl ReadKind for Clusters {
         asked: Vec<String>,
         interest: Vec<String>,
     ) -> CloudResult<Vec<(String, Option<DbCluster>)>> {
-        let ids = pad(asked, &interest, CLUSTERS_PER_CALL);
+        let ids = pad(asked, &interest, RDS_FILTER_VALUES_MAX);
         let found = cloud.aurora.describe_clusters(region, &ids).await?;
         Ok(ids
             .into_iter()
@@ -405,7 +400,7 @@ impl ReadKind for Targets {
         asked: Vec<String>,
         interest: Vec<String>,
     ) -> CloudResult<Vec<(String, Option<(u32, u32)>)>> {
-        let ids = pad(asked, &interest, TARGETS_PER_CALL);
+        let ids = pad(asked, &interest, SCALABLE_TARGET_IDS_PER_DESCRIBE);
         let found = cloud
             .autoscaling
             .describe_scalable_targets(region, &ids)
@@ -444,7 +439,7 @@ impl ReadKind for Lags {
         asked: Vec<LagQuery>,
         interest: Vec<LagQuery>,
     ) -> CloudResult<Vec<(LagQuery, Option<f64>)>> {
-        let queries = pad(asked, &interest, LAGS_PER_CALL);
+        let queries = pad(asked, &interest, LAG_QUERIES_PER_CALL);
         let lags = cloud.lag.replication_lags(region, &queries).await?;
         Ok(queries.into_iter().zip(lags).collect())
     }

@@ -20,6 +20,9 @@ use super::{
 use crate::metrics::Metrics;
 use crate::runtime::{Controller, RunMode, RuntimeConfig};
 
+/// The scenario's name (`drctl sim --scenario fleet-outage`).
+pub const FLEET_OUTAGE: &str = "fleet-outage";
+
 /// Groups whose services share one ECS cluster per region.
 pub const GROUPS_PER_ECS_CLUSTER: usize = 10;
 /// Hosted zones the records are spread over.
@@ -82,6 +85,14 @@ pub struct CallsPerGroup {
     pub read: f64,
 }
 
+/// When one step ended across the fleet, in seconds from the incident.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepSpread {
+    pub name: String,
+    pub ended_p50_seconds: f64,
+    pub ended_max_seconds: f64,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct FleetReport {
     pub scenario: &'static str,
@@ -96,10 +107,13 @@ pub struct FleetReport {
     /// group is looked at once in it; every tenth look is a full one).
     pub converged_pass_calls: CallCounts,
     pub converged_pass_calls_per_group: CallsPerGroup,
+    /// When each step of the failover ended across the fleet, from the incident.
+    pub steps: Vec<StepSpread>,
     /// Virtual seconds from a fresh store until every group was Ready.
     pub initial_convergence_seconds: f64,
-    /// Calls AWS refused as throttled (pacing keeps this near zero).
+    /// Calls AWS refused as throttled (pacing keeps this near zero), and by operation.
     pub throttled_calls: u64,
+    pub throttled_by_operation: BTreeMap<String, u64>,
     pub lost_writes: u64,
     pub api_calls: BTreeMap<String, CallCounts>,
     pub invariant_violations: Vec<String>,
@@ -260,7 +274,13 @@ pub async fn run_fleet_outage(options: FleetOptions) -> Result<FleetReport, Simu
             call.outcome.code.as_deref(),
             Some("Throttling" | "ThrottlingException" | "PriorRequestNotComplete")
         );
-        report.throttled_calls += u64::from(throttled);
+        if throttled {
+            report.throttled_calls += 1;
+            *report
+                .throttled_by_operation
+                .entry(format!("{} {}", call.service, call.operation))
+                .or_default() += 1;
+        }
     }
     report.virtual_seconds = world.now().seconds_since(run.start);
     Ok(report)
@@ -315,12 +335,13 @@ async fn drive(
         .map(|t| t.seconds_since(incident))
         .collect();
     rtos.sort_by(f64::total_cmp);
+    let steps = step_spreads(&docs, incident);
     run.say(&format!(
         "every group serves from {west}; the last {:.0} s after the incident",
         rtos.last().copied().unwrap_or_default()
     ));
     Ok(FleetReport {
-        scenario: "fleet-outage",
+        scenario: FLEET_OUTAGE,
         seed: 0,
         groups: n,
         rto_seconds: rtos.last().copied(),
@@ -328,13 +349,45 @@ async fn drive(
         groups_recovered: rtos.len(),
         converged_pass_calls,
         converged_pass_calls_per_group,
+        steps,
         initial_convergence_seconds,
         throttled_calls: 0,
+        throttled_by_operation: BTreeMap::new(),
         lost_writes: 0,
         api_calls: BTreeMap::new(),
         invariant_violations: Vec::new(),
         virtual_seconds: 0.0,
     })
+}
+
+/// Per step of the groups' last operations: when it ended, p50 and last.
+fn step_spreads(docs: &[FailoverGroup], incident: Timestamp) -> Vec<StepSpread> {
+    let mut ends: Vec<(drctl_schema::StepName, Vec<f64>)> = Vec::new();
+    for op in docs
+        .iter()
+        .filter_map(|d| d.status.as_ref()?.last_operation.as_ref())
+    {
+        for step in &op.steps {
+            let Some(end) = step.finished_at else {
+                continue;
+            };
+            let at = end.seconds_since(incident);
+            match ends.iter_mut().find(|(n, _)| *n == step.name) {
+                Some((_, v)) => v.push(at),
+                None => ends.push((step.name, vec![at])),
+            }
+        }
+    }
+    ends.into_iter()
+        .map(|(name, mut v)| {
+            v.sort_by(f64::total_cmp);
+            StepSpread {
+                name: name.as_str().to_string(),
+                ended_p50_seconds: v.get(v.len() / 2).copied().unwrap_or_default(),
+                ended_max_seconds: v.last().copied().unwrap_or_default(),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

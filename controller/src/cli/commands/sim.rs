@@ -5,13 +5,105 @@
 use super::common::{duration, table};
 use crate::cli::args::{Baseline, SimArgs};
 use crate::cli::exit::{CliError, CliResult, ExitStatus};
+use crate::simulation::fleet::{run_fleet_outage, FleetOptions, FleetReport, FLEET_OUTAGE};
 use crate::simulation::{
     run_in_virtual_time, run_scenario, Scenario, ScenarioOptions, ScenarioReport, Strategy,
 };
 
+/// `drctl sim --scenario fleet-outage --groups N`.
+async fn run_fleet(args: SimArgs) -> CliResult<ExitStatus> {
+    let options = FleetOptions {
+        seed: args.seed,
+        groups: args.groups as usize,
+        concurrency: None,
+        narrator: None,
+    };
+    let report = tokio::task::spawn_blocking(move || {
+        run_in_virtual_time(move || async move { run_fleet_outage(options).await })
+    })
+    .await
+    .map_err(|e| CliError::failure(anyhow::anyhow!("simulation task: {e}")))?
+    .map_err(|e| CliError::failure(anyhow::Error::new(e)))?
+    .map_err(|e| CliError::failure(anyhow::Error::new(e)))?;
+    if args.json {
+        let text = serde_json::to_string_pretty(&report)
+            .map_err(|e| CliError::failure(anyhow::Error::new(e)))?;
+        println!("{text}");
+    } else {
+        print!("{}", render_fleet(&report));
+    }
+    let ok = report.invariant_violations.is_empty() && report.groups_recovered == report.groups;
+    Ok(if ok {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+fn render_fleet(report: &FleetReport) -> String {
+    let mut out = format!(
+        "scenario fleet-outage (seed {}), {} groups, {} of virtual time\n\n",
+        report.seed,
+        report.groups,
+        duration(report.virtual_seconds)
+    );
+    out.push_str(&format!(
+        "initial convergence: {}\nRTO of the last group (incident -> serving): {}\nRTO p50: {}\n\
+         groups serving again: {} of {}\nthrottled calls: {}\nwrites lost (measured): {}\n",
+        duration(report.initial_convergence_seconds),
+        secs(report.rto_seconds),
+        secs(report.rto_seconds_p50),
+        report.groups_recovered,
+        report.groups,
+        report.throttled_calls,
+        report.lost_writes
+    ));
+    let c = &report.converged_pass_calls;
+    let g = &report.converged_pass_calls_per_group;
+    out.push_str(&format!(
+        "one steady pass over the fleet: {} mutating, {} read calls ({:.3} / {:.3} per group)\n\n",
+        c.mutating, c.read, g.mutating, g.read
+    ));
+    let steps: Vec<Vec<String>> = report
+        .steps
+        .iter()
+        .map(|s| {
+            vec![
+                s.name.clone(),
+                format!("{:.1}", s.ended_p50_seconds),
+                format!("{:.1}", s.ended_max_seconds),
+            ]
+        })
+        .collect();
+    out.push_str(&table(&["STEP", "ENDED-P50(s)", "ENDED-LAST(s)"], &steps));
+    out.push_str("\n\n");
+    let calls: Vec<Vec<String>> = report
+        .api_calls
+        .iter()
+        .map(|(svc, c)| vec![svc.clone(), c.mutating.to_string(), c.read.to_string()])
+        .collect();
+    out.push_str(&table(&["SERVICE", "MUTATING", "READ"], &calls));
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    if report.invariant_violations.is_empty() {
+        out.push_str("invariants (DESIGN.md §5): no violation\n");
+    } else {
+        out.push_str("INVARIANT VIOLATIONS:\n");
+        for v in &report.invariant_violations {
+            out.push_str(&format!("  {v}\n"));
+        }
+    }
+    out
+}
+
 pub async fn run(args: SimArgs) -> CliResult<ExitStatus> {
+    if args.scenario == FLEET_OUTAGE {
+        return run_fleet(args).await;
+    }
     let Some(scenario) = Scenario::parse(&args.scenario) else {
-        let known: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
+        let mut known: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
+        known.push(FLEET_OUTAGE);
         return Err(CliError::invalid(anyhow::anyhow!(
             "--scenario: unknown scenario {:?}; known: {}",
             args.scenario,
