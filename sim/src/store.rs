@@ -332,9 +332,7 @@ impl Store for SimStore {
             }
             let key = (name.to_string(), approval.operation_id.clone());
             // The first approval stands: a repeat records nothing, so nothing changed.
-            if let Entry::Vacant(vacant) =
-                st.store.approvals.entry(key)
-            {
+            if let Entry::Vacant(vacant) = st.store.approvals.entry(key) {
                 vacant.insert(approval.clone());
                 st.store.change_marker += 1;
             }
