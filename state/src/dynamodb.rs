@@ -85,8 +85,8 @@ const APPEND_ATTEMPTS: u32 = 64;
 const ACQUIRE_ATTEMPTS: u32 = 8;
 /// Retries of a transaction cancelled only for TransactionConflict (another transaction was
 /// touching one of its items at that instant). Every spec write and approval shares the
-/// change-marker item, so concurrent CLI writes to different groups meet there: with
-/// jittered backoff each round lets at least one through, and this serves a burst of ten.
+/// change-marker item, so concurrent CLI writes, even to different groups, meet there; the
+/// jittered backoff spreads the contenders out, and ten rounds serve a burst of them.
 const TRANSACTION_CONFLICT_RETRIES: u32 = 10;
 /// At most 100 items per transaction; delete keeps three for spec, status and the marker.
 const MAX_APPROVALS_IN_DELETE: usize = 97;
@@ -1421,7 +1421,7 @@ mod tests {
     }
 
     #[test]
-    fn the_shipped_timeouts_are_the_cloud_clients_and_every_store_built_from_config_has_them() {
+    fn the_shipped_timeouts_are_3_1_s_connect_10_s_attempt_25_s_operation_and_applied() {
         assert_eq!(
             Timeouts::SHIPPED,
             Timeouts {

@@ -1,21 +1,28 @@
 //! The DynamoDB store against a real DynamoDB API (moto server on loopback): the shared
 //! conformance suite, one emulator per test, plus what only DynamoDB has (table creation,
-//! a missing table, an unreachable endpoint, the standard AWS configuration chain).
+//! a missing table, an unreachable endpoint, the standard AWS configuration chain, the
+//! requests each store call sends: Query pages followed, never a Scan, one GetItem for the
+//! change marker, the marker bump in the write's own transaction).
 //!
 //! Needs `scripts/setup-venv.sh` once; without the venv every test fails saying so.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::Command;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     StreamViewType,
 };
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use drctl_e2e::moto::MotoServer;
-use drctl_state::testkit::{self, dynamodb_emulator_store, emulator_client};
-use drctl_state::{InitOutcome, Store, StoreError};
+use drctl_state::dynamodb::Timeouts;
+use drctl_state::testkit::{self, dynamodb_emulator_store, emulator_client, emulator_config};
+use drctl_state::{ChangeMarker, DynamoStore, InitOutcome, Store, StoreError};
 
 const TABLE: &str = "drctl-conformance";
 
@@ -241,4 +248,116 @@ async fn open_without_a_region_is_an_invalid_url_error_in_a_clean_environment() 
         "child failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// The DynamoDB operations a client sent, in order.
+#[derive(Debug, Default, Clone)]
+struct SentOperations(Arc<Mutex<Vec<String>>>);
+
+impl SentOperations {
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+impl Intercept for SentOperations {
+    fn name(&self) -> &'static str {
+        "SentOperations"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(metadata) = cfg.load::<Metadata>() {
+            self.0.lock().unwrap().push(metadata.name().to_string());
+        }
+        Ok(())
+    }
+}
+
+/// An initialised store on its own emulator whose requests are recorded.
+async fn recorded_fixture(table: &str) -> (DynamoStore, SentOperations, MotoServer) {
+    let moto = start_moto().await;
+    let sent = SentOperations::default();
+    let config = emulator_config(&moto.endpoint()).interceptor(sent.clone());
+    let store = DynamoStore::with_config(config, table, Timeouts::SHIPPED);
+    store.init().await.unwrap();
+    sent.take();
+    (store, sent, moto)
+}
+
+#[test]
+fn the_store_waits_for_dynamodb_exactly_as_long_as_the_cloud_clients_wait_for_aws() {
+    assert_eq!(Timeouts::SHIPPED.connect, drctl_cloud::aws::CONNECT_TIMEOUT);
+    assert_eq!(Timeouts::SHIPPED.attempt, drctl_cloud::aws::ATTEMPT_TIMEOUT);
+    assert_eq!(
+        Timeouts::SHIPPED.operation,
+        drctl_cloud::aws::OPERATION_TIMEOUT
+    );
+}
+
+/// DynamoDB returns at most 1 MB per Query page: a fleet's specs span many pages, and a
+/// listing that stopped at the first would silently drop groups from the controller.
+#[tokio::test]
+async fn list_follows_every_query_page_and_never_scans() {
+    let (store, sent, _moto) = recorded_fixture("drctl-pages").await;
+    const GROUPS: usize = 12;
+    // 12 specs of ~100 kB each: more than one 1 MB page.
+    for i in 0..GROUPS {
+        let mut doc = testkit::group(&format!("big-{i:02}"));
+        doc.metadata
+            .labels
+            .insert("padding".into(), "x".repeat(100_000));
+        store.create(&doc).await.unwrap();
+    }
+    sent.take();
+
+    let listed = store.list().await.unwrap();
+
+    let names: Vec<String> = listed.into_iter().map(|d| d.metadata.name).collect();
+    let expected: Vec<String> = (0..GROUPS).map(|i| format!("big-{i:02}")).collect();
+    assert_eq!(names, expected);
+    let operations = sent.take();
+    assert!(
+        operations.iter().all(|op| op == "Query"),
+        "list sent {operations:?}"
+    );
+    assert!(
+        operations.len() >= 3,
+        "status plus at least two pages of specs, got {operations:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_change_marker_is_one_get_item_and_rides_in_each_writes_own_transaction() {
+    let (store, sent, _moto) = recorded_fixture("drctl-marker").await;
+    assert_eq!(store.change_marker().await.unwrap(), ChangeMarker(0));
+    assert_eq!(sent.take(), ["GetItem"]);
+
+    let created = store.create(&testkit::group("web")).await.unwrap();
+    let mut edited = created.clone();
+    edited.spec.writer = "us-west-2".into();
+    store.update(&edited, "1").await.unwrap();
+    store
+        .approve("web", &testkit::approval("op-1", "alice"))
+        .await
+        .unwrap();
+    store.delete("web", Some("2")).await.unwrap();
+    // One transaction per write (update reads the spec first; delete queries the approvals
+    // it removes): nothing that could commit the write without its bump.
+    assert_eq!(
+        sent.take(),
+        [
+            "TransactWriteItems",
+            "GetItem",
+            "TransactWriteItems",
+            "TransactWriteItems",
+            "Query",
+            "TransactWriteItems"
+        ]
+    );
+    assert_eq!(store.change_marker().await.unwrap(), ChangeMarker(4));
 }
