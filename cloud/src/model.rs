@@ -4,6 +4,12 @@
 use drctl_schema::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::error::{CloudError, CloudResult, ErrorCategory, Service};
+
+/// DescribeGlobalClusters returns at most 100 global clusters per page (`MaxRecords`, 20 to
+/// 100).
+pub const RDS_GLOBAL_CLUSTERS_PER_PAGE: usize = 100;
+
 /// `GlobalCluster` from DescribeGlobalClusters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GlobalCluster {
@@ -43,6 +49,9 @@ pub struct FailoverState {
     pub to_cluster_arn: Option<String>,
     pub is_data_loss_allowed: bool,
 }
+
+/// RDS accepts at most 100 values in one filter (DescribeDBClusters `db-cluster-id`).
+pub const RDS_FILTER_VALUES_MAX: usize = 100;
 
 /// `DBCluster` from DescribeDBClusters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,11 +134,155 @@ pub struct DnsRecord {
     pub values: Vec<String>,
 }
 
+impl DnsRecord {
+    /// (name, type) as Route 53 compares them: the name lower case and fully qualified, `*`
+    /// unescaped; the type upper case.
+    pub fn key(&self) -> (String, String) {
+        (
+            normalize_record_name(&self.name),
+            self.record_type.to_ascii_uppercase(),
+        )
+    }
+}
+
+/// Route 53 compares names case-insensitively, always returns them fully qualified, and
+/// escapes `*` as `\052`.
+pub fn normalize_record_name(name: &str) -> String {
+    let mut n = name.trim().to_ascii_lowercase().replace("\\052", "*");
+    if !n.ends_with('.') {
+        n.push('.');
+    }
+    n
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AliasTarget {
     pub dns_name: String,
     pub hosted_zone_id: String,
     pub evaluate_target_health: bool,
+}
+
+/// One record's change inside a batch: with `expected`, DELETE(expected) + CREATE(desired)
+/// (a compare-and-swap); without, an UPSERT of `desired`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordChange {
+    pub expected: Option<DnsRecord>,
+    pub desired: DnsRecord,
+}
+
+/// Route 53's quotas on one ChangeResourceRecordSets request (Amazon Route 53 Developer Guide,
+/// "Quotas", "Quotas on API requests": "A request cannot contain more than 1,000
+/// ResourceRecord elements. When the value of the Action element is UPSERT, each
+/// ResourceRecord element is counted twice."). See [`Route53BatchSize`] for how a batch of
+/// [`RecordChange`]s is counted.
+pub const ROUTE53_MAX_CHANGES_PER_BATCH: usize = 1000;
+/// Same page: "The sum of the number of characters (including spaces) in all Value elements
+/// in a request cannot exceed 32,000 characters. When the value of the Action element is
+/// UPSERT, each character in a Value element is counted twice."
+pub const ROUTE53_MAX_VALUE_CHARS_PER_BATCH: usize = 32_000;
+/// ListResourceRecordSets returns at most 300 record sets per page (`MaxItems`).
+pub const ROUTE53_RECORD_SETS_PER_PAGE: usize = 300;
+
+/// What a batch of changes counts against Route 53's per-request quotas. DELETE and CREATE
+/// count each of their values once, UPSERT twice, so a compare-and-swap costs what an UPSERT
+/// does. An alias record sends no ResourceRecord element and no Value, and AWS documents no
+/// quota for alias changes; each alias side is counted as one element anyway (no
+/// characters), an assumption of ours rather than an AWS number, so that a batch of aliases
+/// stays as bounded as a batch of simple records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Route53BatchSize {
+    /// Against [`ROUTE53_MAX_CHANGES_PER_BATCH`].
+    pub resource_records: usize,
+    /// Against [`ROUTE53_MAX_VALUE_CHARS_PER_BATCH`].
+    pub value_chars: usize,
+}
+
+impl Route53BatchSize {
+    pub fn of(changes: &[RecordChange]) -> Route53BatchSize {
+        let mut size = Route53BatchSize::default();
+        for change in changes {
+            match &change.expected {
+                Some(old) => {
+                    size.add(old, 1);
+                    size.add(&change.desired, 1);
+                }
+                None => size.add(&change.desired, 2),
+            }
+        }
+        size
+    }
+
+    fn add(&mut self, record: &DnsRecord, weight: usize) {
+        let (elements, chars) = match &record.alias {
+            Some(_) => (1, 0),
+            None => (
+                record.values.len(),
+                record.values.iter().map(|v| v.chars().count()).sum(),
+            ),
+        };
+        self.resource_records += elements * weight;
+        self.value_chars += chars * weight;
+    }
+
+    /// Within both quotas.
+    pub fn fits(&self) -> bool {
+        self.resource_records <= ROUTE53_MAX_CHANGES_PER_BATCH
+            && self.value_chars <= ROUTE53_MAX_VALUE_CHARS_PER_BATCH
+    }
+}
+
+/// The checks every implementation of `Dns::change_records` makes before sending anything:
+/// a batch Route 53 would refuse as a whole (empty, over its quotas, or naming one record
+/// twice, which Route 53 rejects as an invalid change batch) is refused here, with
+/// `NeedsSpecChange` and nothing sent.
+pub fn check_record_batch(changes: &[RecordChange]) -> CloudResult<()> {
+    const OP: &str = "ChangeResourceRecordSets";
+    let refuse = |code: &str, message: String| {
+        Err(CloudError::new(
+            ErrorCategory::NeedsSpecChange,
+            Service::Route53,
+            OP,
+            code,
+            message,
+        ))
+    };
+    if changes.is_empty() {
+        return refuse(
+            "EmptyChangeBatch",
+            "a change batch needs at least one change".into(),
+        );
+    }
+    let size = Route53BatchSize::of(changes);
+    if !size.fits() {
+        return refuse(
+            "ChangeBatchTooLarge",
+            format!(
+                "{} ResourceRecord elements and {} value characters in one batch; Route 53 \
+                 accepts at most {ROUTE53_MAX_CHANGES_PER_BATCH} and \
+                 {ROUTE53_MAX_VALUE_CHARS_PER_BATCH} (UPSERT counts twice): split the batch",
+                size.resource_records, size.value_chars
+            ),
+        );
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for change in changes {
+        let mut keys: Vec<(String, String)> = change
+            .expected
+            .iter()
+            .chain(std::iter::once(&change.desired))
+            .map(DnsRecord::key)
+            .collect();
+        keys.dedup();
+        for key in keys {
+            if !seen.insert(key.clone()) {
+                return refuse(
+                    "DuplicateRecordInBatch",
+                    format!("{} {} is changed twice in one batch", key.0, key.1),
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,6 +297,9 @@ pub struct ChangeInfo {
     pub status: ChangeStatus,
 }
 
+/// DescribeServices accepts at most 10 services per call.
+pub const ECS_SERVICES_PER_DESCRIBE: usize = 10;
+
 /// An ECS service from DescribeServices.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EcsService {
@@ -156,6 +312,9 @@ pub struct EcsService {
     pub pending: u32,
 }
 
+/// DescribeScalableTargets accepts at most 50 `ResourceIds` per call.
+pub const SCALABLE_TARGET_IDS_PER_DESCRIBE: usize = 50;
+
 /// An Application Auto Scaling scalable target for an ECS service's DesiredCount.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScalableTarget {
@@ -164,6 +323,21 @@ pub struct ScalableTarget {
     pub min: u32,
     pub max: u32,
 }
+
+/// A replication-lag query: the secondary in `secondary_region` of the primary cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LagQuery {
+    pub primary_cluster_id: String,
+    pub secondary_region: String,
+}
+
+/// GetMetricData accepts at most 500 metric queries (`MetricDataQueries`) per call.
+pub const CLOUDWATCH_METRIC_QUERIES_PER_CALL: usize = 500;
+/// Each lag is asked as two metrics, `AuroraGlobalDBRPOLag` and the older engines'
+/// `AuroraGlobalDBReplicationLag` (an engine publishes one or the other).
+pub const METRICS_PER_LAG_QUERY: usize = 2;
+/// So one GetMetricData call answers at most this many [`LagQuery`]s.
+pub const LAG_QUERIES_PER_CALL: usize = CLOUDWATCH_METRIC_QUERIES_PER_CALL / METRICS_PER_LAG_QUERY;
 
 /// The Application Auto Scaling resource id of an ECS service.
 pub fn ecs_resource_id(cluster: &str, service: &str) -> String {
@@ -178,6 +352,117 @@ pub fn region_of_arn(arn: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn cname(name: &str, value: &str) -> DnsRecord {
+        DnsRecord {
+            name: name.to_string(),
+            record_type: "CNAME".to_string(),
+            ttl: Some(60),
+            alias: None,
+            values: vec![value.to_string()],
+        }
+    }
+
+    fn upsert(record: DnsRecord) -> RecordChange {
+        RecordChange {
+            expected: None,
+            desired: record,
+        }
+    }
+
+    #[test]
+    fn an_upsert_counts_its_values_twice_and_a_compare_and_swap_counts_both_sides() {
+        let old = cname("a.example.com.", "east.example.com");
+        let new = cname("a.example.com.", "west.example.com");
+        let swap = RecordChange {
+            expected: Some(old),
+            desired: new.clone(),
+        };
+        let expected = Route53BatchSize {
+            resource_records: 2,
+            value_chars: 32,
+        };
+        assert_eq!(Route53BatchSize::of(&[upsert(new)]), expected);
+        assert_eq!(Route53BatchSize::of(&[swap]), expected);
+    }
+
+    #[test]
+    fn an_alias_counts_as_one_element_without_value_characters() {
+        let alias = DnsRecord {
+            name: "a.example.com.".to_string(),
+            record_type: "A".to_string(),
+            ttl: None,
+            alias: Some(AliasTarget {
+                dns_name: "lb.example.com".to_string(),
+                hosted_zone_id: "Z1".to_string(),
+                evaluate_target_health: false,
+            }),
+            values: vec![],
+        };
+        assert_eq!(
+            Route53BatchSize::of(&[upsert(alias)]),
+            Route53BatchSize {
+                resource_records: 2,
+                value_chars: 0,
+            }
+        );
+    }
+
+    fn upserts(n: usize, value: &str) -> Vec<RecordChange> {
+        (0..n)
+            .map(|i| upsert(cname(&format!("r{i}.example.com."), value)))
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_at_the_quota_passes_and_one_element_more_is_refused_before_sending() {
+        assert_eq!(check_record_batch(&upserts(500, "x")), Ok(()));
+        let err = check_record_batch(&upserts(501, "x")).unwrap_err();
+        assert_eq!(err.category, ErrorCategory::NeedsSpecChange);
+        assert_eq!(err.code, "ChangeBatchTooLarge");
+        assert!(
+            err.message.contains("1002 ResourceRecord elements"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_batch_over_the_value_characters_is_refused() {
+        // 100 upserts of a 161-character value: 200 elements, 32,200 characters.
+        let err = check_record_batch(&upserts(100, &"v".repeat(161))).unwrap_err();
+        assert_eq!(err.code, "ChangeBatchTooLarge");
+        assert_eq!(check_record_batch(&upserts(100, &"v".repeat(160))), Ok(()));
+    }
+
+    #[test]
+    fn an_empty_batch_and_a_record_changed_twice_are_refused() {
+        assert_eq!(
+            check_record_batch(&[]).unwrap_err().code,
+            "EmptyChangeBatch"
+        );
+        let twice = [
+            upsert(cname("A.example.com", "x")),
+            upsert(cname("a.example.com.", "y")),
+        ];
+        assert_eq!(
+            check_record_batch(&twice).unwrap_err().code,
+            "DuplicateRecordInBatch"
+        );
+        let swap_in_place = RecordChange {
+            expected: Some(cname("a.example.com.", "x")),
+            desired: cname("a.example.com.", "y"),
+        };
+        assert_eq!(check_record_batch(&[swap_in_place]), Ok(()));
+    }
+
+    #[test]
+    fn names_compare_fully_qualified_lower_case_with_wildcards_unescaped() {
+        assert_eq!(normalize_record_name("API.Example.com"), "api.example.com.");
+        assert_eq!(
+            normalize_record_name("\\052.example.com."),
+            "*.example.com."
+        );
+    }
 
     #[test]
     fn region_is_read_from_the_fourth_arn_field() {

@@ -1,7 +1,9 @@
 //! The ports: one trait per AWS service the controller needs. Every method maps to one AWS API
 //! call (or one paginated listing) so that call counts in the simulated world and in the real
 //! one mean the same thing. Methods that mutate are idempotent or documented as guarded: the
-//! controller re-reads before calling them.
+//! controller re-reads before calling them. A single-item method that is its batch method
+//! with one item (`change_record`, `replication_lag`) is provided here, on top of the batch
+//! one, so that both go through one code path in every implementation.
 
 use std::sync::Arc;
 
@@ -21,7 +23,12 @@ pub trait Aurora: Send + Sync {
         global_cluster_id: &str,
     ) -> CloudResult<Option<GlobalCluster>>;
 
-    /// DescribeDBClusters in `region` for these identifiers; missing ones are left out.
+    /// DescribeGlobalClusters with no identifier, every page (100 per page): every global
+    /// cluster of the account. Global clusters are account-wide, so any region answers.
+    async fn describe_global_clusters(&self, region: &str) -> CloudResult<Vec<GlobalCluster>>;
+
+    /// DescribeDBClusters in `region` for these identifiers (one call, plus pages, per 100:
+    /// the filter's limit); missing ones are left out.
     async fn describe_clusters(&self, region: &str, ids: &[String]) -> CloudResult<Vec<DbCluster>>;
 
     /// DescribeDBInstances filtered by cluster.
@@ -97,13 +104,32 @@ pub trait Aurora: Send + Sync {
 #[async_trait]
 pub trait ReplicationLag: Send + Sync {
     /// The latest `AuroraGlobalDBRPOLag` of the secondary in `secondary_region`, seen from the
-    /// primary cluster, in seconds. None when there is no recent datapoint.
+    /// primary cluster, in seconds. None when there is no recent datapoint. The same request
+    /// as `replication_lags` with one query.
     async fn replication_lag(
         &self,
         primary_region: &str,
         primary_cluster_id: &str,
         secondary_region: &str,
-    ) -> CloudResult<Option<f64>>;
+    ) -> CloudResult<Option<f64>> {
+        let query = LagQuery {
+            primary_cluster_id: primary_cluster_id.to_string(),
+            secondary_region: secondary_region.to_string(),
+        };
+        let lags = self
+            .replication_lags(primary_region, std::slice::from_ref(&query))
+            .await?;
+        Ok(lags.into_iter().next().flatten())
+    }
+
+    /// Many lags in one go: GetMetricData with up to 500 metric queries per call, two per lag
+    /// (see [`LAG_QUERIES_PER_CALL`]; more: several calls), answers in the order of
+    /// `queries`; None where there is no recent datapoint. No queries: no call.
+    async fn replication_lags(
+        &self,
+        primary_region: &str,
+        queries: &[LagQuery],
+    ) -> CloudResult<Vec<Option<f64>>>;
 }
 
 /// Route 53 records and changes. The control plane lives in us-east-1.
@@ -117,14 +143,39 @@ pub trait Dns: Send + Sync {
         record_type: &str,
     ) -> CloudResult<Option<DnsRecord>>;
 
+    /// ListResourceRecordSets over the whole zone, every page (300 per page): the
+    /// simple-routing records, as get_record returns them (routing-policy records with set
+    /// identifiers skipped).
+    async fn list_records(&self, hosted_zone_id: &str) -> CloudResult<Vec<DnsRecord>>;
+
     /// ChangeResourceRecordSets, one all-or-nothing batch. With `expected`, the batch is
     /// DELETE(expected) + CREATE(desired): a compare-and-swap that fails if someone else moved
-    /// the record. Without it, an UPSERT.
+    /// the record. Without it, an UPSERT. The same request as `change_records` with one
+    /// change.
     async fn change_record(
         &self,
         hosted_zone_id: &str,
         expected: Option<&DnsRecord>,
         desired: &DnsRecord,
+        comment: &str,
+    ) -> CloudResult<ChangeInfo> {
+        let change = RecordChange {
+            expected: expected.cloned(),
+            desired: desired.clone(),
+        };
+        self.change_records(hosted_zone_id, std::slice::from_ref(&change), comment)
+            .await
+    }
+
+    /// ChangeResourceRecordSets with many records' changes in one all-or-nothing batch. The
+    /// caller keeps within Route 53's limits (1,000 ResourceRecord elements, 32,000
+    /// characters of values per request, counted as [`Route53BatchSize`] does); the adapter
+    /// refuses a larger batch with NeedsSpecChange before sending (see
+    /// [`check_record_batch`]).
+    async fn change_records(
+        &self,
+        hosted_zone_id: &str,
+        changes: &[RecordChange],
         comment: &str,
     ) -> CloudResult<ChangeInfo>;
 
@@ -135,7 +186,7 @@ pub trait Dns: Send + Sync {
 /// ECS services.
 #[async_trait]
 pub trait Ecs: Send + Sync {
-    /// DescribeServices (up to 10 per call; the adapter batches).
+    /// DescribeServices (up to 10 per call; the adapter batches, one call per 10).
     async fn describe_services(
         &self,
         region: &str,
@@ -156,7 +207,7 @@ pub trait Ecs: Send + Sync {
 /// Application Auto Scaling scalable targets of ECS services.
 #[async_trait]
 pub trait AutoScaling: Send + Sync {
-    /// DescribeScalableTargets(ecs, ResourceIds).
+    /// DescribeScalableTargets(ecs, ResourceIds): one call (plus pages) per 50 ids.
     async fn describe_scalable_targets(
         &self,
         region: &str,

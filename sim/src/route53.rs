@@ -1,10 +1,11 @@
-//! Route 53 in the world: zones and records, all-or-nothing change batches (DELETE with the
-//! exact old values + CREATE is a compare-and-swap), PENDING then INSYNC, and a data plane
-//! that answers with a change only once it is INSYNC (aws-facts.md, "Route 53").
+//! Route 53 in the world: zones and records, listed a page at a time, all-or-nothing change
+//! batches of many records (DELETE with the exact old values + CREATE is a compare-and-swap),
+//! PENDING then INSYNC, and a data plane that answers with a change only once it is INSYNC
+//! (aws-facts.md, "Route 53").
 
 use drctl_cloud::{
     AliasTarget, ChangeInfo, ChangeStatus, CloudError, CloudResult, DnsRecord, ErrorCategory,
-    Service,
+    RecordChange, Service,
 };
 
 use crate::record::{DnsChangeRecord, FactKind};
@@ -65,6 +66,73 @@ fn validate(op: &'static str, r: &DnsRecord) -> CloudResult<()> {
     }
 }
 
+/// A record in a zone: (name, type), as Route 53 compares them.
+pub(crate) type RecordKey = (String, String);
+
+fn record_key(r: &DnsRecord) -> RecordKey {
+    (norm_name(&r.name), r.record_type.to_ascii_uppercase())
+}
+
+/// A compare-and-swap's DELETE must name the record exactly as it is, and its CREATE must not
+/// land on another record that exists.
+fn check_swap(zone: &Zone, change: &RecordChange) -> CloudResult<()> {
+    const OP: &str = "ChangeResourceRecordSets";
+    let Some(exp) = &change.expected else {
+        return Ok(());
+    };
+    let ekey = record_key(exp);
+    let dkey = record_key(&change.desired);
+    let refuse = |what: String| {
+        Err(r53_err(
+            ErrorCategory::Retryable,
+            OP,
+            "InvalidChangeBatch",
+            what,
+        ))
+    };
+    match zone.records.get(&ekey).and_then(|e| e.current.as_ref()) {
+        None => {
+            return refuse(format!(
+                "Tried to delete resource record set [name='{}', type='{}'] but it was not found",
+                ekey.0, ekey.1
+            ))
+        }
+        Some(cur) if !same_record(cur, exp) => {
+            return refuse(format!(
+                "Tried to delete resource record set [name='{}', type='{}'] but the values provided do not match the current values",
+                ekey.0, ekey.1
+            ))
+        }
+        Some(_) => {}
+    }
+    if ekey != dkey && zone.records.get(&dkey).is_some_and(|e| e.current.is_some()) {
+        return refuse(format!(
+            "Tried to create resource record set [name='{}', type='{}'] but it already exists",
+            dkey.0, dkey.1
+        ));
+    }
+    Ok(())
+}
+
+/// Apply one checked change; the data plane answers with it from `insync_at`. Returns the
+/// record as stored.
+fn apply(zone: &mut Zone, change: &RecordChange, insync_at: i64) -> DnsRecord {
+    let desired = normalize(&change.desired);
+    let dkey = record_key(&desired);
+    if let Some(exp) = &change.expected {
+        let ekey = record_key(exp);
+        if ekey != dkey {
+            let e = zone.records.entry(ekey).or_default();
+            e.current = None;
+            e.history.push((insync_at, None));
+        }
+    }
+    let e = zone.records.entry(dkey).or_default();
+    e.current = Some(desired.clone());
+    e.history.push((insync_at, Some(desired.clone())));
+    desired
+}
+
 impl State {
     pub(crate) fn get_record(
         &self,
@@ -72,97 +140,77 @@ impl State {
         name: &str,
         record_type: &str,
     ) -> CloudResult<Option<DnsRecord>> {
-        let zone = self.zones.get(zone_id).ok_or_else(|| {
-            r53_err(
-                ErrorCategory::NeedsSpecChange,
-                "ListResourceRecordSets",
-                "NoSuchHostedZone",
-                format!("No hosted zone found with ID: {zone_id}"),
-            )
-        })?;
+        let zone = self.zone(zone_id, "ListResourceRecordSets")?;
         let key = (norm_name(name), record_type.to_ascii_uppercase());
         Ok(zone.records.get(&key).and_then(|e| e.current.clone()))
     }
 
-    pub(crate) fn change_record(
-        &mut self,
-        ctx: &Ctx,
+    /// One ListResourceRecordSets page of the whole zone from `start` (inclusive), in the
+    /// zone's order, and where the next page starts if there is one.
+    pub(crate) fn records_page(
+        &self,
         zone_id: &str,
-        expected: Option<&DnsRecord>,
-        desired: &DnsRecord,
-    ) -> CloudResult<ChangeInfo> {
-        const OP: &str = "ChangeResourceRecordSets";
-        validate(OP, desired)?;
-        let zone = self.zones.get(zone_id).ok_or_else(|| {
+        start: Option<&RecordKey>,
+        page_size: usize,
+    ) -> CloudResult<(Vec<DnsRecord>, Option<RecordKey>)> {
+        let zone = self.zone(zone_id, "ListResourceRecordSets")?;
+        let mut live = zone
+            .records
+            .iter()
+            .filter(|(key, _)| start.is_none_or(|s| *key >= s))
+            .filter_map(|(key, e)| e.current.as_ref().map(|r| (key, r)));
+        let page: Vec<DnsRecord> = live
+            .by_ref()
+            .take(page_size)
+            .map(|(_, r)| r.clone())
+            .collect();
+        let next = live.next().map(|(key, _)| key.clone());
+        Ok((page, next))
+    }
+
+    fn zone(&self, zone_id: &str, op: &'static str) -> CloudResult<&Zone> {
+        self.zones.get(zone_id).ok_or_else(|| {
             r53_err(
                 ErrorCategory::NeedsSpecChange,
-                OP,
+                op,
                 "NoSuchHostedZone",
                 format!("No hosted zone found with ID: {zone_id}"),
             )
-        })?;
-        let desired = normalize(desired);
-        let dkey = (desired.name.clone(), desired.record_type.clone());
-        // The batch is checked as a whole before anything changes (all or nothing).
-        if let Some(exp) = expected {
-            let ekey = (norm_name(&exp.name), exp.record_type.to_ascii_uppercase());
-            let current = zone.records.get(&ekey).and_then(|e| e.current.as_ref());
-            match current {
-                None => {
-                    return Err(r53_err(
-                        ErrorCategory::Retryable,
-                        OP,
-                        "InvalidChangeBatch",
-                        format!(
-                            "Tried to delete resource record set [name='{}', type='{}'] but it was not found",
-                            ekey.0, ekey.1
-                        ),
-                    ))
-                }
-                Some(cur) if !same_record(cur, exp) => {
-                    return Err(r53_err(
-                        ErrorCategory::Retryable,
-                        OP,
-                        "InvalidChangeBatch",
-                        format!(
-                            "Tried to delete resource record set [name='{}', type='{}'] but the values provided do not match the current values",
-                            ekey.0, ekey.1
-                        ),
-                    ))
-                }
-                Some(_) => {}
-            }
-            if ekey != dkey && zone.records.get(&dkey).is_some_and(|e| e.current.is_some()) {
-                return Err(r53_err(
-                    ErrorCategory::Retryable,
-                    OP,
-                    "InvalidChangeBatch",
-                    format!(
-                        "Tried to create resource record set [name='{}', type='{}'] but it already exists",
-                        dkey.0, dkey.1
-                    ),
-                ));
-            }
+        })
+    }
+
+    /// ChangeResourceRecordSets: every change is checked against the zone before anything
+    /// changes (all or nothing), then all are applied under one change id that becomes INSYNC
+    /// at one time for every record. The caller has refused batches Route 53 rejects as a
+    /// whole (`check_record_batch`), so no record is changed twice.
+    pub(crate) fn change_records(
+        &mut self,
+        ctx: &Ctx,
+        zone_id: &str,
+        changes: &[RecordChange],
+    ) -> CloudResult<ChangeInfo> {
+        const OP: &str = "ChangeResourceRecordSets";
+        for change in changes {
+            validate(OP, &change.desired)?;
+        }
+        let zone = self.zone(zone_id, OP)?;
+        for change in changes {
+            check_swap(zone, change)?;
         }
         let insync = self.op_duration(self.cfg.timings.dns_insync);
         let insync_at = ctx.now + insync;
         self.change_counter += 1;
         let id = format!("/change/C{:012X}", self.change_counter);
         let zone = self.zones.entry(zone_id.to_string()).or_default();
-        if let Some(exp) = expected {
-            let ekey = (norm_name(&exp.name), exp.record_type.to_ascii_uppercase());
-            if ekey != dkey {
-                let e = zone.records.entry(ekey).or_default();
-                e.current = None;
-                e.history.push((insync_at, None));
-            }
+        let mut applied = Vec::with_capacity(changes.len());
+        for change in changes {
+            applied.push(apply(zone, change, insync_at));
         }
-        let e = zone.records.entry(dkey).or_default();
-        e.current = Some(desired.clone());
-        e.history.push((insync_at, Some(desired.clone())));
         self.changes.insert(id.clone(), Change { insync_at });
         self.push_event(insync_at, Event::ChangeInSync(id.clone()));
-        self.log_dns_change(ctx, zone_id, &desired, &id);
+        for desired in &applied {
+            self.log_dns_change(ctx, zone_id, desired, &id);
+        }
         Ok(ChangeInfo {
             id,
             status: ChangeStatus::Pending,
@@ -234,15 +282,20 @@ impl State {
     }
 
     pub(crate) fn change_insync(&mut self, t: i64, id: String) {
-        // Find the record this change wrote, for the fact.
-        let found = self.dns_log.iter().find(|d| d.change_id == id).cloned();
-        if let Some(d) = found {
+        // One fact per record the change wrote (a batch writes several).
+        let written: Vec<(String, Option<String>)> = self
+            .dns_log
+            .iter()
+            .filter(|d| d.change_id == id)
+            .map(|d| (d.record_name.clone(), d.to_region.clone()))
+            .collect();
+        for (record, region) in written {
             self.fact(
                 t,
                 FactKind::DnsInSync {
-                    change_id: id,
-                    record: d.record_name,
-                    region: d.to_region,
+                    change_id: id.clone(),
+                    record,
+                    region,
                 },
             );
         }
