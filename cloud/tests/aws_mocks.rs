@@ -24,7 +24,7 @@ use aws_smithy_types::body::SdkBody;
 use drctl_cloud::aws::AwsCloud;
 use drctl_cloud::{
     AliasTarget, Aurora, AutoScaling, ChangeStatus, CloudError, Dns, DnsRecord, Ecs, ErrorCategory,
-    GlobalMember,
+    GlobalMember, ReplicationLag,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -793,4 +793,466 @@ fn cname(name: &str, value: &str) -> DnsRecord {
         alias: None,
         values: vec![value.to_string()],
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fleet reads and batches: every page followed, every limit respected
+
+fn global(id: &str) -> aws_sdk_rds::types::GlobalCluster {
+    aws_sdk_rds::types::GlobalCluster::builder()
+        .global_cluster_identifier(id)
+        .global_cluster_arn(format!("arn:aws:rds::123456789012:global-cluster:{id}"))
+        .status("available")
+        .build()
+}
+
+#[tokio::test(start_paused = true)]
+async fn describe_global_clusters_lists_the_whole_account_page_by_page() {
+    use aws_sdk_rds::operation::describe_global_clusters::DescribeGlobalClustersOutput;
+    let first = mock!(aws_sdk_rds::Client::describe_global_clusters)
+        .match_requests(|r| {
+            r.marker().is_none()
+                && r.max_records() == Some(100)
+                && r.global_cluster_identifier().is_none()
+        })
+        .then_output(|| {
+            DescribeGlobalClustersOutput::builder()
+                .set_global_clusters(Some(
+                    (0..100).map(|i| global(&format!("g{i:03}"))).collect(),
+                ))
+                .marker("page-2")
+                .build()
+        });
+    let second = mock!(aws_sdk_rds::Client::describe_global_clusters)
+        .match_requests(|r| r.marker() == Some("page-2") && r.max_records() == Some(100))
+        .then_output(|| {
+            DescribeGlobalClustersOutput::builder()
+                .global_clusters(global("g100"))
+                .build()
+        });
+    let cloud = cloud_with(&[&first, &second]);
+
+    let clusters = cloud.describe_global_clusters("us-west-2").await.unwrap();
+
+    assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
+    assert_eq!(clusters.len(), 101);
+    assert_eq!(clusters[0].identifier, "g000");
+    assert_eq!(clusters[100].identifier, "g100");
+    assert_eq!(clusters[100].status.as_deref(), Some("available"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_of_the_global_cluster_listing_is_retryable_with_the_aws_code() {
+    let throttled = mock!(aws_sdk_rds::Client::describe_global_clusters)
+        .sequence()
+        .http_response(|| http_error(400, "Throttling", "Rate exceeded"))
+        .times(3)
+        .build();
+    let cloud = cloud_with(&[&throttled]);
+
+    let err = expect_error(cloud.describe_global_clusters("us-east-1").await);
+
+    assert_eq!(err.category, ErrorCategory::Retryable);
+    assert_eq!(
+        (err.code.as_str(), err.operation),
+        ("Throttling", "DescribeGlobalClusters")
+    );
+}
+
+fn cname_set(name: &str, value: &str) -> aws_sdk_route53::types::ResourceRecordSet {
+    aws_sdk_route53::types::ResourceRecordSet::builder()
+        .name(name)
+        .r#type(aws_sdk_route53::types::RrType::Cname)
+        .ttl(60)
+        .resource_records(
+            aws_sdk_route53::types::ResourceRecord::builder()
+                .value(value)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap()
+}
+
+fn weighted_set(name: &str) -> aws_sdk_route53::types::ResourceRecordSet {
+    aws_sdk_route53::types::ResourceRecordSet::builder()
+        .name(name)
+        .r#type(aws_sdk_route53::types::RrType::Cname)
+        .set_identifier("blue")
+        .weight(10)
+        .ttl(60)
+        .resource_records(
+            aws_sdk_route53::types::ResourceRecord::builder()
+                .value("w.example.com")
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn list_records_follows_every_page_of_300_and_skips_routing_policy_records() {
+    use aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsOutput;
+    use aws_sdk_route53::types::RrType;
+    let first = mock!(aws_sdk_route53::Client::list_resource_record_sets)
+        .match_requests(|r| {
+            r.start_record_name().is_none()
+                && r.max_items() == Some(300)
+                && r.hosted_zone_id() == Some("Z1")
+        })
+        .then_output(|| {
+            let mut sets: Vec<_> = (0..299)
+                .map(|i| cname_set(&format!("r{i:03}.example.com."), "x.example.com"))
+                .collect();
+            sets.push(weighted_set("w.example.com."));
+            ListResourceRecordSetsOutput::builder()
+                .set_resource_record_sets(Some(sets))
+                .is_truncated(true)
+                .next_record_name("w.example.com.")
+                .next_record_type(RrType::Cname)
+                .next_record_identifier("green")
+                .max_items(300)
+                .build()
+                .unwrap()
+        });
+    let second = mock!(aws_sdk_route53::Client::list_resource_record_sets)
+        .match_requests(|r| {
+            r.start_record_name() == Some("w.example.com.")
+                && r.start_record_type() == Some(&RrType::Cname)
+                && r.start_record_identifier() == Some("green")
+                && r.max_items() == Some(300)
+        })
+        .then_output(|| {
+            ListResourceRecordSetsOutput::builder()
+                .resource_record_sets(weighted_set("w.example.com."))
+                .resource_record_sets(alias_set("z.example.com."))
+                .is_truncated(false)
+                .max_items(300)
+                .build()
+                .unwrap()
+        });
+    let cloud = cloud_with(&[&first, &second]);
+
+    let records = cloud.list_records("Z1").await.unwrap();
+
+    assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
+    assert_eq!(
+        records.len(),
+        300,
+        "299 simple records, 2 weighted skipped, 1 alias"
+    );
+    assert_eq!(records[0], cname("r000.example.com.", "x.example.com"));
+    assert_eq!(records[299].name, "z.example.com.");
+    assert!(records[299].alias.is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_truncated_listing_without_a_next_record_is_a_malformed_response_not_a_loop() {
+    use aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsOutput;
+    let broken = mock!(aws_sdk_route53::Client::list_resource_record_sets).then_output(|| {
+        ListResourceRecordSetsOutput::builder()
+            .resource_record_sets(cname_set("a.example.com.", "x.example.com"))
+            .is_truncated(true)
+            .max_items(300)
+            .build()
+            .unwrap()
+    });
+    let cloud = cloud_with(&[&broken]);
+
+    let err = expect_error(cloud.list_records("Z1").await);
+
+    assert_eq!(err.code, "MalformedResponse");
+    assert_eq!(broken.num_calls(), 1);
+}
+
+fn change_ok(
+) -> aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsOutput {
+    aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsOutput::builder()
+        .change_info(
+            aws_sdk_route53::types::ChangeInfo::builder()
+                .id("/change/CBATCH")
+                .status(aws_sdk_route53::types::ChangeStatus::Pending)
+                .submitted_at(aws_smithy_types::DateTime::from_secs(0))
+                .build()
+                .unwrap(),
+        )
+        .build()
+}
+
+#[tokio::test(start_paused = true)]
+async fn change_records_sends_every_records_change_in_one_batch() {
+    use drctl_cloud::RecordChange;
+    let sent: Arc<std::sync::Mutex<Vec<(String, String)>>> = Arc::default();
+    let seen = sent.clone();
+    let change = mock!(aws_sdk_route53::Client::change_resource_record_sets)
+        .match_requests(|r| r.hosted_zone_id() == Some("Z1"))
+        .then_compute_output(move |r| {
+            let batch = r.change_batch().unwrap();
+            let mut seen = seen.lock().unwrap();
+            seen.push((
+                "comment".to_string(),
+                batch.comment().unwrap_or_default().to_string(),
+            ));
+            for c in batch.changes() {
+                let set = c.resource_record_set().unwrap();
+                seen.push((c.action().as_str().to_string(), set.name().to_string()));
+            }
+            change_ok()
+        });
+    let cloud = cloud_with(&[&change]);
+    let changes = [
+        RecordChange {
+            expected: Some(cname("a.example.com.", "east.example.com")),
+            desired: cname("a.example.com.", "west.example.com"),
+        },
+        RecordChange {
+            expected: None,
+            desired: cname("b.example.com.", "west.example.com"),
+        },
+    ];
+
+    let info = cloud
+        .change_records("Z1", &changes, "fleet move")
+        .await
+        .unwrap();
+
+    assert_eq!(info.id, "CBATCH");
+    assert_eq!(change.num_calls(), 1);
+    let row = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(
+        *sent.lock().unwrap(),
+        [
+            row("comment", "fleet move"),
+            row("DELETE", "a.example.com."),
+            row("CREATE", "a.example.com."),
+            row("UPSERT", "b.example.com."),
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_batch_over_route53s_limits_is_refused_before_anything_is_sent() {
+    use drctl_cloud::{RecordChange, ROUTE53_MAX_CHANGES_PER_BATCH};
+    let change = mock!(aws_sdk_route53::Client::change_resource_record_sets).then_output(change_ok);
+    let cloud = cloud_with(&[&change]);
+    // Each UPSERT of a one-value record counts two ResourceRecord elements.
+    let changes: Vec<RecordChange> = (0..=ROUTE53_MAX_CHANGES_PER_BATCH / 2)
+        .map(|i| RecordChange {
+            expected: None,
+            desired: cname(&format!("r{i}.example.com."), "x.example.com"),
+        })
+        .collect();
+
+    let err = expect_error(cloud.change_records("Z1", &changes, "too big").await);
+
+    assert_eq!(err.category, ErrorCategory::NeedsSpecChange);
+    assert_eq!(err.code, "ChangeBatchTooLarge");
+    assert!(!err.outcome_unknown, "nothing was sent");
+    assert_eq!(change.num_calls(), 0);
+
+    cloud
+        .change_records("Z1", &changes[1..], "at the limit")
+        .await
+        .unwrap();
+    assert_eq!(change.num_calls(), 1);
+}
+
+fn lag_query(cluster: &str, region: &str) -> drctl_cloud::LagQuery {
+    drctl_cloud::LagQuery {
+        primary_cluster_id: cluster.to_string(),
+        secondary_region: region.to_string(),
+    }
+}
+
+/// The (cluster, secondary region) a metric query asks about.
+fn dimensions_of(q: &aws_sdk_cloudwatch::types::MetricDataQuery) -> (String, String) {
+    let dims = q.metric_stat().unwrap().metric().unwrap().dimensions();
+    let value = |name: &str| {
+        dims.iter()
+            .find(|d| d.name() == Some(name))
+            .and_then(|d| d.value())
+            .unwrap()
+            .to_string()
+    };
+    (value("DBClusterIdentifier"), value("SecondaryRegion"))
+}
+
+#[tokio::test(start_paused = true)]
+async fn replication_lags_answer_in_the_order_asked_whatever_order_cloudwatch_answers_in() {
+    use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
+    use aws_sdk_cloudwatch::types::MetricDataResult;
+    // Lag in ms per cluster; "c2" publishes only the older metric, "c3" nothing.
+    let get = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
+        .match_requests(|r| r.next_token().is_none())
+        .then_compute_output(|r| {
+            let mut out = GetMetricDataOutput::builder();
+            for q in r.metric_data_queries().iter().rev() {
+                let metric = q
+                    .metric_stat()
+                    .unwrap()
+                    .metric()
+                    .unwrap()
+                    .metric_name()
+                    .unwrap();
+                let (cluster, _) = dimensions_of(q);
+                let ms = match (cluster.as_str(), metric) {
+                    ("c1", "AuroraGlobalDBRPOLag") => Some(1500.0),
+                    ("c2", "AuroraGlobalDBReplicationLag") => Some(250.0),
+                    _ => None,
+                };
+                let mut result = MetricDataResult::builder().id(q.id().unwrap());
+                if let Some(ms) = ms {
+                    result = result.values(ms).values(99_000.0);
+                }
+                out = out.metric_data_results(result.build());
+            }
+            out.build()
+        });
+    let cloud = cloud_with(&[&get]);
+    let queries = [
+        lag_query("c3", "us-west-2"),
+        lag_query("c1", "us-west-2"),
+        lag_query("c2", "eu-west-1"),
+    ];
+
+    let lags = cloud.replication_lags("us-east-1", &queries).await.unwrap();
+
+    assert_eq!(lags, [None, Some(1.5), Some(0.25)]);
+    assert_eq!(
+        get.num_calls(),
+        1,
+        "three lags, six metric queries: one call"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn replication_lags_split_into_calls_of_500_metric_queries_and_follow_pages() {
+    use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
+    use aws_sdk_cloudwatch::types::MetricDataResult;
+    let sizes: Arc<std::sync::Mutex<Vec<usize>>> = Arc::default();
+    let seen = sizes.clone();
+    // Every lag's newest points, but the last lag's on a second page (only its older metric).
+    let first_page = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
+        .match_requests(|r| r.next_token().is_none())
+        .then_compute_output(move |r| {
+            let queries = r.metric_data_queries();
+            seen.lock().unwrap().push(queries.len());
+            let mut out = GetMetricDataOutput::builder();
+            for q in &queries[..queries.len() - 2] {
+                let (cluster, _) = dimensions_of(q);
+                let ms: f64 = cluster.trim_start_matches('c').parse().unwrap();
+                out = out.metric_data_results(
+                    MetricDataResult::builder()
+                        .id(q.id().unwrap())
+                        .values(ms)
+                        .build(),
+                );
+            }
+            let last = queries.last().unwrap().id().unwrap().to_string();
+            out.next_token(format!("more:{last}")).build()
+        });
+    let second_page = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
+        .match_requests(|r| r.next_token().is_some_and(|t| t.starts_with("more:")))
+        .then_compute_output(|r| {
+            let id = r
+                .next_token()
+                .unwrap()
+                .trim_start_matches("more:")
+                .to_string();
+            GetMetricDataOutput::builder()
+                .metric_data_results(MetricDataResult::builder().id(id).values(7.0).build())
+                .build()
+        });
+    let cloud = cloud_with(&[&first_page, &second_page]);
+    let queries: Vec<_> = (0..300)
+        .map(|i| lag_query(&format!("c{i}"), "us-west-2"))
+        .collect();
+
+    let lags = cloud.replication_lags("us-east-1", &queries).await.unwrap();
+
+    assert_eq!(*sizes.lock().unwrap(), [500, 100], "250 lags, then 50");
+    assert_eq!(
+        second_page.num_calls(),
+        2,
+        "each call's second page was read"
+    );
+    assert_eq!(lags.len(), 300);
+    assert_eq!(lags[0], Some(0.0));
+    assert_eq!(lags[123], Some(0.123));
+    // The last lag of each call is only on its second page.
+    assert_eq!(lags[249], Some(0.007));
+    assert_eq!(lags[299], Some(0.007));
+    assert_eq!(
+        cloud.replication_lags("us-east-1", &[]).await.unwrap(),
+        Vec::<Option<f64>>::new()
+    );
+    assert_eq!(sizes.lock().unwrap().len(), 2, "no lags, no call");
+}
+
+#[tokio::test(start_paused = true)]
+async fn describe_clusters_sends_at_most_100_identifiers_per_filter() {
+    use aws_sdk_rds::operation::describe_db_clusters::DescribeDbClustersOutput;
+    use aws_sdk_rds::types::DbCluster;
+    let describe = mock!(aws_sdk_rds::Client::describe_db_clusters)
+        .match_requests(|r| r.filters().iter().all(|f| f.values().len() <= 100))
+        .then_compute_output(|r| {
+            let mut out = DescribeDbClustersOutput::builder();
+            for id in r.filters()[0].values() {
+                out = out.db_clusters(
+                    DbCluster::builder()
+                        .db_cluster_identifier(id)
+                        .status("available")
+                        .build(),
+                );
+            }
+            out.build()
+        });
+    let cloud = cloud_with(&[&describe]);
+    let ids: Vec<String> = (0..250).map(|i| format!("c{i}")).collect();
+
+    let clusters = cloud.describe_clusters("us-east-1", &ids).await.unwrap();
+
+    assert_eq!(describe.num_calls(), 3);
+    assert_eq!(clusters.len(), 250);
+    assert_eq!(clusters[249].identifier, "c249");
+}
+
+#[tokio::test(start_paused = true)]
+async fn describe_scalable_targets_sends_at_most_50_resource_ids_per_call() {
+    use aws_sdk_applicationautoscaling::operation::describe_scalable_targets::DescribeScalableTargetsOutput;
+    use aws_sdk_applicationautoscaling::types::{
+        ScalableDimension, ScalableTarget, ServiceNamespace,
+    };
+    let describe = mock!(aws_sdk_applicationautoscaling::Client::describe_scalable_targets)
+        .match_requests(|r| r.resource_ids().len() <= 50)
+        .then_compute_output(|r| {
+            let mut out = DescribeScalableTargetsOutput::builder();
+            for id in r.resource_ids() {
+                out = out.scalable_targets(
+                    ScalableTarget::builder()
+                        .service_namespace(ServiceNamespace::Ecs)
+                        .resource_id(id)
+                        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+                        .min_capacity(1)
+                        .max_capacity(2)
+                        .role_arn("arn:aws:iam::123456789012:role/x")
+                        .creation_time(aws_smithy_types::DateTime::from_secs(0))
+                        .build()
+                        .unwrap(),
+                );
+            }
+            out.build()
+        });
+    let cloud = cloud_with(&[&describe]);
+    let ids: Vec<String> = (0..120).map(|i| format!("service/c/s{i}")).collect();
+
+    let targets = cloud
+        .describe_scalable_targets("us-east-1", &ids)
+        .await
+        .unwrap();
+
+    assert_eq!(describe.num_calls(), 3);
+    assert_eq!(targets.len(), 120);
+    assert_eq!(targets[119].resource_id, "service/c/s119");
 }

@@ -66,7 +66,10 @@ fn validate(op: &'static str, r: &DnsRecord) -> CloudResult<()> {
     }
 }
 
-fn record_key(r: &DnsRecord) -> (String, String) {
+/// A record in a zone: (name, type), as Route 53 compares them.
+pub(crate) type RecordKey = (String, String);
+
+fn record_key(r: &DnsRecord) -> RecordKey {
     (norm_name(&r.name), r.record_type.to_ascii_uppercase())
 }
 
@@ -147,9 +150,9 @@ impl State {
     pub(crate) fn records_page(
         &self,
         zone_id: &str,
-        start: Option<&(String, String)>,
+        start: Option<&RecordKey>,
         page_size: usize,
-    ) -> CloudResult<(Vec<DnsRecord>, Option<(String, String)>)> {
+    ) -> CloudResult<(Vec<DnsRecord>, Option<RecordKey>)> {
         let zone = self.zone(zone_id, "ListResourceRecordSets")?;
         let mut live = zone
             .records

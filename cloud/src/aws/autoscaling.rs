@@ -8,11 +8,8 @@ use super::operations as ops;
 use super::retry::MutationRetryGuard;
 use super::AwsCloud;
 use crate::error::CloudResult;
-use crate::model::ScalableTarget;
+use crate::model::{ScalableTarget, SCALABLE_TARGET_IDS_PER_DESCRIBE};
 use crate::ports::AutoScaling;
-
-/// DescribeScalableTargets accepts at most 50 resource ids per call.
-const RESOURCE_IDS_MAX: usize = 50;
 
 fn mutation() -> aws_sdk_applicationautoscaling::config::Builder {
     aws_sdk_applicationautoscaling::config::Builder::default().retry_classifier(MutationRetryGuard)
@@ -41,7 +38,7 @@ impl AutoScaling for AwsCloud {
     ) -> CloudResult<Vec<ScalableTarget>> {
         let client = self.region(region).autoscaling.clone();
         let mut targets = Vec::new();
-        for chunk in resource_ids.chunks(RESOURCE_IDS_MAX) {
+        for chunk in resource_ids.chunks(SCALABLE_TARGET_IDS_PER_DESCRIBE) {
             let page = client
                 .describe_scalable_targets()
                 .service_namespace(ServiceNamespace::Ecs)

@@ -1,5 +1,6 @@
 //! CloudWatch (aws-sdk-cloudwatch): Aurora global replication lag.
 
+use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -12,6 +13,7 @@ use super::errors::mapper as err;
 use super::operations as ops;
 use super::AwsCloud;
 use crate::error::CloudResult;
+use crate::model::{LagQuery, LAG_QUERIES_PER_CALL, METRICS_PER_LAG_QUERY};
 use crate::ports::ReplicationLag;
 
 /// The RPO lag (Aurora PostgreSQL and recent MySQL) and the older replication lag, both in
@@ -23,12 +25,7 @@ const NAMESPACE: &str = "AWS/RDS";
 const LOOKBACK: Duration = Duration::from_secs(5 * 60);
 const PERIOD_SECONDS: i32 = 60;
 
-fn query(
-    id: &str,
-    metric: &str,
-    primary_cluster_id: &str,
-    secondary_region: &str,
-) -> MetricDataQuery {
+fn query(id: &str, metric: &str, lag: &LagQuery) -> MetricDataQuery {
     MetricDataQuery::builder()
         .id(id)
         .metric_stat(
@@ -40,13 +37,13 @@ fn query(
                         .dimensions(
                             Dimension::builder()
                                 .name("DBClusterIdentifier")
-                                .value(primary_cluster_id)
+                                .value(&lag.primary_cluster_id)
                                 .build(),
                         )
                         .dimensions(
                             Dimension::builder()
                                 .name("SecondaryRegion")
-                                .value(secondary_region)
+                                .value(&lag.secondary_region)
                                 .build(),
                         )
                         .build(),
@@ -60,42 +57,60 @@ fn query(
         .build()
 }
 
-/// The newest datapoint of the result with this id, in seconds. Results are requested newest
-/// first (`TimestampDescending`).
-pub(crate) fn newest_seconds(results: &[MetricDataResult], id: &str) -> Option<f64> {
-    results
-        .iter()
-        .find(|r| r.id() == Some(id))
-        .and_then(|r| r.values().first())
-        .map(|ms| ms / 1000.0)
+/// The newest datapoint per result id, in seconds, over every page. Results are requested
+/// newest first (`TimestampDescending`), and a result split across pages continues on the
+/// next one, so the first value seen for an id is its newest.
+fn newest_seconds_by_id<'a>(
+    results: impl IntoIterator<Item = &'a MetricDataResult>,
+) -> HashMap<String, f64> {
+    let mut newest = HashMap::new();
+    for r in results {
+        if let (Some(id), Some(ms)) = (r.id(), r.values().first()) {
+            newest.entry(id.to_string()).or_insert(ms / 1000.0);
+        }
+    }
+    newest
 }
 
-#[async_trait]
-impl ReplicationLag for AwsCloud {
-    async fn replication_lag(
+fn rpo_id(i: usize) -> String {
+    format!("rpo{i}")
+}
+
+fn lag_id(i: usize) -> String {
+    format!("lag{i}")
+}
+
+/// Datapoints one query can have in the window (one per period, plus a partial one).
+const POINTS_PER_QUERY: i32 = (LOOKBACK.as_secs() / PERIOD_SECONDS as u64) as i32 + 2;
+
+fn metric_queries_len(queries: &[LagQuery]) -> i32 {
+    i32::try_from(queries.len() * METRICS_PER_LAG_QUERY).unwrap_or(i32::MAX)
+}
+
+impl AwsCloud {
+    /// One GetMetricData (plus pages) for at most [`LAG_QUERIES_PER_CALL`] lags.
+    async fn lag_chunk(
         &self,
         primary_region: &str,
-        primary_cluster_id: &str,
-        secondary_region: &str,
-    ) -> CloudResult<Option<f64>> {
+        queries: &[LagQuery],
+    ) -> CloudResult<Vec<Option<f64>>> {
         let now = SystemTime::now();
-        // Both metrics in one call: engines publish one or the other.
-        let out = self
+        // Both metrics of every lag in one call: engines publish one or the other.
+        let metric_queries = queries
+            .iter()
+            .enumerate()
+            .flat_map(|(i, q)| {
+                [
+                    query(&rpo_id(i), RPO_LAG_METRIC, q),
+                    query(&lag_id(i), REPLICATION_LAG_METRIC, q),
+                ]
+            })
+            .collect();
+        let pages: Vec<_> = self
             .region(primary_region)
             .cloudwatch
             .get_metric_data()
-            .metric_data_queries(query(
-                "rpo",
-                RPO_LAG_METRIC,
-                primary_cluster_id,
-                secondary_region,
-            ))
-            .metric_data_queries(query(
-                "lag",
-                REPLICATION_LAG_METRIC,
-                primary_cluster_id,
-                secondary_region,
-            ))
+            .set_metric_data_queries(Some(metric_queries))
             .start_time(DateTime::from(now - LOOKBACK))
             // A minute past now: CloudWatch (and moto) truncate the end to whole seconds or
             // periods and exclude it, so an end of "now" can leave out the newest datapoint,
@@ -104,12 +119,37 @@ impl ReplicationLag for AwsCloud {
                 now + Duration::from_secs(PERIOD_SECONDS as u64),
             ))
             .scan_by(ScanBy::TimestampDescending)
-            // Only the newest point is used: one page always holds it.
-            .max_datapoints(100)
+            // Room for every point of the window, so one page normally holds the answer;
+            // further pages are still followed.
+            .max_datapoints(POINTS_PER_QUERY * metric_queries_len(queries))
+            .into_paginator()
             .send()
+            .try_collect()
             .await
             .map_err(err(&ops::GET_METRIC_DATA))?;
-        let results = out.metric_data_results();
-        Ok(newest_seconds(results, "rpo").or_else(|| newest_seconds(results, "lag")))
+        let newest = newest_seconds_by_id(pages.iter().flat_map(|p| p.metric_data_results()));
+        Ok((0..queries.len())
+            .map(|i| {
+                newest
+                    .get(&rpo_id(i))
+                    .or_else(|| newest.get(&lag_id(i)))
+                    .copied()
+            })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl ReplicationLag for AwsCloud {
+    async fn replication_lags(
+        &self,
+        primary_region: &str,
+        queries: &[LagQuery],
+    ) -> CloudResult<Vec<Option<f64>>> {
+        let mut lags = Vec::with_capacity(queries.len());
+        for chunk in queries.chunks(LAG_QUERIES_PER_CALL) {
+            lags.extend(self.lag_chunk(primary_region, chunk).await?);
+        }
+        Ok(lags)
     }
 }

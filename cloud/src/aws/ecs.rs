@@ -7,11 +7,8 @@ use super::operations as ops;
 use super::retry::MutationRetryGuard;
 use super::AwsCloud;
 use crate::error::CloudResult;
-use crate::model::EcsService;
+use crate::model::{EcsService, ECS_SERVICES_PER_DESCRIBE};
 use crate::ports::Ecs;
-
-/// DescribeServices accepts at most 10 services per call.
-const DESCRIBE_BATCH: usize = 10;
 
 fn mutation() -> aws_sdk_ecs::config::Builder {
     aws_sdk_ecs::config::Builder::default().retry_classifier(MutationRetryGuard)
@@ -44,7 +41,7 @@ impl Ecs for AwsCloud {
     ) -> CloudResult<Vec<EcsService>> {
         let ecs = self.region(region).ecs.clone();
         let mut found = Vec::new();
-        for batch in services.chunks(DESCRIBE_BATCH) {
+        for batch in services.chunks(ECS_SERVICES_PER_DESCRIBE) {
             let out = ecs
                 .describe_services()
                 .cluster(cluster)

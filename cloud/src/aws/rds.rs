@@ -13,9 +13,6 @@ use crate::error::CloudResult;
 use crate::model::*;
 use crate::ports::Aurora;
 
-/// RDS accepts at most 100 values in one filter.
-const FILTER_VALUES_MAX: usize = 100;
-
 /// Per-request override for mutations: no blind retry after the request may have been sent.
 fn mutation() -> aws_sdk_rds::config::Builder {
     aws_sdk_rds::config::Builder::default().retry_classifier(MutationRetryGuard)
@@ -145,11 +142,26 @@ impl Aurora for AwsCloud {
         }
     }
 
+    async fn describe_global_clusters(&self, region: &str) -> CloudResult<Vec<GlobalCluster>> {
+        let clusters = self
+            .region(region)
+            .rds
+            .describe_global_clusters()
+            .max_records(RDS_GLOBAL_CLUSTERS_PER_PAGE as i32)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(err(&ops::DESCRIBE_GLOBAL_CLUSTERS))?;
+        Ok(clusters.iter().map(to_global_cluster).collect())
+    }
+
     async fn describe_clusters(&self, region: &str, ids: &[String]) -> CloudResult<Vec<DbCluster>> {
         let rds = self.region(region).rds.clone();
         let mut clusters = Vec::new();
         // One call (plus pages) per 100 identifiers: DESIGN.md §3 batches observation.
-        for chunk in ids.chunks(FILTER_VALUES_MAX) {
+        for chunk in ids.chunks(RDS_FILTER_VALUES_MAX) {
             let page = rds
                 .describe_db_clusters()
                 .filters(by_cluster_id(chunk))

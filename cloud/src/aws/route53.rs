@@ -1,4 +1,5 @@
-//! Route 53 (aws-sdk-route53): one record, changed as an all-or-nothing batch.
+//! Route 53 (aws-sdk-route53): one record or a whole zone read; changes sent as one
+//! all-or-nothing batch.
 
 use async_trait::async_trait;
 use aws_sdk_route53::types::{
@@ -14,22 +15,16 @@ use crate::error::{CloudError, CloudResult, ErrorCategory};
 use crate::model::*;
 use crate::ports::Dns;
 
-/// Records per ListResourceRecordSets page. Several records share (name, type) only with
-/// weighted/latency/failover routing; a small page usually answers in one call.
-const PAGE_SIZE: i32 = 10;
+/// Records per ListResourceRecordSets page when looking for one record. Several records
+/// share (name, type) only with weighted/latency/failover routing; a small page usually
+/// answers in one call.
+const LOOKUP_PAGE_SIZE: i32 = 10;
+
+/// Records per page when listing a whole zone: Route 53's maximum.
+const LISTING_PAGE_SIZE: i32 = ROUTE53_RECORD_SETS_PER_PAGE as i32;
 
 fn mutation() -> aws_sdk_route53::config::Builder {
     aws_sdk_route53::config::Builder::default().retry_classifier(MutationRetryGuard)
-}
-
-/// Route 53 compares names case-insensitively, always returns them fully qualified, and
-/// escapes `*` as `\052`.
-pub(crate) fn normalize_name(name: &str) -> String {
-    let mut n = name.to_ascii_lowercase().replace("\\052", "*");
-    if !n.ends_with('.') {
-        n.push('.');
-    }
-    n
 }
 
 /// A simple-routing record in our terms; None for records with a routing policy
@@ -92,6 +87,50 @@ fn change(action: ChangeAction, record: &DnsRecord) -> Result<Change, CloudError
         .map_err(|e| from_build(&ops::CHANGE_RESOURCE_RECORD_SETS, e))
 }
 
+/// The wire changes of a batch, in order. DELETE(exact old values) + CREATE is a
+/// compare-and-swap: Route 53 applies the whole batch or none of it, and the DELETE fails if
+/// the record changed since it was read.
+pub(crate) fn to_changes(changes: &[RecordChange]) -> Result<Vec<Change>, CloudError> {
+    let mut wire = Vec::with_capacity(changes.len() * 2);
+    for c in changes {
+        match &c.expected {
+            Some(old) => {
+                wire.push(change(ChangeAction::Delete, old)?);
+                wire.push(change(ChangeAction::Create, &c.desired)?);
+            }
+            None => wire.push(change(ChangeAction::Upsert, &c.desired)?),
+        }
+    }
+    Ok(wire)
+}
+
+/// Where the next page of a whole-zone listing starts.
+#[derive(Debug, Clone, PartialEq)]
+struct ListingCursor {
+    name: String,
+    record_type: RrType,
+    identifier: Option<String>,
+}
+
+fn next_cursor(
+    page: &aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsOutput,
+) -> CloudResult<Option<ListingCursor>> {
+    if !page.is_truncated() {
+        return Ok(None);
+    }
+    match (page.next_record_name(), page.next_record_type()) {
+        (Some(name), Some(record_type)) => Ok(Some(ListingCursor {
+            name: name.to_string(),
+            record_type: record_type.clone(),
+            identifier: page.next_record_identifier().map(str::to_string),
+        })),
+        _ => Err(malformed_response(
+            &ops::LIST_RESOURCE_RECORD_SETS,
+            "a truncated page without NextRecordName and NextRecordType",
+        )),
+    }
+}
+
 pub(crate) fn to_change_status(status: &aws_sdk_route53::types::ChangeStatus) -> ChangeStatus {
     match status {
         aws_sdk_route53::types::ChangeStatus::Insync => ChangeStatus::InSync,
@@ -120,7 +159,7 @@ impl Dns for AwsCloud {
         name: &str,
         record_type: &str,
     ) -> CloudResult<Option<DnsRecord>> {
-        let wanted_name = normalize_name(name);
+        let wanted_name = normalize_record_name(name);
         let wanted_type = RrType::from(record_type);
         // ListResourceRecordSets lists the zone in order *starting at* (name, type): the first
         // record returned is the next one in order when ours does not exist, so every record
@@ -136,12 +175,13 @@ impl Dns for AwsCloud {
                 .start_record_name(&wanted_name)
                 .start_record_type(wanted_type.clone())
                 .set_start_record_identifier(start_identifier.take())
-                .max_items(PAGE_SIZE)
+                .max_items(LOOKUP_PAGE_SIZE)
                 .send()
                 .await
                 .map_err(err(&ops::LIST_RESOURCE_RECORD_SETS))?;
             for set in page.resource_record_sets() {
-                if normalize_name(set.name()) != wanted_name || *set.r#type() != wanted_type {
+                if normalize_record_name(set.name()) != wanted_name || *set.r#type() != wanted_type
+                {
                     // Past our (name, type) in the zone's order: it does not exist (further).
                     return self.no_simple_record(saw_routing_policy, &wanted_name, record_type);
                 }
@@ -150,7 +190,10 @@ impl Dns for AwsCloud {
                     None => saw_routing_policy = true,
                 }
             }
-            let same_next = page.next_record_name().map(normalize_name).as_deref()
+            let same_next = page
+                .next_record_name()
+                .map(normalize_record_name)
+                .as_deref()
                 == Some(wanted_name.as_str())
                 && page.next_record_type() == Some(&wanted_type);
             if !page.is_truncated() || !same_next {
@@ -160,26 +203,48 @@ impl Dns for AwsCloud {
         }
     }
 
-    async fn change_record(
+    async fn list_records(&self, hosted_zone_id: &str) -> CloudResult<Vec<DnsRecord>> {
+        let mut records = Vec::new();
+        let mut cursor: Option<ListingCursor> = None;
+        loop {
+            let page = self
+                .route53()
+                .list_resource_record_sets()
+                .hosted_zone_id(hosted_zone_id)
+                .set_start_record_name(cursor.as_ref().map(|c| c.name.clone()))
+                .set_start_record_type(cursor.as_ref().map(|c| c.record_type.clone()))
+                .set_start_record_identifier(cursor.as_ref().and_then(|c| c.identifier.clone()))
+                .max_items(LISTING_PAGE_SIZE)
+                .send()
+                .await
+                .map_err(err(&ops::LIST_RESOURCE_RECORD_SETS))?;
+            records.extend(page.resource_record_sets().iter().filter_map(to_dns_record));
+            let next = next_cursor(&page)?;
+            if next.is_some() && next == cursor {
+                // An endpoint that hands back the page it was asked for would loop forever.
+                return Err(malformed_response(
+                    &ops::LIST_RESOURCE_RECORD_SETS,
+                    "the next page starts where this one did",
+                ));
+            }
+            match next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(records),
+            }
+        }
+    }
+
+    async fn change_records(
         &self,
         hosted_zone_id: &str,
-        expected: Option<&DnsRecord>,
-        desired: &DnsRecord,
+        changes: &[RecordChange],
         comment: &str,
     ) -> CloudResult<ChangeInfo> {
         let op = &ops::CHANGE_RESOURCE_RECORD_SETS;
-        // DELETE(exact old values) + CREATE in one batch is a compare-and-swap: Route 53
-        // applies both or neither, and the DELETE fails if the record changed since we read it.
-        let changes = match expected {
-            Some(old) => vec![
-                change(ChangeAction::Delete, old)?,
-                change(ChangeAction::Create, desired)?,
-            ],
-            None => vec![change(ChangeAction::Upsert, desired)?],
-        };
+        check_record_batch(changes)?;
         let batch = ChangeBatch::builder()
             .comment(comment)
-            .set_changes(Some(changes))
+            .set_changes(Some(to_changes(changes)?))
             .build()
             .map_err(|e| from_build(op, e))?;
         let out = self
@@ -234,9 +299,48 @@ impl AwsCloud {
 mod tests {
     use super::*;
 
+    fn cname(name: &str, value: &str) -> DnsRecord {
+        DnsRecord {
+            name: name.to_string(),
+            record_type: "CNAME".to_string(),
+            ttl: Some(60),
+            alias: None,
+            values: vec![value.to_string()],
+        }
+    }
+
     #[test]
-    fn names_compare_fully_qualified_lower_case_with_wildcards_unescaped() {
-        assert_eq!(normalize_name("API.Example.com"), "api.example.com.");
-        assert_eq!(normalize_name("\\052.example.com."), "*.example.com.");
+    fn a_batch_keeps_each_records_delete_before_its_create_and_upserts_in_place() {
+        let changes = [
+            RecordChange {
+                expected: Some(cname("a.example.com.", "old.example.com")),
+                desired: cname("a.example.com.", "new.example.com"),
+            },
+            RecordChange {
+                expected: None,
+                desired: cname("b.example.com.", "b.example.com"),
+            },
+        ];
+        let wire: Vec<(String, String, String)> = to_changes(&changes)
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let set = c.resource_record_set().unwrap();
+                (
+                    c.action().as_str().to_string(),
+                    set.name().to_string(),
+                    set.resource_records()[0].value().to_string(),
+                )
+            })
+            .collect();
+        let row = |a: &str, n: &str, v: &str| (a.to_string(), n.to_string(), v.to_string());
+        assert_eq!(
+            wire,
+            [
+                row("DELETE", "a.example.com.", "old.example.com"),
+                row("CREATE", "a.example.com.", "new.example.com"),
+                row("UPSERT", "b.example.com.", "b.example.com"),
+            ]
+        );
     }
 }
