@@ -360,6 +360,144 @@ async fn drive(
     })
 }
 
+/// What `fleet_steady` measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct FleetSteady {
+    pub groups: usize,
+    /// Virtual seconds from a fresh store until every group was Ready.
+    pub converge_seconds: f64,
+    /// Calls of one 30 s resync period over the converged fleet.
+    pub steady_calls: CallCounts,
+    /// Virtual seconds from an edit of the last group to its first AWS mutation.
+    pub change_to_action_seconds: Option<f64>,
+}
+
+/// The runtime's figures for `n` groups (the fleet benchmark): converge from a fresh store,
+/// one steady resync period, then a change to the last group among converged ones. The
+/// narrator hears "converged", "steady-start", "steady-end" and "acted" as they happen, so
+/// a caller can take wall-clock and CPU readings between them.
+pub async fn fleet_steady(
+    n: usize,
+    seed: u64,
+    narrator: Narrator,
+) -> Result<FleetSteady, SimulationError> {
+    let groups = fleet_groups(n)?;
+    let world = SimWorld::new(SimConfig::new(seed));
+    let store = world.store_as(OPERATOR);
+    store.init().await?;
+    for g in &groups {
+        world
+            .provision(&g.spec)
+            .map_err(|e| SimulationError::World(format!("{}: {e}", g.metadata.name)))?;
+        store.create(g).await?;
+    }
+    let run = FleetRun {
+        world: world.clone(),
+        store: store.clone(),
+        start: world.now(),
+        narrator: Some(narrator),
+    };
+    let mut config = RuntimeConfig::new(REPLICA, LEASE);
+    config.planner.operation_poll = Duration::from_secs(1);
+    let controller = Arc::new(Controller::new(
+        world.store_as(REPLICA),
+        world.cloud(REPLICA),
+        config,
+        Metrics::new(),
+    ));
+    let shutdown = CancellationToken::new();
+    let task = {
+        let (controller, shutdown) = (controller.clone(), shutdown.clone());
+        tokio::spawn(async move { controller.run(RunMode::Forever, None, shutdown).await })
+    };
+    let result = measure_steady(&run, n).await;
+    shutdown.cancel();
+    let _ = task.await;
+    result
+}
+
+async fn measure_steady(run: &FleetRun, n: usize) -> Result<FleetSteady, SimulationError> {
+    run.wait_all("convergence", Duration::from_secs(7200), |d| {
+        converged_on(d, "us-east-1", 1)
+    })
+    .await?;
+    let converge_seconds = run.world.now().seconds_since(run.start);
+    run.say("converged");
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    run.say("steady-start");
+    let mark = run.world.call_count();
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let steady_calls = run.calls_since(mark);
+    run.say("steady-end");
+    let last = format!("app-{:05}", n.saturating_sub(1));
+    let mut doc = run
+        .store
+        .get(&last)
+        .await?
+        .ok_or_else(|| SimulationError::World(format!("{last} vanished")))?;
+    let rv = doc.metadata.resource_version.clone().unwrap_or_default();
+    doc.spec.writer = "us-west-2".to_string();
+    doc.spec.dns_owner = Some("us-west-2".to_string());
+    let mark = run.world.call_count();
+    let edited = run.world.now();
+    run.store.update(&doc, &rv).await?;
+    let mut change_to_action_seconds = None;
+    for _ in 0..600 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let acted = run
+            .world
+            .calls_from(mark)
+            .into_iter()
+            .find(|c| c.mutating && c.service != "store" && c.resource.contains(&last));
+        if let Some(call) = acted {
+            change_to_action_seconds = Some(call.at.seconds_since(edited));
+            break;
+        }
+    }
+    run.say("acted");
+    Ok(FleetSteady {
+        groups: n,
+        converge_seconds,
+        steady_calls,
+        change_to_action_seconds,
+    })
+}
+
+/// `drctl controller --once` over `n` fresh groups: how many got their pass, and the
+/// virtual seconds it took.
+pub async fn fleet_once(n: usize, seed: u64) -> Result<(usize, f64), SimulationError> {
+    let world = SimWorld::new(SimConfig::new(seed));
+    let store = world.store_as(OPERATOR);
+    store.init().await?;
+    for g in fleet_groups(n)? {
+        world
+            .provision(&g.spec)
+            .map_err(|e| SimulationError::World(format!("{}: {e}", g.metadata.name)))?;
+        store.create(&g).await?;
+    }
+    let start = world.now();
+    let controller = Controller::new(
+        world.store_as(REPLICA),
+        world.cloud(REPLICA),
+        RuntimeConfig::new(REPLICA, LEASE),
+        Metrics::new(),
+    );
+    let outcome = controller
+        .run(RunMode::Once, Some(Duration::from_secs(3600)), CancellationToken::new())
+        .await
+        .map_err(|e| SimulationError::World(e.to_string()))?;
+    if outcome != crate::runtime::RunOutcome::PassCompleted {
+        return Err(SimulationError::Timeout(format!("--once ended {outcome:?}")));
+    }
+    let reconciled = store
+        .list()
+        .await?
+        .iter()
+        .filter(|d| d.status.is_some())
+        .count();
+    Ok((reconciled, world.now().seconds_since(start)))
+}
+
 /// Per step of the groups' last operations: when it ended, p50 and last.
 fn step_spreads(docs: &[FailoverGroup], incident: Timestamp) -> Vec<StepSpread> {
     let mut ends: Vec<(drctl_schema::StepName, Vec<f64>)> = Vec::new();
