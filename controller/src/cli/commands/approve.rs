@@ -1,8 +1,8 @@
 //! `drctl approve NAME`: approve the step waiting in AwaitApproval of the running operation.
 //!
-//! An approval is for one operation, which moves the writer to its target. If spec.writer no
-//! longer names that target, someone changed the spec since the operation was planned and
-//! the controller supersedes the operation: approving it would record a decision about a plan
+//! An approval is for one operation, which moves the writer to its target. If the spec changed
+//! since the operation was planned and spec.writer no longer names that target, the
+//! controller supersedes the operation: approving it would record a decision about a plan
 //! that is gone, and tell the approver that the destructive steps will run. So approve is
 //! refused (exit 3) naming spec.writer, its values and who changed it; and since the approval
 //! record is not a versioned write, the spec is read again after it to catch a change that
@@ -48,16 +48,6 @@ pub async fn run(store_url: &str, name: &str) -> CliResult<ExitStatus> {
         approved_at: Timestamp::now(),
     };
     store.approve(name, &approval).await.map_err(store_error)?;
-    let after = get_existing(store.as_ref(), name).await?;
-    check_still_planned(
-        store.as_ref(),
-        &doc,
-        &after,
-        op,
-        "the approval was recorded, but the controller supersedes the operation instead of \
-         running its next steps",
-    )
-    .await?;
     let next: Vec<&str> = op
         .steps
         .iter()
@@ -79,11 +69,24 @@ pub async fn run(store_url: &str, name: &str) -> CliResult<ExitStatus> {
         }
     );
     journal(store.as_ref(), name, "Approved", message.clone(), None).await;
+    // The approval is recorded (and journaled, as an audit fact), but it is not a versioned
+    // write: a writer change that raced with it means the operation will not go on.
+    let after = get_existing(store.as_ref(), name).await?;
+    check_still_planned(
+        store.as_ref(),
+        &doc,
+        &after,
+        op,
+        "the approval was recorded, but the controller supersedes the operation instead of \
+         running its next steps",
+    )
+    .await?;
     println!("failovergroup/{name} approved: {message}");
     Ok(ExitStatus::Success)
 }
 
-/// Exit 3 unless `current.spec.writer` is still the target of `op` (read from `read`).
+/// Exit 3 if the spec changed since `op` was planned and spec.writer no longer names its
+/// target (`read` is the version approve read).
 async fn check_still_planned(
     store: &dyn Store,
     read: &FailoverGroup,
@@ -91,7 +94,8 @@ async fn check_still_planned(
     op: &Operation,
     outcome: &str,
 ) -> CliResult<()> {
-    if current.spec.writer == op.to {
+    let changed_since_planned = current.metadata.generation.unwrap_or(0) > op.generation;
+    if !changed_since_planned || current.spec.writer == op.to {
         return Ok(());
     }
     let name = &current.metadata.name;
@@ -105,8 +109,8 @@ async fn check_still_planned(
         base: "read",
         ours: &format!("operation {} moves it to", op.id),
     };
-    // The change that moved the writer may predate this read: look back to the version the
-    // operation was planned for, not just to what approve read.
+    // The change that moved the writer usually predates approve's read: name the latest one
+    // the journal has, not only those after the read.
     let mut since = read.clone();
     since.metadata.resource_version = None;
     let lines = describe_conflicts(store, name, &since, &[conflict], sides).await;
