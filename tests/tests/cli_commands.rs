@@ -577,33 +577,62 @@ fn edit_aborts_when_the_editor_fails() {
     assert_eq!(env.get("myapp-prod").spec.max_lag_seconds, 5);
 }
 
+/// An $EDITOR that, the first time, runs `concurrently` (another drctl command, landing
+/// between the editor opening and the save) and then `edit`; later rounds copy what they were
+/// shown to `seen.txt` and run `again`. Every round appends a line to `rounds.txt`.
+fn racing_editor(env: &Env, concurrently: &str, edit: &str, again: &str) -> String {
+    let dir = env.dir.path();
+    let bin = drctl_e2e::bin::drctl_path().unwrap();
+    env.editor(
+        "race.sh",
+        &format!(
+            r#"echo round >> {rounds}
+if [ ! -f {marker} ]; then
+  touch {marker}
+  {bin} --store {store} {concurrently} >/dev/null
+  {edit}
+else
+  cp "$1" {seen}
+  {again}
+fi"#,
+            rounds = dir.join("rounds.txt").display(),
+            marker = dir.join("marker").display(),
+            bin = bin.display(),
+            store = env.drctl.store(),
+            seen = dir.join("seen.txt").display(),
+        ),
+    )
+}
+
+fn editor_rounds(env: &Env) -> usize {
+    std::fs::read_to_string(env.dir.path().join("rounds.txt"))
+        .unwrap()
+        .lines()
+        .count()
+}
+
+fn history_json(env: &Env) -> Vec<serde_json::Value> {
+    let out = env.ok(&["history", "myapp-prod", "-o", "json"]).stdout;
+    serde_json::from_str::<serde_json::Value>(&out)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
 #[test]
-fn edit_beaten_by_a_concurrent_write_reopens_saying_what_changed() {
+fn edit_beaten_by_a_concurrent_write_merges_and_says_what_changed() {
     let env = Env::new();
     env.apply(ALIAS);
-    let store = env.drctl.store().to_string();
-    let bin = drctl_e2e::bin::drctl_path().unwrap();
     let other = env.file(
         "other.yaml",
         &ALIAS.replace("maxLagSeconds: 5", "maxLagSeconds: 7"),
     );
-    let seen = env.dir.path().join("seen.txt");
-    // First round: someone else applies while the editor is open. Second round: keep the text.
-    let editor = env.editor(
-        "race.sh",
-        &format!(
-            r#"if [ ! -f {marker} ]; then
-  touch {marker}
-  {bin} --store {store} apply -f {other} >/dev/null
-  sed -i 's/suspended: false/suspended: true/' "$1"
-else
-  cp "$1" {seen}
-fi"#,
-            marker = env.dir.path().join("marker").display(),
-            bin = bin.display(),
-            other = other.display(),
-            seen = seen.display(),
-        ),
+    let editor = racing_editor(
+        &env,
+        &format!("apply -f {}", other.display()),
+        r#"sed -i 's/suspended: false/suspended: true/' "$1""#,
+        "true",
     );
     let run = env
         .drctl
@@ -611,17 +640,166 @@ fi"#,
         .env("EDITOR", editor)
         .run(&["edit", "myapp-prod"]);
     assert_eq!(run.code, 0, "{run}");
-    let shown = std::fs::read_to_string(&seen).unwrap();
-    assert!(shown.contains("was modified concurrently"), "{shown}");
+    assert!(run.stdout.contains("was modified concurrently"), "{run}");
     assert!(
-        shown.contains("# Changed meanwhile:\n#   spec.maxLagSeconds: 5 -> 7"),
-        "{shown}"
+        run.stdout
+            .contains("Changed meanwhile:\n  spec.maxLagSeconds: 5 -> 7"),
+        "{run}"
+    );
+    assert_eq!(
+        editor_rounds(&env),
+        1,
+        "a clean merge needs no second round"
     );
     let doc = env.get("myapp-prod");
     assert!(doc.spec.suspended, "the edit was applied on top");
     assert_eq!(
-        doc.spec.max_lag_seconds, 5,
-        "saving the rebased text applies the user's version"
+        doc.spec.max_lag_seconds, 7,
+        "the concurrent change the user did not touch is kept"
+    );
+}
+
+#[test]
+fn edit_saved_after_a_concurrent_failover_keeps_the_new_writer() {
+    let env = Env::new();
+    env.apply(ALIAS);
+    // The user changes only maxLagSeconds while someone fails over. A second round (which
+    // the old rebase showed, with the old writer in it) is saved as shown.
+    let editor = racing_editor(
+        &env,
+        "failover myapp-prod --to us-west-2",
+        r#"sed -i 's/maxLagSeconds: 5/maxLagSeconds: 9/' "$1""#,
+        "true",
+    );
+    let run = env
+        .drctl
+        .clone()
+        .env("EDITOR", editor)
+        .run(&["edit", "myapp-prod"]);
+    assert_eq!(run.code, 0, "{run}");
+    let doc = env.get("myapp-prod");
+    assert_eq!(
+        doc.spec.writer, "us-west-2",
+        "the failover was undone: {run}"
+    );
+    assert_eq!(doc.spec.dns_owner.as_deref(), Some("us-west-2"));
+    assert_eq!(doc.spec.max_lag_seconds, 9);
+    assert!(
+        run.stdout.contains("spec.writer: us-east-1 -> us-west-2"),
+        "{run}"
+    );
+    let events = history_json(&env);
+    for event in &events {
+        let text = event.to_string();
+        assert!(
+            !text.contains("spec.writer: us-west-2 -> us-east-1"),
+            "the journal shows the failover reverted: {text}"
+        );
+    }
+    let edited = events.last().unwrap();
+    assert_eq!(edited["reason"], "SpecEdited");
+    assert_eq!(
+        edited["data"]["changes"],
+        serde_json::json!(["spec.maxLagSeconds: 5 -> 9"])
+    );
+}
+
+#[test]
+fn edit_saved_after_a_concurrent_suspend_keeps_the_group_suspended() {
+    let env = Env::new();
+    env.apply(ALIAS);
+    let editor = racing_editor(
+        &env,
+        "suspend myapp-prod",
+        r#"sed -i 's/maxLagSeconds: 5/maxLagSeconds: 9/' "$1""#,
+        "true",
+    );
+    let run = env
+        .drctl
+        .clone()
+        .env("EDITOR", editor)
+        .run(&["edit", "myapp-prod"]);
+    assert_eq!(run.code, 0, "{run}");
+    let doc = env.get("myapp-prod");
+    assert!(doc.spec.suspended, "the edit resumed the group: {run}");
+    assert_eq!(doc.spec.max_lag_seconds, 9);
+    let history = history_json(&env);
+    assert!(
+        history
+            .iter()
+            .all(|e| !e.to_string().contains("spec.suspended: true -> false")),
+        "{history:#?}"
+    );
+}
+
+#[test]
+fn edit_conflicting_with_a_concurrent_change_of_the_same_field_shows_three_values_and_exits_3_unresolved(
+) {
+    let env = Env::new();
+    env.apply(ALIAS);
+    let other = env.file(
+        "other.yaml",
+        &ALIAS.replace("maxLagSeconds: 5", "maxLagSeconds: 7"),
+    );
+    let editor = racing_editor(
+        &env,
+        &format!("apply -f {}", other.display()),
+        r#"sed -i 's/maxLagSeconds: 5/maxLagSeconds: 9/; s/suspended: false/suspended: true/' "$1""#,
+        "true",
+    );
+    let run = env
+        .drctl
+        .clone()
+        .env("EDITOR", editor)
+        .run(&["edit", "myapp-prod"]);
+    assert_eq!(run.code, 3, "{run}");
+    assert!(run.stderr.contains("spec.maxLagSeconds"), "{run}");
+    let shown = std::fs::read_to_string(env.dir.path().join("seen.txt")).unwrap();
+    assert!(
+        shown.contains(
+            "#   spec.maxLagSeconds: you were shown 5, you saved 9, now 7 (changed by tester@testhost with SpecApplied at "
+        ),
+        "{shown}"
+    );
+    // The reopened text is the current version with the user's other change applied.
+    assert!(shown.contains("\n  maxLagSeconds: 7\n"), "{shown}");
+    assert!(shown.contains("\n  suspended: true\n"), "{shown}");
+    let doc = env.get("myapp-prod");
+    assert_eq!(doc.spec.max_lag_seconds, 7, "nothing may be written");
+    assert!(!doc.spec.suspended, "nothing may be written");
+}
+
+#[test]
+fn edit_conflict_resolved_in_the_reopened_editor_is_saved_with_the_other_changes() {
+    let env = Env::new();
+    env.apply(ALIAS);
+    let other = env.file(
+        "other.yaml",
+        &ALIAS.replace("maxLagSeconds: 5", "maxLagSeconds: 7"),
+    );
+    let editor = racing_editor(
+        &env,
+        &format!("apply -f {}", other.display()),
+        r#"sed -i 's/maxLagSeconds: 5/maxLagSeconds: 9/; s/suspended: false/suspended: true/' "$1""#,
+        r#"sed -i 's/maxLagSeconds: 7/maxLagSeconds: 8/' "$1""#,
+    );
+    let run = env
+        .drctl
+        .clone()
+        .env("EDITOR", editor)
+        .run(&["edit", "myapp-prod"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(editor_rounds(&env), 2);
+    let doc = env.get("myapp-prod");
+    assert_eq!(doc.spec.max_lag_seconds, 8);
+    assert!(doc.spec.suspended);
+    let edited = history_json(&env).last().unwrap().clone();
+    assert_eq!(
+        edited["data"]["changes"],
+        serde_json::json!([
+            "spec.maxLagSeconds: 7 -> 8",
+            "spec.suspended: false -> true"
+        ])
     );
 }
 
@@ -810,6 +988,82 @@ fn failover_wait_times_out_with_exit_1() {
     ]);
     assert_eq!(run.code, 1, "{run}");
     assert!(run.stderr.contains("timed out after 1s"), "{run}");
+}
+
+#[test]
+fn failover_wait_without_a_controller_says_the_new_generation_is_not_picked_up() {
+    let env = Env::new();
+    env.apply(ALIAS);
+    // A controller converged generation 1 and then stopped.
+    let status = FailoverGroupStatus {
+        observed_generation: 1,
+        phase: Phase::Converged,
+        ..Default::default()
+    };
+    write_status(&env.store(), "myapp-prod", &status);
+    let run = env.run(&[
+        "failover",
+        "myapp-prod",
+        "--to",
+        "us-west-2",
+        "--wait",
+        "--timeout",
+        "2",
+    ]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stdout.contains(
+            "waiting for the controller to pick up generation 2 (the status shown is of generation 1)"
+        ),
+        "{run}"
+    );
+    assert!(
+        !run.stdout.contains("phase Converged"),
+        "the previous generation's phase read as this failover's: {run}"
+    );
+    assert!(run.stderr.contains("timed out after 2s"), "{run}");
+    assert!(
+        run.stderr
+            .contains("no controller picked up generation 2 (is `drctl controller` running"),
+        "{run}"
+    );
+}
+
+#[test]
+fn approve_refuses_an_operation_the_spec_no_longer_asks_for_and_names_who_changed_it() {
+    let env = Env::new();
+    env.apply(ALIAS);
+    env.ok(&["failover", "myapp-prod", "--to", "us-west-2"]);
+    let status = FailoverGroupStatus {
+        observed_generation: 2,
+        phase: Phase::WaitingForApproval,
+        operation: Some(operation(
+            2,
+            &[
+                (StepName::SnapshotStale, StepState::Succeeded),
+                (StepName::AwaitApproval, StepState::Running),
+                (StepName::DeleteStale, StepState::Pending),
+            ],
+        )),
+        ..Default::default()
+    };
+    let store = env.store();
+    write_status(&store, "myapp-prod", &status);
+    // Someone moves the writer back before the approver acts.
+    env.ok(&["failover", "myapp-prod", "--to", "us-east-1"]);
+    let run = env.run(&["approve", "myapp-prod"]);
+    assert_eq!(run.code, 3, "{run}");
+    assert!(
+        run.stderr.contains(
+            "spec.writer: read us-east-1, operation op-test-1 moves it to us-west-2, now us-east-1 (changed by tester@testhost with FailoverRequested"
+        ),
+        "{run}"
+    );
+    assert!(run.stderr.contains("nothing was approved"), "{run}");
+    let record = runtime()
+        .block_on(store.approval("myapp-prod", "op-test-1"))
+        .unwrap();
+    assert_eq!(record, None);
 }
 
 #[test]

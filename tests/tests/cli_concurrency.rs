@@ -1,7 +1,8 @@
 //! Optimistic concurrency through the CLI: eight `drctl apply` processes racing on one group.
 //! With an explicit resourceVersion from the same read exactly one wins and the others exit 3
 //! saying what changed and how to retry; writers that retry on 3 all land, no change lost.
-//! Against the file store and DynamoDB (moto on loopback).
+//! Against the file store and DynamoDB (moto on loopback). Opposite `drctl failover`s that
+//! read the same version: one side lands, the other exits 3 instead of silently undoing it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
@@ -131,4 +132,130 @@ fn racing_applies_on_dynamodb_one_wins_the_rest_conflict_and_retries_lose_nothin
     assert_eq!(init.code, 0, "{init}");
     race(&drctl, dir.path());
     retry_until_all_land(&drctl, dir.path());
+}
+
+/// Blocked exclusive flock waiters on the file with inode `inode`, by pid, from /proc/locks
+/// (`1: -> FLOCK  ADVISORY  WRITE 4242 fe:00:1234 0 EOF`).
+#[cfg(target_os = "linux")]
+fn blocked_writers(inode: u64) -> Vec<u32> {
+    let locks = std::fs::read_to_string("/proc/locks").unwrap();
+    let suffix = format!(":{inode}");
+    locks
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let blocked = fields.get(1) == Some(&"->") && fields.get(2) == Some(&"FLOCK");
+            let on_file = fields.get(6).is_some_and(|f| f.ends_with(&suffix));
+            (blocked && on_file && fields.get(4) == Some(&"WRITE"))
+                .then(|| fields.get(5).and_then(|pid| pid.parse().ok()))
+                .flatten()
+        })
+        .collect()
+}
+
+/// Several `failover --to us-west-2` and `failover --to us-east-1` at once, all reading the
+/// same version: the test holds the file store's lock shared, so every racer reads and then
+/// waits at its write until all have read. The first write decides; racers for the same
+/// region find their change already there (exit 0), racers for the other region find the
+/// fields they set changed meanwhile and exit 3. Nothing is undone.
+#[cfg(target_os = "linux")]
+#[test]
+fn opposite_failovers_reading_the_same_version_one_side_lands_the_other_exits_3() {
+    use std::os::unix::fs::MetadataExt;
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    let drctl = Drctl::new(format!("file://{}", dir.path().join("store").display())).unwrap();
+    // No dnsOwner: `--to us-east-1` then writes too (dnsOwner: us-east-1), so both sides race.
+    let base = dir.path().join("base.yaml");
+    std::fs::write(&base, ALIAS.replace("  dnsOwner: us-east-1\n", "")).unwrap();
+    assert_eq!(drctl.run(&["apply", "-f", base.to_str().unwrap()]).code, 0);
+
+    let lock_path = dir.path().join("store").join("lock");
+    let lock = std::fs::File::open(&lock_path).unwrap();
+    let inode = lock.metadata().unwrap().ino();
+    lock.lock_shared().unwrap();
+    let targets = [
+        "us-west-2",
+        "us-east-1",
+        "us-west-2",
+        "us-east-1",
+        "us-west-2",
+        "us-east-1",
+    ];
+    let racers: Vec<_> = targets
+        .iter()
+        .map(|to| {
+            drctl
+                .command(&["failover", "myapp-prod", "--to", to])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let pids: Vec<u32> = racers.iter().map(|c| c.id()).collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let blocked = blocked_writers(inode);
+        if pids.iter().all(|p| blocked.contains(p)) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not every racer reached its write: blocked {blocked:?}, racers {pids:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    lock.unlock().unwrap();
+
+    let results: Vec<(&str, drctl_e2e::bin::Run)> = targets
+        .iter()
+        .zip(racers)
+        .map(|(to, child)| {
+            let out = child.wait_with_output().unwrap();
+            let run = drctl_e2e::bin::Run {
+                code: out.status.code().unwrap_or(-1),
+                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            };
+            (*to, run)
+        })
+        .collect();
+    let writer = stored(&drctl)["spec"]["writer"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (to, run) in &results {
+        if *to == writer {
+            assert_eq!(run.code, 0, "--to {to}, the side that landed: {run}");
+        } else {
+            assert_eq!(
+                run.code, 3,
+                "--to {to} against a landed --to {writer}: {run}"
+            );
+            assert!(
+                run.stderr.contains(&format!(
+                    "spec.dnsOwner: read <none>, this command sets {to}, now {writer}"
+                )),
+                "{run}"
+            );
+            assert!(run.stderr.contains("nothing was written"), "{run}");
+        }
+    }
+    let history = drctl.run(&["history", "myapp-prod", "-o", "json"]);
+    let events: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
+    let failovers: Vec<&serde_json::Value> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["reason"] == "FailoverRequested")
+        .collect();
+    assert_eq!(
+        failovers.len(),
+        1,
+        "exactly one failover landed: {failovers:#?}"
+    );
+    assert_eq!(stored(&drctl)["metadata"]["resourceVersion"], "2");
 }

@@ -4,6 +4,7 @@
 pub mod args;
 pub mod commands;
 pub mod exit;
+pub mod merge;
 
 pub use args::Cli;
 pub use exit::{CliError, ExitStatus};

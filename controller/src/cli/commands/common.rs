@@ -5,11 +5,14 @@ use std::io::Read;
 use std::sync::Arc;
 
 use drctl_schema::parse::parse_and_validate;
-use drctl_schema::{FailoverGroup, ParseError, Timestamp, MAX_DOCUMENT_BYTES};
+use drctl_schema::{FailoverGroup, ParseError, Timestamp, ValidationErrors, MAX_DOCUMENT_BYTES};
 use drctl_state::{Event, Store, StoreError};
 use serde::Serialize;
 
 use crate::cli::exit::{CliError, CliResult};
+use crate::cli::merge::{
+    merge_documents, show, unmet_intent, user_fields, Conflict, DocumentMerge, MergeError,
+};
 
 /// Attempts of a read-modify-write that keeps losing races before giving up with a conflict.
 pub const CONFLICT_RETRIES: usize = 5;
@@ -136,6 +139,8 @@ pub async fn journal(
 #[allow(clippy::large_enum_variant)]
 pub enum Modified {
     Unchanged(Box<FailoverGroup>),
+    /// `before` is the version the write replaced: the one read, or the newer one the change
+    /// was merged onto.
     Updated {
         before: Box<FailoverGroup>,
         after: Box<FailoverGroup>,
@@ -143,42 +148,279 @@ pub enum Modified {
 }
 
 /// Read NAME, apply `change`, validate (document and transition rules), and write it back
-/// conditionally on the resourceVersion read; on a conflict re-read and re-apply the change.
-/// `change` returns an error to refuse the edit given the current document.
+/// conditionally on the resourceVersion read. When someone else wrote first, the change is
+/// merged onto the current version ([`write_merged`]); a concurrent change of a field that
+/// `change` sets, to another value, is refused (exit 3) instead of overwritten.
+/// `change` returns an error to refuse the edit given the document.
 pub async fn modify<F>(store: &dyn Store, name: &str, change: F) -> CliResult<Modified>
 where
     F: Fn(&mut FailoverGroup) -> CliResult<()>,
 {
-    let mut last_conflict = None;
-    for _ in 0..CONFLICT_RETRIES {
-        let stored = get_existing(store, name).await?;
-        let mut doc = stored.clone();
-        doc.status = None;
-        change(&mut doc)?;
-        if doc.spec == stored.spec && doc.metadata.labels == stored.metadata.labels {
-            return Ok(Modified::Unchanged(Box::new(stored)));
+    let base = get_existing(store, name).await?;
+    let mut ours = base.clone();
+    ours.status = None;
+    change(&mut ours)?;
+    if same_user_fields(&ours, &base) {
+        return Ok(Modified::Unchanged(Box::new(base)));
+    }
+    check_write(&base, &ours)
+        .map_err(|errs| CliError::invalid(anyhow::anyhow!("failovergroup/{name}: {errs}")))?;
+    match write_merged(store, name, &base, &ours, &change).await? {
+        Rebased::Updated { before, after } => Ok(Modified::Updated { before, after }),
+        Rebased::Unchanged(current) => Ok(Modified::Unchanged(current)),
+        Rebased::Conflicts { conflicts, .. } => {
+            let lines = describe_conflicts(store, name, &base, &conflicts, COMMAND_SIDES).await;
+            Err(CliError::conflict(anyhow::anyhow!(
+                "failovergroup/{name} was changed since this command read it (resourceVersion \
+                 {}), in fields this command sets; nothing was written:\n  {}\nSee `drctl \
+                 history {name}`, then run the command again if it still applies.",
+                base.metadata.resource_version.as_deref().unwrap_or("-"),
+                lines.join("\n  ")
+            )))
         }
-        drctl_schema::validate(&doc)
-            .and_then(|()| drctl_schema::validate_transition(&stored, &doc))
-            .map_err(|errs| CliError::invalid(anyhow::anyhow!("failovergroup/{name}: {errs}")))?;
-        let expected = stored.metadata.resource_version.clone().unwrap_or_default();
-        match store.update(&doc, &expected).await {
+        Rebased::Invalid { message, .. } => Err(CliError::conflict(anyhow::anyhow!(
+            "failovergroup/{name} was changed since this command read it, and this command's \
+             change on top of the current version is invalid; nothing was written: {message}"
+        ))),
+    }
+}
+
+/// Labels and spec, the fields a user's write replaces, are the same.
+pub fn same_user_fields(a: &FailoverGroup, b: &FailoverGroup) -> bool {
+    a.spec == b.spec && a.metadata.labels == b.metadata.labels
+}
+
+/// The document rules and the transition rules from `stored`, as every write checks them.
+pub fn check_write(stored: &FailoverGroup, doc: &FailoverGroup) -> Result<(), ValidationErrors> {
+    drctl_schema::validate(doc).and_then(|()| drctl_schema::validate_transition(stored, doc))
+}
+
+/// What writing a change, merged onto newer versions as needed, came to.
+pub enum Rebased {
+    /// Written over `before`: the base, or the newer version the change was merged onto.
+    Updated {
+        before: Box<FailoverGroup>,
+        after: Box<FailoverGroup>,
+    },
+    /// The current version already has the change.
+    Unchanged(Box<FailoverGroup>),
+    /// Someone else changed fields of the change to other values; nothing was written.
+    /// `merged` is `current` with the rest of the change applied.
+    Conflicts {
+        current: Box<FailoverGroup>,
+        merged: Box<FailoverGroup>,
+        conflicts: Vec<Conflict>,
+    },
+    /// The change merged onto `current` is not a valid document; nothing was written.
+    Invalid {
+        current: Box<FailoverGroup>,
+        merged: Option<Box<FailoverGroup>>,
+        message: String,
+    },
+}
+
+/// A change's own rule, checked again on the merged document (see [`unmet_intent`]).
+pub type Intent<'a> = &'a dyn Fn(&mut FailoverGroup) -> CliResult<()>;
+
+/// Every read-modify-write of a document ends here. Write `ours` (a change of `base`)
+/// conditionally on base's resourceVersion. When someone wrote first, re-read and lay only
+/// what ours changed onto the current version (three-way merge), check that `intent` still
+/// holds there, and write that, conditionally on the version it was merged onto. Re-applying
+/// the change to the current version instead would silently undo concurrent changes of the
+/// same fields. Bounded: a group that keeps changing is a conflict.
+pub async fn write_merged(
+    store: &dyn Store,
+    name: &str,
+    base: &FailoverGroup,
+    ours: &FailoverGroup,
+    intent: Intent<'_>,
+) -> CliResult<Rebased> {
+    let mut current = base.clone();
+    let mut target = base.clone();
+    target.metadata.labels = ours.metadata.labels.clone();
+    target.spec = ours.spec.clone();
+    target.status = None;
+    for _ in 0..CONFLICT_RETRIES {
+        let expected = current
+            .metadata
+            .resource_version
+            .clone()
+            .unwrap_or_default();
+        match store.update(&target, &expected).await {
             Ok(after) => {
-                return Ok(Modified::Updated {
-                    before: Box::new(stored),
+                return Ok(Rebased::Updated {
+                    before: Box::new(current),
                     after: Box::new(after),
                 })
             }
-            Err(err @ StoreError::Conflict { .. }) => last_conflict = Some(err),
+            Err(StoreError::Conflict { .. }) => {}
             Err(err) => return Err(store_error(err)),
         }
-    }
-    Err(store_error(last_conflict.unwrap_or_else(|| {
-        StoreError::Conflict {
-            name: name.to_string(),
-            message: "kept changing while being updated; try again".to_string(),
+        current = get_existing(store, name).await?;
+        match rebase(base, ours, &current, intent)? {
+            Rebase::Write(merged) => target = *merged,
+            Rebase::Stop(outcome) => return Ok(outcome),
         }
-    })))
+    }
+    Err(store_error(StoreError::Conflict {
+        name: name.to_string(),
+        message: format!(
+            "kept changing while being updated ({CONFLICT_RETRIES} attempts); try again"
+        ),
+    }))
+}
+
+enum Rebase {
+    Write(Box<FailoverGroup>),
+    Stop(Rebased),
+}
+
+/// `ours` merged onto `current`, checked: conflicts, the intent, validity.
+fn rebase(
+    base: &FailoverGroup,
+    ours: &FailoverGroup,
+    current: &FailoverGroup,
+    intent: Intent<'_>,
+) -> CliResult<Rebase> {
+    let boxed = |doc: &FailoverGroup| Box::new(doc.clone());
+    let internal = |err: MergeError| CliError::failure(anyhow::Error::new(err));
+    let DocumentMerge {
+        merged,
+        mut conflicts,
+    } = match merge_documents(base, ours, current) {
+        Ok(merge) => merge,
+        Err(err @ MergeError::Unrepresentable { .. }) => {
+            return Ok(Rebase::Stop(Rebased::Invalid {
+                current: boxed(current),
+                merged: None,
+                message: err.to_string(),
+            }))
+        }
+        Err(err) => return Err(internal(err)),
+    };
+    let mut wanted = merged.clone();
+    intent(&mut wanted)?;
+    let fields = |doc: &FailoverGroup| user_fields(doc).map_err(internal);
+    let unmet = unmet_intent(
+        &fields(base)?,
+        &fields(&merged)?,
+        &fields(&wanted)?,
+        &fields(current)?,
+    );
+    for conflict in unmet {
+        if !conflicts.iter().any(|c| conflict.path.starts_with(&c.path)) {
+            conflicts.push(conflict);
+        }
+    }
+    let outcome = if !conflicts.is_empty() {
+        Rebased::Conflicts {
+            current: boxed(current),
+            merged: boxed(&merged),
+            conflicts,
+        }
+    } else if same_user_fields(&merged, current) {
+        Rebased::Unchanged(boxed(current))
+    } else if let Err(errs) = check_write(current, &merged) {
+        Rebased::Invalid {
+            current: boxed(current),
+            merged: Some(boxed(&merged)),
+            message: errs.to_string(),
+        }
+    } else {
+        return Ok(Rebase::Write(Box::new(merged)));
+    };
+    Ok(Rebase::Stop(outcome))
+}
+
+/// How a conflict message names the versions besides the current one.
+#[derive(Debug, Clone, Copy)]
+pub struct Sides<'a> {
+    pub base: &'a str,
+    pub ours: &'a str,
+}
+
+/// The sides of a command's change: what it read and what it sets.
+pub const COMMAND_SIDES: Sides<'static> = Sides {
+    base: "read",
+    ours: "this command sets",
+};
+
+/// One line per conflict: the field, its three values and, when the journal says, who changed
+/// it after `base` was read: `spec.writer: read us-east-1, this command sets us-east-1, now
+/// us-west-2 (changed by alice@host with FailoverRequested at ..., resourceVersion 2)`.
+pub async fn describe_conflicts(
+    store: &dyn Store,
+    name: &str,
+    base: &FailoverGroup,
+    conflicts: &[Conflict],
+    sides: Sides<'_>,
+) -> Vec<String> {
+    // Attribution is a courtesy: without the journal the three values still say it all.
+    let events = store.events(name).await.unwrap_or_default();
+    let since = base.metadata.resource_version.as_deref();
+    conflicts
+        .iter()
+        .map(|c| {
+            let path = c.path();
+            let by = attribution(&events, since, &path)
+                .map(|a| format!(" ({a})"))
+                .unwrap_or_default();
+            format!(
+                "{path}: {} {}, {} {}, now {}{by}",
+                sides.base,
+                show(c.base.as_ref()),
+                sides.ours,
+                show(c.ours.as_ref()),
+                show(c.theirs.as_ref())
+            )
+        })
+        .collect()
+}
+
+/// Who last changed the field at `path` (or a field inside it) after resourceVersion `since`,
+/// from the change lists journal events carry ([`change_data`]). None when no event says.
+pub fn attribution(events: &[Event], since: Option<&str>, path: &str) -> Option<String> {
+    let since = since.and_then(|s| s.parse::<u64>().ok());
+    events.iter().rev().find_map(|event| {
+        let data = event.data.as_ref()?;
+        let version = data.get("resourceVersion").and_then(|v| v.as_str());
+        // Versions are counters in both stores; one that does not parse is not filtered out.
+        let newer = match (since, version.and_then(|v| v.parse::<u64>().ok())) {
+            (Some(since), Some(version)) => version > since,
+            _ => true,
+        };
+        let touches = data
+            .get("changes")
+            .and_then(|c| c.as_array())
+            .is_some_and(|changes| {
+                changes
+                    .iter()
+                    .filter_map(|c| c.as_str())
+                    .any(|c| change_touches(c, path))
+            });
+        (newer && touches).then(|| {
+            let version = version
+                .map(|v| format!(", resourceVersion {v}"))
+                .unwrap_or_default();
+            format!(
+                "changed by {} with {} at {}{version}",
+                event.actor, event.reason, event.at
+            )
+        })
+    })
+}
+
+/// Does a journal change entry (`spec.writer: a -> b`) touch `path`, inside it or above it?
+fn change_touches(change: &str, path: &str) -> bool {
+    let Some((changed, _)) = change.split_once(": ") else {
+        return false;
+    };
+    let nested = |inner: &str, outer: &str| {
+        inner
+            .strip_prefix(outer)
+            .is_some_and(|rest| rest.starts_with('.'))
+    };
+    changed == path || nested(changed, path) || nested(path, changed)
 }
 
 /// The user-editable part of a document as YAML (no status: the controller owns it).
@@ -237,19 +479,9 @@ fn diff_values(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &m
 }
 
 fn short(v: &serde_json::Value) -> String {
-    let text = match v {
-        serde_json::Value::Null => "<none>".to_string(),
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    if text.chars().count() > 80 {
-        format!("{}...", text.chars().take(77).collect::<String>())
-    } else {
-        text
-    }
+    show(Some(v))
 }
 
-/// Labels and spec changed between two documents (what a user edit changes).
 /// The journal data of a spec change: the version it made and what changed.
 pub fn change_data(after: &FailoverGroup, changes: &[String]) -> serde_json::Value {
     serde_json::json!({
@@ -291,6 +523,7 @@ pub async fn stored_versions(
     Ok(stored_docs)
 }
 
+/// Labels and spec changed between two documents (what a user edit changes).
 pub fn user_changes(before: &FailoverGroup, after: &FailoverGroup) -> Vec<String> {
     let mut changes = changed_fields(&before.metadata.labels, &after.metadata.labels)
         .into_iter()
@@ -362,6 +595,7 @@ pub fn duration(secs: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use drctl_state::FileStore;
 
     #[test]
     fn table_pads_columns_to_the_widest_cell() {
@@ -385,6 +619,147 @@ mod tests {
         assert_eq!(
             changed_fields(&a, &b),
             vec!["dns.ttl: 60 -> 30", "writer: us-east-1 -> us-west-2"]
+        );
+    }
+
+    fn example() -> FailoverGroup {
+        drctl_schema::parse_documents(
+            include_bytes!("../../../../examples/failovergroup.yaml"),
+            "example",
+        )
+        .unwrap()
+        .remove(0)
+    }
+
+    /// A file store holding the example at resourceVersion 1 (returned) and a concurrent
+    /// failover to us-west-2 on top of it (resourceVersion 2), journaled as the CLI does.
+    async fn store_with_a_concurrent_failover(dir: &std::path::Path) -> (FileStore, FailoverGroup) {
+        let store = FileStore::new(dir.join("store"));
+        let base = store.create(&example()).await.unwrap();
+        let mut theirs = base.clone();
+        theirs.spec.writer = "us-west-2".into();
+        theirs.spec.dns_owner = Some("us-west-2".into());
+        let after = store.update(&theirs, "1").await.unwrap();
+        let changes = user_changes(&base, &after);
+        journal(
+            &store,
+            "myapp-prod",
+            "FailoverRequested",
+            "test".into(),
+            Some(change_data(&after, &changes)),
+        )
+        .await;
+        (store, base)
+    }
+
+    #[tokio::test]
+    async fn a_change_to_other_fields_is_merged_onto_the_concurrent_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, base) = store_with_a_concurrent_failover(dir.path()).await;
+        let mut ours = base.clone();
+        ours.spec.max_lag_seconds = 9;
+        let outcome = write_merged(&store, "myapp-prod", &base, &ours, &|_| Ok(()))
+            .await
+            .unwrap();
+        let Rebased::Updated { before, after } = outcome else {
+            panic!("not written");
+        };
+        assert_eq!(before.metadata.resource_version.as_deref(), Some("2"));
+        assert_eq!(
+            after.spec.writer, "us-west-2",
+            "the concurrent failover was undone"
+        );
+        assert_eq!(after.spec.max_lag_seconds, 9);
+        assert_eq!(
+            user_changes(&before, &after),
+            vec!["spec.maxLagSeconds: 5 -> 9"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_field_the_change_sets_and_someone_moved_meanwhile_is_a_conflict_naming_who() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, base) = store_with_a_concurrent_failover(dir.path()).await;
+        // failover --to us-east-1 --allow-data-loss, as read at resourceVersion 1.
+        let to_east = |doc: &mut FailoverGroup| {
+            doc.spec.writer = "us-east-1".into();
+            doc.spec.dns_owner = Some("us-east-1".into());
+            doc.spec.allow_data_loss = true;
+            Ok(())
+        };
+        let mut ours = base.clone();
+        to_east(&mut ours).unwrap();
+        let err = modify_from(&store, &base, &ours, &to_east).await;
+        let Rebased::Conflicts { conflicts, .. } = err else {
+            panic!("no conflict");
+        };
+        let lines =
+            describe_conflicts(&store, "myapp-prod", &base, &conflicts, COMMAND_SIDES).await;
+        // Keys come in sorted order: spec.dnsOwner, then spec.writer.
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines[1].starts_with(
+                "spec.writer: read us-east-1, this command sets us-east-1, now us-west-2 (changed by "
+            ) && lines[1].contains("with FailoverRequested at ")
+                && lines[1].ends_with(", resourceVersion 2)"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[0].starts_with(
+                "spec.dnsOwner: read us-east-1, this command sets us-east-1, now us-west-2"
+            ),
+            "{lines:?}"
+        );
+        let stored = store.get("myapp-prod").await.unwrap().unwrap();
+        assert!(
+            !stored.spec.allow_data_loss,
+            "nothing may be written on a conflict"
+        );
+    }
+
+    async fn modify_from(
+        store: &FileStore,
+        base: &FailoverGroup,
+        ours: &FailoverGroup,
+        intent: Intent<'_>,
+    ) -> Rebased {
+        write_merged(store, "myapp-prod", base, ours, intent)
+            .await
+            .unwrap()
+    }
+
+    #[test]
+    fn attribution_names_the_last_event_after_the_base_that_changed_the_field() {
+        let event = |rv: &str, actor: &str, changes: &[&str]| Event {
+            seq: 0,
+            at: Timestamp::from_millis(0),
+            actor: actor.into(),
+            reason: "SpecEdited".into(),
+            message: String::new(),
+            operation_id: None,
+            step: None,
+            data: Some(serde_json::json!({"resourceVersion": rv, "changes": changes})),
+        };
+        let events = [
+            event("2", "old@host", &["spec.writer: us-east-1 -> us-west-2"]),
+            event(
+                "3",
+                "bob@host",
+                &["spec.failback.approval: manual -> automatic"],
+            ),
+            event("4", "amy@host", &["spec.maxLagSeconds: 5 -> 6"]),
+        ];
+        assert_eq!(attribution(&events, Some("2"), "spec.writer"), None);
+        assert!(attribution(&events, Some("1"), "spec.writer")
+            .unwrap()
+            .starts_with("changed by old@host with SpecEdited at "));
+        assert!(attribution(&events, Some("1"), "spec.failback")
+            .unwrap()
+            .contains("bob@host"));
+        assert_eq!(
+            attribution(&events, Some("1"), "spec.maxLag"),
+            None,
+            "a prefix of a key is not the key"
         );
     }
 

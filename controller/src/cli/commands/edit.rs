@@ -1,24 +1,32 @@
 //! `drctl edit NAME`: edit the document in `$EDITOR` (then `$VISUAL`, then `vi`), kubectl's way.
 //!
 //! The document (without status, which the controller owns) is written to a temporary file and
-//! the editor run on it. Saved unchanged: "Edit cancelled, no changes made.". Saved invalid, or
-//! beaten by a concurrent writer: the editor reopens with the problem as `#` lines on top and
-//! the user's text below, so nothing typed is lost. After a conflict the text is based on the
-//! current resourceVersion and the comment says what changed meanwhile: saving again applies
-//! the edit on top of that knowingly. An editor that exits non-zero aborts (exit 1).
+//! the editor run on it. Saved unchanged: "Edit cancelled, no changes made.". Saved invalid:
+//! the editor reopens with the problem as `#` lines on top and the user's text below, so
+//! nothing typed is lost.
+//!
+//! Beaten by a concurrent writer, the edit is merged, three-way: the fields the user changed
+//! (what was saved against what was shown) are laid onto the current version, so a failover
+//! that landed while the editor was open is kept, not undone by the old `writer` still in the
+//! user's text. When both changed a field to different values, the editor reopens on the
+//! current version with the user's other changes applied, each conflicting field at its
+//! current value, and the conflicts (field, the three values, who changed it) on top. Saving
+//! that text unchanged, or empty, gives up: exit 3, nothing written. An editor that exits
+//! non-zero aborts (exit 1).
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use drctl_schema::parse::parse_and_validate;
 use drctl_schema::{validate_transition, FailoverGroup};
-use drctl_state::{Store, StoreError};
+use drctl_state::Store;
 
 use super::common::{
-    change_data, get_existing, journal, open_store, parse_error, spec_yaml, store_error,
-    user_changes,
+    change_data, describe_conflicts, get_existing, journal, open_store, same_user_fields,
+    spec_yaml, user_changes, write_merged, Rebased, Sides,
 };
 use crate::cli::exit::{CliError, CliResult, ExitStatus};
+use crate::cli::merge::Conflict;
 
 /// Rounds of reopening before giving up (a scripted editor could otherwise loop forever).
 const MAX_ROUNDS: usize = 10;
@@ -26,104 +34,72 @@ const MAX_ROUNDS: usize = 10;
 const HEADER: &str = "\
 # Please edit the failovergroup below. Lines beginning with '#' are ignored, and an empty
 # file aborts the edit. status is not shown: the controller writes it.
-# metadata.resourceVersion is the version you are editing; if someone else changes the
-# group meanwhile, the editor reopens and tells you what changed.
+# If someone else changes the group meanwhile, only the fields you change are applied on
+# top of their version; if you both changed a field, the editor reopens to ask.
 #
 ";
 
+const EDIT_SIDES: Sides<'static> = Sides {
+    base: "you were shown",
+    ours: "you saved",
+};
+
+/// Why the editor is open again, which decides what saving the text unchanged means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Round {
+    /// The first round: unchanged is "no changes".
+    Fresh,
+    /// After an invalid save: unchanged gives up (exit 2).
+    Invalid,
+    /// After conflicting with a concurrent change: unchanged (or empty) gives up (exit 3).
+    Conflict,
+}
+
 pub async fn run(store_url: &str, name: &str) -> CliResult<ExitStatus> {
     let store = open_store(store_url).await?;
+    // `base` is the version the text in the editor is based on; `unedited` is its text.
     let mut base = get_existing(store.as_ref(), name).await?;
-    let original = strip_comments(&spec_yaml(&base)?);
-    let mut content = original.clone();
+    let mut unedited = strip_comments(&spec_yaml(&base)?);
+    let mut content = unedited.clone();
     let mut problem: Option<String> = None;
+    let mut round = Round::Fresh;
     let file = TempFile::create(name)?;
-
-    // After a conflict the editor shows the user's edit rebased on the current version, and
-    // saving it as shown means "apply it"; after an invalid edit it means "give up".
-    let mut rebased_after_conflict = false;
     for _ in 0..MAX_ROUNDS {
-        let mut text = String::new();
-        if let Some(problem) = &problem {
-            text.push_str(&format!("# failovergroup/{name} was not saved:\n"));
-            for line in problem.lines() {
-                text.push_str(&format!("# {line}\n"));
-            }
-            text.push_str("#\n");
-        }
-        text.push_str(HEADER);
-        text.push_str(&content);
-        std::fs::write(&file.path, &text).map_err(|e| {
-            CliError::failure(anyhow::anyhow!("cannot write {}: {e}", file.path.display()))
-        })?;
-        run_editor(&file.path).await?;
-        let saved = std::fs::read_to_string(&file.path).map_err(|e| {
-            CliError::failure(anyhow::anyhow!("cannot read {}: {e}", file.path.display()))
-        })?;
-        let body = strip_comments(&saved);
-        if body.trim().is_empty() {
-            println!("Edit cancelled, saved file was empty.");
-            return Ok(ExitStatus::Success);
-        }
-        if body.trim_end() == original.trim_end() {
-            println!("Edit cancelled, no changes made.");
-            return Ok(ExitStatus::Success);
-        }
-        if problem.is_some() && !rebased_after_conflict && body.trim_end() == content.trim_end() {
-            // Reopened with an error and saved as it was: the user gives up.
-            return Err(CliError::invalid(anyhow::anyhow!(
-                "edit cancelled, failovergroup/{name} is unchanged: {}",
-                problem.unwrap_or_default()
-            )));
+        let body = edit_once(&file.path, name, problem.as_deref(), &content).await?;
+        if let Some(done) = gives_up(name, round, &body, &unedited, &content, problem.as_deref()) {
+            return done;
         }
         match save(store.as_ref(), name, &base, &body).await? {
-            Saved::Done(after) => {
-                let changes = user_changes(&base, &after);
-                let data = change_data(&after, &changes);
-                journal(
-                    store.as_ref(),
-                    name,
-                    "SpecEdited",
-                    format!("edited with drctl edit: {}", changes.join("; ")),
-                    Some(data),
-                )
-                .await;
-                println!("failovergroup/{name} edited");
+            Saved::Done { before, after } => {
+                report_saved(store.as_ref(), name, &base, &before, &after).await;
                 return Ok(ExitStatus::Success);
             }
             Saved::Unchanged => {
                 println!("Edit cancelled, no changes made.");
                 return Ok(ExitStatus::Success);
             }
-            Saved::Invalid(message) => {
+            Saved::Invalid { message, rebased } => {
                 problem = Some(message);
                 content = body;
-                rebased_after_conflict = false;
+                if let Some((current, merged)) = rebased {
+                    base = *current;
+                    unedited = strip_comments(&spec_yaml(&base)?);
+                    content = strip_comments(&spec_yaml(&merged)?);
+                }
+                round = Round::Invalid;
             }
             Saved::Conflict {
-                message,
                 current,
-                mine,
+                merged,
+                conflicts,
             } => {
-                let moved = user_changes(&base, &current);
-                let mut why = message;
-                if !moved.is_empty() {
-                    why.push_str("\nChanged meanwhile:");
-                    for change in &moved {
-                        why.push_str(&format!("\n  {change}"));
-                    }
-                }
-                why.push_str(
-                    "\nYour edit is below, now based on the current version: save to apply it on top, \
-                     or empty the file to abort.",
-                );
-                let mut rebased = *mine;
-                rebased.metadata.resource_version = current.metadata.resource_version.clone();
-                rebased.metadata.generation = current.metadata.generation;
-                content = strip_comments(&spec_yaml(&rebased)?);
-                problem = Some(why);
+                let lines =
+                    describe_conflicts(store.as_ref(), name, &base, &conflicts, EDIT_SIDES).await;
+                problem = Some(conflict_problem(&base, &current, &lines));
                 base = *current;
-                rebased_after_conflict = true;
+                unedited = strip_comments(&spec_yaml(&base)?);
+                content = strip_comments(&spec_yaml(&merged)?);
+                round = Round::Conflict;
             }
         }
     }
@@ -133,68 +109,203 @@ pub async fn run(store_url: &str, name: &str) -> CliResult<ExitStatus> {
     )))
 }
 
-// One value per editor round: boxing the document would buy nothing.
+/// Show `content` (with `problem` on top) in the editor; the saved text without comments.
+async fn edit_once(
+    path: &Path,
+    name: &str,
+    problem: Option<&str>,
+    content: &str,
+) -> CliResult<String> {
+    let mut text = String::new();
+    if let Some(problem) = problem {
+        text.push_str(&format!("# failovergroup/{name} was not saved:\n"));
+        for line in problem.lines() {
+            text.push_str(&format!("# {line}\n"));
+        }
+        text.push_str("#\n");
+    }
+    text.push_str(HEADER);
+    text.push_str(content);
+    std::fs::write(path, &text)
+        .map_err(|e| CliError::failure(anyhow::anyhow!("cannot write {}: {e}", path.display())))?;
+    run_editor(path).await?;
+    let saved = std::fs::read_to_string(path)
+        .map_err(|e| CliError::failure(anyhow::anyhow!("cannot read {}: {e}", path.display())))?;
+    Ok(strip_comments(&saved))
+}
+
+/// The end of the edit when the saved text says so without being parsed: emptied, saved as
+/// the unedited version, or reopened and saved as shown.
+fn gives_up(
+    name: &str,
+    round: Round,
+    body: &str,
+    unedited: &str,
+    shown: &str,
+    problem: Option<&str>,
+) -> Option<CliResult<ExitStatus>> {
+    let unresolved = || {
+        Err(CliError::conflict(anyhow::anyhow!(
+            "edit cancelled, nothing was saved to failovergroup/{name}: {}",
+            problem.unwrap_or_default()
+        )))
+    };
+    if body.trim().is_empty() {
+        if round == Round::Conflict {
+            return Some(unresolved());
+        }
+        println!("Edit cancelled, saved file was empty.");
+        return Some(Ok(ExitStatus::Success));
+    }
+    if body.trim_end() == unedited.trim_end() {
+        println!("Edit cancelled, no changes made.");
+        return Some(Ok(ExitStatus::Success));
+    }
+    if body.trim_end() != shown.trim_end() {
+        return None;
+    }
+    match round {
+        Round::Fresh => None,
+        Round::Conflict => Some(unresolved()),
+        Round::Invalid => Some(Err(CliError::invalid(anyhow::anyhow!(
+            "edit cancelled, failovergroup/{name} is unchanged: {}",
+            problem.unwrap_or_default()
+        )))),
+    }
+}
+
+/// The editor's text for a conflict: what changed, which fields both changed, what to do.
+fn conflict_problem(base: &FailoverGroup, current: &FailoverGroup, lines: &[String]) -> String {
+    let version = |doc: &FailoverGroup| doc.metadata.resource_version.clone().unwrap_or_default();
+    let mut why = format!(
+        "it was changed while you edited it (resourceVersion {} -> {}), and these fields \
+         were changed both by you and meanwhile:",
+        version(base),
+        version(current)
+    );
+    for line in lines {
+        why.push_str(&format!("\n  {line}"));
+    }
+    let moved = user_changes(base, current);
+    if !moved.is_empty() {
+        why.push_str("\nChanged meanwhile:");
+        for change in &moved {
+            why.push_str(&format!("\n  {change}"));
+        }
+    }
+    why.push_str(
+        "\nBelow is the current version with your other changes applied; each field above \
+         shows its current value. Set the values you want and save, or save unchanged or \
+         empty the file to give up (nothing is saved).",
+    );
+    why
+}
+
+/// Journal the edit and say what was saved, and what it was merged with.
+async fn report_saved(
+    store: &dyn Store,
+    name: &str,
+    base: &FailoverGroup,
+    before: &FailoverGroup,
+    after: &FailoverGroup,
+) {
+    let changes = user_changes(before, after);
+    let data = change_data(after, &changes);
+    journal(
+        store,
+        name,
+        "SpecEdited",
+        format!("edited with drctl edit: {}", changes.join("; ")),
+        Some(data),
+    )
+    .await;
+    let meanwhile = user_changes(base, before);
+    if !meanwhile.is_empty() {
+        println!(
+            "failovergroup/{name} was modified concurrently; your changes were merged onto \
+             the current version. Changed meanwhile:"
+        );
+        for change in &meanwhile {
+            println!("  {change}");
+        }
+    }
+    println!("failovergroup/{name} edited");
+}
+
+// One value per editor round: boxing the documents would buy nothing.
 #[allow(clippy::large_enum_variant)]
 enum Saved {
-    Done(Box<FailoverGroup>),
+    /// Written over `before` (the version it replaced, newer than the base after a merge).
+    Done {
+        before: Box<FailoverGroup>,
+        after: Box<FailoverGroup>,
+    },
     Unchanged,
-    Invalid(String),
-    Conflict {
+    /// Not saved. `rebased`: the current version and the edit merged onto it, when the
+    /// problem is in the merge rather than in the saved text.
+    Invalid {
         message: String,
+        rebased: Option<(Box<FailoverGroup>, Box<FailoverGroup>)>,
+    },
+    Conflict {
         current: Box<FailoverGroup>,
-        mine: Box<FailoverGroup>,
+        merged: Box<FailoverGroup>,
+        conflicts: Vec<Conflict>,
     },
 }
 
 async fn save(store: &dyn Store, name: &str, base: &FailoverGroup, body: &str) -> CliResult<Saved> {
     let source = format!("edited failovergroup/{name}");
+    let invalid = |message: String| {
+        Ok(Saved::Invalid {
+            message,
+            rebased: None,
+        })
+    };
     let mut docs = match parse_and_validate(body.as_bytes(), &source) {
         Ok(docs) => docs,
-        Err(err) => return Ok(Saved::Invalid(err.to_string())),
+        Err(err) => return invalid(err.to_string()),
     };
     if docs.len() != 1 {
-        return Ok(Saved::Invalid(format!(
+        return invalid(format!(
             "{source}: expected exactly one document, found {}",
             docs.len()
-        )));
+        ));
     }
     let mut doc = docs.remove(0);
     doc.status = None;
     if let Err(errs) = validate_transition(base, &doc) {
-        return Ok(Saved::Invalid(format!("{source}: {errs}")));
+        return invalid(format!("{source}: {errs}"));
     }
-    let current = get_existing(store, name).await?;
-    if current.spec == doc.spec && current.metadata.labels == doc.metadata.labels {
+    if same_user_fields(&doc, base) {
         return Ok(Saved::Unchanged);
     }
-    let expected = doc
-        .metadata
-        .resource_version
-        .clone()
-        .or_else(|| base.metadata.resource_version.clone())
-        .unwrap_or_default();
-    match store.update(&doc, &expected).await {
-        Ok(after) => Ok(Saved::Done(Box::new(after))),
-        Err(err @ StoreError::Conflict { .. }) => {
-            let current = get_existing(store, name).await?;
-            if let Err(errs) = validate_transition(&current, &doc) {
-                return Err(parse_error(drctl_schema::ParseError::Invalid {
-                    source_name: source,
-                    errors: vec![drctl_schema::parse::DocumentErrors {
-                        index: 1,
-                        name: Some(name.to_string()),
-                        errors: errs,
-                    }],
-                }));
-            }
-            Ok(Saved::Conflict {
-                message: err.to_string(),
-                current: Box::new(current),
-                mine: Box::new(doc),
-            })
-        }
-        Err(err) => Err(store_error(err)),
-    }
+    Ok(
+        match write_merged(store, name, base, &doc, &|_| Ok(())).await? {
+            Rebased::Updated { before, after } => Saved::Done { before, after },
+            Rebased::Unchanged(_) => Saved::Unchanged,
+            Rebased::Conflicts {
+                current,
+                merged,
+                conflicts,
+            } => Saved::Conflict {
+                current,
+                merged,
+                conflicts,
+            },
+            Rebased::Invalid {
+                current,
+                merged,
+                message,
+            } => Saved::Invalid {
+                message: format!(
+                    "it was changed while you edited it, and your changes on top of the current \
+                 version are invalid: {message}"
+                ),
+                rebased: merged.map(|merged| (current, merged)),
+            },
+        },
+    )
 }
 
 /// Drop `#` comment lines (ours and the user's), as kubectl does.

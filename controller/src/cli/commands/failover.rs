@@ -91,10 +91,19 @@ async fn wait(
     let started = Instant::now();
     let mut seen: BTreeMap<(String, String), StepState> = BTreeMap::new();
     let mut last_phase: Option<Phase> = None;
+    let mut pickup = Pickup::new(generation);
     loop {
         let doc = get_existing(store, name).await?;
         let elapsed = started.elapsed().as_secs_f64();
-        print_transitions(&doc, generation, elapsed, &mut seen, &mut last_phase);
+        let observed = doc.status.as_ref().map(|s| s.observed_generation);
+        for notice in pickup.notices(observed, started.elapsed()) {
+            println!("[{:>7}] {notice}", duration(elapsed));
+        }
+        // A status of an older generation describes the previous spec: its phase is not this
+        // failover's progress.
+        if pickup.picked_up {
+            print_transitions(&doc, generation, elapsed, &mut seen, &mut last_phase);
+        }
         if let Some(status) = &doc.status {
             let caught_up = status.observed_generation >= generation;
             let running = status
@@ -140,13 +149,84 @@ async fn wait(
             }
         }
         if started.elapsed() >= timeout {
+            let unobserved = if pickup.picked_up {
+                String::new()
+            } else {
+                format!(
+                    "; no controller picked up generation {generation} (is `drctl controller` \
+                     running against this store?)"
+                )
+            };
             return Err(CliError::failure(anyhow::anyhow!(
-                "failovergroup/{name}: timed out after {}s waiting for the failover to converge \
+                "failovergroup/{name}: timed out after {}s waiting for the failover to converge{unobserved} \
                  (see `drctl describe {name}`; the operation goes on without this command)",
                 timeout.as_secs()
             )));
         }
         tokio::time::sleep(POLL_INTERVAL).await;
+    }
+}
+
+/// After this long without the controller observing the new generation, --wait says that no
+/// controller seems to be running (its passes list the store every 2 s).
+const NO_CONTROLLER_AFTER: Duration = Duration::from_secs(30);
+
+/// What --wait says until the controller has observed the generation it waits for, instead
+/// of the previous generation's phase, which would read as this failover's progress.
+#[derive(Debug)]
+struct Pickup {
+    generation: u64,
+    picked_up: bool,
+    announced: bool,
+    warned: bool,
+}
+
+impl Pickup {
+    fn new(generation: u64) -> Self {
+        Pickup {
+            generation,
+            picked_up: false,
+            announced: false,
+            warned: false,
+        }
+    }
+
+    /// The lines to print now, given the status's observedGeneration (None: no status yet)
+    /// and the time since the request. Each notice is printed once.
+    fn notices(&mut self, observed: Option<u64>, elapsed: Duration) -> Vec<String> {
+        let generation = self.generation;
+        if self.picked_up {
+            return Vec::new();
+        }
+        if observed.is_some_and(|g| g >= generation) {
+            self.picked_up = true;
+            return if self.announced {
+                vec![format!("the controller picked up generation {generation}")]
+            } else {
+                Vec::new()
+            };
+        }
+        let mut lines = Vec::new();
+        if !self.announced {
+            self.announced = true;
+            let status = match observed {
+                Some(g) => format!("the status shown is of generation {g}"),
+                None => "the group has no status yet".to_string(),
+            };
+            lines.push(format!(
+                "waiting for the controller to pick up generation {generation} ({status})"
+            ));
+        }
+        if !self.warned && elapsed >= NO_CONTROLLER_AFTER {
+            self.warned = true;
+            lines.push(format!(
+                "no controller seems to be running: nothing has picked up generation \
+                 {generation} in {}s. Start one with `drctl controller` against this store; \
+                 still waiting",
+                NO_CONTROLLER_AFTER.as_secs()
+            ));
+        }
+        lines
     }
 }
 
@@ -191,5 +271,72 @@ fn print_transitions(
                 seen.insert(key, step.state);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wait_says_the_new_generation_is_not_picked_up_instead_of_the_old_phase() {
+        let mut pickup = Pickup::new(2);
+        assert_eq!(
+            pickup.notices(Some(1), Duration::from_secs(0)),
+            vec!["waiting for the controller to pick up generation 2 (the status shown is of generation 1)"]
+        );
+        assert!(!pickup.picked_up);
+        assert_eq!(
+            pickup.notices(Some(1), Duration::from_secs(10)),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn wait_says_no_controller_seems_to_run_after_30s_once_and_keeps_waiting() {
+        let mut pickup = Pickup::new(3);
+        assert_eq!(pickup.notices(None, Duration::from_secs(1)).len(), 1);
+        assert_eq!(
+            pickup.notices(None, Duration::from_secs(29)),
+            Vec::<String>::new()
+        );
+        let hint = pickup.notices(None, Duration::from_secs(30));
+        assert_eq!(hint.len(), 1, "{hint:?}");
+        assert!(
+            hint[0].starts_with("no controller seems to be running")
+                && hint[0].contains("generation 3")
+                && hint[0].contains("`drctl controller`"),
+            "{hint:?}"
+        );
+        assert_eq!(
+            pickup.notices(None, Duration::from_secs(90)),
+            Vec::<String>::new()
+        );
+        assert!(!pickup.picked_up);
+    }
+
+    #[test]
+    fn wait_announces_the_pickup_and_then_stays_quiet() {
+        let mut pickup = Pickup::new(2);
+        pickup.notices(Some(1), Duration::from_secs(0));
+        assert_eq!(
+            pickup.notices(Some(2), Duration::from_secs(4)),
+            vec!["the controller picked up generation 2"]
+        );
+        assert!(pickup.picked_up);
+        assert_eq!(
+            pickup.notices(Some(2), Duration::from_secs(40)),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn wait_is_silent_when_the_controller_already_observed_the_generation() {
+        let mut pickup = Pickup::new(2);
+        assert_eq!(
+            pickup.notices(Some(2), Duration::from_secs(0)),
+            Vec::<String>::new()
+        );
+        assert!(pickup.picked_up);
     }
 }
