@@ -25,7 +25,12 @@ fn cpu_seconds() -> f64 {
         .rsplit_once(')')
         .map(|(_, rest)| rest.split_whitespace().collect())
         .unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // utime and stime are fields 14 and 15 of stat (1-based), 12 and 13 after the name.
     (ticks(11) + ticks(12)) / 100.0
 }
@@ -53,7 +58,15 @@ fn main() {
     println!("fleet runtime, simulated world in virtual time (seed 1)");
     println!(
         "{:>6} {:>10} {:>9} {:>9} {:>10} {:>10} {:>10} {:>9} {:>9}",
-        "groups", "conv (vs)", "wall (s)", "cpu (s)", "steady cpu", "reads/grp", "mut/grp", "act (vs)", "rss MiB"
+        "groups",
+        "conv (vs)",
+        "wall (s)",
+        "cpu (s)",
+        "steady cpu",
+        "reads/grp",
+        "mut/grp",
+        "act (vs)",
+        "rss MiB"
     );
     let mut walls = Vec::new();
     for &n in &sizes {
@@ -75,7 +88,9 @@ fn main() {
         };
         let marks = marks.lock().map(|m| m.clone()).unwrap_or_default();
         let at = |name: &str| marks.0.iter().find(|(w, _, _)| w == name).cloned();
-        let (Some(conv), Some(s0), Some(s1)) = (at("converged"), at("steady-start"), at("steady-end")) else {
+        let (Some(conv), Some(s0), Some(s1)) =
+            (at("converged"), at("steady-start"), at("steady-end"))
+        else {
             eprintln!("{n} groups: a phase was not reached");
             std::process::exit(1);
         };
@@ -98,7 +113,10 @@ fn main() {
     }
     let wall_of = |n: usize| walls.iter().find(|(m, _)| *m == n).map(|(_, w)| *w);
     if let (Some(a), Some(b)) = (wall_of(100), wall_of(1000)) {
-        println!("wall time to converge, 1,000 / 100 groups: {:.2} (target <= 12)", b / a);
+        println!(
+            "wall time to converge, 1,000 / 100 groups: {:.2} (target <= 12)",
+            b / a
+        );
     }
 
     let once_wall = Instant::now();

@@ -483,11 +483,17 @@ pub async fn fleet_once(n: usize, seed: u64) -> Result<(usize, f64), SimulationE
         Metrics::new(),
     );
     let outcome = controller
-        .run(RunMode::Once, Some(Duration::from_secs(3600)), CancellationToken::new())
+        .run(
+            RunMode::Once,
+            Some(Duration::from_secs(3600)),
+            CancellationToken::new(),
+        )
         .await
         .map_err(|e| SimulationError::World(e.to_string()))?;
     if outcome != crate::runtime::RunOutcome::PassCompleted {
-        return Err(SimulationError::Timeout(format!("--once ended {outcome:?}")));
+        return Err(SimulationError::Timeout(format!(
+            "--once ended {outcome:?}"
+        )));
     }
     let reconciled = store
         .list()
