@@ -96,8 +96,14 @@ pub fn pad<T: Ord + Clone>(asked: Vec<T>, interest: &[T], per_call: usize) -> Ve
     items.into_iter().collect()
 }
 
+/// A reader waiting for the batch: what it asked for, and where its answer goes.
+type Waiter<R> = (
+    <R as ReadKind>::Item,
+    oneshot::Sender<CloudResult<<R as ReadKind>::Out>>,
+);
+
 struct Slot<R: ReadKind> {
-    waiting: Vec<(R::Item, oneshot::Sender<CloudResult<R::Out>>)>,
+    waiting: Vec<Waiter<R>>,
     /// A batch is lingering for more readers (not sent yet).
     lingering: bool,
     /// Item -> when a reader last asked for it.
@@ -335,14 +341,7 @@ impl<R: ReadKind> Coalescer<R> {
 
     /// Take the lingering batch of `key`, with the interesting items not asked, stalest
     /// first; forget interest nobody showed for `INTEREST_TTL`.
-    #[allow(clippy::type_complexity)]
-    fn take_batch(
-        &self,
-        key: &R::Key,
-    ) -> (
-        Vec<(R::Item, oneshot::Sender<CloudResult<R::Out>>)>,
-        Vec<R::Item>,
-    ) {
+    fn take_batch(&self, key: &R::Key) -> (Vec<Waiter<R>>, Vec<R::Item>) {
         let now = Instant::now();
         let mut slots = self.lock();
         let Some(slot) = slots.get_mut(key) else {
