@@ -32,6 +32,9 @@ Gaps of moto's own global-cluster support that drctl's adapters hit, patched min
 
 * DescribeGlobalClusters ignores GlobalClusterIdentifier and never raises
   GlobalClusterNotFoundFault: it now filters and raises like AWS.
+* DescribeGlobalClusters without an identifier returned every global cluster at once: it now
+  pages like AWS, MaxRecords (20 to 100, default 100) per page in identifier order, with an
+  opaque Marker for the next page.
 * GlobalClusterMembers lacks SynchronizationStatus: secondaries report `connected`.
 * GlobalCluster has no FailoverState: added (absent when nothing is in flight).
 * DeleteDBCluster of a secondary in another region than the global cluster's home backend
@@ -243,14 +246,40 @@ RDSBackend.switchover_global_cluster = switchover_global_cluster  # type: ignore
 RDSBackend.failover_global_cluster = failover_global_cluster  # type: ignore[attr-defined]
 
 
+MARKER_PREFIX = "drctl-global-clusters-after:"
+
+
+def _page_of_global_clusters(
+    clusters: list[GlobalCluster], max_records: Any, marker: str | None
+) -> tuple[list[GlobalCluster], str | None]:
+    """One page of the account's global clusters, in identifier order, and the next Marker."""
+    size = 100 if max_records is None else int(max_records)
+    if not 20 <= size <= 100:
+        raise RDSClientError(
+            "InvalidParameterValue", f"Invalid value {size} for MaxRecords: must be between 20 and 100"
+        )
+    ordered = sorted(clusters, key=lambda gc: gc.global_cluster_identifier)
+    if marker:
+        if not marker.startswith(MARKER_PREFIX):
+            raise RDSClientError("InvalidParameterValue", f"Invalid Marker: {marker}")
+        after = marker[len(MARKER_PREFIX) :]
+        ordered = [gc for gc in ordered if gc.global_cluster_identifier > after]
+    page = ordered[:size]
+    more = len(ordered) > size
+    return page, (MARKER_PREFIX + page[-1].global_cluster_identifier) if more else None
+
+
 def _describe_global_clusters(self: RDSResponse) -> ActionResult:
     identifier = self.params.get("GlobalClusterIdentifier")
+    next_marker = None
     if identifier:
         clusters = [_find_global_cluster(self.backend, identifier)]
     else:
-        clusters = [
-            gc for b in _loaded_backends(self.current_account) for gc in b.global_clusters.values()
-        ]
+        clusters, next_marker = _page_of_global_clusters(
+            [gc for b in _loaded_backends(self.current_account) for gc in b.global_clusters.values()],
+            self.params.get("MaxRecords"),
+            self.params.get("Marker"),
+        )
     # The test fixture's own inspections (tests/moto/fixture.py) must not move the world on.
     fixture = FIXTURE_USER_AGENT in self.headers.get("User-Agent", "")
     for gc in clusters:
@@ -262,7 +291,10 @@ def _describe_global_clusters(self: RDSResponse) -> ActionResult:
             if op is not None and not fixture:
                 op["status"] = op["kind"]
                 op["observed"] += 1
-    return ActionResult({"GlobalClusters": clusters})
+    result: dict[str, Any] = {"GlobalClusters": clusters}
+    if next_marker is not None:
+        result["Marker"] = next_marker
+    return ActionResult(result)
 
 
 def _switchover_response(self: RDSResponse) -> ActionResult:

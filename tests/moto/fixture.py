@@ -8,6 +8,9 @@ tests/src/moto.rs `MotoServer::env()`; AWS_ENDPOINT_URL is honoured by boto3 its
   python tests/moto/fixture.py inspect DOC --zone ZONE_ID
   python tests/moto/fixture.py detach  DOC --region REGION
   python tests/moto/fixture.py put-lag DOC --lag-ms N [--writer REGION]
+  python tests/moto/fixture.py add-records DOC --zone ZONE_ID --count N
+  python tests/moto/fixture.py add-globals DOC --count N
+  python tests/moto/fixture.py put-cluster-lag DOC --cluster ID --secondary REGION --lag-ms N
 
 DOC is a FailoverGroup document (YAML or JSON, e.g. examples/failovergroup.yaml) or `-`.
 Every command prints one JSON object on stdout.
@@ -27,6 +30,12 @@ observation of an in-flight switchover, so inspecting never moves the world on.
 
 `detach` removes a region's cluster from the global cluster (RemoveFromGlobalCluster), as an
 operator or a failed rejoin would: the stale-secondary failback path.
+
+The fleet commands fill the account the way a fleet of groups would: `add-records` creates
+N CNAME records `fleet-<n>.<zone>` (value `fleet-<n>.origin.example.net`) in the zone,
+`add-globals` creates N more global clusters `fleet-global-<n>` without members (in the
+writer's region), and `put-cluster-lag` publishes one AuroraGlobalDBRPOLag datapoint for any
+cluster and secondary region, from the writer's region. Output: what was created.
 """
 
 from __future__ import annotations
@@ -351,6 +360,57 @@ def cmd_put_lag(doc: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]
     return {"writer": writer, "lagMs": args.lag_ms}
 
 
+def cmd_add_records(doc: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    route53 = client("route53", "us-east-1")
+    zone_name = route53.get_hosted_zone(Id=args.zone)["HostedZone"]["Name"]
+    names = [f"fleet-{n:04d}.{zone_name}" for n in range(args.count)]
+    # CREATE counts each value once against the 1,000 ResourceRecord elements of a batch.
+    for start in range(0, len(names), 500):
+        changes = [
+            {
+                "Action": "CREATE",
+                "ResourceRecordSet": {
+                    "Name": name,
+                    "Type": "CNAME",
+                    "TTL": 60,
+                    "ResourceRecords": [{"Value": name.split(".")[0] + ".origin.example.net"}],
+                },
+            }
+            for name in names[start : start + 500]
+        ]
+        route53.change_resource_record_sets(HostedZoneId=args.zone, ChangeBatch={"Changes": changes})
+    return {"records": names}
+
+
+def cmd_add_globals(doc: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    spec = doc["spec"]
+    rds = client("rds", spec["writer"])
+    ids = [f"fleet-global-{n:04d}" for n in range(args.count)]
+    for gid in ids:
+        rds.create_global_cluster(GlobalClusterIdentifier=gid, Engine="aurora-postgresql", EngineVersion="16.3")
+    return {"globalClusters": ids}
+
+
+def cmd_put_cluster_lag(doc: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    region = doc["spec"]["writer"]
+    client("cloudwatch", region).put_metric_data(
+        Namespace="AWS/RDS",
+        MetricData=[
+            {
+                "MetricName": "AuroraGlobalDBRPOLag",
+                "Dimensions": [
+                    {"Name": "DBClusterIdentifier", "Value": args.cluster},
+                    {"Name": "SecondaryRegion", "Value": args.secondary},
+                ],
+                "Timestamp": datetime.now(timezone.utc),
+                "Value": args.lag_ms,
+                "Unit": "Milliseconds",
+            }
+        ],
+    )
+    return {"region": region, "cluster": args.cluster, "secondary": args.secondary, "lagMs": args.lag_ms}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -368,10 +428,30 @@ def main() -> None:
     lag.add_argument("doc")
     lag.add_argument("--lag-ms", type=float, required=True)
     lag.add_argument("--writer")
+    records = sub.add_parser("add-records")
+    records.add_argument("doc")
+    records.add_argument("--zone", required=True)
+    records.add_argument("--count", type=int, required=True)
+    globals_ = sub.add_parser("add-globals")
+    globals_.add_argument("doc")
+    globals_.add_argument("--count", type=int, required=True)
+    cluster_lag = sub.add_parser("put-cluster-lag")
+    cluster_lag.add_argument("doc")
+    cluster_lag.add_argument("--cluster", required=True)
+    cluster_lag.add_argument("--secondary", required=True)
+    cluster_lag.add_argument("--lag-ms", type=float, required=True)
     args = parser.parse_args()
 
     doc = load_document(args.doc)
-    commands = {"setup": cmd_setup, "inspect": cmd_inspect, "detach": cmd_detach, "put-lag": cmd_put_lag}
+    commands = {
+        "setup": cmd_setup,
+        "inspect": cmd_inspect,
+        "detach": cmd_detach,
+        "put-lag": cmd_put_lag,
+        "add-records": cmd_add_records,
+        "add-globals": cmd_add_globals,
+        "put-cluster-lag": cmd_put_cluster_lag,
+    }
     result = commands[args.command](doc, args)
     json.dump(result, sys.stdout, default=str)
     sys.stdout.write("\n")

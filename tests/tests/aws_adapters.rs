@@ -23,7 +23,8 @@ use drctl_cloud::aws::iam::{allowed_actions, policy_for, PolicyTarget};
 use drctl_cloud::aws::{operations, AwsCloud, HttpHealthCheck};
 use drctl_cloud::{
     AliasTarget, Aurora, AutoScaling, ChangeStatus, CreateInstance, CreateSecondaryCluster, Dns,
-    DnsRecord, Ecs, ErrorCategory, HealthCheck, ReplicationLag, SnapshotQuery,
+    DnsRecord, Ecs, ErrorCategory, HealthCheck, LagQuery, RecordChange, ReplicationLag,
+    SnapshotQuery,
 };
 use drctl_e2e::moto::{repo_root, MotoServer};
 use drctl_schema::FailoverGroup;
@@ -38,6 +39,18 @@ const GLOBAL: &str = "myapp-prod-global";
 /// Records (SDK service name, operation) of every request the SDK is about to transmit.
 #[derive(Debug, Default, Clone)]
 struct SentOperations(Arc<Mutex<Vec<(String, String)>>>);
+
+impl SentOperations {
+    /// How many requests of this operation were sent (pages included).
+    fn count(&self, operation: &str) -> usize {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, name)| name == operation)
+            .count()
+    }
+}
 
 impl Intercept for SentOperations {
     fn name(&self) -> &'static str {
@@ -480,6 +493,20 @@ async fn every_port_method_round_trips_through_the_emulator_and_is_allowed_by_th
     );
 
     // --- Every operation sent is allowed by the policy, and every one was exercised ---------
+    let sent = assert_allowed_by_the_policy(&world, &sent);
+    let table: BTreeSet<String> = operations::ALL
+        .iter()
+        .map(|op| op.name.to_string())
+        .collect();
+    assert_eq!(
+        sent, table,
+        "every operation of the table was exercised on the wire"
+    );
+}
+
+/// Every operation sent is allowed by `drctl iam-policy`'s policy for the group and is in the
+/// adapters' table. Returns the names of the operations sent.
+fn assert_allowed_by_the_policy(world: &World, sent: &SentOperations) -> BTreeSet<String> {
     let policy = policy_for(
         &world.doc.spec,
         PolicyTarget {
@@ -508,15 +535,162 @@ async fn every_port_method_round_trips_through_the_emulator_and_is_allowed_by_th
             "{name} was sent but is not in the operations table"
         );
     }
-    let sent: BTreeSet<String> = sent.into_iter().map(|(_, name)| name).collect();
-    let table: BTreeSet<String> = operations::ALL
+    sent.into_iter().map(|(_, name)| name).collect()
+}
+
+fn lag_query(cluster: &str, region: &str) -> LagQuery {
+    LagQuery {
+        primary_cluster_id: cluster.to_string(),
+        secondary_region: region.to_string(),
+    }
+}
+
+fn find<'a>(records: &'a [DnsRecord], name: &str) -> &'a DnsRecord {
+    records
         .iter()
-        .map(|op| op.name.to_string())
+        .find(|r| r.name == name)
+        .unwrap_or_else(|| panic!("{name} is not in the listing"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fleet_reads_and_a_batched_change_round_trip_through_the_emulator() {
+    let world = World::start();
+    let sent = SentOperations::default();
+    let cloud = world.cloud(&sent).await;
+    let doc = world.doc_path.to_str().unwrap();
+    // A fleet's account: 101 more global clusters and 320 more records, each past a page.
+    fixture(&world.server, &["add-globals", doc, "--count", "101"]);
+    let zone = world.zone.as_str();
+    fixture(
+        &world.server,
+        &["add-records", doc, "--zone", zone, "--count", "320"],
+    );
+
+    // --- Every global cluster of the account, two pages of 100 --------------------------------
+    let globals = cloud.describe_global_clusters(WEST).await.unwrap();
+    assert_eq!(globals.len(), 102);
+    assert_eq!(sent.count("DescribeGlobalClusters"), 2);
+    let ours = globals
+        .iter()
+        .find(|g| g.identifier == GLOBAL)
+        .expect("the group's global cluster in the listing");
+    assert_eq!(
+        ours.writer().map(|m| m.cluster_arn.clone()),
+        Some(world.arn(EAST, PRIMARY))
+    );
+    assert_eq!(ours.members.len(), 2);
+    assert!(globals.iter().any(|g| g.identifier == "fleet-global-0100"));
+
+    // --- The whole zone, two pages of 300 ----------------------------------------------------
+    let records = cloud.list_records(zone).await.unwrap();
+    assert_eq!(sent.count("ListResourceRecordSets"), 2);
+    let fleet: BTreeSet<&str> = records
+        .iter()
+        .map(|r| r.name.as_str())
+        .filter(|n| n.starts_with("fleet-"))
         .collect();
     assert_eq!(
-        sent, table,
-        "every operation of the table was exercised on the wire"
+        fleet.len(),
+        320,
+        "every record once, across the page boundary"
     );
+    let fleet_0 = find(&records, "fleet-0000.example.com.").clone();
+    assert_eq!(fleet_0.values, ["fleet-0000.origin.example.net"]);
+    assert_eq!(fleet_0.ttl, Some(60));
+    let api = find(&records, "api.example.com.").clone();
+    assert_eq!(
+        api.alias.as_ref().map(|a| a.dns_name.trim_end_matches('.')),
+        Some("primary-alb-123.us-east-1.elb.amazonaws.com")
+    );
+
+    // --- Two records in one batch: a compare-and-swap and an UPSERT --------------------------
+    let dr = alias("dr-alb-456.us-west-2.elb.amazonaws.com", "Z1H1FL5HABSF5");
+    let fleet_0_moved = DnsRecord {
+        values: vec!["fleet-0000.dr.example.net".to_string()],
+        ..fleet_0.clone()
+    };
+    let batch = [
+        RecordChange {
+            expected: Some(api.clone()),
+            desired: dr.clone(),
+        },
+        RecordChange {
+            expected: None,
+            desired: fleet_0_moved.clone(),
+        },
+    ];
+    let change = cloud
+        .change_records(zone, &batch, "drctl test: fleet move")
+        .await
+        .unwrap();
+    assert_eq!(sent.count("ChangeResourceRecordSets"), 1);
+    assert_eq!(
+        cloud.get_change(&change.id).await.unwrap(),
+        ChangeStatus::InSync
+    );
+    assert_eq!(world.inspect()["dnsOwner"], WEST, "boto3 sees the move");
+    let after = cloud.list_records(zone).await.unwrap();
+    assert_eq!(
+        after.len(),
+        records.len(),
+        "changed in place, none added or lost"
+    );
+    assert_eq!(
+        find(&after, "api.example.com.")
+            .alias
+            .as_ref()
+            .map(|a| a.dns_name.trim_end_matches('.')),
+        Some("dr-alb-456.us-west-2.elb.amazonaws.com")
+    );
+    assert_eq!(
+        find(&after, "fleet-0000.example.com.").values,
+        fleet_0_moved.values
+    );
+    assert_eq!(
+        find(&after, "fleet-0001.example.com."),
+        find(&records, "fleet-0001.example.com.")
+    );
+
+    // --- Lags of several clusters in one GetMetricData, in the order asked --------------------
+    fixture(
+        &world.server,
+        &[
+            "put-cluster-lag",
+            doc,
+            "--cluster",
+            "other-primary",
+            "--secondary",
+            "eu-west-1",
+            "--lag-ms",
+            "900",
+        ],
+    );
+    let lags = cloud
+        .replication_lags(
+            EAST,
+            &[
+                lag_query(PRIMARY, WEST),
+                lag_query("other-primary", "eu-west-1"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(lags, [Some(0.42), Some(0.9)]);
+    let reordered = cloud
+        .replication_lags(
+            EAST,
+            &[
+                lag_query("other-primary", "eu-west-1"),
+                lag_query("nobody", WEST),
+                lag_query(PRIMARY, WEST),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(reordered, [Some(0.9), None, Some(0.42)]);
+    assert_eq!(sent.count("GetMetricData"), 2, "one call per batch of lags");
+
+    assert_allowed_by_the_policy(&world, &sent);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
