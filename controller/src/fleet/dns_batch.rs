@@ -111,9 +111,11 @@ impl Inner {
     }
 }
 
-/// A batch refused before anything was applied (Route 53 validates a batch as a whole).
+/// A batch refused before anything was applied: Route 53 validates a batch as a whole, and
+/// an IAM policy written per group (`drctl iam-policy NAME` limits ChangeResourceRecordSets
+/// to that group's record) denies a batch that carries another group's record.
 fn refused_whole(e: &CloudError) -> bool {
-    !e.outcome_unknown && e.code == "InvalidChangeBatch"
+    !e.outcome_unknown && (e.code == "InvalidChangeBatch" || !e.is_retryable())
 }
 
 /// How many of `waiting` (from the front) fit in one ChangeResourceRecordSets.

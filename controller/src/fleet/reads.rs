@@ -233,7 +233,20 @@ impl ReadKind for Globals {
             })
             .await;
         }
-        let all = cloud.aurora.describe_global_clusters(region).await?;
+        let all = match cloud.aurora.describe_global_clusters(region).await {
+            Ok(all) => all,
+            // A policy written per group grants DescribeGlobalClusters on that group's
+            // global cluster only: ask one by one.
+            Err(e) if !e.is_retryable() => {
+                return one_by_one(asked, |id| {
+                    let cloud = cloud.clone();
+                    let region = region.clone();
+                    async move { cloud.aurora.describe_global_cluster(&region, &id).await }
+                })
+                .await;
+            }
+            Err(e) => return Err(e),
+        };
         self.sizes
             .remember(region, all.len(), RDS_GLOBAL_CLUSTERS_PER_PAGE);
         let by_id: BTreeMap<String, GlobalCluster> = all
