@@ -201,6 +201,20 @@ impl ListingSizes {
     }
 }
 
+/// One filtered DescribeGlobalClusters per global cluster asked for.
+async fn globals_one_by_one(
+    cloud: &Cloud,
+    region: &str,
+    asked: Vec<String>,
+) -> CloudResult<Vec<(String, Option<GlobalCluster>)>> {
+    one_by_one(asked, |id| {
+        let cloud = cloud.clone();
+        let region = region.to_string();
+        async move { cloud.aurora.describe_global_cluster(&region, &id).await }
+    })
+    .await
+}
+
 #[derive(Default)]
 struct Globals {
     sizes: ListingSizes,
@@ -226,24 +240,14 @@ impl ReadKind for Globals {
         interest: Vec<String>,
     ) -> CloudResult<Vec<(String, Option<GlobalCluster>)>> {
         if asked.len() < self.sizes.pages(region).max(2) {
-            return one_by_one(asked, |id| {
-                let cloud = cloud.clone();
-                let region = region.clone();
-                async move { cloud.aurora.describe_global_cluster(&region, &id).await }
-            })
-            .await;
+            return globals_one_by_one(cloud, region, asked).await;
         }
         let all = match cloud.aurora.describe_global_clusters(region).await {
             Ok(all) => all,
             // A policy written per group grants DescribeGlobalClusters on that group's
             // global cluster only: ask one by one.
             Err(e) if !e.is_retryable() => {
-                return one_by_one(asked, |id| {
-                    let cloud = cloud.clone();
-                    let region = region.clone();
-                    async move { cloud.aurora.describe_global_cluster(&region, &id).await }
-                })
-                .await;
+                return globals_one_by_one(cloud, region, asked).await;
             }
             Err(e) => return Err(e),
         };
