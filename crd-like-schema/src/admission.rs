@@ -99,21 +99,26 @@ pub struct Clash {
     pub other_candidate: Option<usize>,
 }
 
+impl Clash {
+    /// The refusal without the field path, naming the other group followed by `where_other`
+    /// (for example the file and document it is in).
+    pub fn message(&self, where_other: &str) -> String {
+        format!(
+            "{} is already managed by failovergroup/{}{where_other}: two groups must not \
+             manage the same resource (they would drive it in opposite directions)",
+            self.claim, self.other
+        )
+    }
+}
+
 impl fmt::Display for Clash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: {} is already managed by failovergroup/{}{}: two groups must not manage the \
-             same resource (they would drive it in opposite directions)",
-            self.path,
-            self.claim,
-            self.other,
-            if self.other_candidate.is_some() {
-                " (in the same input)"
-            } else {
-                ""
-            }
-        )
+        let where_other = if self.other_candidate.is_some() {
+            " (in the same input)"
+        } else {
+            ""
+        };
+        write!(f, "{}: {}", self.path, self.message(where_other))
     }
 }
 
