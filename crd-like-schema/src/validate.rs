@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use crate::types::{
-    Capacity, ClusterTemplate, DnsTarget, FailoverGroup, FailoverGroupSpec, RecordType,
+    Capacity, ClusterTemplate, DnsSpec, DnsTarget, FailoverGroup, FailoverGroupSpec, RecordType,
     API_VERSION, KIND,
 };
 
@@ -22,12 +22,82 @@ pub struct FieldError {
 }
 
 impl FieldError {
+    /// Values quoted in the message and path segments are shortened to `MAX_ECHO_CHARS`, so
+    /// that a 900 KB value is named, not echoed whole.
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
         FieldError {
-            path: path.into(),
-            message: message.into(),
+            path: clip_path(&path.into()),
+            message: clip_quoted(&message.into()),
         }
     }
+}
+
+/// Longest value echoed in a message, in characters.
+pub const MAX_ECHO_CHARS: usize = 80;
+/// Longest message, in characters, whatever it quotes.
+const MAX_MESSAGE_CHARS: usize = 2000;
+
+/// `s` itself when short, else its first characters and an ellipsis.
+pub fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let kept: String = s.chars().take(max.saturating_sub(1)).collect();
+    format!("{kept}…")
+}
+
+/// Shorten every `"quoted"` or `` `backticked` `` segment of a message longer than
+/// `MAX_ECHO_CHARS`, keeping its quotes, and cap the whole message.
+pub fn clip_quoted(message: &str) -> String {
+    let chars: Vec<char> = message.chars().collect();
+    let mut out = String::with_capacity(message.len().min(4 * MAX_MESSAGE_CHARS));
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let close = match c {
+            '"' | '`' => closing_quote(&chars, i),
+            _ => None,
+        };
+        match close {
+            Some(end) if end - i - 1 > MAX_ECHO_CHARS => {
+                let inner: String = chars[i + 1..end].iter().collect();
+                out.push(c);
+                out.push_str(&clip(&inner, MAX_ECHO_CHARS));
+                out.push(c);
+                i = end + 1;
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    clip(&out, MAX_MESSAGE_CHARS)
+}
+
+/// Index of the quote closing the one at `open` (`\"` inside double quotes is escaped).
+fn closing_quote(chars: &[char], open: usize) -> Option<usize> {
+    let quote = chars[open];
+    let mut j = open + 1;
+    while j < chars.len() {
+        match chars[j] {
+            '\\' if quote == '"' => j += 2,
+            c if c == quote => return Some(j),
+            _ => j += 1,
+        }
+    }
+    None
+}
+
+/// Shorten each over-long segment of a field path (a map key can be any string).
+fn clip_path(path: &str) -> String {
+    if path.len() <= MAX_ECHO_CHARS {
+        return path.to_string();
+    }
+    path.split('.')
+        .map(|segment| clip(segment, MAX_ECHO_CHARS))
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 impl fmt::Display for FieldError {
@@ -314,6 +384,7 @@ fn check_spec(spec: &FailoverGroupSpec, errs: &mut ValidationErrors) {
             target,
         );
     }
+    check_distinct_targets(errs, dns);
 
     // Compute.
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
@@ -547,6 +618,35 @@ fn check_target(errs: &mut ValidationErrors, path: &str, record_type: RecordType
     }
 }
 
+/// Each region needs its own endpoint: with one target for both, moving DNS changes nothing,
+/// so a failover would wait for a cut-over that can never show.
+fn check_distinct_targets(errs: &mut ValidationErrors, dns: &DnsSpec) {
+    let mut first_region_of: BTreeMap<String, &str> = BTreeMap::new();
+    for (region, target) in &dns.targets {
+        let (field, endpoint) = match dns.record_type {
+            RecordType::A => ("aliasDnsName", &target.alias_dns_name),
+            RecordType::Cname => ("value", &target.value),
+        };
+        let Some(endpoint) = endpoint else {
+            continue;
+        };
+        let key = endpoint.trim_end_matches('.').to_ascii_lowercase();
+        match first_region_of.get(&key) {
+            Some(first) => errs.push(
+                format!("spec.dns.targets.{region}.{field}"),
+                format!(
+                    "{endpoint:?} is also the target of spec.dns.targets.{first}: each region \
+                     needs its own endpoint, or moving DNS changes nothing and a failover never \
+                     converges"
+                ),
+            ),
+            None => {
+                first_region_of.insert(key, region);
+            }
+        }
+    }
+}
+
 fn check_capacity(errs: &mut ValidationErrors, path: &str, c: &Capacity) {
     if c.min > c.max {
         errs.push(
@@ -595,7 +695,7 @@ pub fn dns1123_label(s: &str) -> Check {
 
 /// Kubernetes label key: `[prefix/]name`, name at most 63 of [A-Za-z0-9-_.] with alphanumeric
 /// ends, prefix a DNS subdomain.
-fn label_key(key: &str) -> Check {
+pub(crate) fn label_key(key: &str) -> Check {
     let (prefix, name) = match key.split_once('/') {
         Some((p, n)) => (Some(p), n),
         None => (None, key),
@@ -612,7 +712,7 @@ fn label_key(key: &str) -> Check {
 }
 
 /// Kubernetes label value: empty, or at most 63 of [A-Za-z0-9-_.] with alphanumeric ends.
-fn label_value(v: &str) -> Check {
+pub(crate) fn label_value(v: &str) -> Check {
     let alnum = |ch: char| ch.is_ascii_alphanumeric();
     let ok = v.is_empty()
         || (v.len() <= 63

@@ -595,3 +595,31 @@ fn mutable_fields_change_freely() {
     });
     assert!(validate_transition(&old, &new).is_ok());
 }
+
+#[test]
+fn the_same_dns_target_in_both_regions_is_refused_naming_the_field() {
+    let doc = alias_with(|d| {
+        let east = d.spec.dns.targets["us-east-1"].clone();
+        let west = d.spec.dns.targets.get_mut("us-west-2").unwrap();
+        // Case and the trailing dot do not make another endpoint.
+        west.alias_dns_name = east
+            .alias_dns_name
+            .map(|n| format!("{}.", n.to_uppercase()));
+    });
+    assert_problem(
+        &doc,
+        "spec.dns.targets.us-west-2.aliasDnsName",
+        "is also the target of spec.dns.targets.us-east-1",
+    );
+    let doc = cname_with(|d| {
+        let first = d.spec.dns.targets.values().next().unwrap().clone();
+        for target in d.spec.dns.targets.values_mut() {
+            *target = first.clone();
+        }
+    });
+    assert_problem(
+        &doc,
+        "spec.dns.targets.eu-west-1.value",
+        "is also the target of spec.dns.targets.eu-central-1",
+    );
+}

@@ -188,6 +188,42 @@ case("immutable-record-name", cname(("recordName: orders.internal.example.com", 
 case("immutable-regions", CNAME.replace("eu-central-1", "eu-north-1"),
      "spec.regions: field is immutable: stored [eu-west-1, eu-central-1], new [eu-west-1, eu-north-1]")
 
+# Inputs built to hurt the parser, refused early with a real line and column.
+case("deep-nesting", ALIAS + "extra: " + "[" * 1000 + "]" * 1000 + "\n",
+     "syntax error at line 68, column 71: nested more than 64 levels deep")
+case("deep-nesting-json", "[" * 1000 + "]" * 1000 + "\n",
+     "syntax error at line 1, column 65: nested more than 64 levels deep", ext="json")
+LOL = "a: &a [" + ",".join(['"lol"'] * 9) + "]\n" + "".join(
+    f"{n}: &{n} [" + ",".join([f"*{p}"] * 9) + "]\n" for p, n in zip("abcdefgh", "bcdefghi"))
+case("billion-laughs", LOL, "syntax error at line 9, column 11: more than 64 aliases")
+DOUBLING = "a0: &a0 [x, x]\n" + "".join(f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}]\n" for i in range(1, 30))
+case("aliases-doubling", DOUBLING, "syntax error at line 2, column 10: aliases expand")
+case("json-duplicate-key", None, 'duplicate key "writer"', "syntax error at line 13", ext="json")
+case("yaml-tag", alias(("globalClusterIdentifier: myapp-prod-global", "globalClusterIdentifier: !Ref GlobalCluster")),
+     "syntax error at line 18, column 30: YAML tag !Ref is not supported")
+# Contradictory documents.
+case("dns-same-target-both-regions", alias(("aliasDnsName: dr-alb-456.us-west-2.elb.amazonaws.com",
+                                            "aliasDnsName: primary-alb-123.us-east-1.elb.amazonaws.com")),
+     'spec.dns.targets.us-west-2.aliasDnsName: "primary-alb-123.us-east-1.elb.amazonaws.com" is also the target of spec.dns.targets.us-east-1')
+case("clash-with-stored-group", cname(("name: orders-prod", "name: orders-copy")),
+     'document 1 (orders-copy): spec.database.globalClusterIdentifier: global cluster "orders-prod-global" is already managed by failovergroup/orders-prod (stored)',
+     'spec.database.clusters.eu-west-1.identifier: cluster "orders-prod-dublin" in eu-west-1 is already managed by failovergroup/orders-prod',
+     "spec.dns.recordName: DNS record orders.internal.example.com CNAME in hosted zone Z08765432ABCDEFGHIJKL is already managed by failovergroup/orders-prod")
+case("clash-within-input", ALIAS + "---\n" + alias(("name: myapp-prod", "name: myapp-copy"),
+                                                   ("globalClusterIdentifier: myapp-prod-global", "globalClusterIdentifier: myapp-copy-global"),
+                                                   ("identifier: myapp-prod-primary", "identifier: myapp-copy-primary"),
+                                                   ("identifier: myapp-prod-secondary", "identifier: myapp-copy-secondary")),
+     "document 2 (myapp-copy): spec.dns.recordName: DNS record api.example.com A in hosted zone Z0123456789ABCDEFGHIJ is already managed by failovergroup/myapp-prod (",
+     "clash-within-input.yaml: document 1)")
+# A List (what `drctl get -o yaml` prints) with one bad item: its document and item named.
+def list_item(doc):
+    body = doc[doc.index("apiVersion:"):].rstrip("\n")
+    return "- " + body.replace("\n", "\n  ") + "\n"
+
+
+case("list-with-a-bad-item", "apiVersion: v1\nkind: List\nitems:\n" + list_item(ALIAS)
+     + list_item(alias(("name: myapp-prod", "name: other"), ("writer: us-east-1", "writer: eu-west-9"))),
+     'document 1 (other): items[1].spec.writer: "eu-west-9" is not one of spec.regions')
 
 def main():
     os.makedirs(BAD, exist_ok=True)
@@ -197,6 +233,8 @@ def main():
         path = os.path.join(BAD, f"{name}.{ext}")
         if name == "json-wrong-type":
             content = JSON_DOC.replace('"maxLagSeconds": 5', '"maxLagSeconds": "5"')
+        if name == "json-duplicate-key":
+            content = JSON_DOC.replace('"writer": "us-east-1",', '"writer": "us-east-1",\n    "writer": "us-west-2",')
         if name == "invalid-utf8":
             with open(path, "wb") as f:
                 f.write(b"apiVersion: drctl.io/v1alpha1\nkind: \xff\xfeFailoverGroup\n")

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use drctl_schema::Selector;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -79,25 +80,41 @@ pub enum Command {
     /// Create the store (DynamoDB table: on-demand, streams on) if missing; idempotent.
     Init,
     /// Create or update one or more documents (YAML or JSON, multi-document).
-    Apply {
-        /// File to read, or - for standard input.
-        #[arg(short = 'f', long = "filename", value_name = "FILE|-")]
-        file: String,
-    },
+    ///
+    /// With a directory, every .yaml, .yml and .json file in it, sorted by name (hidden files
+    /// and directories are skipped; -R recurses). Every document of every file is parsed,
+    /// validated and checked against the stored groups (transition rules, and no two groups
+    /// managing the same global cluster, cluster or DNS record) before anything is written:
+    /// one bad document refuses the whole apply (exit 2, naming its file and document). A
+    /// kubectl List (`drctl get -o yaml` output) is read as its items.
+    Apply(FileArgs),
     /// List documents, or show one.
+    ///
+    /// The table ends with the number of groups in each phase. With -l, only the groups whose
+    /// labels match; a selector that matches nothing prints "No resources found" on stderr and
+    /// exits 0, like kubectl.
+    #[command(group(ArgGroup::new("which").args(["name", "selector"])))]
     Get {
         name: Option<String>,
         #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
         output: OutputFormat,
+        /// Label selector, as kubectl writes it: team=payments, 'team!=x',
+        /// 'tier in (gold,silver)', 'tier notin (bronze)', team (exists), '!team'; a comma
+        /// means and.
+        #[arg(short = 'l', long = "selector", value_name = "SELECTOR")]
+        selector: Option<Selector>,
     },
     /// Spec against observed, conditions, current operation with steps and timings.
     Describe { name: String },
     /// Edit a document in $EDITOR with optimistic concurrency.
     Edit { name: String },
     /// Spec diff and the actions it would cause. Exit 0 no change, 1 change, >1 error.
+    ///
+    /// Reads files, directories and standard input as `apply` does, and refuses (exit 2) what
+    /// `apply` would refuse.
     Diff {
-        #[arg(short = 'f', long = "filename", value_name = "FILE|-")]
-        file: String,
+        #[command(flatten)]
+        input: FileArgs,
         /// Which cloud the planner observes to say what actions the change would cause.
         #[arg(long, value_enum)]
         cloud: Option<CloudKind>,
@@ -109,13 +126,25 @@ pub enum Command {
         cloud: CloudKind,
     },
     /// Sugar: set spec.writer and spec.dnsOwner to REGION.
+    ///
+    /// `drctl failover NAME --to REGION`, or `drctl failover -l SELECTOR --to REGION` for every
+    /// group whose labels match. With -l, every matching group is checked first (REGION must be
+    /// one of its regions, or nothing is changed, exit 2), then each is changed in turn. A
+    /// selector that matches nothing changes nothing and exits 0 ("no failovergroup matches"),
+    /// like kubectl.
     Failover(FailoverArgs),
     /// Approve the step waiting in AwaitApproval.
     Approve { name: String },
     /// Stop mutating AWS for this group (observe and report only).
-    Suspend { name: String },
+    ///
+    /// With -l instead of NAME, every group whose labels match; a selector that matches
+    /// nothing changes nothing and exits 0 ("no failovergroup matches"), like kubectl.
+    Suspend(TargetArgs),
     /// Resume reconciling this group.
-    Resume { name: String },
+    ///
+    /// With -l instead of NAME, every group whose labels match; a selector that matches
+    /// nothing changes nothing and exits 0 ("no failovergroup matches"), like kubectl.
+    Resume(TargetArgs),
     /// Remove the document (never touches AWS resources).
     Delete { name: String },
     /// The event journal: every step, every AWS mutation, who edited what.
@@ -149,16 +178,51 @@ pub enum Command {
     },
 }
 
-#[derive(Debug, Args)]
+/// Where documents come from: `-f FILE|DIR|-` (repeatable) and `-R`.
+#[derive(Debug, Clone, Args)]
+pub struct FileArgs {
+    /// A file, a directory (its .yaml, .yml and .json files, sorted by name), or - for
+    /// standard input. May be given more than once.
+    #[arg(
+        short = 'f',
+        long = "filename",
+        value_name = "FILE|DIR|-",
+        required = true
+    )]
+    pub files: Vec<String>,
+    /// With a directory: also the files of its subdirectories.
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+}
+
+/// One group by NAME, or every group a label selector matches (exactly one of the two).
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["name", "selector"])))]
+pub struct TargetArgs {
+    pub name: Option<String>,
+    /// Every group whose labels match, as kubectl writes it: team=payments, 'team!=x',
+    /// 'tier in (gold,silver)', 'tier notin (bronze)', team, '!team'; a comma means and.
+    #[arg(short = 'l', long = "selector", value_name = "SELECTOR")]
+    pub selector: Option<Selector>,
+}
+
+/// `drctl failover NAME --to REGION` or `drctl failover -l SELECTOR --to REGION`.
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["name", "selector"])))]
 pub struct FailoverArgs {
-    pub name: String,
+    pub name: Option<String>,
+    /// Every group whose labels match, as kubectl writes it: team=payments, 'team!=x',
+    /// 'tier in (gold,silver)', 'tier notin (bronze)', team, '!team'; a comma means and.
+    #[arg(short = 'l', long = "selector", value_name = "SELECTOR")]
+    pub selector: Option<Selector>,
     /// The region that becomes writer and DNS owner.
     #[arg(long = "to", value_name = "REGION")]
     pub to: String,
     /// Also set spec.allowDataLoss: true (needed when the current writer is down).
     #[arg(long)]
     pub allow_data_loss: bool,
-    /// Wait and show live step progress until the group is Converged (or Blocked).
+    /// Wait and show live step progress until the group is Converged (or Blocked). With -l,
+    /// every changed group in turn, within one --timeout.
     #[arg(long)]
     pub wait: bool,
     /// With --wait: give up after this many seconds (exit 1).

@@ -1,36 +1,40 @@
-//! `drctl apply -f FILE|-`: create or update every document of the input, all or nothing on
-//! invalid input.
+//! `drctl apply -f FILE|DIR|-`: create or update every document of the input, all or nothing
+//! on invalid input.
 //!
-//! Order matters for "nothing written": every document is parsed and validated, and every
-//! transition rule and resourceVersion precondition is checked against the stored documents,
-//! before the first write. Only then are the documents written, each conditionally on the
-//! resourceVersion that was read.
+//! Order matters for "nothing written": every document of every file is parsed and validated,
+//! and every transition rule, the store-wide admission check and every resourceVersion
+//! precondition is checked against the stored documents, before the first write (see
+//! `input`). Only then are the documents written, each conditionally on the resourceVersion
+//! that was read.
 
 use drctl_schema::{validate_transition, FailoverGroup, ValidationErrors};
 use drctl_state::{Store, StoreError};
 
 use super::common::{
-    change_data, journal, open_store, read_documents, store_error, stored_versions, user_changes,
-    CONFLICT_RETRIES,
+    change_data, journal, open_store, store_error, user_changes, CONFLICT_RETRIES,
 };
+use super::input::{checked_against_store, read_all};
+use crate::cli::args::FileArgs;
 use crate::cli::exit::{CliError, CliResult, ExitStatus};
 
-pub async fn run(store_url: &str, file: &str) -> CliResult<ExitStatus> {
-    let (mut docs, source) = read_documents(file)?;
+pub async fn run(store_url: &str, input: &FileArgs) -> CliResult<ExitStatus> {
+    let mut docs = read_all(&input.files, input.recursive)?;
     let store = open_store(store_url).await?;
 
-    // Status is the controller's: whatever the input says about it is ignored.
-    for doc in &mut docs {
-        doc.status = None;
+    // Status is the controller's: whatever the input says about it (a backup made with
+    // `drctl get -o yaml` has it) is ignored.
+    for sourced in &mut docs {
+        sourced.doc.status = None;
     }
 
     // Preconditions for every document before any write.
-    let stored_docs = stored_versions(store.as_ref(), &docs, &source).await?;
-    for (doc, stored) in docs.iter().zip(&stored_docs) {
-        check_resource_version(doc, stored.as_ref())?;
+    let stored_docs = checked_against_store(store.as_ref(), &docs).await?;
+    for (sourced, stored) in docs.iter().zip(&stored_docs) {
+        check_resource_version(&sourced.doc, stored.as_ref())?;
     }
 
-    for (doc, stored) in docs.iter().zip(stored_docs) {
+    for (sourced, stored) in docs.iter().zip(stored_docs) {
+        let doc = &sourced.doc;
         let outcome = write_one(store.as_ref(), doc, stored).await?;
         println!("failovergroup/{} {}", doc.metadata.name, outcome.word());
     }

@@ -1,11 +1,9 @@
 //! What the store-backed commands share: opening the store, mapping store errors to exit
 //! status, reading input files, the journal actor, conditional read-modify-write, rendering.
 
-use std::io::Read;
 use std::sync::Arc;
 
-use drctl_schema::parse::parse_and_validate;
-use drctl_schema::{FailoverGroup, ParseError, Timestamp, ValidationErrors, MAX_DOCUMENT_BYTES};
+use drctl_schema::{FailoverGroup, ParseError, Timestamp, ValidationErrors};
 use drctl_state::{Event, Store, StoreError};
 use serde::Serialize;
 
@@ -51,44 +49,6 @@ pub async fn get_existing(store: &dyn Store, name: &str) -> CliResult<FailoverGr
             name: name.to_string(),
         })),
     }
-}
-
-/// Read FILE or standard input (`-`), refusing more than the document limit without reading
-/// it all: a 10 MB input costs 1 MiB of memory, not 10.
-pub fn read_input(file: &str) -> CliResult<(Vec<u8>, String)> {
-    let limit = (MAX_DOCUMENT_BYTES + 1) as u64;
-    let mut bytes = Vec::new();
-    let (result, source) = if file == "-" {
-        (
-            std::io::stdin().lock().take(limit).read_to_end(&mut bytes),
-            "<stdin>".to_string(),
-        )
-    } else {
-        let opened = std::fs::File::open(file)
-            .map_err(|e| CliError::invalid(anyhow::anyhow!("cannot read {file}: {e}")))?;
-        (opened.take(limit).read_to_end(&mut bytes), file.to_string())
-    };
-    result.map_err(|e| CliError::invalid(anyhow::anyhow!("cannot read {source}: {e}")))?;
-    if bytes.len() > MAX_DOCUMENT_BYTES {
-        // Only the first MiB was read: the file's own length says how big it really is.
-        let size = std::fs::metadata(file)
-            .ok()
-            .filter(|_| file != "-")
-            .map(|m| m.len() as usize)
-            .unwrap_or(bytes.len());
-        return Err(parse_error(ParseError::TooLarge {
-            source_name: source,
-            size,
-        }));
-    }
-    Ok((bytes, source))
-}
-
-/// Read and fully validate every document of FILE (exit 2 on any problem).
-pub fn read_documents(file: &str) -> CliResult<(Vec<FailoverGroup>, String)> {
-    let (bytes, source) = read_input(file)?;
-    let docs = parse_and_validate(&bytes, &source).map_err(parse_error)?;
-    Ok((docs, source))
 }
 
 /// Who made a CLI edit, for the journal: `$USER@hostname`.
@@ -489,38 +449,6 @@ pub fn change_data(after: &FailoverGroup, changes: &[String]) -> serde_json::Val
         "generation": after.metadata.generation,
         "changes": changes,
     })
-}
-
-/// The stored document of each of `docs` (None for a new group), once every document's
-/// transition from its stored version is allowed; otherwise every refusal at once (exit 2),
-/// with the document's position in `source`.
-pub async fn stored_versions(
-    store: &dyn Store,
-    docs: &[FailoverGroup],
-    source: &str,
-) -> CliResult<Vec<Option<FailoverGroup>>> {
-    let mut stored_docs = Vec::with_capacity(docs.len());
-    let mut invalid = Vec::new();
-    for (i, doc) in docs.iter().enumerate() {
-        let stored = store.get(&doc.metadata.name).await.map_err(store_error)?;
-        if let Some(stored) = &stored {
-            if let Err(errors) = drctl_schema::validate_transition(stored, doc) {
-                invalid.push(drctl_schema::parse::DocumentErrors {
-                    index: i + 1,
-                    name: Some(doc.metadata.name.clone()),
-                    errors,
-                });
-            }
-        }
-        stored_docs.push(stored);
-    }
-    if !invalid.is_empty() {
-        return Err(parse_error(ParseError::Invalid {
-            source_name: source.to_string(),
-            errors: invalid,
-        }));
-    }
-    Ok(stored_docs)
 }
 
 /// Labels and spec changed between two documents (what a user edit changes).

@@ -1,21 +1,27 @@
-//! `drctl diff -f FILE`: what applying FILE would change, as a unified diff of labels and
-//! spec against the stored documents, and the actions the controller would take for it.
-//! Exit 0 no change, 1 change, 2 invalid input (like `diff(1)` and `kubectl diff`).
+//! `drctl diff -f FILE|DIR|-`: what applying the input would change, as a unified diff of
+//! labels and spec against the stored documents, and the actions the controller would take
+//! for it. Exit 0 no change, 1 change, 2 invalid input (like `diff(1)` and `kubectl diff`);
+//! the input is read and checked exactly as `apply` reads and checks it.
 
 use drctl_schema::FailoverGroup;
 
-use super::common::{open_store, read_documents, spec_yaml, stored_versions};
-use crate::cli::args::CloudKind;
+use super::common::{open_store, spec_yaml};
+use super::input::{checked_against_store, read_all};
+use crate::cli::args::{CloudKind, FileArgs};
 use crate::cli::exit::{CliError, CliResult, ExitStatus};
 use crate::planner::explain_spec_change;
 
 /// Unchanged lines shown around each change.
 const CONTEXT: usize = 3;
 
-pub async fn run(store_url: &str, file: &str, cloud: Option<CloudKind>) -> CliResult<ExitStatus> {
+pub async fn run(
+    store_url: &str,
+    input: &FileArgs,
+    cloud: Option<CloudKind>,
+) -> CliResult<ExitStatus> {
     // DESIGN.md §2: diff's exit 1 means "there is a change", so an error (store unreachable,
     // not initialised, AWS unavailable) must exit above 1, or a pipeline reads it as a change.
-    diff(store_url, file, cloud)
+    diff(store_url, input, cloud)
         .await
         .map_err(|e| match e.status {
             ExitStatus::Failure => CliError::invalid(e.error),
@@ -23,14 +29,18 @@ pub async fn run(store_url: &str, file: &str, cloud: Option<CloudKind>) -> CliRe
         })
 }
 
-async fn diff(store_url: &str, file: &str, cloud: Option<CloudKind>) -> CliResult<ExitStatus> {
-    let (docs, source) = read_documents(file)?;
+async fn diff(
+    store_url: &str,
+    input: &FileArgs,
+    cloud: Option<CloudKind>,
+) -> CliResult<ExitStatus> {
+    let docs = read_all(&input.files, input.recursive)?;
     let store = open_store(store_url).await?;
-    let stored_docs = stored_versions(store.as_ref(), &docs, &source).await?;
-    let pairs: Vec<_> = stored_docs.into_iter().zip(docs).collect();
+    let stored_docs = checked_against_store(store.as_ref(), &docs).await?;
     let mut changed = false;
-    for (stored, doc) in &pairs {
-        if let Some(mut text) = render(stored.as_ref(), doc, &source)? {
+    for (stored, sourced) in stored_docs.iter().zip(&docs) {
+        let doc = &sourced.doc;
+        if let Some(mut text) = render(stored.as_ref(), doc, &sourced.source)? {
             changed = true;
             if let Some(cloud) = cloud {
                 text.push_str(&first_calls(cloud, store.as_ref(), stored.as_ref(), doc).await?);

@@ -1,5 +1,6 @@
-//! `drctl failover NAME --to REGION [--allow-data-loss] [--wait] [--timeout SECS]`: sugar for
-//! setting spec.writer and spec.dnsOwner, optionally following the operation live.
+//! `drctl failover NAME|-l SELECTOR --to REGION [--allow-data-loss] [--wait] [--timeout SECS]`:
+//! sugar for setting spec.writer and spec.dnsOwner, optionally following the operation live.
+//! With `-l`, the single-group path runs on each matching group in turn.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -12,6 +13,7 @@ use drctl_state::Store;
 use super::common::{
     change_data, duration, get_existing, journal, modify, open_store, user_changes, Modified,
 };
+use super::select::{matching, Outcomes};
 use crate::cli::args::FailoverArgs;
 use crate::cli::exit::{CliError, CliResult, ExitStatus};
 
@@ -19,8 +21,78 @@ use crate::cli::exit::{CliError, CliResult, ExitStatus};
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 pub async fn run(store_url: &str, args: FailoverArgs) -> CliResult<ExitStatus> {
+    match (args.name.clone(), args.selector.clone()) {
+        (Some(name), None) => run_one(store_url, &name, args).await,
+        (None, Some(selector)) => run_selected(store_url, &selector, args).await,
+        _ => Err(CliError::invalid(anyhow::anyhow!(
+            "give either NAME or -l SELECTOR, not both"
+        ))),
+    }
+}
+
+/// Every group the selector matches: all are checked to have `--to` among their regions
+/// before any is changed (a selector that takes in a group of other regions is a mistake
+/// to fix, not to half-apply), then each is failed over in turn; with --wait, followed in
+/// turn within one timeout.
+async fn run_selected(
+    store_url: &str,
+    selector: &drctl_schema::Selector,
+    args: FailoverArgs,
+) -> CliResult<ExitStatus> {
     let store = open_store(store_url).await?;
-    let name = args.name.as_str();
+    let groups = matching(store.as_ref(), selector).await?;
+    let to = &args.to;
+    let elsewhere: Vec<String> = groups
+        .iter()
+        .filter(|g| !g.spec.regions.contains(to))
+        .map(|g| {
+            format!(
+                "failovergroup/{} [{}]",
+                g.metadata.name,
+                g.spec.regions.join(", ")
+            )
+        })
+        .collect();
+    if !elsewhere.is_empty() {
+        return Err(CliError::invalid(anyhow::anyhow!(
+            "--to: {to:?} is not one of spec.regions of {}; nothing changed (narrow -l {selector})",
+            elsewhere.join(", ")
+        )));
+    }
+    let one = FailoverArgs {
+        name: None,
+        selector: None,
+        wait: false,
+        ..args.clone()
+    };
+    let mut outcomes = Outcomes::default();
+    let mut changed = Vec::new();
+    for group in groups {
+        let name = group.metadata.name;
+        let result = run_one(store_url, &name, one.clone()).await;
+        if result.is_ok() {
+            changed.push(name.clone());
+        }
+        outcomes.record(&name, result);
+    }
+    if args.wait {
+        let deadline = Instant::now() + Duration::from_secs(args.timeout);
+        for name in changed {
+            let generation = get_existing(store.as_ref(), &name)
+                .await?
+                .metadata
+                .generation
+                .unwrap_or(0);
+            println!("waiting for failovergroup/{name}");
+            let left = deadline.saturating_duration_since(Instant::now());
+            outcomes.also(&name, wait(store.as_ref(), &name, generation, left).await);
+        }
+    }
+    outcomes.into_result()
+}
+
+async fn run_one(store_url: &str, name: &str, args: FailoverArgs) -> CliResult<ExitStatus> {
+    let store = open_store(store_url).await?;
     let to = args.to.clone();
     let allow = args.allow_data_loss;
     let outcome = modify(store.as_ref(), name, |doc| {

@@ -1,10 +1,11 @@
-//! `drctl get [NAME] [-o table|yaml|json]`.
+//! `drctl get [NAME | -l SELECTOR] [-o table|yaml|json]`.
 //!
 //! yaml and json print the whole document including status, fields in the document's own
 //! order (stable for scripts). Without a name they print a kubectl-style
-//! `{apiVersion: v1, kind: List, items: [...]}`.
+//! `{apiVersion: v1, kind: List, items: [...]}`, which `apply` and `diff` read back. The
+//! table is kubectl's, followed by one line of counts by phase.
 
-use drctl_schema::{FailoverGroup, OperationState, StepState, Timestamp};
+use drctl_schema::{FailoverGroup, OperationState, Phase, Selector, StepState, Timestamp};
 use serde::Serialize;
 
 use super::common::{age, get_existing, open_store, store_error, table, to_json, to_yaml};
@@ -22,20 +23,34 @@ struct List<'a> {
 pub async fn run(
     store_url: &str,
     name: Option<&str>,
+    selector: Option<&Selector>,
     output: OutputFormat,
 ) -> CliResult<ExitStatus> {
     let store = open_store(store_url).await?;
     let docs = match name {
         Some(name) => vec![get_existing(store.as_ref(), name).await?],
-        None => store.list().await.map_err(store_error)?,
+        None => {
+            let mut docs = store.list().await.map_err(store_error)?;
+            if let Some(selector) = selector {
+                docs.retain(|d| selector.matches(&d.metadata.labels));
+            }
+            docs
+        }
     };
     let text = match (output, name) {
         (OutputFormat::Table, _) => {
             if docs.is_empty() {
-                eprintln!("No resources found in {}.", store.url());
+                let matching = selector
+                    .map(|s| format!(" matching -l {s}"))
+                    .unwrap_or_default();
+                eprintln!("No resources found in {}{matching}.", store.url());
                 return Ok(ExitStatus::Success);
             }
-            render_table(&docs, Timestamp::now())
+            format!(
+                "{}\n{}",
+                render_table(&docs, Timestamp::now()),
+                phase_counts(&docs)
+            )
         }
         (OutputFormat::Yaml, Some(_)) => to_yaml(&docs[0])?,
         (OutputFormat::Json, Some(_)) => to_json(&docs[0])?,
@@ -44,6 +59,41 @@ pub async fn run(
     };
     println!("{}", text.trim_end());
     Ok(ExitStatus::Success)
+}
+
+/// The phase column: the controller's phase, or what the spec says before it has reported.
+fn phase(doc: &FailoverGroup) -> &'static str {
+    match doc.status.as_ref() {
+        Some(s) => s.phase.as_str(),
+        None if doc.spec.suspended => Phase::Suspended.as_str(),
+        None => "Pending",
+    }
+}
+
+/// `12 groups: 10 Converged, 1 Progressing, 1 Blocked`: phases in a fixed order (the healthy
+/// first, Pending last), only those present.
+pub fn phase_counts(docs: &[FailoverGroup]) -> String {
+    const ORDER: [&str; 7] = [
+        "Converged",
+        "Progressing",
+        "WaitingForApproval",
+        "Blocked",
+        "Suspended",
+        "Degraded",
+        "Pending",
+    ];
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for doc in docs {
+        let p = phase(doc);
+        match counts.iter_mut().find(|(name, _)| *name == p) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((p, 1)),
+        }
+    }
+    counts.sort_by_key(|(p, _)| ORDER.iter().position(|o| o == p).unwrap_or(ORDER.len()));
+    let parts: Vec<String> = counts.iter().map(|(p, n)| format!("{n} {p}")).collect();
+    let noun = if docs.len() == 1 { "group" } else { "groups" };
+    format!("{} {noun}: {}", docs.len(), parts.join(", "))
 }
 
 fn list(items: &[FailoverGroup]) -> List<'_> {
@@ -63,11 +113,7 @@ pub fn render_table(docs: &[FailoverGroup], now: Timestamp) -> String {
                 .and_then(|s| s.observed.as_ref())
                 .and_then(|o| o.writer.clone())
                 .unwrap_or_else(|| "-".to_string());
-            let phase = match status {
-                Some(s) => s.phase.as_str().to_string(),
-                None if doc.spec.suspended => "Suspended".to_string(),
-                None => "Pending".to_string(),
-            };
+            let phase = phase(doc).to_string();
             let reconciled = status
                 .and_then(|s| s.last_reconciled_at)
                 .map(|t| age(t, now))
@@ -114,4 +160,42 @@ fn operation_summary(doc: &FailoverGroup) -> String {
         .map(|s| s.name.as_str())
         .unwrap_or("-");
     format!("{} {done}/{} {current}", op.type_.as_str(), op.steps.len())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use drctl_schema::{FailoverGroupStatus, Phase};
+
+    use super::*;
+
+    fn group(name: &str, phase: Option<Phase>) -> FailoverGroup {
+        let text = include_str!("../../../../examples/failovergroup.yaml");
+        let mut doc = drctl_schema::parse_documents(text.as_bytes(), "example")
+            .unwrap()
+            .remove(0);
+        doc.metadata.name = name.to_string();
+        doc.status = phase.map(|phase| FailoverGroupStatus {
+            phase,
+            ..FailoverGroupStatus::default()
+        });
+        doc
+    }
+
+    #[test]
+    fn phase_counts_are_in_a_fixed_order_with_pending_last() {
+        let docs = [
+            group("a", Some(Phase::Blocked)),
+            group("b", None),
+            group("c", Some(Phase::Converged)),
+            group("d", Some(Phase::Progressing)),
+            group("e", Some(Phase::Converged)),
+        ];
+        assert_eq!(
+            phase_counts(&docs),
+            "5 groups: 2 Converged, 1 Progressing, 1 Blocked, 1 Pending"
+        );
+        assert_eq!(phase_counts(&docs[..1]), "1 group: 1 Blocked");
+    }
 }

@@ -16,8 +16,10 @@ mod history;
 #[cfg(feature = "aws")]
 mod iam_policy;
 mod init;
+mod input;
 mod plan;
 mod schema;
+mod select;
 mod sim;
 mod suspend;
 
@@ -28,16 +30,20 @@ pub async fn dispatch(cli: Cli) -> CliResult<ExitStatus> {
     let Cli { store, command } = cli;
     match command {
         Command::Init => init::run(&store).await,
-        Command::Apply { file } => apply::run(&store, &file).await,
-        Command::Get { name, output } => get::run(&store, name.as_deref(), output).await,
+        Command::Apply(input) => apply::run(&store, &input).await,
+        Command::Get {
+            name,
+            output,
+            selector,
+        } => get::run(&store, name.as_deref(), selector.as_ref(), output).await,
         Command::Describe { name } => describe::run(&store, &name).await,
         Command::Edit { name } => edit::run(&store, &name).await,
-        Command::Diff { file, cloud } => diff::run(&store, &file, cloud).await,
+        Command::Diff { input, cloud } => diff::run(&store, &input, cloud).await,
         Command::Plan { name, cloud } => plan::run(&store, &name, cloud).await,
         Command::Failover(args) => failover::run(&store, args).await,
         Command::Approve { name } => approve::run(&store, &name).await,
-        Command::Suspend { name } => suspend::run(&store, &name, true).await,
-        Command::Resume { name } => suspend::run(&store, &name, false).await,
+        Command::Suspend(target) => suspend::run_target(&store, target, true).await,
+        Command::Resume(target) => suspend::run_target(&store, target, false).await,
         Command::Delete { name } => delete::run(&store, &name).await,
         Command::History { name, output } => history::run(&store, &name, output).await,
         Command::Controller(args) => controller::run(&store, args).await,
