@@ -10,6 +10,36 @@ use crate::simulation::{
     run_in_virtual_time, run_scenario, Scenario, ScenarioOptions, ScenarioReport, Strategy,
 };
 
+/// Run a simulation on a paused runtime of its own, off the CLI's runtime.
+async fn simulate<T, F, Fut>(make: F) -> CliResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<T, crate::simulation::SimulationError>>,
+{
+    tokio::task::spawn_blocking(move || run_in_virtual_time(make))
+        .await
+        .map_err(|e| CliError::failure(anyhow::anyhow!("simulation task: {e}")))?
+        .map_err(|e| CliError::failure(anyhow::Error::new(e)))?
+        .map_err(|e| CliError::failure(anyhow::Error::new(e)))
+}
+
+/// The report as JSON, or rendered for a person.
+fn print_report<R: serde::Serialize>(
+    report: &R,
+    json: bool,
+    render: fn(&R) -> String,
+) -> CliResult<()> {
+    if json {
+        let text = serde_json::to_string_pretty(report)
+            .map_err(|e| CliError::failure(anyhow::Error::new(e)))?;
+        println!("{text}");
+    } else {
+        print!("{}", render(report));
+    }
+    Ok(())
+}
+
 /// `drctl sim --scenario fleet-outage --groups N`.
 async fn run_fleet(args: SimArgs) -> CliResult<ExitStatus> {
     let options = FleetOptions {
@@ -18,20 +48,8 @@ async fn run_fleet(args: SimArgs) -> CliResult<ExitStatus> {
         concurrency: None,
         narrator: None,
     };
-    let report = tokio::task::spawn_blocking(move || {
-        run_in_virtual_time(move || async move { run_fleet_outage(options).await })
-    })
-    .await
-    .map_err(|e| CliError::failure(anyhow::anyhow!("simulation task: {e}")))?
-    .map_err(|e| CliError::failure(anyhow::Error::new(e)))?
-    .map_err(|e| CliError::failure(anyhow::Error::new(e)))?;
-    if args.json {
-        let text = serde_json::to_string_pretty(&report)
-            .map_err(|e| CliError::failure(anyhow::Error::new(e)))?;
-        println!("{text}");
-    } else {
-        print!("{}", render_fleet(&report));
-    }
+    let report = simulate(move || async move { run_fleet_outage(options).await }).await?;
+    print_report(&report, args.json, render_fleet)?;
     let ok = report.invariant_violations.is_empty() && report.groups_recovered == report.groups;
     Ok(if ok {
         ExitStatus::Success
@@ -112,30 +130,18 @@ pub async fn run(args: SimArgs) -> CliResult<ExitStatus> {
     };
     let seed = args.seed;
     let baseline = args.baseline;
-    let report = tokio::task::spawn_blocking(move || {
-        run_in_virtual_time(move || async move {
-            let mut report = run_scenario(scenario, ScenarioOptions::new(seed)).await?;
-            if baseline == Some(Baseline::Sequential) {
-                let mut options = ScenarioOptions::new(seed);
-                options.strategy = Strategy::Sequential;
-                let sequential = run_scenario(scenario, options).await?;
-                report.baseline = Some(Box::new(sequential));
-            }
-            Ok::<_, crate::simulation::SimulationError>(report)
-        })
+    let report = simulate(move || async move {
+        let mut report = run_scenario(scenario, ScenarioOptions::new(seed)).await?;
+        if baseline == Some(Baseline::Sequential) {
+            let mut options = ScenarioOptions::new(seed);
+            options.strategy = Strategy::Sequential;
+            let sequential = run_scenario(scenario, options).await?;
+            report.baseline = Some(Box::new(sequential));
+        }
+        Ok(report)
     })
-    .await
-    .map_err(|e| CliError::failure(anyhow::anyhow!("simulation task: {e}")))?
-    .map_err(|e| CliError::failure(anyhow::Error::new(e)))?
-    .map_err(|e| CliError::failure(anyhow::Error::new(e)))?;
-
-    if args.json {
-        let text = serde_json::to_string_pretty(&report)
-            .map_err(|e| CliError::failure(anyhow::Error::new(e)))?;
-        println!("{text}");
-    } else {
-        print!("{}", render(&report));
-    }
+    .await?;
+    print_report(&report, args.json, render)?;
     if report.invariant_violations.is_empty()
         && report
             .baseline
