@@ -179,6 +179,22 @@ where
         .collect()
 }
 
+/// Each of `ids` with what `found` holds for it (None: the call did not return it, so it
+/// does not exist).
+fn answer_each<T, O>(
+    ids: Vec<String>,
+    found: &[T],
+    is: impl Fn(&T, &str) -> bool,
+    out: impl Fn(&T) -> O,
+) -> Vec<(String, Option<O>)> {
+    ids.into_iter()
+        .map(|id| {
+            let answer = found.iter().find(|f| is(f, &id)).map(&out);
+            (id, answer)
+        })
+        .collect()
+}
+
 /// The pages a listing took last time, by key (1 until a listing has been made).
 #[derive(Default)]
 struct ListingSizes(Mutex<BTreeMap<String, usize>>);
@@ -350,13 +366,12 @@ impl ReadKind for Services {
     ) -> CloudResult<Vec<(String, Option<EcsService>)>> {
         let names = pad(asked, &interest, ECS_SERVICES_PER_DESCRIBE);
         let found = cloud.ecs.describe_services(region, cluster, &names).await?;
-        Ok(names
-            .into_iter()
-            .map(|n| {
-                let svc = found.iter().find(|s| s.service == n).cloned();
-                (n, svc)
-            })
-            .collect())
+        Ok(answer_each(
+            names,
+            &found,
+            |s, n| s.service == n,
+            Clone::clone,
+        ))
     }
 }
 
@@ -383,16 +398,12 @@ impl ReadKind for Clusters {
     ) -> CloudResult<Vec<(String, Option<DbCluster>)>> {
         let ids = pad(asked, &interest, RDS_FILTER_VALUES_MAX);
         let found = cloud.aurora.describe_clusters(region, &ids).await?;
-        Ok(ids
-            .into_iter()
-            .map(|id| {
-                let c = found
-                    .iter()
-                    .find(|c| c.identifier.eq_ignore_ascii_case(&id))
-                    .cloned();
-                (id, c)
-            })
-            .collect())
+        Ok(answer_each(
+            ids,
+            &found,
+            |c, id| c.identifier.eq_ignore_ascii_case(id),
+            Clone::clone,
+        ))
     }
 }
 
@@ -422,16 +433,12 @@ impl ReadKind for Targets {
             .autoscaling
             .describe_scalable_targets(region, &ids)
             .await?;
-        Ok(ids
-            .into_iter()
-            .map(|id| {
-                let t = found
-                    .iter()
-                    .find(|t| t.resource_id == id)
-                    .map(|t| (t.min, t.max));
-                (id, t)
-            })
-            .collect())
+        Ok(answer_each(
+            ids,
+            &found,
+            |t, id| t.resource_id == id,
+            |t| (t.min, t.max),
+        ))
     }
 }
 
