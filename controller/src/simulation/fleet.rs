@@ -79,6 +79,24 @@ fn fleet_group(template: &FailoverGroup, i: usize) -> FailoverGroup {
     doc
 }
 
+/// A simulated world with `groups` provisioned healthy, and a store (the operator's handle)
+/// holding their documents.
+async fn provisioned(
+    groups: &[FailoverGroup],
+    seed: u64,
+) -> Result<(Arc<SimWorld>, Arc<dyn Store>), SimulationError> {
+    let world = SimWorld::new(SimConfig::new(seed));
+    let store = world.store_as(OPERATOR);
+    store.init().await?;
+    for g in groups {
+        world
+            .provision(&g.spec)
+            .map_err(|e| SimulationError::World(format!("{}: {e}", g.metadata.name)))?;
+        store.create(g).await?;
+    }
+    Ok((world, store))
+}
+
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct CallsPerGroup {
     pub mutating: f64,
@@ -204,19 +222,11 @@ pub async fn run_fleet_outage(options: FleetOptions) -> Result<FleetReport, Simu
     let east = "us-east-1";
     let west = "us-west-2";
     let groups = fleet_groups(options.groups)?;
-    let world = SimWorld::new(SimConfig::new(options.seed));
+    let (world, store) = provisioned(&groups, options.seed).await?;
     for g in &groups {
-        world
-            .provision(&g.spec)
-            .map_err(|e| SimulationError::World(format!("{}: {e}", g.metadata.name)))?;
         world
             .start_app_writes_to(&g.spec.database.global_cluster_identifier, 2)
             .map_err(|e| SimulationError::World(e.to_string()))?;
-    }
-    let store = world.store_as(OPERATOR);
-    store.init().await?;
-    for g in &groups {
-        store.create(g).await?;
     }
     let run = FleetRun {
         world: world.clone(),
@@ -382,15 +392,7 @@ pub async fn fleet_steady(
     narrator: Narrator,
 ) -> Result<FleetSteady, SimulationError> {
     let groups = fleet_groups(n)?;
-    let world = SimWorld::new(SimConfig::new(seed));
-    let store = world.store_as(OPERATOR);
-    store.init().await?;
-    for g in &groups {
-        world
-            .provision(&g.spec)
-            .map_err(|e| SimulationError::World(format!("{}: {e}", g.metadata.name)))?;
-        store.create(g).await?;
-    }
+    let (world, store) = provisioned(&groups, seed).await?;
     let run = FleetRun {
         world: world.clone(),
         store: store.clone(),
@@ -466,15 +468,7 @@ async fn measure_steady(run: &FleetRun, n: usize) -> Result<FleetSteady, Simulat
 /// `drctl controller --once` over `n` fresh groups: how many got their pass, and the
 /// virtual seconds it took.
 pub async fn fleet_once(n: usize, seed: u64) -> Result<(usize, f64), SimulationError> {
-    let world = SimWorld::new(SimConfig::new(seed));
-    let store = world.store_as(OPERATOR);
-    store.init().await?;
-    for g in fleet_groups(n)? {
-        world
-            .provision(&g.spec)
-            .map_err(|e| SimulationError::World(format!("{}: {e}", g.metadata.name)))?;
-        store.create(&g).await?;
-    }
+    let (world, store) = provisioned(&fleet_groups(n)?, seed).await?;
     let start = world.now();
     let controller = Controller::new(
         world.store_as(REPLICA),
