@@ -7,6 +7,7 @@ use drctl_cloud::{
     CloudError, CloudResult, ClusterSnapshot, CreateInstance, CreateSecondaryCluster, DbCluster,
     DbInstance, ErrorCategory, FailoverState, GlobalCluster, GlobalMember, Service, SnapshotQuery,
 };
+use std::collections::BTreeSet;
 
 use crate::config::RejoinMode;
 use crate::record::{DeletionRecord, FactKind, LossCause};
@@ -117,9 +118,24 @@ impl State {
     }
 
     pub(crate) fn describe_clusters(&self, region: &str, ids: &[String]) -> Vec<DbCluster> {
-        self.clusters
-            .iter()
-            .filter(|(k, _)| k.0 == region && (ids.is_empty() || ids.contains(&k.1)))
+        // Asked by id: one lookup each (in id order, as a scan would give them), not a scan
+        // of the fleet's clusters per call.
+        let asked: Vec<(&Key, &Cluster)> = if ids.is_empty() {
+            self.clusters
+                .iter()
+                .filter(|(k, _)| k.0 == region)
+                .collect()
+        } else {
+            let ids: BTreeSet<&String> = ids.iter().collect();
+            ids.into_iter()
+                .filter_map(|id| {
+                    self.clusters
+                        .get_key_value(&(region.to_string(), id.clone()))
+                })
+                .collect()
+        };
+        asked
+            .into_iter()
             .map(|(k, c)| DbCluster {
                 identifier: c.id.clone(),
                 arn: c.arn.clone(),
@@ -130,22 +146,15 @@ impl State {
                 deletion_protection: c.deletion_protection,
                 storage_encrypted: c.storage_encrypted,
                 kms_key_id: c.kms_key_id.clone(),
-                instances: self
-                    .instances
-                    .iter()
-                    .filter(|(ik, i)| ik.0 == k.0 && i.cluster == k.1)
-                    .map(|(ik, _)| ik.1.clone())
-                    .collect(),
+                instances: self.instances_of(k).map(|(id, _)| id.clone()).collect(),
             })
             .collect()
     }
 
     pub(crate) fn describe_instances(&self, region: &str, cluster: &str) -> Vec<DbInstance> {
-        self.instances
-            .iter()
-            .filter(|(k, i)| k.0 == region && i.cluster == cluster)
-            .map(|(k, i)| DbInstance {
-                identifier: k.1.clone(),
+        self.instances_of(&(region.to_string(), cluster.to_string()))
+            .map(|(id, i)| DbInstance {
+                identifier: id.clone(),
                 cluster_identifier: Some(i.cluster.clone()),
                 status: i.status.clone(),
                 instance_class: i.instance_class.clone(),
@@ -182,6 +191,20 @@ impl State {
 
     /// `AuroraGlobalDBRPOLag` of the secondary in `secondary_region`, seen from the primary.
     pub(crate) fn replication_lag(
+        &mut self,
+        primary_region: &str,
+        primary_cluster: &str,
+        secondary_region: &str,
+    ) -> Option<f64> {
+        let pk = (primary_region.to_string(), primary_cluster.to_string());
+        let global = self.clusters.get(&pk)?.global.clone()?;
+        let now = self.now;
+        self.replicate(&global, now);
+        self.replicated_lag(primary_region, primary_cluster, secondary_region)
+    }
+
+    /// `replication_lag` of a world already replicated up to now.
+    pub(crate) fn replicated_lag(
         &self,
         primary_region: &str,
         primary_cluster: &str,
@@ -895,9 +918,8 @@ impl State {
             ));
         }
         let live_instances = self
-            .instances
-            .iter()
-            .any(|(ik, i)| ik.0 == region && i.cluster == id && i.status != "deleting");
+            .instances_of(&(region.to_string(), id.to_string()))
+            .any(|(_, i)| i.status != "deleting");
         if live_instances {
             return Err(rds_err(
                 ErrorCategory::Retryable,
@@ -967,7 +989,7 @@ impl State {
             self.defer(&k.0.clone(), Event::InstanceDeleted(k));
             return;
         }
-        if self.instances.remove(&k).is_some() {
+        if self.remove_instance(&k).is_some() {
             self.fact(
                 t,
                 FactKind::InstanceDeleted {
@@ -1142,7 +1164,7 @@ impl State {
                 format!("DB instance {} already exists", req.identifier),
             ));
         }
-        self.instances.insert(
+        self.add_instance(
             k.clone(),
             Instance {
                 cluster: req.cluster_identifier.clone(),

@@ -37,10 +37,13 @@ impl State {
         cluster: &str,
         names: &[String],
     ) -> CloudResult<Vec<EcsService>> {
+        // The cluster's first service, by range: not a scan of the fleet's services.
+        let from = (region.to_string(), cluster.to_string(), String::new());
         let cluster_known = self
             .services
-            .keys()
-            .any(|k| k.0 == region && k.1 == cluster);
+            .range(from..)
+            .next()
+            .is_some_and(|(k, _)| k.0 == region && k.1 == cluster);
         if !cluster_known {
             return Err(err(
                 Service::Ecs,
@@ -218,6 +221,7 @@ impl State {
         let Some(s) = self.services.get_mut(k) else {
             return;
         };
+        self.unsettled.insert(k.clone());
         let launching: u32 = s.launching.iter().map(|(_, c)| c).sum();
         let stopping: u32 = s.stopping.iter().map(|(_, c)| c).sum();
         let effective = i64::from(s.running) + i64::from(launching) - i64::from(stopping);

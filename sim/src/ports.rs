@@ -1,6 +1,7 @@
 //! drctl-cloud's ports implemented by the world: one handle per caller, so that the call
 //! record knows who called.
 
+use std::ops::Bound;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -45,17 +46,17 @@ impl Clock for SimCloud {
 /// One DescribeGlobalClusters page: the global clusters after `marker` in identifier order,
 /// and the marker of the next page if there is one.
 fn global_clusters_page(st: &State, marker: Option<&str>) -> (Vec<GlobalCluster>, Option<String>) {
-    let ids: Vec<&String> = st
-        .globals
-        .keys()
-        .filter(|id| marker.is_none_or(|m| id.as_str() > m))
-        .collect();
-    let page: Vec<&String> = ids
-        .iter()
-        .copied()
-        .take(RDS_GLOBAL_CLUSTERS_PER_PAGE)
-        .collect();
-    let next = (ids.len() > page.len())
+    // A range from the marker, not a scan of every global cluster: a fleet's listing costs
+    // its pages, not pages x fleet.
+    let after = match marker {
+        Some(m) => (Bound::Excluded(m.to_string()), Bound::Unbounded),
+        None => (Bound::Unbounded, Bound::Unbounded),
+    };
+    let mut ids = st.globals.range::<String, _>(after).map(|(id, _)| id);
+    let page: Vec<&String> = ids.by_ref().take(RDS_GLOBAL_CLUSTERS_PER_PAGE).collect();
+    let next = ids
+        .next()
+        .is_some()
         .then(|| page.last().map(|id| id.to_string()))
         .flatten();
     let clusters = page

@@ -244,12 +244,18 @@ pub(crate) struct State {
     pub route53_forced_down: bool,
     pub globals: BTreeMap<String, Global>,
     pub clusters: BTreeMap<Key, Cluster>,
+    /// Added and removed only through `add_instance` and `remove_instance`.
     pub instances: BTreeMap<Key, Instance>,
+    /// (region, cluster) -> its instances' ids.
+    pub instance_index: BTreeMap<Key, BTreeSet<String>>,
     pub snapshots: BTreeMap<Key, Snapshot>,
     pub zones: BTreeMap<String, Zone>,
     pub changes: BTreeMap<String, Change>,
     pub change_counter: u64,
     pub services: BTreeMap<Key3, EcsSvc>,
+    /// Services whose tasks may still change (launches or stops under way, or the settling
+    /// not yet a fact): the only ones a tick looks at.
+    pub unsettled: BTreeSet<Key3>,
     pub targets: BTreeMap<Key, Target>,
     pub launch_buckets: BTreeMap<String, Gcra>,
     pub api_buckets: BTreeMap<(String, String), Gcra>,
@@ -291,11 +297,13 @@ impl State {
             globals: BTreeMap::new(),
             clusters: BTreeMap::new(),
             instances: BTreeMap::new(),
+            instance_index: BTreeMap::new(),
             snapshots: BTreeMap::new(),
             zones: BTreeMap::new(),
             changes: BTreeMap::new(),
             change_counter: 0,
             services: BTreeMap::new(),
+            unsettled: BTreeSet::new(),
             targets: BTreeMap::new(),
             launch_buckets: BTreeMap::new(),
             api_buckets: BTreeMap::new(),
@@ -404,11 +412,13 @@ impl State {
                 break;
             };
             self.tick(key.0);
+            self.replicate_for(key.0, &ev);
             self.handle_event(key.0, ev);
             self.refresh_writable(key.0);
         }
+        // Between events only replication and task launches move, and neither changes which
+        // cluster accepts writes: every event and every RDS mutation refreshes that itself.
         self.tick(now);
-        self.refresh_writable(now);
     }
 
     /// Continuous processes up to `t`: replication and task launches.
@@ -417,49 +427,89 @@ impl State {
             return;
         }
         self.now = t;
-        let globals: Vec<(Option<Key>, bool, BTreeSet<Key>)> = self
-            .globals
-            .values()
-            .map(|g| {
-                (
-                    g.writer.clone(),
-                    g.in_flight.as_ref().is_some_and(|f| f.data_loss_allowed),
-                    g.members.clone(),
-                )
-            })
-            .collect();
-        for (writer, cut, members) in globals {
-            // Past a failover cut nothing more reaches the secondaries from the old primary.
-            let Some(writer) = writer else { continue };
-            if cut || !self.region_up(&writer.0) {
-                continue;
+        // Only services with launches or stops under way, or whose settling is not yet a
+        // fact, can change, and each of those was put in `unsettled` by whatever unsettled
+        // it: a fleet's settled services cost nothing per tick, not even a look.
+        if self.unsettled.is_empty() {
+            return;
+        }
+        let keys: Vec<Key3> = self.unsettled.iter().cloned().collect();
+        for k in keys {
+            self.advance_service(&k, t);
+            let settled = self.services.get(&k).is_none_or(|s| {
+                s.launching.is_empty()
+                    && s.stopping.is_empty()
+                    && s.reached_fact_for == Some(s.desired)
+            });
+            // A dark region's services wait for its return, which reconciles them again.
+            if settled || !self.region_up(&k.0) {
+                self.unsettled.remove(&k);
             }
-            for m in members {
-                if m == writer || !self.region_up(&m.0) {
-                    continue;
-                }
-                let lag = self.lag_ms(&m.0, t);
-                if let Some(c) = self.clusters.get_mut(&m) {
-                    if c.sync == SyncState::Connected && c.status != "creating" {
-                        c.cursor = c.cursor.max(t - lag);
-                    }
+        }
+    }
+
+    /// Replication into `global`'s secondaries up to `t`. Replication is continuous but
+    /// only observable through a few doors (the lag metric, a switchover's sync check, a
+    /// failover's cut), so it is brought up to date lazily: when one of those looks, and
+    /// before anything that could stop or start it (an event of the group, an RDS mutation,
+    /// a fault) changes the conditions. A fleet's call then costs its own group, not the
+    /// fleet: the world stays linear in its size.
+    pub(crate) fn replicate(&mut self, global: &str, t: i64) {
+        let Some(g) = self.globals.get(global) else {
+            return;
+        };
+        // Past a failover cut nothing more reaches the secondaries from the old primary.
+        let cut = g.in_flight.as_ref().is_some_and(|f| f.data_loss_allowed);
+        let Some(writer) = g.writer.clone().filter(|w| !cut && self.region_up(&w.0)) else {
+            return;
+        };
+        let members: Vec<Key> = g
+            .members
+            .iter()
+            .filter(|m| **m != writer && self.region_up(&m.0))
+            .cloned()
+            .collect();
+        for m in members {
+            let lag = self.lag_ms(&m.0, t);
+            if let Some(c) = self.clusters.get_mut(&m) {
+                if c.sync == SyncState::Connected && c.status != "creating" {
+                    c.cursor = c.cursor.max(t - lag);
                 }
             }
         }
-        // Only services with launches or stops under way, or whose settling is not yet a
-        // fact, can change: a fleet's settled services cost nothing per tick.
-        let keys: Vec<Key3> = self
-            .services
-            .iter()
-            .filter(|(_, s)| {
-                !s.launching.is_empty()
-                    || !s.stopping.is_empty()
-                    || s.reached_fact_for != Some(s.desired)
-            })
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in keys {
-            self.advance_service(&k, t);
+    }
+
+    /// `replicate` for every global database: before a change that can touch any of them
+    /// (a region's outage or return, a lag override, an RDS mutation).
+    pub(crate) fn replicate_all(&mut self, t: i64) {
+        let ids: Vec<String> = self.globals.keys().cloned().collect();
+        for id in ids {
+            self.replicate(&id, t);
+        }
+    }
+
+    /// `replicate` for what an event is about to change.
+    fn replicate_for(&mut self, t: i64, ev: &Event) {
+        let cluster_global =
+            |st: &State, k: &Key| st.clusters.get(k).and_then(|c| c.global.clone());
+        let global = match ev {
+            Event::Scheduled(_) => return self.replicate_all(t),
+            Event::SwitchoverReadOnly(g)
+            | Event::SwitchoverPromote(g)
+            | Event::FailoverPromote(g) => Some(g.clone()),
+            Event::ClusterCreated(k)
+            | Event::ClusterDeleted(k)
+            | Event::SnapshotDone(k)
+            | Event::Rejoin(k)
+            | Event::ResyncDone(k) => cluster_global(self, k),
+            // Instances, scaling and DNS do not touch replication.
+            Event::InstanceCreated(_)
+            | Event::InstanceDeleted(_)
+            | Event::AutoScalingClamp(_)
+            | Event::ChangeInSync(_) => None,
+        };
+        if let Some(g) = global {
+            self.replicate(&g, t);
         }
     }
 
@@ -600,9 +650,46 @@ impl State {
     // -----------------------------------------------------------------------------------
 
     pub(crate) fn has_available_instance(&self, k: &Key) -> bool {
-        self.instances
-            .iter()
-            .any(|(ik, i)| ik.0 == k.0 && i.cluster == k.1 && i.status == "available")
+        self.instances_of(k).any(|(_, i)| i.status == "available")
+    }
+
+    /// The instances of cluster `k` (region, cluster id), through the index: a cluster's
+    /// look at its instances costs its instances, not the fleet's.
+    pub(crate) fn instances_of<'a>(
+        &'a self,
+        k: &Key,
+    ) -> impl Iterator<Item = (&'a String, &'a Instance)> + 'a {
+        let region = k.0.clone();
+        self.instance_index
+            .get(k)
+            .into_iter()
+            .flatten()
+            .filter_map(move |id| {
+                let ik = (region.clone(), id.clone());
+                self.instances.get_key_value(&ik).map(|(ik, i)| (&ik.1, i))
+            })
+    }
+
+    /// Every instance is added through here, so that the index stays whole.
+    pub(crate) fn add_instance(&mut self, k: Key, instance: Instance) {
+        self.instance_index
+            .entry((k.0.clone(), instance.cluster.clone()))
+            .or_default()
+            .insert(k.1.clone());
+        self.instances.insert(k, instance);
+    }
+
+    /// Every instance is removed through here, so that the index stays whole.
+    pub(crate) fn remove_instance(&mut self, k: &Key) -> Option<Instance> {
+        let instance = self.instances.remove(k)?;
+        let ck = (k.0.clone(), instance.cluster.clone());
+        if let Some(ids) = self.instance_index.get_mut(&ck) {
+            ids.remove(&k.1);
+            if ids.is_empty() {
+                self.instance_index.remove(&ck);
+            }
+        }
+        Some(instance)
     }
 
     /// Could this cluster accept an application write right now?
@@ -611,7 +698,7 @@ impl State {
     }
 
     /// `accepts_writes`, with whether the cluster has an available instance known already.
-    fn accepts_writes_given(&self, k: &Key, has_available_instance: bool) -> bool {
+    pub(crate) fn accepts_writes_given(&self, k: &Key, has_available_instance: bool) -> bool {
         let Some(c) = self.clusters.get(k) else {
             return false;
         };
@@ -634,8 +721,8 @@ impl State {
     }
 
     pub(crate) fn refresh_writable(&mut self, t: i64) {
-        // Runs after every call: one pass over the instances, not one per cluster, keeps a
-        // fleet's world linear in its size.
+        // After every RDS mutation and event: one pass over the instances, not one per
+        // cluster, keeps a fleet's world linear in its size.
         let with_instance: BTreeSet<(&str, &str)> = self
             .instances
             .iter()
@@ -645,10 +732,8 @@ impl State {
         let mut changes = Vec::new();
         for k in self.clusters.keys() {
             let available = with_instance.contains(&(k.0.as_str(), k.1.as_str()));
-            let w = self.accepts_writes_given(k, available);
-            if self.writable.get(k).copied().unwrap_or(false) != w {
-                let standalone = self.clusters.get(k).is_some_and(|c| c.global.is_none());
-                changes.push((k.clone(), w, standalone));
+            if let Some(change) = self.writable_change(k, available) {
+                changes.push(change);
             }
         }
         let gone: Vec<Key> = self
@@ -657,9 +742,32 @@ impl State {
             .filter(|(k, w)| **w && !self.clusters.contains_key(*k))
             .map(|(k, _)| k.clone())
             .collect();
-        for k in gone {
-            changes.push((k, false, false));
+        changes.extend(gone.into_iter().map(|k| (k, false, false)));
+        self.log_writable(t, changes);
+    }
+
+    /// `refresh_writable` for `clusters` only (with whether each has an available
+    /// instance), when nothing else can have changed (a group just provisioned):
+    /// provisioning a fleet stays linear in its size.
+    pub(crate) fn refresh_writable_of(&mut self, t: i64, clusters: &[(Key, bool)]) {
+        let changes: Vec<_> = clusters
+            .iter()
+            .filter_map(|(k, available)| self.writable_change(k, *available))
+            .collect();
+        self.log_writable(t, changes);
+    }
+
+    /// Whether `k`'s writability differs from what was last logged: (key, now, standalone).
+    fn writable_change(&self, k: &Key, available: bool) -> Option<(Key, bool, bool)> {
+        let w = self.accepts_writes_given(k, available);
+        if self.writable.get(k).copied().unwrap_or(false) == w {
+            return None;
         }
+        let standalone = self.clusters.get(k).is_some_and(|c| c.global.is_none());
+        Some((k.clone(), w, standalone))
+    }
+
+    fn log_writable(&mut self, t: i64, changes: Vec<(Key, bool, bool)>) {
         for (k, w, standalone) in changes {
             self.writable.insert(k.clone(), w);
             self.writable_log.push(WritableChange {

@@ -40,6 +40,29 @@ impl MemStoreData {
         self.statuses.clone()
     }
 
+    /// The names of the stored groups for which `pred` (on the spec record and its status)
+    /// does not hold, among `among` (every group if None). Borrows, clones nothing.
+    pub(crate) fn names_where_not(
+        &self,
+        among: Option<&[String]>,
+        pred: &dyn Fn(&FailoverGroup, Option<&FailoverGroupStatus>) -> bool,
+    ) -> Vec<String> {
+        let fails = |doc: &FailoverGroup| !pred(doc, self.statuses.get(&doc.metadata.name));
+        match among {
+            Some(names) => names
+                .iter()
+                .filter(|n| self.docs.get(*n).is_some_and(fails))
+                .cloned()
+                .collect(),
+            None => self
+                .docs
+                .values()
+                .filter(|d| fails(d))
+                .map(|d| d.metadata.name.clone())
+                .collect(),
+        }
+    }
+
     fn with_status(&self, record: &FailoverGroup) -> FailoverGroup {
         let mut doc = record.clone();
         doc.status = self.statuses.get(&record.metadata.name).cloned();

@@ -2,11 +2,12 @@
 //! a healthy steady state, hand out per-caller `Cloud` handles and stores, inject faults, run
 //! the application, and read back ground truth, the call record and the invariant check.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use drctl_cloud::{CloudError, CloudResult, DnsRecord, ErrorCategory, Service};
-use drctl_schema::{FailoverGroupSpec, RecordType, Timestamp};
+use drctl_schema::{FailoverGroup, FailoverGroupSpec, FailoverGroupStatus, RecordType, Timestamp};
 use drctl_state::Store;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
@@ -150,6 +151,7 @@ impl SimWorld {
             .values()
             .any(|c| c.kms_key_id.is_some());
         let mut members = std::collections::BTreeSet::new();
+        let mut provisioned = Vec::new();
 
         for (region, tpl) in &spec.database.clusters {
             let k = (region.clone(), tpl.identifier.clone());
@@ -185,8 +187,9 @@ impl SimWorld {
                     last_write_at: None,
                 },
             );
+            provisioned.push((k.clone(), tpl.instance_count.unwrap_or(1) > 0));
             for n in 1..=tpl.instance_count.unwrap_or(1) {
-                st.instances.insert(
+                st.add_instance(
                     (region.clone(), format!("{}-{n}", tpl.identifier)),
                     Instance {
                         cluster: tpl.identifier.clone(),
@@ -255,7 +258,7 @@ impl SimWorld {
             }
         }
         st.groups.push(Group { spec: spec.clone() });
-        st.refresh_writable(t);
+        st.refresh_writable_of(t, &provisioned);
         Ok(())
     }
 
@@ -300,6 +303,17 @@ impl SimWorld {
             world: Arc::clone(self),
             caller: caller.to_string(),
         })
+    }
+
+    /// Ground truth of the store, for a harness waiting on a fleet: the stored groups, among
+    /// `among` (all if None), for which `pred` does not hold yet. No call is made or recorded
+    /// and nothing is cloned, so polling a fleet of thousands costs what a glance costs.
+    pub fn stored_groups_where_not(
+        &self,
+        among: Option<&[String]>,
+        pred: &dyn Fn(&FailoverGroup, Option<&FailoverGroupStatus>) -> bool,
+    ) -> Vec<String> {
+        self.current().store.names_where_not(among, pred)
     }
 
     // -----------------------------------------------------------------------------------
@@ -454,6 +468,7 @@ impl SimWorld {
     fn apply_now(&self, f: ScheduledFault) {
         let mut st = self.current();
         let t = st.now;
+        st.replicate_all(t);
         st.apply_scheduled(t, f);
         st.refresh_writable(t);
     }
@@ -485,8 +500,13 @@ impl SimWorld {
                 what: format!("cluster {region}/{cluster}"),
             });
         }
-        st.instances
-            .retain(|ik, i| !(ik.0 == region && i.cluster == cluster));
+        let doomed: Vec<Key> = st
+            .instances_of(&k)
+            .map(|(id, _)| (region.to_string(), id.clone()))
+            .collect();
+        for ik in doomed {
+            st.remove_instance(&ik);
+        }
         let t = st.now;
         st.refresh_writable(t);
         Ok(())
@@ -674,8 +694,19 @@ impl SimWorld {
 
     /// Ground truth now.
     pub fn snapshot(&self) -> WorldSnapshot {
-        let st = self.current();
+        let mut st = self.current();
         let t = st.now;
+        st.replicate_all(t);
+        let st = st;
+        // Instances by cluster, counted once: not one scan of them per cluster.
+        let mut instances: BTreeMap<(&str, &str), (u32, bool)> = BTreeMap::new();
+        for (ik, i) in &st.instances {
+            let e = instances
+                .entry((ik.0.as_str(), i.cluster.as_str()))
+                .or_default();
+            e.0 += 1;
+            e.1 |= i.status == "available";
+        }
         let globals = st
             .globals
             .values()
@@ -702,16 +733,20 @@ impl SimWorld {
                     .as_ref()
                     .and_then(|g| st.globals.get(g))
                     .and_then(|g| g.writer.clone());
+                let cluster_instances = instances
+                    .get(&(k.0.as_str(), k.1.as_str()))
+                    .copied()
+                    .unwrap_or_default();
                 let lag = writer
                     .filter(|w| w != k)
-                    .and_then(|w| st.replication_lag(&w.0, &w.1, &k.0))
+                    .and_then(|w| st.replicated_lag(&w.0, &w.1, &k.0))
                     .map(|s| (s * 1000.0) as i64);
                 ClusterTruth {
                     region: k.0.clone(),
                     id: k.1.clone(),
                     status: c.status.clone(),
                     role: role.to_string(),
-                    writable: st.accepts_writes(k),
+                    writable: st.accepts_writes_given(k, cluster_instances.1),
                     synchronization_status: (role == "secondary").then(|| {
                         if c.sync == SyncState::Connected && c.status != "creating" {
                             "connected".to_string()
@@ -720,11 +755,7 @@ impl SimWorld {
                         }
                     }),
                     lag_ms: lag,
-                    instances: st
-                        .instances
-                        .iter()
-                        .filter(|(ik, i)| ik.0 == k.0 && i.cluster == k.1)
-                        .count() as u32,
+                    instances: cluster_instances.0,
                     engine_version: c.engine_version.clone(),
                     deletion_protection: c.deletion_protection,
                     last_write_at_ms: c.last_write_at,
@@ -954,9 +985,16 @@ where
             "The service encountered an internal error; try again",
         ))
     } else {
+        if mutating && service == Service::Rds {
+            st.replicate_all(now);
+        }
         let r = f(st, &ctx);
         applied = mutating && r.is_ok();
-        st.refresh_writable(now);
+        // Only an RDS mutation (even a refused one, to be safe) can change which cluster
+        // accepts writes; the fleet's reads and its ECS and DNS calls cannot.
+        if mutating && service == Service::Rds {
+            st.refresh_writable(now);
+        }
         if plan.fault == Some(FaultKind::LostResponse) {
             Err(CloudError::new(
                 ErrorCategory::Retryable,
