@@ -57,6 +57,9 @@ pub const PROBE_INTERVAL: Duration = Duration::from_secs(30);
 /// than the slowest regular reader: full observations come every tenth 30 s resync.
 pub const INTEREST_TTL: Duration = Duration::from_secs(900);
 
+/// How often interest is swept of what `INTEREST_TTL` forgets.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
 /// One kind of read: what a key is (one call's scope), what one reader asks for, and what it
 /// gets back.
 #[async_trait]
@@ -70,6 +73,10 @@ pub trait ReadKind: Send + Sync + 'static {
 
     /// The region the key's calls go to (darkness is tracked per service and region).
     fn region(key: &Self::Key) -> &str;
+
+    /// How many items one call answers, for kinds that `pad` their calls with interest
+    /// (None: a listing, which answers every item, so all interest is offered).
+    const PER_CALL: Option<usize> = None;
 
     /// Answer every item of `asked`, and whichever of `interest` (stalest first) fit in the
     /// calls made anyway. Items left out of the answer are not covered by it.
@@ -110,6 +117,56 @@ struct Slot<R: ReadKind> {
     interest: BTreeMap<R::Item, Instant>,
     /// Item -> the answer and when the call that fetched it was sent.
     answers: BTreeMap<R::Item, (Instant, R::Out)>,
+    /// The interesting items, stalest answer first (never answered before all): a batch
+    /// pads its calls from the front, at a cost of the items it takes, not of the interest.
+    by_age: BTreeSet<(Option<Instant>, R::Item)>,
+    /// When interest was last swept of items nobody asked for in `INTEREST_TTL`.
+    swept: Option<Instant>,
+}
+
+impl<R: ReadKind> Slot<R> {
+    fn sent(&self, item: &R::Item) -> Option<Instant> {
+        self.answers.get(item).map(|(sent, _)| *sent)
+    }
+
+    /// A reader asks for `item` now.
+    fn note_interest(&mut self, item: &R::Item, now: Instant) {
+        if self.interest.insert(item.clone(), now).is_none() {
+            self.by_age.insert((self.sent(item), item.clone()));
+        }
+    }
+
+    fn store_answer(&mut self, item: R::Item, sent: Instant, out: R::Out) {
+        if self.interest.contains_key(&item) {
+            self.by_age.remove(&(self.sent(&item), item.clone()));
+            self.by_age.insert((Some(sent), item.clone()));
+        }
+        self.answers.insert(item, (sent, out));
+    }
+
+    /// Forget interest nobody showed for `INTEREST_TTL`, and its answers; at most once per
+    /// `SWEEP_INTERVAL`, so that a batch does not pay for the whole interest each time.
+    fn sweep(&mut self, now: Instant) {
+        if self.swept.is_some_and(|t| now - t < SWEEP_INTERVAL) {
+            return;
+        }
+        self.swept = Some(now);
+        self.interest.retain(|_, asked| now - *asked < INTEREST_TTL);
+        let interest = &self.interest;
+        self.answers.retain(|item, _| interest.contains_key(item));
+        self.by_age.retain(|(_, item)| interest.contains_key(item));
+    }
+
+    /// Up to `limit` interesting items not in `asked`, stalest first (all if None).
+    fn stalest(&self, asked: &BTreeSet<&R::Item>, limit: Option<usize>) -> Vec<R::Item> {
+        self.by_age
+            .iter()
+            .map(|(_, item)| item)
+            .filter(|item| !asked.contains(item))
+            .take(limit.unwrap_or(usize::MAX))
+            .cloned()
+            .collect()
+    }
 }
 
 impl<R: ReadKind> Default for Slot<R> {
@@ -119,6 +176,8 @@ impl<R: ReadKind> Default for Slot<R> {
             lingering: false,
             interest: BTreeMap::new(),
             answers: BTreeMap::new(),
+            by_age: BTreeSet::new(),
+            swept: None,
         }
     }
 }
@@ -234,7 +293,7 @@ impl<R: ReadKind> Coalescer<R> {
             let now = Instant::now();
             let mut slots = self.lock();
             let slot = slots.entry(key.clone()).or_default();
-            slot.interest.insert(item.clone(), now);
+            slot.note_interest(&item, now);
             if let (Some(floor), Some((sent, out))) =
                 (freshness.floor(now), slot.answers.get(&item))
             {
@@ -334,13 +393,13 @@ impl<R: ReadKind> Coalescer<R> {
         let mut slots = self.lock();
         if let Some(slot) = slots.get_mut(key) {
             for (item, out) in answers {
-                slot.answers.insert(item, (sent, out));
+                slot.store_answer(item, sent, out);
             }
         }
     }
 
     /// Take the lingering batch of `key`, with the interesting items not asked, stalest
-    /// first; forget interest nobody showed for `INTEREST_TTL`.
+    /// first, as many as its calls can carry.
     fn take_batch(&self, key: &R::Key) -> (Vec<Waiter<R>>, Vec<R::Item>) {
         let now = Instant::now();
         let mut slots = self.lock();
@@ -348,21 +407,16 @@ impl<R: ReadKind> Coalescer<R> {
             return (Vec::new(), Vec::new());
         };
         slot.lingering = false;
+        slot.sweep(now);
         let waiting = std::mem::take(&mut slot.waiting);
-        slot.interest.retain(|_, asked| now - *asked < INTEREST_TTL);
-        let answers = &mut slot.answers;
-        answers.retain(|item, _| slot.interest.contains_key(item));
-        let mut interest: Vec<(Option<Instant>, R::Item)> = slot
-            .interest
-            .keys()
-            .filter(|item| !waiting.iter().any(|(w, _)| w == *item))
-            .map(|item| (answers.get(item).map(|(sent, _)| *sent), item.clone()))
-            .collect();
-        interest.sort();
-        (
-            waiting,
-            interest.into_iter().map(|(_, item)| item).collect(),
-        )
+        let asked: BTreeSet<&R::Item> = waiting.iter().map(|(item, _)| item).collect();
+        let room = R::PER_CALL.map(|per_call| {
+            let per_call = per_call.max(1);
+            asked.len().div_ceil(per_call) * per_call - asked.len()
+        });
+        let interest = slot.stalest(&asked, room);
+        drop(asked);
+        (waiting, interest)
     }
 }
 
@@ -385,6 +439,7 @@ mod tests {
         type Out = u32;
         const SERVICE: Service = Service::Ecs;
         const OPERATION: &'static str = "DescribeServices";
+        const PER_CALL: Option<usize> = Some(3);
 
         fn region(key: &String) -> &str {
             key

@@ -352,6 +352,7 @@ impl ReadKind for Services {
     type Out = Option<EcsService>;
     const SERVICE: Service = Service::Ecs;
     const OPERATION: &'static str = "DescribeServices";
+    const PER_CALL: Option<usize> = Some(ECS_SERVICES_PER_DESCRIBE);
 
     fn region(key: &(String, String)) -> &str {
         &key.0
@@ -384,6 +385,7 @@ impl ReadKind for Clusters {
     type Out = Option<DbCluster>;
     const SERVICE: Service = Service::Rds;
     const OPERATION: &'static str = "DescribeDBClusters";
+    const PER_CALL: Option<usize> = Some(RDS_FILTER_VALUES_MAX);
 
     fn region(key: &String) -> &str {
         key
@@ -416,6 +418,7 @@ impl ReadKind for Targets {
     type Out = Option<(u32, u32)>;
     const SERVICE: Service = Service::AutoScaling;
     const OPERATION: &'static str = "DescribeScalableTargets";
+    const PER_CALL: Option<usize> = Some(SCALABLE_TARGET_IDS_PER_DESCRIBE);
 
     fn region(key: &String) -> &str {
         key
@@ -451,6 +454,7 @@ impl ReadKind for Lags {
     type Out = Option<f64>;
     const SERVICE: Service = Service::CloudWatch;
     const OPERATION: &'static str = "GetMetricData";
+    const PER_CALL: Option<usize> = Some(LAG_QUERIES_PER_CALL);
 
     fn region(key: &String) -> &str {
         key
