@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use drctl_schema::{FailoverGroup, Operation, OperationType, Phase, StepState, Timestamp};
+use drctl_schema::{
+    FailoverGroup, FailoverGroupStatus, Operation, OperationType, Phase, StepState, Timestamp,
+};
 use drctl_sim::{InvariantInput, OutageScope, RejoinMode, SimConfig, SimWorld};
 use drctl_state::{ApprovalRecord, Store, StoreError};
 use serde::Serialize;
@@ -299,33 +301,31 @@ impl Run {
     }
 }
 
-fn ready(doc: &FailoverGroup) -> bool {
-    doc.status
-        .as_ref()
-        .map(|s| {
-            s.operation.is_none()
-                && crate::planner::status::is_true(
-                    &s.conditions,
-                    drctl_schema::condition_type::READY,
-                )
-        })
-        .unwrap_or(false)
+fn ready_status(status: Option<&FailoverGroupStatus>) -> bool {
+    status.is_some_and(|s| {
+        s.operation.is_none()
+            && crate::planner::status::is_true(&s.conditions, drctl_schema::condition_type::READY)
+    })
 }
 
 /// The group serves from `writer` as its spec (at least `generation`) says: Ready, not
 /// necessarily Converged (with the old region still dark it is Degraded, which is what a
 /// failover can reach), no operation running, and the writer observed there.
 pub fn converged_on(doc: &FailoverGroup, writer: &str, generation: u64) -> bool {
-    ready(doc)
+    converged_on_parts(doc, doc.status.as_ref(), writer, generation)
+}
+
+/// `converged_on` for a spec record and its status held apart (the sim store's ground truth).
+pub fn converged_on_parts(
+    doc: &FailoverGroup,
+    status: Option<&FailoverGroupStatus>,
+    writer: &str,
+    generation: u64,
+) -> bool {
+    ready_status(status)
         && doc.spec.writer == writer
-        && doc
-            .status
-            .as_ref()
-            .map(|s| s.observed_generation >= generation)
-            .unwrap_or(false)
-        && doc
-            .status
-            .as_ref()
+        && status.is_some_and(|s| s.observed_generation >= generation)
+        && status
             .and_then(|s| s.observed.as_ref())
             .and_then(|o| o.writer.as_deref())
             == Some(writer)
