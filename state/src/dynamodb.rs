@@ -59,7 +59,8 @@ use serde::Serialize;
 
 use crate::rules;
 use crate::store::{
-    ApprovalRecord, ChangeMarker, Event, Fence, InitOutcome, Lease, Store, StoreError, StoreResult,
+    ApprovalRecord, ChangeMarker, DamagedRecord, Event, Fence, InitOutcome, Inspection, Lease,
+    Listing, Store, StoreError, StoreResult,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -539,6 +540,155 @@ impl DynamoStore {
         }
     }
 
+    /// The journal's last assigned seq (0 before the first event).
+    async fn last_seq(&self, name: &str) -> StoreResult<u64> {
+        let pk = journal_pk(name);
+        match self.get_item(&pk, SEQ_SK).await? {
+            Some(item) => attr_n::<u64>(&item, "seq", &format!("{pk}/{SEQ_SK}")),
+            None => Ok(0),
+        }
+    }
+
+    /// The two items that append `event` as seq `last + 1`: the counter compare-and-set
+    /// and the event itself.
+    fn event_items(
+        &self,
+        name: &str,
+        event: &Event,
+        last: u64,
+    ) -> StoreResult<[TransactWriteItem; 2]> {
+        let pk = journal_pk(name);
+        let seq = last + 1;
+        let counter_condition = if last == 0 {
+            Condition::not_exists()
+        } else {
+            Condition::new("#seq = :last")
+                .name("#seq", "seq")
+                .value(":last", n(last))
+        };
+        let mut counter = key(&pk, SEQ_SK);
+        counter.insert("seq".into(), n(seq));
+        let mut stored_event = event.clone();
+        stored_event.seq = seq;
+        let sk = event_sk(seq);
+        let mut event_item = key(&pk, &sk);
+        event_item.insert("seq".into(), n(seq));
+        event_item.insert(
+            "body".into(),
+            to_body(&stored_event, &format!("{pk}/{sk}"))?,
+        );
+        Ok([
+            self.put(counter, Some(counter_condition))?,
+            self.put(event_item, Some(Condition::not_exists()))?,
+        ])
+    }
+
+    /// Run a spec write (`items`, its own condition first) together with the append of
+    /// `event`, in one transaction: both commit or neither. A lost race for the journal's
+    /// seq re-reads the counter and tries again; a failed condition of the spec write is
+    /// returned as `Err(codes)` for the caller to explain.
+    async fn transact_with_event(
+        &self,
+        operation: &str,
+        name: &str,
+        items: Vec<TransactWriteItem>,
+        event: &Event,
+    ) -> StoreResult<Result<(), Vec<String>>> {
+        let own = items.len();
+        for attempt in 1..=APPEND_ATTEMPTS {
+            let last = self.last_seq(name).await?;
+            let mut all = items.clone();
+            all.extend(self.event_items(name, event, last)?);
+            match self.transact(operation, all).await? {
+                Transaction::Committed => return Ok(Ok(())),
+                Transaction::Cancelled(codes) => {
+                    if codes[..own.min(codes.len())]
+                        .iter()
+                        .any(|code| code == CONDITION_FAILED)
+                    {
+                        return Ok(Err(codes));
+                    }
+                    let lost_race = codes[own.min(codes.len())..]
+                        .iter()
+                        .any(|code| code == CONDITION_FAILED || code == "TransactionConflict");
+                    if !lost_race {
+                        return Err(self.cancelled(operation, &codes));
+                    }
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+            }
+        }
+        Err(StoreError::Unavailable {
+            message: format!(
+                "could not write failovergroup/{name} with its journal event: {APPEND_ATTEMPTS} \
+                 attempts lost the race for the next sequence number; nothing was written, retry"
+            ),
+        })
+    }
+
+    /// The approval sort keys of a group (for delete).
+    async fn approval_keys(&self, name: &str) -> StoreResult<Vec<String>> {
+        let approvals = self.query_all(&approval_pk(name), None).await?;
+        Ok(approvals
+            .iter()
+            .filter_map(|item| attr_s(item, SK, "approval/?").ok().map(str::to_string))
+            .collect())
+    }
+
+    /// The items of a delete: spec (conditional), status, marker, the first approvals.
+    fn delete_items(
+        &self,
+        name: &str,
+        expected_resource_version: Option<&str>,
+        approvals: &[String],
+    ) -> StoreResult<Vec<TransactWriteItem>> {
+        let condition = match expected_resource_version {
+            Some(expected) => Condition::resource_version(expected),
+            None => Condition::exists(),
+        };
+        let mut items = vec![
+            self.delete_item(GROUP_PK, name, Some(condition))?,
+            self.delete_item(STATUS_PK, name, None)?,
+            self.marker_bump()?,
+        ];
+        for operation in approvals {
+            items.push(self.delete_item(&approval_pk(name), operation, None)?);
+        }
+        Ok(items)
+    }
+
+    async fn delete_refused(
+        &self,
+        name: &str,
+        expected_resource_version: Option<&str>,
+    ) -> StoreError {
+        match expected_resource_version {
+            Some(expected) => {
+                self.conflict_or_not_found(name, expected, None, rules::RETRY_DELETE)
+                    .await
+            }
+            None => rules::not_found(name),
+        }
+    }
+
+    /// Approvals past the ones a delete transaction holds (only a group with more than 97).
+    /// Its spec is gone already, so a failure leaves orphaned approvals, which no later group
+    /// can reach by accident (operation ids are unique).
+    async fn delete_remaining_approvals(&self, name: &str, after: &[String]) {
+        for operation in after {
+            if let Err(err) = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(key(&approval_pk(name), operation)))
+                .send()
+                .await
+            {
+                tracing::warn!(group = name, operation = %operation, error = %DisplayErrorContext(&err), "could not delete an approval of a deleted group");
+            }
+        }
+    }
+
     async fn wait_until_active(&self) -> StoreResult<()> {
         let deadline = tokio::time::Instant::now() + TABLE_ACTIVE_TIMEOUT;
         loop {
@@ -862,20 +1012,156 @@ impl Store for DynamoStore {
     }
 
     async fn list(&self) -> StoreResult<Vec<FailoverGroup>> {
-        let mut statuses: HashMap<String, FailoverGroupStatus> = HashMap::new();
+        let listing = self.list_readable().await?;
+        for damaged in &listing.damaged {
+            tracing::warn!(group = %damaged.name, key = %damaged.key, reason = %damaged.reason, "left out of the list: a record of this group is damaged (`drctl describe` shows it, `drctl delete` removes it)");
+        }
+        Ok(listing.groups)
+    }
+
+    async fn list_readable(&self) -> StoreResult<Listing> {
+        let mut statuses: HashMap<String, StoreResult<FailoverGroupStatus>> = HashMap::new();
         for item in self.query_all(STATUS_PK, None).await? {
             let name = attr_s(&item, SK, "status/?")?.to_string();
-            let status = body(&item, &format!("{STATUS_PK}/{name}"))?;
+            let status = body(&item, &format!("{STATUS_PK}/{name}"));
             statuses.insert(name, status);
         }
-        let mut groups = Vec::new();
+        let mut listing = Listing::default();
         for item in self.query_all(GROUP_PK, None).await? {
-            let mut record = spec_from_item(&item)?;
-            record.status = statuses.remove(&record.metadata.name);
-            groups.push(record);
+            let name = attr_s(&item, SK, "group/?")?.to_string();
+            let mut damaged = Vec::new();
+            let record = spec_from_item(&item).map_err(|err| {
+                damaged.extend(DamagedRecord::from_error(&name, &err));
+            });
+            let status = match statuses.remove(&name).transpose() {
+                Ok(status) => status,
+                Err(err) => {
+                    damaged.extend(DamagedRecord::from_error(&name, &err));
+                    None
+                }
+            };
+            match record {
+                Ok(mut record) if damaged.is_empty() => {
+                    record.status = status;
+                    listing.groups.push(record);
+                }
+                _ => listing.damaged.extend(damaged),
+            }
         }
-        groups.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
-        Ok(groups)
+        listing
+            .groups
+            .sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        listing.damaged.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(listing)
+    }
+
+    async fn inspect(&self, name: &str) -> StoreResult<Option<Inspection>> {
+        rules::check_name("failovergroup", name)?;
+        let Some(item) = self.get_item(GROUP_PK, name).await? else {
+            return Ok(None);
+        };
+        let mut inspection = Inspection::default();
+        let spec = match spec_from_item(&item) {
+            Ok(spec) => Some(spec),
+            Err(err) => {
+                inspection
+                    .damaged
+                    .push(DamagedRecord::from_error(name, &err).ok_or(err)?);
+                None
+            }
+        };
+        let status = match self.status(name).await {
+            Ok(status) => status,
+            Err(err) => {
+                inspection
+                    .damaged
+                    .push(DamagedRecord::from_error(name, &err).ok_or(err)?);
+                None
+            }
+        };
+        inspection.doc = spec.map(|mut doc| {
+            doc.status = status;
+            doc
+        });
+        Ok(Some(inspection))
+    }
+
+    async fn create_with_event(
+        &self,
+        doc: &FailoverGroup,
+        event: &Event,
+    ) -> StoreResult<FailoverGroup> {
+        let name = doc.metadata.name.as_str();
+        rules::check_name("failovergroup", name)?;
+        let record = rules::created_record(doc);
+        let items = vec![
+            self.put(spec_item(&record)?, Some(Condition::not_exists()))?,
+            self.delete_item(STATUS_PK, name, None)?,
+            self.marker_bump()?,
+        ];
+        match self
+            .transact_with_event("TransactWriteItems (create)", name, items, event)
+            .await?
+        {
+            Ok(()) => Ok(record),
+            Err(_) => Err(rules::already_exists(name)),
+        }
+    }
+
+    async fn update_with_event(
+        &self,
+        doc: &FailoverGroup,
+        expected_resource_version: &str,
+        event: &Event,
+    ) -> StoreResult<FailoverGroup> {
+        let name = doc.metadata.name.as_str();
+        rules::check_name("failovergroup", name)?;
+        let stored = self.spec(name).await?;
+        let record = rules::checked_update(name, stored.as_ref(), doc, expected_resource_version)?;
+        let items = vec![
+            self.put(
+                spec_item(&record)?,
+                Some(Condition::resource_version(expected_resource_version)),
+            )?,
+            self.marker_bump()?,
+        ];
+        match self
+            .transact_with_event("TransactWriteItems (update)", name, items, event)
+            .await?
+        {
+            Ok(()) => Ok(record),
+            Err(_) => Err(self
+                .conflict_or_not_found(
+                    name,
+                    expected_resource_version,
+                    Some(doc),
+                    rules::RETRY_UPDATE,
+                )
+                .await),
+        }
+    }
+
+    async fn delete_with_event(
+        &self,
+        name: &str,
+        expected_resource_version: Option<&str>,
+        event: &Event,
+    ) -> StoreResult<()> {
+        rules::check_name("failovergroup", name)?;
+        let approvals = self.approval_keys(name).await?;
+        // Two items fewer than a plain delete: the journal's counter and event ride along.
+        let (in_transaction, after) =
+            approvals.split_at(approvals.len().min(MAX_APPROVALS_IN_DELETE - 2));
+        let items = self.delete_items(name, expected_resource_version, in_transaction)?;
+        if self
+            .transact_with_event("TransactWriteItems (delete)", name, items, event)
+            .await?
+            .is_err()
+        {
+            return Err(self.delete_refused(name, expected_resource_version).await);
+        }
+        self.delete_remaining_approvals(name, after).await;
+        Ok(())
     }
 
     async fn create(&self, doc: &FailoverGroup) -> StoreResult<FailoverGroup> {
@@ -932,55 +1218,20 @@ impl Store for DynamoStore {
 
     async fn delete(&self, name: &str, expected_resource_version: Option<&str>) -> StoreResult<()> {
         rules::check_name("failovergroup", name)?;
-        let condition = match expected_resource_version {
-            Some(expected) => Condition::resource_version(expected),
-            None => Condition::exists(),
-        };
-        let approvals = self.query_all(&approval_pk(name), None).await?;
-        let approval_keys: Vec<String> = approvals
-            .iter()
-            .filter_map(|item| attr_s(item, SK, "approval/?").ok().map(str::to_string))
-            .collect();
+        let approvals = self.approval_keys(name).await?;
         let (in_transaction, after) =
-            approval_keys.split_at(approval_keys.len().min(MAX_APPROVALS_IN_DELETE));
-        let mut items = vec![
-            self.delete_item(GROUP_PK, name, Some(condition))?,
-            self.delete_item(STATUS_PK, name, None)?,
-            self.marker_bump()?,
-        ];
-        for operation in in_transaction {
-            items.push(self.delete_item(&approval_pk(name), operation, None)?);
-        }
+            approvals.split_at(approvals.len().min(MAX_APPROVALS_IN_DELETE));
+        let items = self.delete_items(name, expected_resource_version, in_transaction)?;
         match self.transact("TransactWriteItems (delete)", items).await? {
             Transaction::Committed => {}
             Transaction::Cancelled(codes) if Transaction::failed_at(&codes, 0) => {
-                return Err(match expected_resource_version {
-                    Some(expected) => {
-                        self.conflict_or_not_found(name, expected, None, rules::RETRY_DELETE)
-                            .await
-                    }
-                    None => rules::not_found(name),
-                });
+                return Err(self.delete_refused(name, expected_resource_version).await);
             }
             Transaction::Cancelled(codes) => {
                 return Err(self.cancelled("TransactWriteItems (delete)", &codes))
             }
         }
-        // Only a group with more than 98 approvals gets here; its spec is gone already, so a
-        // failure leaves orphaned approvals, which no later group can reach by accident
-        // (operation ids are unique).
-        for operation in after {
-            if let Err(err) = self
-                .client
-                .delete_item()
-                .table_name(&self.table)
-                .set_key(Some(key(&approval_pk(name), operation)))
-                .send()
-                .await
-            {
-                tracing::warn!(group = name, operation = %operation, error = %DisplayErrorContext(&err), "could not delete an approval of a deleted group");
-            }
-        }
+        self.delete_remaining_approvals(name, after).await;
         Ok(())
     }
 
@@ -1026,42 +1277,17 @@ impl Store for DynamoStore {
         if let Some(fence) = fence {
             rules::check_name("lease", &fence.lease)?;
         }
-        let pk = journal_pk(name);
         for attempt in 1..=APPEND_ATTEMPTS {
-            let last = match self.get_item(&pk, SEQ_SK).await? {
-                Some(item) => attr_n::<u64>(&item, "seq", &format!("{pk}/{SEQ_SK}"))?,
-                None => 0,
-            };
-            let seq = last + 1;
-            let counter_condition = if last == 0 {
-                Condition::not_exists()
-            } else {
-                Condition::new("#seq = :last")
-                    .name("#seq", "seq")
-                    .value(":last", n(last))
-            };
-            let mut counter = key(&pk, SEQ_SK);
-            counter.insert("seq".into(), n(seq));
-            let mut stored_event = event.clone();
-            stored_event.seq = seq;
-            let sk = event_sk(seq);
-            let mut event_item = key(&pk, &sk);
-            event_item.insert("seq".into(), n(seq));
-            event_item.insert(
-                "body".into(),
-                to_body(&stored_event, &format!("{pk}/{sk}"))?,
-            );
-
+            let last = self.last_seq(name).await?;
             let mut items = Vec::with_capacity(3);
             if let Some(fence) = fence {
                 items.push(self.fence_check(fence)?);
             }
             let first_own_item = items.len();
-            items.push(self.put(counter, Some(counter_condition))?);
-            items.push(self.put(event_item, Some(Condition::not_exists()))?);
+            items.extend(self.event_items(name, event, last)?);
 
             match self.transact("TransactWriteItems (event)", items).await? {
-                Transaction::Committed => return Ok(seq),
+                Transaction::Committed => return Ok(last + 1),
                 Transaction::Cancelled(codes) => {
                     if let Some(fence) = fence {
                         if Transaction::failed_at(&codes, 0) {
@@ -1095,7 +1321,19 @@ impl Store for DynamoStore {
             .iter()
             .map(|item| {
                 let sk = attr_s(item, SK, &pk)?;
-                body::<Event>(item, &format!("{pk}/{sk}"))
+                Ok(
+                    body::<Event>(item, &format!("{pk}/{sk}")).unwrap_or_else(|err| Event {
+                        // In its place, saying where and what is wrong: the rest still shows.
+                        seq: attr_n(item, "seq", sk).unwrap_or(0),
+                        at: rules::RELEASED_EXPIRY,
+                        actor: "drctl-store".to_string(),
+                        reason: crate::file::DAMAGED_EVENT_REASON.to_string(),
+                        message: err.to_string(),
+                        operation_id: None,
+                        step: None,
+                        data: None,
+                    }),
+                )
             })
             .collect::<StoreResult<Vec<Event>>>()?;
         events.sort_by_key(|event| event.seq);

@@ -130,6 +130,59 @@ impl StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// A record that exists but cannot be read back: a damaged file, a foreign item. Reported
+/// (which group, where, why) instead of failing every read of the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DamagedRecord {
+    /// The group it belongs to.
+    pub name: String,
+    /// Where it is: a path (file store) or `pk/sk` (DynamoDB).
+    pub key: String,
+    pub reason: String,
+}
+
+impl DamagedRecord {
+    /// From a `Corrupt` error about a record of group `name`; None for other errors.
+    pub fn from_error(name: &str, err: &StoreError) -> Option<DamagedRecord> {
+        match err {
+            StoreError::Corrupt { key, message } => Some(DamagedRecord {
+                name: name.to_string(),
+                key: key.clone(),
+                reason: message.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for DamagedRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "failovergroup/{}: damaged record {}: {}",
+            self.name, self.key, self.reason
+        )
+    }
+}
+
+/// Every group that could be read, and those that could not.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Listing {
+    /// Sorted by name; only groups whose spec and status both read back.
+    pub groups: Vec<FailoverGroup>,
+    /// Groups left out of `groups`, sorted by name.
+    pub damaged: Vec<DamagedRecord>,
+}
+
+/// One group as far as it reads back: its spec (with status, when that reads too), and the
+/// records of it that are damaged.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Inspection {
+    /// None when the spec itself is damaged.
+    pub doc: Option<FailoverGroup>,
+    pub damaged: Vec<DamagedRecord>,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync {
     /// `file://DIR`, `dynamodb://TABLE`, ... for messages.
@@ -141,8 +194,37 @@ pub trait Store: Send + Sync {
     /// One document with metadata.resourceVersion, metadata.generation and status filled in.
     async fn get(&self, name: &str) -> StoreResult<Option<FailoverGroup>>;
 
-    /// Every document, sorted by name.
+    /// Every document, sorted by name. A group whose spec or status is damaged is left out
+    /// (and logged) rather than failing the whole list: the others must still be served and
+    /// reconciled. [`Store::list_readable`] says which were left out.
     async fn list(&self) -> StoreResult<Vec<FailoverGroup>>;
+
+    /// Every readable document and the damaged ones. The default (a store whose records
+    /// cannot be damaged, as the simulated one) lists everything.
+    async fn list_readable(&self) -> StoreResult<Listing> {
+        Ok(Listing {
+            groups: self.list().await?,
+            damaged: Vec::new(),
+        })
+    }
+
+    /// One group as far as it reads back, for `describe` and `get` of a damaged group.
+    /// Ok(None) when there is no such group.
+    async fn inspect(&self, name: &str) -> StoreResult<Option<Inspection>> {
+        match self.get(name).await {
+            Ok(doc) => Ok(doc.map(|doc| Inspection {
+                doc: Some(doc),
+                damaged: Vec::new(),
+            })),
+            Err(err) => match DamagedRecord::from_error(name, &err) {
+                Some(damaged) => Ok(Some(Inspection {
+                    doc: None,
+                    damaged: vec![damaged],
+                })),
+                None => Err(err),
+            },
+        }
+    }
 
     /// Create a new document (its status, if any, is ignored). Sets resourceVersion "1" and
     /// generation 1. `AlreadyExists` if the name is taken.
@@ -157,9 +239,47 @@ pub trait Store: Send + Sync {
         expected_resource_version: &str,
     ) -> StoreResult<FailoverGroup>;
 
+    /// `create`, and `event` appended to the group's journal in the same atomic write: a
+    /// spec change is never saved without its journal event, and journal order is write
+    /// order. The default (for stores without a shared atomic write) appends right after.
+    async fn create_with_event(
+        &self,
+        doc: &FailoverGroup,
+        event: &Event,
+    ) -> StoreResult<FailoverGroup> {
+        let record = self.create(doc).await?;
+        self.append_event(&doc.metadata.name, event, None).await?;
+        Ok(record)
+    }
+
+    /// `update`, and `event` appended in the same atomic write (see `create_with_event`).
+    async fn update_with_event(
+        &self,
+        doc: &FailoverGroup,
+        expected_resource_version: &str,
+        event: &Event,
+    ) -> StoreResult<FailoverGroup> {
+        let record = self.update(doc, expected_resource_version).await?;
+        self.append_event(&doc.metadata.name, event, None).await?;
+        Ok(record)
+    }
+
     /// Remove the document, its status and approvals (the journal is kept). With an expected
-    /// resourceVersion, only if it matches.
+    /// resourceVersion, only if it matches. Without one, a group whose records are damaged
+    /// can still be deleted.
     async fn delete(&self, name: &str, expected_resource_version: Option<&str>) -> StoreResult<()>;
+
+    /// `delete`, and `event` appended in the same atomic write (see `create_with_event`).
+    async fn delete_with_event(
+        &self,
+        name: &str,
+        expected_resource_version: Option<&str>,
+        event: &Event,
+    ) -> StoreResult<()> {
+        self.delete(name, expected_resource_version).await?;
+        self.append_event(name, event, None).await?;
+        Ok(())
+    }
 
     /// Write the status record, only while `fence` is the current lease epoch and holder.
     async fn write_status(

@@ -1031,6 +1031,77 @@ pub async fn concurrent_acquirers_of_a_free_lease_have_exactly_one_winner(store:
     );
 }
 
+/// 8 writers each add their own label with `update_with_event`, retrying on conflicts: the
+/// journal holds exactly one event per write, in write order (each event's resourceVersion
+/// one above the previous), and a refused write journals nothing. Not in the shared list:
+/// a store that keeps the default (write, then append) cannot promise the order; the file
+/// and DynamoDB stores run it explicitly.
+pub async fn spec_writes_with_events_are_journaled_in_write_order(store: Arc<dyn Store>) {
+    let name = "journaled-a";
+    let rv_event = |doc: &FailoverGroup, rv: u64| {
+        let mut e = event("SpecApplied");
+        e.message = format!("wrote {}", doc.metadata.labels.len());
+        e.data = Some(serde_json::json!({ "resourceVersion": rv.to_string() }));
+        e
+    };
+    let base = store
+        .create_with_event(&group(name), &rv_event(&group(name), 1))
+        .await
+        .unwrap();
+    assert_eq!(rv(&base), "1");
+    let stale = store
+        .update_with_event(&base, "7", &rv_event(&base, 8))
+        .await;
+    assert!(
+        matches!(stale, Err(StoreError::Conflict { .. })),
+        "{stale:?}"
+    );
+    let mut writers = JoinSet::new();
+    for i in 0..WRITERS {
+        let store = Arc::clone(&store);
+        writers.spawn(async move {
+            for _ in 0..200 {
+                let mut doc = store.get(name).await.unwrap().unwrap();
+                let expected = doc.metadata.resource_version.clone().unwrap();
+                let next = expected.parse::<u64>().unwrap() + 1;
+                doc.metadata
+                    .labels
+                    .insert(format!("writer-{i}"), "yes".into());
+                let e = rv_event(&doc, next);
+                match store.update_with_event(&doc, &expected, &e).await {
+                    Ok(after) => return assert_eq!(rv(&after), next.to_string()),
+                    Err(StoreError::Conflict { .. }) => tokio::task::yield_now().await,
+                    Err(err) => panic!("writer {i}: unexpected {err:?}"),
+                }
+            }
+            panic!("writer {i} did not get through in 200 attempts");
+        });
+    }
+    while let Some(joined) = writers.join_next().await {
+        joined.unwrap();
+    }
+    let events = store.events(name).await.unwrap();
+    let versions: Vec<String> = events
+        .iter()
+        .map(|e| {
+            e.data.as_ref().unwrap()["resourceVersion"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let expected: Vec<String> = (1..=1 + WRITERS as u64).map(|v| v.to_string()).collect();
+    assert_eq!(versions, expected, "journal order is not write order");
+    store
+        .delete_with_event(name, None, &event("Deleted"))
+        .await
+        .unwrap();
+    assert!(store.get(name).await.unwrap().is_none());
+    let last = store.events(name).await.unwrap().pop().unwrap();
+    assert_eq!(last.reason, "Deleted");
+    assert_eq!(last.seq, 2 + WRITERS as u64);
+}
+
 /// Every case, in order, on one store.
 pub async fn run_all(store: Arc<dyn Store>) {
     macro_rules! run_cases {

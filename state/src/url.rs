@@ -69,7 +69,7 @@ fn check_table_name(table: &str) -> Result<(), String> {
 }
 
 /// Open the store a URL names. `file://` stores are opened lazily (nothing is touched until the
-/// first operation). `dynamodb://` loads the standard AWS configuration chain (environment
+/// first operation, and only `init` creates one). `dynamodb://` loads the standard AWS configuration chain (environment
 /// incl. AWS_ENDPOINT_URL and AWS_REGION, profiles, instance roles); no request is made yet.
 /// Errors: `InvalidUrl` for anything else (and for `dynamodb://` without the `dynamodb`
 /// feature or without any configured region).
@@ -165,13 +165,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn opening_a_file_url_touches_nothing_until_used() {
+    async fn opening_a_file_url_touches_nothing_and_a_read_of_no_store_says_so() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("store");
         let store = open(&format!("file://{}", root.display())).await.unwrap();
         assert_eq!(store.url(), format!("file://{}", root.display()));
         assert!(!root.exists());
-        assert_eq!(store.list().await, Ok(Vec::new()));
+        assert!(matches!(
+            store.list().await,
+            Err(StoreError::NotInitialized { .. })
+        ));
         assert!(!root.exists(), "a read created the store");
     }
 }

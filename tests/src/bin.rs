@@ -19,6 +19,8 @@ pub enum BinError {
     NotBuilt { path: PathBuf },
     #[error("cannot tell where the test executable is: {0}")]
     NoExe(std::io::Error),
+    #[error("`drctl init` of the test's store failed: {run}")]
+    InitFailed { run: String },
 }
 
 /// Path of the `drctl` binary under test.
@@ -92,6 +94,19 @@ impl Drctl {
             env: Vec::new(),
             cwd: None,
         })
+    }
+
+    /// The binary on a store that `drctl init` has just created (only `init` creates a
+    /// file store; every other command refuses a directory that is not one).
+    pub fn initialised(store: impl Into<String>) -> Result<Drctl, BinError> {
+        let drctl = Drctl::new(store)?;
+        let run = drctl.run(&["init"]);
+        if run.code != 0 {
+            return Err(BinError::InitFailed {
+                run: run.to_string(),
+            });
+        }
+        Ok(drctl)
     }
 
     pub fn store(&self) -> &str {

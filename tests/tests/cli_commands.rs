@@ -25,7 +25,7 @@ impl Env {
     fn new() -> Env {
         let dir = tempfile::tempdir().unwrap();
         let store = format!("file://{}", dir.path().join("store").display());
-        let drctl = Drctl::new(store).unwrap();
+        let drctl = Drctl::initialised(store).unwrap();
         Env { dir, drctl }
     }
 
@@ -1126,7 +1126,14 @@ fn delete_removes_the_group_but_keeps_its_history() {
 #[test]
 fn init_is_idempotent() {
     let env = Env::new();
-    assert!(env.ok(&["init"]).stdout.contains("created"));
+    let fresh = Drctl::new(format!("file://{}", env.dir.path().join("fresh").display())).unwrap();
+    let run = |args: &[&str]| {
+        let run = fresh.run(args);
+        assert_eq!(run.code, 0, "{run}");
+        run.stdout
+    };
+    assert!(run(&["init"]).contains("created"));
+    assert!(run(&["init"]).contains("already exists"));
     assert!(env.ok(&["init"]).stdout.contains("already exists"));
 }
 
@@ -1150,4 +1157,114 @@ fn shipped_examples_apply_cleanly() {
         let run = env.run(&["apply", "-f", root.join(example).to_str().unwrap()]);
         assert_eq!(run.code, 0, "{example}: {run}");
     }
+}
+
+/// A mistyped path must not read as an empty store (exit 0, "No resources found"), nor be
+/// turned into one by a write: exit 1, naming the path and `drctl init`.
+#[test]
+fn commands_on_a_path_that_is_not_a_store_fail_naming_it_and_suggesting_init() {
+    let env = Env::new();
+    let missing = env.dir.path().join("typo");
+    let example = env.file("example.yaml", ALIAS);
+    for url in [
+        "file:///etc/passwd".to_string(),
+        format!("file://{}", missing.display()),
+    ] {
+        let drctl = Drctl::new(&url).unwrap();
+        for args in [
+            vec!["get"],
+            vec!["history", "myapp-prod"],
+            vec!["apply", "-f", example.to_str().unwrap()],
+            vec!["delete", "myapp-prod"],
+        ] {
+            let run = drctl.run(&args);
+            assert_eq!(run.code, 1, "{url} {args:?}: {run}");
+            assert!(run.stderr.contains(&url), "{url} {args:?}: {run}");
+            assert!(run.stderr.contains("not a drctl store"), "{run}");
+            assert!(run.stderr.contains("init"), "{run}");
+        }
+    }
+    assert!(
+        !missing.exists(),
+        "a command other than init created the store"
+    );
+    let created = Drctl::new(format!("file://{}", missing.display()))
+        .unwrap()
+        .run(&["init"]);
+    assert_eq!(created.code, 0, "{created}");
+}
+
+/// One damaged record must not take the others down: `get` lists the rest and names the bad
+/// one (exit 1, partial results, as kubectl), `describe` shows it, `delete` removes it.
+#[test]
+fn a_damaged_record_is_named_while_the_others_are_served_and_describe_and_delete_work() {
+    let env = Env::new();
+    assert_eq!(env.apply(ALIAS).code, 0);
+    assert_eq!(env.apply(CNAME).code, 0);
+    // A group whose spec file was damaged (a disk error, a hand edit) after it was applied.
+    let orders = env.dir.path().join("store/groups/orders-prod.json");
+    let spec = env.dir.path().join("store/groups/broken.json");
+    std::fs::copy(&orders, &spec).unwrap();
+    std::fs::write(&spec, b"{ \"metadata\": ").unwrap();
+    let event = env.dir.path().join("store/journal/broken");
+    std::fs::create_dir_all(&event).unwrap();
+    std::fs::copy(
+        env.dir
+            .path()
+            .join("store/journal/orders-prod/00000000000000000001.json"),
+        event.join("00000000000000000001.json"),
+    )
+    .unwrap();
+
+    let run = env.run(&["get"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stdout.contains("myapp-prod") && run.stdout.contains("orders-prod"),
+        "{run}"
+    );
+    assert!(!run.stdout.contains("broken"), "{run}");
+    assert!(run.stderr.contains("failovergroup/broken"), "{run}");
+    assert!(run.stderr.contains(&spec.display().to_string()), "{run}");
+    let listed = env.run(&["get", "-o", "json"]);
+    assert_eq!(listed.code, 1, "{listed}");
+    let items: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+    assert_eq!(items["items"].as_array().unwrap().len(), 2, "{listed}");
+
+    let described = env.run(&["describe", "broken"]);
+    assert_eq!(described.code, 0, "{described}");
+    assert!(described.stdout.contains("Damaged Records:"), "{described}");
+    assert!(
+        described.stdout.contains(&spec.display().to_string()),
+        "{described}"
+    );
+    assert!(
+        described.stdout.contains("SpecApplied"),
+        "the journal: {described}"
+    );
+
+    env.ok(&["delete", "broken"]);
+    let run = env.ok(&["get"]);
+    assert!(run.stderr.is_empty(), "{run}");
+    let history = env.ok(&["history", "broken", "-o", "json"]);
+    assert!(history.stdout.contains("Deleted"), "{history}");
+}
+
+/// A spec change and its journal event are one write: when the event cannot be written, the
+/// change is not saved either (it used to be saved, exit 0, with a warning).
+#[test]
+fn a_change_whose_journal_event_cannot_be_written_is_not_saved() {
+    let env = Env::new();
+    env.apply(ALIAS);
+    let journal = env.dir.path().join("store/journal/myapp-prod");
+    std::fs::remove_dir_all(&journal).unwrap();
+    std::fs::write(&journal, b"not a directory").unwrap();
+
+    let run = env.run(&["failover", "myapp-prod", "--to", "us-west-2"]);
+    assert_eq!(run.code, 1, "{run}");
+    let changed = env.apply(&ALIAS.replacen("maxLagSeconds: 5", "maxLagSeconds: 9", 1));
+    assert_eq!(changed.code, 1, "{changed}");
+    let stored = env.get("myapp-prod");
+    assert_eq!(stored.spec.writer, "us-east-1", "saved without its event");
+    assert_eq!(stored.spec.max_lag_seconds, 5, "saved without its event");
+    assert_eq!(stored.metadata.resource_version.as_deref(), Some("1"));
 }

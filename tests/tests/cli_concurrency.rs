@@ -113,10 +113,83 @@ fn retry_until_all_land(drctl: &Drctl, scratch: &Path) {
     assert_eq!(labels["team"], "payments");
 }
 
+/// Eight applies of documents without a resourceVersion at once: "last writer wins, merged"
+/// on every store, so all of them land (exit 0; a lost race is retried, not the user's
+/// conflict), and the journal holds one SpecApplied per write in write order.
+fn parallel_applies_without_a_resource_version_all_land_in_journal_order(
+    drctl: &Drctl,
+    scratch: &Path,
+) {
+    let base = scratch.join("lww-base.yaml");
+    std::fs::write(&base, ALIAS).unwrap();
+    assert_eq!(drctl.run(&["apply", "-f", base.to_str().unwrap()]).code, 0);
+    let barrier = Arc::new(Barrier::new(WRITERS));
+    let handles: Vec<_> = (0..WRITERS)
+        .map(|i| {
+            let drctl = drctl.clone();
+            let barrier = Arc::clone(&barrier);
+            let path = scratch.join(format!("lww-{i}.yaml"));
+            let doc = ALIAS.replacen("maxLagSeconds: 5", &format!("maxLagSeconds: {}", 10 + i), 1);
+            std::thread::spawn(move || {
+                std::fs::write(&path, doc).unwrap();
+                barrier.wait();
+                (i, drctl.run(&["apply", "-f", path.to_str().unwrap()]))
+            })
+        })
+        .collect();
+    for handle in handles {
+        let (i, run) = handle.join().unwrap();
+        assert_eq!(run.code, 0, "writer {i} without a resourceVersion: {run}");
+        assert!(run.stdout.contains("configured"), "writer {i}: {run}");
+    }
+    let after = stored(drctl);
+    assert_eq!(
+        after["metadata"]["resourceVersion"],
+        (1 + WRITERS).to_string()
+    );
+    let history = drctl.run(&["history", "myapp-prod", "-o", "json"]);
+    assert_eq!(history.code, 0, "{history}");
+    let events: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
+    let versions: Vec<String> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["reason"] == "SpecApplied")
+        .map(|e| e["data"]["resourceVersion"].as_str().unwrap().to_string())
+        .collect();
+    let expected: Vec<String> = (1..=1 + WRITERS).map(|v| v.to_string()).collect();
+    assert_eq!(versions, expected, "journal order is not write order");
+    let last = &events.as_array().unwrap().last().unwrap()["data"]["changes"];
+    assert!(
+        last.to_string()
+            .contains(&format!("-> {}", after["spec"]["maxLagSeconds"])),
+        "the last event is not the write that stands: {last}"
+    );
+}
+
+#[test]
+fn parallel_applies_without_a_resource_version_all_land_on_the_file_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let drctl =
+        Drctl::initialised(format!("file://{}", dir.path().join("store").display())).unwrap();
+    parallel_applies_without_a_resource_version_all_land_in_journal_order(&drctl, dir.path());
+}
+
+#[test]
+fn parallel_applies_without_a_resource_version_all_land_on_dynamodb() {
+    let moto = MotoServer::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let drctl = Drctl::new("dynamodb://drctl-lww").unwrap().envs(moto.env());
+    let init = drctl.run(&["init"]);
+    assert_eq!(init.code, 0, "{init}");
+    parallel_applies_without_a_resource_version_all_land_in_journal_order(&drctl, dir.path());
+}
+
 #[test]
 fn racing_applies_on_the_file_store_one_wins_the_rest_conflict_and_retries_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let drctl = Drctl::new(format!("file://{}", dir.path().join("store").display())).unwrap();
+    let drctl =
+        Drctl::initialised(format!("file://{}", dir.path().join("store").display())).unwrap();
     race(&drctl, dir.path());
     retry_until_all_land(&drctl, dir.path());
 }
@@ -165,7 +238,8 @@ fn opposite_failovers_reading_the_same_version_one_side_lands_the_other_exits_3(
     use std::process::Stdio;
 
     let dir = tempfile::tempdir().unwrap();
-    let drctl = Drctl::new(format!("file://{}", dir.path().join("store").display())).unwrap();
+    let drctl =
+        Drctl::initialised(format!("file://{}", dir.path().join("store").display())).unwrap();
     // No dnsOwner: `--to us-east-1` then writes too (dnsOwner: us-east-1), so both sides race.
     let base = dir.path().join("base.yaml");
     std::fs::write(&base, ALIAS.replace("  dnsOwner: us-east-1\n", "")).unwrap();

@@ -197,7 +197,7 @@ fn run_corpus(drctl: &Drctl, scratch: &Path, store_dir: Option<&Path>) -> (usize
 fn bad_corpus_exits_2_names_the_problem_and_writes_nothing_to_the_file_store() {
     let dir = tempfile::tempdir().unwrap();
     let store_dir = dir.path().join("store");
-    let drctl = Drctl::new(format!("file://{}", store_dir.display())).unwrap();
+    let drctl = Drctl::initialised(format!("file://{}", store_dir.display())).unwrap();
     let (count, failures) = run_corpus(&drctl, dir.path(), Some(&store_dir));
     assert!(
         failures.is_empty(),

@@ -23,7 +23,7 @@ impl Env {
     fn new() -> Env {
         let dir = tempfile::tempdir().unwrap();
         let store = format!("file://{}", dir.path().join("store").display());
-        let drctl = Drctl::new(store).unwrap();
+        let drctl = Drctl::initialised(store).unwrap();
         Env { dir, drctl }
     }
 

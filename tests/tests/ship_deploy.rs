@@ -692,7 +692,7 @@ fn the_policy_in_the_deployment_guide_is_what_drctl_iam_policy_generates() {
 
     // What the binary prints for the group, against a file store (no AWS needed)...
     let dir = tempfile::tempdir().unwrap();
-    let drctl = Drctl::new(format!("file://{}", dir.path().display())).unwrap();
+    let drctl = Drctl::initialised(format!("file://{}", dir.path().display())).unwrap();
     let example = repo_root().join("examples/failovergroup.yaml");
     let applied = drctl.run(&["apply", "-f", example.to_str().unwrap()]);
     assert_eq!(applied.code, 0, "{applied}");

@@ -24,6 +24,8 @@ impl GitopsRepo {
         let root = dir.path().join("config-repo");
         copy_dir(&repo_root().join("examples/gitops"), &root);
         let store = format!("file://{}", dir.path().join("store").display());
+        // The workflow runs against a store that exists (`drctl init` is a one-off step).
+        Drctl::initialised(&store).unwrap();
         GitopsRepo {
             _dir: dir,
             root,

@@ -361,3 +361,9 @@ async fn the_change_marker_is_one_get_item_and_rides_in_each_writes_own_transact
     );
     assert_eq!(store.change_marker().await.unwrap(), ChangeMarker(4));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spec_writes_with_events_are_journaled_in_write_order_on_dynamodb() {
+    let (store, _moto) = fixture().await;
+    drctl_state::testkit::spec_writes_with_events_are_journaled_in_write_order(store).await;
+}

@@ -149,6 +149,11 @@ impl ControllerProcess {
         log: PathBuf,
     ) -> Self {
         let drctl = Drctl::new(store).unwrap().envs(env.iter().cloned());
+        // Only `drctl init` creates a file store (idempotent: replicas share one).
+        if store.starts_with("file://") {
+            let init = drctl.run(&["init"]);
+            assert_eq!(init.code, 0, "{init}");
+        }
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut cmd = drctl.command(&refs);
         cmd.stdin(Stdio::null())

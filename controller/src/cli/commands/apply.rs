@@ -10,8 +10,11 @@
 use drctl_schema::{validate_transition, FailoverGroup, ValidationErrors};
 use drctl_state::{Store, StoreError};
 
+use drctl_state::{rules, Event};
+
 use super::common::{
-    change_data, journal, open_store, store_error, user_changes, CONFLICT_RETRIES,
+    change_data, conflict_backoff, open_store, store_error, user_changes, user_event,
+    CONFLICT_RETRIES,
 };
 use super::input::{checked_against_store, read_all};
 use crate::cli::args::FileArgs;
@@ -89,10 +92,11 @@ fn same_user_fields(a: &FailoverGroup, b: &FailoverGroup) -> bool {
     a.spec == b.spec && a.metadata.labels == b.metadata.labels
 }
 
-/// Write one document. Without an explicit resourceVersion the write is last-write-wins, but
-/// still conditional on the version just read, so a concurrent writer's change is never
-/// half-overwritten: on a conflict the transition rules are re-checked against the new
-/// version and the write retried.
+/// Write one document, with its journal event in the same atomic write. Without an explicit
+/// resourceVersion the write is last-write-wins, but still conditional on the version just
+/// read, so a concurrent writer's change is never half-overwritten: on a conflict the
+/// transition rules are re-checked against the new version and the write retried, after a
+/// jittered pause, up to `CONFLICT_RETRIES` times (the same on every store).
 async fn write_one(
     store: &dyn Store,
     doc: &FailoverGroup,
@@ -101,15 +105,25 @@ async fn write_one(
     let name = &doc.metadata.name;
     let explicit = doc.metadata.resource_version.clone();
     let mut last_error = None;
+    let mut pauses = conflict_backoff();
     for attempt in 0..CONFLICT_RETRIES {
         if attempt > 0 {
+            if let Some(pause) = pauses.next() {
+                tokio::time::sleep(pause).await;
+            }
             stored = store.get(name).await.map_err(store_error)?;
             if let Some(current) = &stored {
                 validate_transition(current, doc).map_err(|errs| invalid_doc(name, errs))?;
             }
         }
         let result = match &stored {
-            None => store.create(doc).await.map(|after| (None, after)),
+            None => {
+                let event = applied_event(None, &rules::created_record(doc));
+                store
+                    .create_with_event(doc, &event)
+                    .await
+                    .map(|after| (None, after))
+            }
             Some(current) => {
                 if same_user_fields(current, doc) {
                     return Ok(Outcome::Unchanged);
@@ -118,15 +132,17 @@ async fn write_one(
                     .clone()
                     .or_else(|| current.metadata.resource_version.clone())
                     .unwrap_or_default();
+                // The record the update leaves if it lands (only on `expected`).
+                let predicted = rules::updated_record(current, doc).map_err(store_error)?;
+                let event = applied_event(Some(current), &predicted);
                 store
-                    .update(doc, &expected)
+                    .update_with_event(doc, &expected, &event)
                     .await
                     .map(|after| (Some(current.clone()), after))
             }
         };
         match result {
-            Ok((before, after)) => {
-                record(store, before.as_ref(), &after).await;
+            Ok((before, _)) => {
                 return Ok(match before {
                     None => Outcome::Created,
                     Some(_) => Outcome::Configured,
@@ -152,8 +168,8 @@ fn invalid_doc(name: &str, errs: ValidationErrors) -> CliError {
     CliError::invalid(anyhow::anyhow!("failovergroup/{name}: {errs}"))
 }
 
-async fn record(store: &dyn Store, before: Option<&FailoverGroup>, after: &FailoverGroup) {
-    let name = &after.metadata.name;
+/// The journal event of an apply that turns `before` (None: a create) into `after`.
+fn applied_event(before: Option<&FailoverGroup>, after: &FailoverGroup) -> Event {
     let generation = after.metadata.generation.unwrap_or(0);
     let (message, changes) = match before {
         None => (
@@ -176,5 +192,5 @@ async fn record(store: &dyn Store, before: Option<&FailoverGroup>, after: &Failo
         }
     };
     let data = change_data(after, &changes);
-    journal(store, name, "SpecApplied", message, Some(data)).await;
+    user_event("SpecApplied", message, Some(data))
 }

@@ -2,6 +2,9 @@
 //! status, reading input files, the journal actor, conditional read-modify-write, rendering.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
 
 use drctl_schema::{FailoverGroup, ParseError, Timestamp, ValidationErrors};
 use drctl_state::{Event, Store, StoreError};
@@ -13,7 +16,22 @@ use crate::cli::merge::{
 };
 
 /// Attempts of a read-modify-write that keeps losing races before giving up with a conflict.
-pub const CONFLICT_RETRIES: usize = 5;
+/// A write without a resourceVersion is "last writer wins, merged": losing a race to a
+/// concurrent writer is not the user's conflict, so it is retried, with jittered backoff
+/// (contenders that lost together must not retry together), on every store alike. Eight
+/// parallel applies on DynamoDB need more rounds than on a local file lock: 5 rounds without
+/// a pause let 3 of 8 exit 3.
+pub const CONFLICT_RETRIES: usize = 20;
+
+/// The pauses between attempts of a lost race: 10 ms doubling to 500 ms, jittered.
+pub fn conflict_backoff() -> impl Iterator<Item = Duration> {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(10))
+        .with_max_delay(Duration::from_millis(500))
+        .with_jitter()
+        .without_max_times()
+        .build()
+}
 
 /// Open the store a URL names; a malformed URL is invalid usage (exit 2).
 pub async fn open_store(url: &str) -> CliResult<Arc<dyn Store>> {
@@ -70,16 +88,9 @@ pub fn actor() -> String {
     format!("{user}@{host}")
 }
 
-/// Append a user event to the group's journal. The write it records has already happened, so
-/// a journal failure is reported on stderr but does not turn a success into a failure.
-pub async fn journal(
-    store: &dyn Store,
-    name: &str,
-    reason: &str,
-    message: String,
-    data: Option<serde_json::Value>,
-) {
-    let event = Event {
+/// A user event for the journal, by this user, now.
+pub fn user_event(reason: &str, message: String, data: Option<serde_json::Value>) -> Event {
+    Event {
         seq: 0,
         at: Timestamp::now(),
         actor: actor(),
@@ -88,7 +99,24 @@ pub async fn journal(
         operation_id: None,
         step: None,
         data,
-    };
+    }
+}
+
+/// The journal event that records a spec write from `before` to `after` (the record the
+/// write leaves). It goes into the same atomic write as the spec (`update_with_event`).
+pub type Note<'a> = &'a (dyn Fn(&FailoverGroup, &FailoverGroup) -> Event + Sync);
+
+/// Append a user event that is not part of a spec write (an approval). The write it records
+/// has already happened, so a journal failure is reported on stderr but does not turn a
+/// success into a failure.
+pub async fn journal(
+    store: &dyn Store,
+    name: &str,
+    reason: &str,
+    message: String,
+    data: Option<serde_json::Value>,
+) {
+    let event = user_event(reason, message, data);
     if let Err(err) = store.append_event(name, &event, None).await {
         eprintln!("warning: failovergroup/{name}: the change was saved but its journal event was not: {err}");
     }
@@ -112,7 +140,13 @@ pub enum Modified {
 /// merged onto the current version ([`write_merged`]); a concurrent change of a field that
 /// `change` sets, to another value, is refused (exit 3) instead of overwritten.
 /// `change` returns an error to refuse the edit given the document.
-pub async fn modify<F>(store: &dyn Store, name: &str, change: F) -> CliResult<Modified>
+/// `note` makes the journal event, written with the change in one atomic write.
+pub async fn modify<F>(
+    store: &dyn Store,
+    name: &str,
+    change: F,
+    note: Note<'_>,
+) -> CliResult<Modified>
 where
     F: Fn(&mut FailoverGroup) -> CliResult<()>,
 {
@@ -125,7 +159,7 @@ where
     }
     check_write(&base, &ours)
         .map_err(|errs| CliError::invalid(anyhow::anyhow!("failovergroup/{name}: {errs}")))?;
-    match write_merged(store, name, &base, &ours, &change).await? {
+    match write_merged(store, name, &base, &ours, &change, note).await? {
         Rebased::Updated { before, after } => Ok(Modified::Updated { before, after }),
         Rebased::Unchanged(current) => Ok(Modified::Unchanged(current)),
         Rebased::Conflicts { conflicts, .. } => {
@@ -187,14 +221,17 @@ pub type Intent<'a> = &'a dyn Fn(&mut FailoverGroup) -> CliResult<()>;
 /// what ours changed onto the current version (three-way merge), check that `intent` still
 /// holds there, and write that, conditionally on the version it was merged onto. Re-applying
 /// the change to the current version instead would silently undo concurrent changes of the
-/// same fields. Bounded: a group that keeps changing is a conflict.
+/// same fields. Bounded: a group that keeps changing is a conflict. Each write carries its
+/// journal event (`note`), so the change is never saved without it.
 pub async fn write_merged(
     store: &dyn Store,
     name: &str,
     base: &FailoverGroup,
     ours: &FailoverGroup,
     intent: Intent<'_>,
+    note: Note<'_>,
 ) -> CliResult<Rebased> {
+    let mut pauses = conflict_backoff();
     let mut current = base.clone();
     let mut target = base.clone();
     target.metadata.labels = ours.metadata.labels.clone();
@@ -206,7 +243,11 @@ pub async fn write_merged(
             .resource_version
             .clone()
             .unwrap_or_default();
-        match store.update(&target, &expected).await {
+        // The record the write leaves if it lands (it only lands on `current`'s version).
+        let predicted =
+            drctl_state::rules::updated_record(&current, &target).map_err(store_error)?;
+        let event = note(&current, &predicted);
+        match store.update_with_event(&target, &expected, &event).await {
             Ok(after) => {
                 return Ok(Rebased::Updated {
                     before: Box::new(current),
@@ -215,6 +256,9 @@ pub async fn write_merged(
             }
             Err(StoreError::Conflict { .. }) => {}
             Err(err) => return Err(store_error(err)),
+        }
+        if let Some(pause) = pauses.next() {
+            tokio::time::sleep(pause).await;
         }
         current = get_existing(store, name).await?;
         match rebase(base, ours, &current, intent)? {
@@ -561,8 +605,18 @@ mod tests {
 
     /// A file store holding the example at resourceVersion 1 (returned) and a concurrent
     /// failover to us-west-2 on top of it (resourceVersion 2), journaled as the CLI does.
+    fn test_note(before: &FailoverGroup, after: &FailoverGroup) -> Event {
+        let changes = user_changes(before, after);
+        user_event(
+            "SpecEdited",
+            changes.join("; "),
+            Some(change_data(after, &changes)),
+        )
+    }
+
     async fn store_with_a_concurrent_failover(dir: &std::path::Path) -> (FileStore, FailoverGroup) {
         let store = FileStore::new(dir.join("store"));
+        store.init().await.unwrap();
         let base = store.create(&example()).await.unwrap();
         let mut theirs = base.clone();
         theirs.spec.writer = "us-west-2".into();
@@ -586,7 +640,7 @@ mod tests {
         let (store, base) = store_with_a_concurrent_failover(dir.path()).await;
         let mut ours = base.clone();
         ours.spec.max_lag_seconds = 9;
-        let outcome = write_merged(&store, "myapp-prod", &base, &ours, &|_| Ok(()))
+        let outcome = write_merged(&store, "myapp-prod", &base, &ours, &|_| Ok(()), &test_note)
             .await
             .unwrap();
         let Rebased::Updated { before, after } = outcome else {
@@ -651,7 +705,7 @@ mod tests {
         ours: &FailoverGroup,
         intent: Intent<'_>,
     ) -> Rebased {
-        write_merged(store, "myapp-prod", base, ours, intent)
+        write_merged(store, "myapp-prod", base, ours, intent, &test_note)
             .await
             .unwrap()
     }

@@ -1,12 +1,17 @@
 //! `drctl describe NAME`: spec against observed, conditions, the current (or last) operation
 //! with its steps and timings, and the latest journal events.
+//!
+//! A group with a damaged record is described too: what still reads, and a Damaged Records
+//! section naming each record, its path and what is wrong (exit 0: the description is whole).
 
 use std::fmt::Write as _;
 
 use drctl_schema::{FailoverGroup, Operation, Timestamp};
 use drctl_state::Event;
 
-use super::common::{age, duration, get_existing, open_store, store_error, table};
+use drctl_state::StoreError;
+
+use super::common::{age, duration, open_store, store_error, table};
 use crate::cli::exit::{CliResult, ExitStatus};
 
 /// Journal entries shown at the end, like kubectl's Events section.
@@ -14,9 +19,37 @@ const RECENT_EVENTS: usize = 10;
 
 pub async fn run(store_url: &str, name: &str) -> CliResult<ExitStatus> {
     let store = open_store(store_url).await?;
-    let doc = get_existing(store.as_ref(), name).await?;
+    let inspection = store
+        .inspect(name)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| {
+            store_error(StoreError::NotFound {
+                name: name.to_string(),
+            })
+        })?;
     let events = store.events(name).await.map_err(store_error)?;
-    print!("{}", render(&doc, &events, Timestamp::now()));
+    let now = Timestamp::now();
+    let mut out = match &inspection.doc {
+        Some(doc) => render(doc, &events, now),
+        None => {
+            let mut out = format!("Name:              {name}\nSpec:              <damaged>\n");
+            out.push_str(&render_events(&events, now));
+            out
+        }
+    };
+    if !inspection.damaged.is_empty() {
+        out.push_str("Damaged Records:\n");
+        for record in &inspection.damaged {
+            let _ = writeln!(out, "  {}: {}", record.key, record.reason);
+        }
+        let _ = writeln!(
+            out,
+            "  `drctl delete {name}` removes the group's records (the journal is kept); \
+             apply its document again to recreate it"
+        );
+    }
+    print!("{out}");
     Ok(ExitStatus::Success)
 }
 
@@ -199,6 +232,12 @@ pub fn render(doc: &FailoverGroup, events: &[Event], now: Timestamp) -> String {
         out.push_str(&indent(&render_operation(op, now)));
     }
 
+    out.push_str(&render_events(events, now));
+    out
+}
+
+fn render_events(events: &[Event], now: Timestamp) -> String {
+    let mut out = String::new();
     out.push_str("Events:\n");
     if events.is_empty() {
         out.push_str("  <none>\n");

@@ -22,8 +22,8 @@ use drctl_schema::{validate_transition, FailoverGroup};
 use drctl_state::Store;
 
 use super::common::{
-    change_data, describe_conflicts, get_existing, journal, open_store, same_user_fields,
-    spec_yaml, user_changes, write_merged, Rebased, Sides,
+    change_data, describe_conflicts, get_existing, open_store, same_user_fields, spec_yaml,
+    user_changes, user_event, write_merged, Rebased, Sides,
 };
 use crate::cli::exit::{CliError, CliResult, ExitStatus};
 use crate::cli::merge::Conflict;
@@ -70,8 +70,8 @@ pub async fn run(store_url: &str, name: &str) -> CliResult<ExitStatus> {
             return done;
         }
         match save(store.as_ref(), name, &base, &body).await? {
-            Saved::Done { before, after } => {
-                report_saved(store.as_ref(), name, &base, &before, &after).await;
+            Saved::Done { before } => {
+                report_saved(name, &base, &before);
                 return Ok(ExitStatus::Success);
             }
             Saved::Unchanged => {
@@ -201,24 +201,19 @@ fn conflict_problem(base: &FailoverGroup, current: &FailoverGroup, lines: &[Stri
     why
 }
 
-/// Journal the edit and say what was saved, and what it was merged with.
-async fn report_saved(
-    store: &dyn Store,
-    name: &str,
-    base: &FailoverGroup,
-    before: &FailoverGroup,
-    after: &FailoverGroup,
-) {
+/// The journal event of an edit, written with it.
+fn edit_event(before: &FailoverGroup, after: &FailoverGroup) -> drctl_state::Event {
     let changes = user_changes(before, after);
     let data = change_data(after, &changes);
-    journal(
-        store,
-        name,
+    user_event(
         "SpecEdited",
         format!("edited with drctl edit: {}", changes.join("; ")),
         Some(data),
     )
-    .await;
+}
+
+/// Say what was saved, and what it was merged with.
+fn report_saved(name: &str, base: &FailoverGroup, before: &FailoverGroup) {
     let meanwhile = user_changes(base, before);
     if !meanwhile.is_empty() {
         println!(
@@ -238,7 +233,6 @@ enum Saved {
     /// Written over `before` (the version it replaced, newer than the base after a merge).
     Done {
         before: Box<FailoverGroup>,
-        after: Box<FailoverGroup>,
     },
     Unchanged,
     /// Not saved. `rebased`: the current version and the edit merged onto it, when the
@@ -281,8 +275,8 @@ async fn save(store: &dyn Store, name: &str, base: &FailoverGroup, body: &str) -
         return Ok(Saved::Unchanged);
     }
     Ok(
-        match write_merged(store, name, base, &doc, &|_| Ok(())).await? {
-            Rebased::Updated { before, after } => Saved::Done { before, after },
+        match write_merged(store, name, base, &doc, &|_| Ok(()), &edit_event).await? {
+            Rebased::Updated { before, .. } => Saved::Done { before },
             Rebased::Unchanged(_) => Saved::Unchanged,
             Rebased::Conflicts {
                 current,

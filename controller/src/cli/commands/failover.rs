@@ -11,7 +11,7 @@ use drctl_schema::{
 use drctl_state::Store;
 
 use super::common::{
-    change_data, duration, get_existing, journal, modify, open_store, user_changes, Modified,
+    change_data, duration, get_existing, modify, open_store, user_changes, user_event, Modified,
 };
 use super::select::{matching, Outcomes};
 use crate::cli::args::FailoverArgs;
@@ -95,20 +95,38 @@ async fn run_one(store_url: &str, name: &str, args: FailoverArgs) -> CliResult<E
     let store = open_store(store_url).await?;
     let to = args.to.clone();
     let allow = args.allow_data_loss;
-    let outcome = modify(store.as_ref(), name, |doc| {
-        if !doc.spec.regions.contains(&to) {
-            return Err(CliError::invalid(anyhow::anyhow!(
-                "--to: {to:?} is not one of spec.regions [{}] of failovergroup/{name}",
-                doc.spec.regions.join(", ")
-            )));
-        }
-        doc.spec.writer = to.clone();
-        doc.spec.dns_owner = Some(to.clone());
-        if allow {
-            doc.spec.allow_data_loss = true;
-        }
-        Ok(())
-    })
+    let note = |before: &FailoverGroup, after: &FailoverGroup| {
+        let changes = user_changes(before, after);
+        let message = format!(
+            "failover to {to} requested by drctl failover{}: {}",
+            if allow { " --allow-data-loss" } else { "" },
+            changes.join("; ")
+        );
+        user_event(
+            "FailoverRequested",
+            message,
+            Some(change_data(after, &changes)),
+        )
+    };
+    let outcome = modify(
+        store.as_ref(),
+        name,
+        |doc| {
+            if !doc.spec.regions.contains(&to) {
+                return Err(CliError::invalid(anyhow::anyhow!(
+                    "--to: {to:?} is not one of spec.regions [{}] of failovergroup/{name}",
+                    doc.spec.regions.join(", ")
+                )));
+            }
+            doc.spec.writer = to.clone();
+            doc.spec.dns_owner = Some(to.clone());
+            if allow {
+                doc.spec.allow_data_loss = true;
+            }
+            Ok(())
+        },
+        &note,
+    )
     .await?;
     let generation = match outcome {
         Modified::Unchanged(doc) => {
@@ -116,21 +134,6 @@ async fn run_one(store_url: &str, name: &str, args: FailoverArgs) -> CliResult<E
             doc.metadata.generation.unwrap_or(0)
         }
         Modified::Updated { before, after } => {
-            let changes = user_changes(&before, &after);
-            let message = format!(
-                "failover to {to} requested by drctl failover{}: {}",
-                if allow { " --allow-data-loss" } else { "" },
-                changes.join("; ")
-            );
-            let data = change_data(&after, &changes);
-            journal(
-                store.as_ref(),
-                name,
-                "FailoverRequested",
-                message,
-                Some(data),
-            )
-            .await;
             println!(
                 "failovergroup/{name} configured: writer {} -> {to}, DNS owner {} -> {to}",
                 before.spec.writer,

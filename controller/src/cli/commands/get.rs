@@ -4,11 +4,18 @@
 //! order (stable for scripts). Without a name they print a kubectl-style
 //! `{apiVersion: v1, kind: List, items: [...]}`, which `apply` and `diff` read back. The
 //! table is kubectl's, followed by one line of counts by phase.
+//!
+//! A group whose spec or status record is damaged does not take the others down: they are
+//! printed as usual, each damaged one is named on stderr (record, path, why, and that
+//! `describe` shows it and `delete` removes it), and the exit status is 1, as kubectl does
+//! for partial results. `get NAME` of a group whose status alone is damaged prints its spec.
 
 use drctl_schema::{FailoverGroup, OperationState, Phase, Selector, StepState, Timestamp};
 use serde::Serialize;
 
-use super::common::{age, get_existing, open_store, store_error, table, to_json, to_yaml};
+use drctl_state::{DamagedRecord, StoreError};
+
+use super::common::{age, open_store, store_error, table, to_json, to_yaml};
 use crate::cli::args::OutputFormat;
 use crate::cli::exit::{CliResult, ExitStatus};
 
@@ -27,16 +34,32 @@ pub async fn run(
     output: OutputFormat,
 ) -> CliResult<ExitStatus> {
     let store = open_store(store_url).await?;
-    let docs = match name {
-        Some(name) => vec![get_existing(store.as_ref(), name).await?],
+    let (docs, damaged) = match name {
+        Some(name) => {
+            let inspection = store
+                .inspect(name)
+                .await
+                .map_err(store_error)?
+                .ok_or_else(|| {
+                    store_error(StoreError::NotFound {
+                        name: name.to_string(),
+                    })
+                })?;
+            (inspection.doc.into_iter().collect(), inspection.damaged)
+        }
         None => {
-            let mut docs = store.list().await.map_err(store_error)?;
+            let listing = store.list_readable().await.map_err(store_error)?;
+            let mut docs = listing.groups;
             if let Some(selector) = selector {
                 docs.retain(|d| selector.matches(&d.metadata.labels));
             }
-            docs
+            (docs, listing.damaged)
         }
     };
+    let done = report_damaged(&damaged);
+    if docs.is_empty() && name.is_some() {
+        return Ok(done);
+    }
     let text = match (output, name) {
         (OutputFormat::Table, _) => {
             if docs.is_empty() {
@@ -44,7 +67,7 @@ pub async fn run(
                     .map(|s| format!(" matching -l {s}"))
                     .unwrap_or_default();
                 eprintln!("No resources found in {}{matching}.", store.url());
-                return Ok(ExitStatus::Success);
+                return Ok(done);
             }
             format!(
                 "{}\n{}",
@@ -58,7 +81,23 @@ pub async fn run(
         (OutputFormat::Json, None) => to_json(&list(&docs))?,
     };
     println!("{}", text.trim_end());
-    Ok(ExitStatus::Success)
+    Ok(done)
+}
+
+/// Name each damaged record on stderr; the exit status: 1 if there was any.
+fn report_damaged(damaged: &[DamagedRecord]) -> ExitStatus {
+    for record in damaged {
+        eprintln!(
+            "error: {record} (`drctl describe {name}` shows what still reads; `drctl delete \
+             {name}` removes it)",
+            name = record.name
+        );
+    }
+    if damaged.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    }
 }
 
 /// The phase column: the controller's phase, or what the spec says before it has reported.

@@ -1,7 +1,9 @@
 //! `drctl suspend NAME|-l SELECTOR` / `drctl resume NAME|-l SELECTOR`: flip spec.suspended
 //! with a conditional update, on one group or on every group the selector matches.
 
-use super::common::{change_data, journal, modify, open_store, Modified};
+use drctl_schema::FailoverGroup;
+
+use super::common::{change_data, modify, open_store, user_event, Modified};
 use super::select::{matching, Outcomes};
 use crate::cli::args::TargetArgs;
 use crate::cli::exit::{CliError, CliResult, ExitStatus};
@@ -32,34 +34,34 @@ pub async fn run_target(
 pub async fn run(store_url: &str, name: &str, suspended: bool) -> CliResult<ExitStatus> {
     let store = open_store(store_url).await?;
     let verb = if suspended { "suspended" } else { "resumed" };
-    match modify(store.as_ref(), name, |doc| {
-        doc.spec.suspended = suspended;
-        Ok(())
-    })
+    let note = |_: &FailoverGroup, after: &FailoverGroup| {
+        let message = if suspended {
+            "suspended by drctl suspend: observe and report only, no AWS mutation"
+        } else {
+            "resumed by drctl resume: reconciling towards the spec again"
+        };
+        let data = change_data(
+            after,
+            &[format!("spec.suspended: {} -> {}", !suspended, suspended)],
+        );
+        let reason = if suspended { "Suspended" } else { "Resumed" };
+        user_event(reason, message.to_string(), Some(data))
+    };
+    match modify(
+        store.as_ref(),
+        name,
+        |doc| {
+            doc.spec.suspended = suspended;
+            Ok(())
+        },
+        &note,
+    )
     .await?
     {
         Modified::Unchanged(_) => {
             println!("failovergroup/{name} unchanged (already {verb})");
         }
-        Modified::Updated { after, .. } => {
-            let message = if suspended {
-                "suspended by drctl suspend: observe and report only, no AWS mutation"
-            } else {
-                "resumed by drctl resume: reconciling towards the spec again"
-            };
-            let data = change_data(
-                &after,
-                &[format!("spec.suspended: {} -> {}", !suspended, suspended)],
-            );
-            let reason = if suspended { "Suspended" } else { "Resumed" };
-            journal(
-                store.as_ref(),
-                name,
-                reason,
-                message.to_string(),
-                Some(data),
-            )
-            .await;
+        Modified::Updated { .. } => {
             println!("failovergroup/{name} {verb}");
         }
     }
