@@ -138,8 +138,21 @@ async fn approval_of(
     }
 }
 
-/// One pass over one group.
+/// One pass over one group, timed (the pass duration histogram, failed passes included).
 pub async fn reconcile_group(
+    ctx: &ReconcileContext,
+    doc: &FailoverGroup,
+    fence: &Fence,
+    lease: &dyn LeaseCheck,
+    cache: &mut ObserveCache,
+) -> Result<PassOutcome, ReconcileError> {
+    let started = tokio::time::Instant::now();
+    let outcome = pass(ctx, doc, fence, lease, cache).await;
+    ctx.metrics.reconcile_duration(started.elapsed());
+    outcome
+}
+
+async fn pass(
     ctx: &ReconcileContext,
     doc: &FailoverGroup,
     fence: &Fence,
