@@ -16,7 +16,7 @@ pub async fn run(store_url: &str, name: &str) -> CliResult<ExitStatus> {
     let store = open_store(store_url).await?;
     let doc = get_existing(store.as_ref(), name).await?;
     let events = store.events(name).await.map_err(store_error)?;
-    print!("{}", render(&doc, &events, Timestamp::now()));
+    crate::out!("{}", render(&doc, &events, Timestamp::now()));
     Ok(ExitStatus::Success)
 }
 

@@ -45,7 +45,7 @@ async fn diff(
             if let Some(cloud) = cloud {
                 text.push_str(&first_calls(cloud, store.as_ref(), stored.as_ref(), doc).await?);
             }
-            print!("{text}");
+            crate::out!("{text}");
         }
     }
     Ok(if changed {

@@ -33,9 +33,9 @@ fn print_report<R: serde::Serialize>(
     if json {
         let text = serde_json::to_string_pretty(report)
             .map_err(|e| CliError::failure(anyhow::Error::new(e)))?;
-        println!("{text}");
+        crate::outln!("{text}");
     } else {
-        print!("{}", render(report));
+        crate::out!("{}", render(report));
     }
     Ok(())
 }

@@ -39,7 +39,7 @@ pub async fn run(store_url: &str, name: &str, suspended: bool) -> CliResult<Exit
     .await?
     {
         Modified::Unchanged(_) => {
-            println!("failovergroup/{name} unchanged (already {verb})");
+            crate::outln!("failovergroup/{name} unchanged (already {verb})");
         }
         Modified::Updated { after, .. } => {
             let message = if suspended {
@@ -60,7 +60,7 @@ pub async fn run(store_url: &str, name: &str, suspended: bool) -> CliResult<Exit
                 Some(data),
             )
             .await;
-            println!("failovergroup/{name} {verb}");
+            crate::outln!("failovergroup/{name} {verb}");
         }
     }
     Ok(ExitStatus::Success)
