@@ -1,4 +1,4 @@
-//! The command line (DESIGN.md §2, a contract: commands, flags and exit codes are exact).
+//! The command line (docs/design-contract.md §2, a contract: commands, flags and exit codes are exact).
 
 use std::path::PathBuf;
 

@@ -7,7 +7,7 @@ use crate::cli::exit::{CliError, CliResult, ExitStatus};
 use crate::planner::{Plan, PlannedAction};
 use crate::reconcile::dry_run_observed;
 
-/// Exit 1 (a cloud failure, DESIGN.md §2) when any part of the world could not be read: the
+/// Exit 1 (a cloud failure, docs/design-contract.md §2) when any part of the world could not be read: the
 /// plan is printed, but it is not a plan of the live state, and a script must not read it
 /// as "nothing to do".
 pub async fn run(store_url: &str, name: &str, cloud: CloudKind) -> CliResult<ExitStatus> {
