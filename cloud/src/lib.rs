@@ -7,10 +7,12 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod error;
+pub mod instrument;
 pub mod model;
 pub mod pacing;
 pub mod ports;
 
 pub use error::{CloudError, CloudResult, ErrorCategory, Service};
+pub use instrument::CallObserver;
 pub use model::*;
 pub use ports::*;

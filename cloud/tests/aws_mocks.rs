@@ -1256,3 +1256,26 @@ async fn describe_scalable_targets_sends_at_most_50_resource_ids_per_call() {
     assert_eq!(targets.len(), 120);
     assert_eq!(targets[119].resource_id, "service/c/s119");
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_answer_without_an_aws_error_code_names_the_http_status_and_the_endpoint_setting() {
+    // What a wrong endpoint path gets: a 404 page that is not an AWS error document.
+    let not_aws = mock!(aws_sdk_rds::Client::describe_global_clusters)
+        .sequence()
+        .http_response(|| {
+            HttpResponse::new(
+                StatusCode::try_from(404).unwrap(),
+                SdkBody::from("<html><body>no such page</body></html>"),
+            )
+        })
+        .build();
+    let cloud = cloud_with(&[&not_aws]);
+    let err = expect_error(cloud.describe_global_cluster("us-east-1", "g").await);
+    let text = err.to_string();
+    assert_eq!(err.code, "UnexpectedResponse", "{text}");
+    assert!(text.contains("HTTP 404 Not Found"), "{text}");
+    assert!(text.contains("AWS_ENDPOINT_URL"), "{text}");
+    assert!(!text.contains("Unknown"), "{text}");
+    assert!(!text.contains("unhandled error"), "{text}");
+    assert_eq!(err.category, ErrorCategory::NeedsOperator);
+}

@@ -99,6 +99,15 @@ pub async fn dry_run(
     store: &dyn Store,
     doc: &FailoverGroup,
 ) -> Result<Plan, StoreError> {
+    Ok(dry_run_observed(cloud, store, doc).await?.0)
+}
+
+/// [`dry_run`], with the world it was planned against (what could not be read included).
+pub async fn dry_run_observed(
+    cloud: &Cloud,
+    store: &dyn Store,
+    doc: &FailoverGroup,
+) -> Result<(Plan, crate::world::ObservedWorld), StoreError> {
     let status = doc.status.clone().unwrap_or_default();
     let generation = doc.metadata.generation.unwrap_or(0);
     let approved_by = approval_of(store, &doc.metadata.name, &status).await?;
@@ -108,7 +117,7 @@ pub async fn dry_run(
     req.fresh_record = true;
     let reads = FleetReads::new(cloud.clone());
     let world = observe(&reads, &doc.spec, &status, &req, &mut cache).await;
-    Ok(plan(&PlanInput {
+    let the_plan = plan(&PlanInput {
         name: &doc.metadata.name,
         spec: &doc.spec,
         generation,
@@ -117,7 +126,8 @@ pub async fn dry_run(
         approved_by: approved_by.as_deref(),
         now: cloud.clock.now(),
         config: PlannerConfig::default(),
-    }))
+    });
+    Ok((the_plan, world))
 }
 
 async fn approval_of(
@@ -138,8 +148,21 @@ async fn approval_of(
     }
 }
 
-/// One pass over one group.
+/// One pass over one group, timed (the pass duration histogram, failed passes included).
 pub async fn reconcile_group(
+    ctx: &ReconcileContext,
+    doc: &FailoverGroup,
+    fence: &Fence,
+    lease: &dyn LeaseCheck,
+    cache: &mut ObserveCache,
+) -> Result<PassOutcome, ReconcileError> {
+    let started = tokio::time::Instant::now();
+    let outcome = pass(ctx, doc, fence, lease, cache).await;
+    ctx.metrics.reconcile_duration(started.elapsed());
+    outcome
+}
+
+async fn pass(
     ctx: &ReconcileContext,
     doc: &FailoverGroup,
     fence: &Fence,

@@ -144,6 +144,44 @@ impl ObservedWorld {
             .find(|s| s.name == name && s.region == region)
     }
 
+    /// What this observation could not read, one line each ("the global cluster: rds
+    /// DescribeGlobalClusters: ..."). Empty when everything asked for answered.
+    pub fn unobserved(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Seen::Unreachable(why) = &self.global {
+            out.push(format!("the global cluster: {why}"));
+        }
+        for region in self.regions.values() {
+            if region.reachable == Some(false) {
+                out.push(format!("the database in {}: no answer", region.region));
+            }
+        }
+        if let Seen::Unreachable(why) = &self.record {
+            out.push(format!("the DNS record: {why}"));
+        }
+        if let Some(Seen::Unreachable(why)) = &self.dns_change {
+            out.push(format!("the Route 53 change: {why}"));
+        }
+        for service in &self.services {
+            if let Seen::Unreachable(why) = &service.ecs {
+                out.push(format!(
+                    "ECS service {} in {}: {why}",
+                    service.name, service.region
+                ));
+            }
+            if let Some(Seen::Unreachable(why)) = &service.scalable {
+                out.push(format!(
+                    "the scalable target of {} in {}: {why}",
+                    service.name, service.region
+                ));
+            }
+        }
+        if let Some(Seen::Unreachable(why)) = &self.health {
+            out.push(format!("the Verify probe: {why}"));
+        }
+        out
+    }
+
     pub fn failover_in_flight(&self) -> Option<&drctl_cloud::FailoverState> {
         self.global.known()?.as_ref()?.failover_state.as_ref()
     }

@@ -1,6 +1,6 @@
 //! The controller under faults, in the simulated world and virtual time: crashes at every
 //! step boundary, a leader paused past its lease, throttling and lost responses. Every test
-//! ends with the sim's checker of DESIGN.md §5.
+//! ends with the sim's checker of docs/design-contract.md §5.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;

@@ -1,5 +1,5 @@
 //! The real controller against the simulated world, in virtual time: every scenario converges
-//! and the sim's checker finds no violation of DESIGN.md §5.
+//! and the sim's checker finds no violation of docs/design-contract.md §5.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use drctl::simulation::{run_scenario, Scenario, ScenarioOptions, Strategy};

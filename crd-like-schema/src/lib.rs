@@ -1,4 +1,4 @@
-//! drctl-schema: the FailoverGroup document (DESIGN.md §1), its defaults, its validation and
+//! drctl-schema: the FailoverGroup document (docs/design-contract.md §1), its defaults, its validation and
 //! its JSON Schema. Pure: no IO, no clock (the wall clock in `Timestamp::now` is the one
 //! exception, used only by callers at the edge).
 

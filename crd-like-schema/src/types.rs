@@ -1,4 +1,4 @@
-//! The FailoverGroup document (DESIGN.md §1, a contract: field names are exact).
+//! The FailoverGroup document (docs/design-contract.md §1, a contract: field names are exact).
 //!
 //! Every struct rejects unknown fields, so a typo such as `dnsOwnr` is an error naming the
 //! field instead of a silently ignored key. Defaults live here, in one place, and are applied

@@ -1,4 +1,4 @@
-//! A reusable checker for DESIGN.md §5 invariants 1-6, reading only what a finished run
+//! A reusable checker for docs/design-contract.md §5 invariants 1-6, reading only what a finished run
 //! left behind (`RunRecord`): the call record, the write log, the writability and DNS-change
 //! logs, the deletions and the store's lease log. Keep a `RunRecord` (it is serialisable)
 //! next to a failed test to re-check it offline.
@@ -53,7 +53,7 @@ pub struct InvariantInput {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Violation {
-    /// The DESIGN.md §5 invariant number.
+    /// The docs/design-contract.md §5 invariant number.
     pub invariant: u8,
     pub at_ms: i64,
     pub at: Timestamp,

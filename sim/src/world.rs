@@ -687,7 +687,7 @@ impl SimWorld {
         }
     }
 
-    /// DESIGN.md §5 invariants 1-6 over this run so far.
+    /// docs/design-contract.md §5 invariants 1-6 over this run so far.
     pub fn check_invariants(&self, input: &InvariantInput) -> Vec<Violation> {
         crate::checker::check(&self.run_record(), input)
     }

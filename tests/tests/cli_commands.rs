@@ -1268,3 +1268,81 @@ fn a_change_whose_journal_event_cannot_be_written_is_not_saved() {
     assert_eq!(stored.spec.max_lag_seconds, 5, "saved without its event");
     assert_eq!(stored.metadata.resource_version.as_deref(), Some("1"));
 }
+
+/// Run `drctl ARGS` with the read end of its stdout pipe closed before it writes a byte, as
+/// `drctl ARGS | head` does once head has read enough.
+fn run_into_a_closed_pipe(env: &Env, args: &[&str]) -> (Option<i32>, String) {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut cmd = env.drctl.command(args);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    (status.code(), stderr)
+}
+
+#[test]
+fn a_closed_stdout_pipe_ends_demo_get_and_completion_quietly_without_a_panic() {
+    let env = Env::new();
+    assert_eq!(env.apply(ALIAS).code, 0);
+    for args in [
+        &["demo"][..],
+        &["get", "-o", "json"][..],
+        &["get", "-o", "yaml"][..],
+        &["completion", "fish"][..],
+        &["schema"][..],
+        &["history", "myapp-prod"][..],
+    ] {
+        let (code, stderr) = run_into_a_closed_pipe(&env, args);
+        assert_eq!(code, Some(0), "drctl {args:?} into a closed pipe: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+            "drctl {args:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn iam_policy_refuses_an_account_that_is_not_twelve_digits_naming_the_flag() {
+    let env = Env::new();
+    assert_eq!(env.apply(ALIAS).code, 0);
+    let run = env.run(&["iam-policy", "myapp-prod", "--account", "notanaccount"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains("--account"), "{run}");
+    assert!(run.stderr.contains("12 digits"), "{run}");
+    assert!(run.stdout.is_empty(), "{run}");
+    let ok = env.ok(&["iam-policy", "myapp-prod", "--account", "111122223333"]);
+    assert!(ok.stdout.contains("111122223333"), "{ok}");
+}
+
+#[test]
+fn plan_against_a_cloud_it_cannot_observe_exits_1_saying_what_it_could_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("file://{}", dir.path().join("store").display());
+    // A loopback port nothing listens on: every AWS call is refused at once.
+    let drctl = Drctl::initialised(store)
+        .unwrap()
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    let path = dir.path().join("g.yaml");
+    std::fs::write(&path, ALIAS).unwrap();
+    assert_eq!(drctl.run(&["apply", "-f", path.to_str().unwrap()]).code, 0);
+    let run = drctl.run(&["plan", "myapp-prod", "--cloud", "aws"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("could not observe"), "{run}");
+    assert!(run.stderr.contains("the global cluster"), "{run}");
+    assert!(run.stderr.contains("DescribeGlobalClusters"), "{run}");
+}

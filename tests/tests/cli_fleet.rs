@@ -1,4 +1,4 @@
-//! The fleet on the command line (DESIGN.md §7.1), the binary run as a user would against a
+//! The fleet on the command line (docs/design-contract.md §7.1), the binary run as a user would against a
 //! file store: `apply -f DIR` (all or nothing, `-R`), `diff -f DIR`, label selectors on `get`,
 //! `failover`, `suspend` and `resume`, the phase counts under `get`'s table, kubectl Lists
 //! from `get -o yaml|json` applied back, and the store-wide check that no two groups manage

@@ -85,7 +85,9 @@ where
         ),
         SdkError::ServiceError(service) => {
             let status = service.raw().status().as_u16();
-            let code = service.err().code().unwrap_or("Unknown").to_string();
+            let Some(code) = service.err().code().map(str::to_string) else {
+                return not_an_aws_answer(op, status, &detail);
+            };
             let message = service
                 .err()
                 .message()
@@ -111,6 +113,50 @@ where
             detail,
         ),
     }
+}
+
+/// An HTTP answer with no AWS error code in it: something other than the AWS API answered (a
+/// wrong endpoint path or host, a proxy's error page). Naming the status and the endpoint
+/// setting says where to look; "Unknown: service error: unhandled error" did not.
+fn not_an_aws_answer(op: &AwsOperation, status: u16, detail: &str) -> CloudError {
+    let reason = http_reason(status)
+        .map(|r| format!(" {r}"))
+        .unwrap_or_default();
+    let message = format!(
+        "HTTP {status}{reason} with no AWS error code: the endpoint did not answer as the {} \
+         API does (check AWS_ENDPOINT_URL and the region); the SDK said: {}",
+        op.service,
+        detail
+            .trim_start_matches("service error: ")
+            .trim_start_matches("unhandled error: ")
+    );
+    let category = match status {
+        429 | 500..=599 => ErrorCategory::Retryable,
+        // A wrong endpoint or a proxy in the way: a person's configuration to fix.
+        _ => ErrorCategory::NeedsOperator,
+    };
+    let error = CloudError::new(category, op.service, op.name, "UnexpectedResponse", message);
+    if status >= 500 {
+        mutation_may_have_applied(op, error)
+    } else {
+        error
+    }
+}
+
+fn http_reason(status: u16) -> Option<&'static str> {
+    Some(match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => return None,
+    })
 }
 
 /// `map_err` adapter for one operation.

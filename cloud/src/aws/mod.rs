@@ -16,6 +16,7 @@ pub mod operations;
 mod rds;
 mod retry;
 mod route53;
+mod timing;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -27,6 +28,8 @@ use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 
 pub use health::{HttpHealthCheck, HEALTH_PROBE_TIMEOUT};
 
+use crate::error::Service;
+use crate::instrument::CallObserver;
 use crate::ports::{Cloud, HealthCheck, SystemClock};
 
 /// A TCP connect to a regional endpoint takes well under a second from anywhere; the SDK's
@@ -67,6 +70,7 @@ pub struct AwsCloud {
 struct Inner {
     config: SdkConfig,
     interceptors: Vec<SharedInterceptor>,
+    observer: Option<Arc<dyn CallObserver>>,
     regions: Mutex<HashMap<String, Arc<RegionClients>>>,
     route53: aws_sdk_route53::Client,
 }
@@ -83,11 +87,23 @@ impl AwsCloud {
     /// The whole bundle from the standard configuration chain: AWS adapters, the real clock
     /// and an HTTP health probe.
     pub async fn from_env() -> Result<Cloud, AwsSetupError> {
+        AwsCloud::from_env_observed(None).await
+    }
+
+    /// [`AwsCloud::from_env`], with every call timed by `observer` (the controller's
+    /// metrics).
+    pub async fn from_env_observed(
+        observer: Option<Arc<dyn CallObserver>>,
+    ) -> Result<Cloud, AwsSetupError> {
         let config = aws_config::defaults(BehaviorVersion::latest())
             .timeout_config(timeouts())
             .load()
             .await;
-        let aws = AwsCloud::from_sdk_config(config);
+        let mut builder = AwsCloud::builder(config);
+        if let Some(observer) = observer {
+            builder = builder.observer(observer);
+        }
+        let aws = builder.build();
         let health = HttpHealthCheck::new(HEALTH_PROBE_TIMEOUT)?;
         Ok(aws.into_cloud(Arc::new(health)))
     }
@@ -103,6 +119,7 @@ impl AwsCloud {
         AwsCloudBuilder {
             config,
             interceptors: Vec::new(),
+            observer: None,
         }
     }
 
@@ -142,11 +159,18 @@ impl AwsCloud {
 pub struct AwsCloudBuilder {
     config: SdkConfig,
     interceptors: Vec<SharedInterceptor>,
+    observer: Option<Arc<dyn CallObserver>>,
 }
 
 impl AwsCloudBuilder {
     pub fn interceptor(mut self, interceptor: SharedInterceptor) -> Self {
         self.interceptors.push(interceptor);
+        self
+    }
+
+    /// Time every call of every client with `observer`.
+    pub fn observer(mut self, observer: Arc<dyn CallObserver>) -> Self {
+        self.observer = Some(observer);
         self
     }
 
@@ -157,11 +181,15 @@ impl AwsCloudBuilder {
         for interceptor in &self.interceptors {
             route53.push_interceptor(interceptor.clone());
         }
+        if let Some(observer) = &self.observer {
+            route53.push_interceptor(timing::interceptor(Service::Route53, observer.clone()));
+        }
         AwsCloud {
             inner: Arc::new(Inner {
                 route53: aws_sdk_route53::Client::from_conf(route53.build()),
                 config: self.config,
                 interceptors: self.interceptors,
+                observer: self.observer,
                 regions: Mutex::new(HashMap::new()),
             }),
         }
@@ -181,6 +209,13 @@ impl Inner {
             ecs.push_interceptor(interceptor.clone());
             autoscaling.push_interceptor(interceptor.clone());
             cloudwatch.push_interceptor(interceptor.clone());
+        }
+        if let Some(observer) = &self.observer {
+            rds.push_interceptor(timing::interceptor(Service::Rds, observer.clone()));
+            ecs.push_interceptor(timing::interceptor(Service::Ecs, observer.clone()));
+            autoscaling
+                .push_interceptor(timing::interceptor(Service::AutoScaling, observer.clone()));
+            cloudwatch.push_interceptor(timing::interceptor(Service::CloudWatch, observer.clone()));
         }
         RegionClients {
             rds: aws_sdk_rds::Client::from_conf(rds.build()),

@@ -160,7 +160,7 @@ impl Aurora for AwsCloud {
     async fn describe_clusters(&self, region: &str, ids: &[String]) -> CloudResult<Vec<DbCluster>> {
         let rds = self.region(region).rds.clone();
         let mut clusters = Vec::new();
-        // One call (plus pages) per 100 identifiers: DESIGN.md §3 batches observation.
+        // One call (plus pages) per 100 identifiers: docs/design-contract.md §3 batches observation.
         for chunk in ids.chunks(RDS_FILTER_VALUES_MAX) {
             let page = rds
                 .describe_db_clusters()

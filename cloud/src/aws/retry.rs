@@ -1,7 +1,7 @@
 //! The SDK's standard retry mode retries throttling, 5xx and transport errors for every
 //! operation. For reads that is exactly right. For a mutation it is a blind retry of a call
 //! that may already have been applied (a lost response to CreateDBClusterSnapshot, a 500 from
-//! SwitchoverGlobalCluster after it started): DESIGN.md §3 requires resolving those by
+//! SwitchoverGlobalCluster after it started): docs/design-contract.md §3 requires resolving those by
 //! re-reading. This classifier runs after the SDK's own and, on mutations only, vetoes every
 //! retry except the ones that are safe: throttling (refused before anything happened) and
 //! failures to connect (nothing was sent).

@@ -1,4 +1,4 @@
-//! The command line (DESIGN.md §2, a contract: commands, flags and exit codes are exact).
+//! The command line (docs/design-contract.md §2, a contract: commands, flags and exit codes are exact).
 
 use std::path::PathBuf;
 
@@ -95,7 +95,10 @@ pub enum Command {
     /// exits 0, like kubectl.
     #[command(group(ArgGroup::new("which").args(["name", "selector"])))]
     Get {
+        /// The group to show (default: every group, as a table).
         name: Option<String>,
+        /// Output format: a table, or the documents as YAML or JSON (a kubectl List for
+        /// several, which `apply -f` reads back).
         #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
         output: OutputFormat,
         /// Label selector, as kubectl writes it: team=payments, 'team!=x',
@@ -105,9 +108,15 @@ pub enum Command {
         selector: Option<Selector>,
     },
     /// Spec against observed, conditions, current operation with steps and timings.
-    Describe { name: String },
+    Describe {
+        /// The group to describe.
+        name: String,
+    },
     /// Edit a document in $EDITOR with optimistic concurrency.
-    Edit { name: String },
+    Edit {
+        /// The group to edit.
+        name: String,
+    },
     /// Spec diff and the actions it would cause. Exit 0 no change, 1 change, >1 error.
     ///
     /// Reads files, directories and standard input as `apply` does, and refuses (exit 2) what
@@ -120,8 +129,14 @@ pub enum Command {
         cloud: Option<CloudKind>,
     },
     /// Dry run against the live cloud: the actions the controller would take now.
+    ///
+    /// Exits 1, after printing the plan, when any part of the world could not be read: a plan
+    /// of what could not be observed is not a plan of the live state.
     Plan {
+        /// The group to plan for.
         name: String,
+        /// Which cloud to observe: AWS (the standard configuration chain) or a simulated
+        /// world provisioned as the group was last observed.
         #[arg(long, value_enum, default_value = "aws")]
         cloud: CloudKind,
     },
@@ -134,7 +149,10 @@ pub enum Command {
     /// like kubectl.
     Failover(FailoverArgs),
     /// Approve the step waiting in AwaitApproval.
-    Approve { name: String },
+    Approve {
+        /// The group whose AwaitApproval step to approve.
+        name: String,
+    },
     /// Stop mutating AWS for this group (observe and report only).
     ///
     /// With -l instead of NAME, every group whose labels match; a selector that matches
@@ -146,10 +164,15 @@ pub enum Command {
     /// nothing changes nothing and exits 0 ("no failovergroup matches"), like kubectl.
     Resume(TargetArgs),
     /// Remove the document (never touches AWS resources).
-    Delete { name: String },
+    Delete {
+        /// The group to remove from the store.
+        name: String,
+    },
     /// The event journal: every step, every AWS mutation, who edited what.
     History {
+        /// The group whose journal to show.
         name: String,
+        /// Output format: a table, or one JSON array of events.
         #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
         output: HistoryFormat,
     },
@@ -164,15 +187,18 @@ pub enum Command {
     Schema,
     /// The least-privilege IAM policy (JSON) for the calls drctl makes for a group.
     IamPolicy {
+        /// The group the policy is for.
         name: String,
-        /// AWS partition and account used in resource ARNs.
-        #[arg(long, default_value = "*")]
+        /// The AWS account id (12 digits) used in resource ARNs; * for any account.
+        #[arg(long, default_value = "*", value_parser = parse_account)]
         account: String,
+        /// The AWS partition used in resource ARNs: aws, aws-cn or aws-us-gov.
         #[arg(long, default_value = "aws")]
         partition: String,
     },
     /// Shell completions.
     Completion {
+        /// The shell to print completions for.
         #[arg(value_enum)]
         shell: Shell,
     },
@@ -199,6 +225,7 @@ pub struct FileArgs {
 #[derive(Debug, Clone, Args)]
 #[command(group(ArgGroup::new("target").required(true).args(["name", "selector"])))]
 pub struct TargetArgs {
+    /// The group (or -l SELECTOR for every matching group).
     pub name: Option<String>,
     /// Every group whose labels match, as kubectl writes it: team=payments, 'team!=x',
     /// 'tier in (gold,silver)', 'tier notin (bronze)', team, '!team'; a comma means and.
@@ -210,6 +237,7 @@ pub struct TargetArgs {
 #[derive(Debug, Clone, Args)]
 #[command(group(ArgGroup::new("target").required(true).args(["name", "selector"])))]
 pub struct FailoverArgs {
+    /// The group to fail over (or -l SELECTOR for every matching group).
     pub name: Option<String>,
     /// Every group whose labels match, as kubectl writes it: team=payments, 'team!=x',
     /// 'tier in (gold,silver)', 'tier notin (bronze)', team, '!team'; a comma means and.
@@ -241,11 +269,14 @@ pub struct ControllerArgs {
     /// Give up after this many seconds.
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
+    /// Which cloud to reconcile: AWS, or a simulated world provisioned as the groups were
+    /// last observed, in virtual time (a rehearsal).
     #[arg(long, value_enum, default_value = "aws")]
     pub cloud: CloudKind,
     /// Serve /metrics, /healthz and /readyz here, e.g. 0.0.0.0:9090.
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<String>,
+    /// Log lines on stderr as text, or one JSON object per line.
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
     /// This replica's identity in the lease (default: hostname and pid).
@@ -277,9 +308,9 @@ pub struct DemoArgs {
 
 #[derive(Debug, Args)]
 pub struct SimArgs {
-    /// planned-switchover, region-outage-failover, failback-stale, failback-rejoined, ...
-    #[arg(long)]
+    #[arg(long, value_name = "NAME", help = scenario_help())]
     pub scenario: String,
+    /// Seed of the simulated world (the same seed replays the same run).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Print the report as JSON.
@@ -292,4 +323,94 @@ pub struct SimArgs {
     #[arg(long, value_name = "N", default_value_t = 100,
           value_parser = clap::value_parser!(u32).range(1..=20_000))]
     pub groups: u32,
+}
+
+/// `--scenario`'s help: every scenario `drctl sim` knows, from the list it runs them from.
+fn scenario_help() -> String {
+    let mut names: Vec<&str> = crate::simulation::Scenario::ALL
+        .iter()
+        .map(|s| s.name())
+        .collect();
+    names.push(crate::simulation::fleet::FLEET_OUTAGE);
+    format!("The scenario to run: {}", names.join(", "))
+}
+
+/// `--account`: an AWS account id is exactly 12 digits; `*` stands for any account.
+fn parse_account(value: &str) -> Result<String, String> {
+    if value == "*" || (value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit())) {
+        Ok(value.to_string())
+    } else {
+        Err("an AWS account id is 12 digits (e.g. 111122223333), or * for any account".to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn walk(cmd: &clap::Command, path: String, missing: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().as_str();
+            if id == "help" || id == "version" {
+                continue;
+            }
+            let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+            if help.trim().is_empty() {
+                missing.push(format!("{path} {id}"));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            walk(sub, format!("{path} {}", sub.get_name()), missing);
+        }
+    }
+
+    #[test]
+    fn every_argument_of_every_command_has_help_text() {
+        let cmd = Cli::command();
+        let mut missing = Vec::new();
+        walk(&cmd, "drctl".to_string(), &mut missing);
+        assert!(missing.is_empty(), "arguments without help: {missing:#?}");
+    }
+
+    #[test]
+    fn sim_scenario_help_names_every_scenario_in_full() {
+        let mut cmd = Cli::command();
+        let help = cmd
+            .find_subcommand_mut("sim")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        for scenario in crate::simulation::Scenario::ALL {
+            assert!(
+                help.contains(scenario.name()),
+                "{} missing: {help}",
+                scenario.name()
+            );
+        }
+        assert!(
+            help.contains(crate::simulation::fleet::FLEET_OUTAGE),
+            "{help}"
+        );
+        assert!(!help.contains("..."), "{help}");
+    }
+
+    #[test]
+    fn an_account_id_is_twelve_digits_or_a_wildcard() {
+        assert!(parse_account("111122223333").is_ok());
+        assert!(parse_account("*").is_ok());
+        for bad in [
+            "notanaccount",
+            "11112222333",
+            "1111222233334",
+            "11112222333x",
+            "",
+        ] {
+            assert!(parse_account(bad).is_err(), "{bad} accepted");
+        }
+        let err = Cli::try_parse_from(["drctl", "iam-policy", "g", "--account", "notanaccount"])
+            .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+        assert!(err.to_string().contains("--account"), "{err}");
+    }
 }

@@ -1,4 +1,4 @@
-//! Exit status (DESIGN.md §2): 0 success, 1 failure, 2 invalid input or usage, 3 conflict.
+//! Exit status (docs/design-contract.md §2): 0 success, 1 failure, 2 invalid input or usage, 3 conflict.
 
 use std::fmt;
 

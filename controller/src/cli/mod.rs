@@ -5,6 +5,7 @@ pub mod args;
 pub mod commands;
 pub mod exit;
 pub mod merge;
+pub mod output;
 
 pub use args::Cli;
 pub use exit::{CliError, ExitStatus};

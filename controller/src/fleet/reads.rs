@@ -1,4 +1,4 @@
-//! The reads one observation makes, shared across the fleet (DESIGN.md §3, "Observation is
+//! The reads one observation makes, shared across the fleet (docs/design-contract.md §3, "Observation is
 //! batched for scale"): one paginated DescribeGlobalClusters for many groups, DescribeDBClusters
 //! per region, ListResourceRecordSets once per hosted zone, DescribeServices ten at a time per
 //! ECS cluster, DescribeScalableTargets fifty at a time, GetMetricData five hundred lags at a

@@ -24,7 +24,7 @@ use deadlines::Escalation;
 use status::{is_true, set_condition, summarize};
 use steps::{evaluate, new_operation, note, ready_to_run, StepContext};
 
-/// How often to look again. Defaults follow DESIGN.md §3: seconds while an operation runs, a
+/// How often to look again. Defaults follow docs/design-contract.md §3: seconds while an operation runs, a
 /// long resync when converged (a spec change wakes the controller at once anyway).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PlannerConfig {

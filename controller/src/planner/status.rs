@@ -7,7 +7,7 @@ use drctl_schema::{
 
 use crate::world::{Membership, ObservedWorld, Seen};
 
-/// A warning condition of drctl's own (not one of DESIGN.md §1's types): True while the
+/// A warning condition of drctl's own (not one of docs/design-contract.md §1's types): True while the
 /// running operation went past a replication-lag gate (Preflight or WaitReplicaSynced)
 /// without a CloudWatch datapoint, relying on SwitchoverGlobalCluster's RPO-0 guarantee and
 /// the member's SynchronizationStatus instead. Reason `ProceededWithoutLagDatapoint` (the

@@ -1,4 +1,4 @@
-//! The steps of the three operations (DESIGN.md §4), their dependencies, and how each one is
+//! The steps of the three operations (docs/design-contract.md §4), their dependencies, and how each one is
 //! evaluated against the observed world.
 //!
 //! A step is a small state machine driven entirely by observation: it is `Done` when the world

@@ -1,4 +1,4 @@
-//! `fleet-outage` (DESIGN.md §7.1): N groups on one controller, AWS's rate limits on, a
+//! `fleet-outage` (docs/design-contract.md §7.1): N groups on one controller, AWS's rate limits on, a
 //! us-east-1 regional outage, and one `drctl failover -l fleet=outage --to us-west-2
 //! --allow-data-loss` for all of them a minute later. The report says when the *last* group
 //! served again, and what one steady pass over the fleet costs.

@@ -44,7 +44,7 @@ fn template(id: &str, region: &str) -> ClusterTemplate {
     }
 }
 
-/// The DESIGN.md example group: east writer and DNS owner, one `api` service 6/1.
+/// The docs/design-contract.md §1 example group: east writer and DNS owner, one `api` service 6/1.
 pub fn spec() -> FailoverGroupSpec {
     let mut clusters = BTreeMap::new();
     clusters.insert(EAST.to_string(), template(PRIMARY, EAST));

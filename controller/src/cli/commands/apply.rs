@@ -39,7 +39,7 @@ pub async fn run(store_url: &str, input: &FileArgs) -> CliResult<ExitStatus> {
     for (sourced, stored) in docs.iter().zip(stored_docs) {
         let doc = &sourced.doc;
         let outcome = write_one(store.as_ref(), doc, stored).await?;
-        println!("failovergroup/{} {}", doc.metadata.name, outcome.word());
+        crate::outln!("failovergroup/{} {}", doc.metadata.name, outcome.word());
     }
     Ok(ExitStatus::Success)
 }

@@ -81,7 +81,7 @@ pub async fn run(store_url: &str, name: &str) -> CliResult<ExitStatus> {
          running its next steps",
     )
     .await?;
-    println!("failovergroup/{name} approved: {message}");
+    crate::outln!("failovergroup/{name} approved: {message}");
     Ok(ExitStatus::Success)
 }
 

@@ -12,6 +12,10 @@ pub fn run(shell: Shell) -> CliResult<ExitStatus> {
         Shell::Zsh => Target::Zsh,
         Shell::Fish => Target::Fish,
     };
-    clap_complete::generate(target, &mut Cli::command(), "drctl", &mut std::io::stdout());
+    // Generated into memory: clap_complete panics on a write error, and `| head` closes
+    // the pipe early.
+    let mut script = Vec::new();
+    clap_complete::generate(target, &mut Cli::command(), "drctl", &mut script);
+    crate::cli::output::write_stdout(&script);
     Ok(ExitStatus::Success)
 }

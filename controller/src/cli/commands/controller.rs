@@ -104,7 +104,7 @@ pub async fn run(store_url: &str, args: ControllerArgs) -> CliResult<ExitStatus>
     let outcome = match args.cloud {
         CloudKind::Aws => {
             let store = open_store(store_url).await?;
-            let cloud = aws_cloud().await?;
+            let cloud = aws_cloud_timed(metrics.clone()).await?;
             let controller = Controller::new(store, cloud, config, metrics);
             controller.run(mode, timeout, shutdown).await
         }
@@ -144,13 +144,32 @@ pub async fn run(store_url: &str, args: ControllerArgs) -> CliResult<ExitStatus>
 
 #[cfg(feature = "aws")]
 pub async fn aws_cloud() -> CliResult<drctl_cloud::Cloud> {
-    drctl_cloud::aws::AwsCloud::from_env()
+    aws_cloud_observed(None).await
+}
+
+/// The AWS adapters with every call timed into `metrics` (drctl_aws_call_duration_seconds).
+async fn aws_cloud_timed(metrics: std::sync::Arc<Metrics>) -> CliResult<drctl_cloud::Cloud> {
+    aws_cloud_observed(Some(metrics)).await
+}
+
+#[cfg(feature = "aws")]
+async fn aws_cloud_observed(
+    observer: Option<std::sync::Arc<dyn drctl_cloud::CallObserver>>,
+) -> CliResult<drctl_cloud::Cloud> {
+    drctl_cloud::aws::AwsCloud::from_env_observed(observer)
         .await
         .map_err(|e| CliError::failure(anyhow::anyhow!("AWS configuration: {e}")))
 }
 
 #[cfg(not(feature = "aws"))]
 pub async fn aws_cloud() -> CliResult<drctl_cloud::Cloud> {
+    aws_cloud_observed(None).await
+}
+
+#[cfg(not(feature = "aws"))]
+async fn aws_cloud_observed(
+    _observer: Option<std::sync::Arc<dyn drctl_cloud::CallObserver>>,
+) -> CliResult<drctl_cloud::Cloud> {
     Err(CliError::invalid(anyhow::anyhow!(
         "--cloud aws: this drctl was built without the `aws` feature"
     )))

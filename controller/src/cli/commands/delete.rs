@@ -16,6 +16,6 @@ pub async fn run(store_url: &str, name: &str) -> CliResult<ExitStatus> {
         .delete_with_event(name, None, &event)
         .await
         .map_err(store_error)?;
-    println!("failovergroup/{name} deleted");
+    crate::outln!("failovergroup/{name} deleted");
     Ok(ExitStatus::Success)
 }

@@ -42,15 +42,15 @@ pub async fn run(args: DemoArgs) -> CliResult<ExitStatus> {
     let store = drctl_state::open(&url)
         .await
         .map_err(|e| CliError::failure(anyhow::Error::new(e)))?;
-    println!(
+    crate::outln!(
         "drctl demo: a rehearsal in a simulated two-region AWS (virtual time), seed {}",
         args.seed
     );
-    println!("store: {url}   group: examples/failovergroup.yaml (myapp-prod)\n");
+    crate::outln!("store: {url}   group: examples/failovergroup.yaml (myapp-prod)\n");
 
     let seed = args.seed;
     let narrator: crate::simulation::Narrator = Arc::new(|at, line| {
-        println!("[{}] {line}", clock(at));
+        crate::outln!("[{}] {line}", clock(at));
     });
     let result = tokio::task::spawn_blocking(move || {
         run_in_virtual_time(move || async move {
@@ -68,15 +68,15 @@ pub async fn run(args: DemoArgs) -> CliResult<ExitStatus> {
     }
     let report = result.map_err(|e| CliError::failure(anyhow::Error::new(e)))?;
 
-    println!("\n=== timeline ===");
-    print!("{}", super::sim::render(&report));
-    println!(
+    crate::outln!("\n=== timeline ===");
+    crate::out!("{}", super::sim::render(&report));
+    crate::outln!(
         "\n{} of virtual time in {:.1} s of wall time",
         clock(report.virtual_seconds),
         wall.elapsed().as_secs_f64()
     );
     if keep {
-        println!("store kept at {url}: try `drctl --store {url} history myapp-prod`");
+        crate::outln!("store kept at {url}: try `drctl --store {url} history myapp-prod`");
     }
     if report.invariant_violations.is_empty() {
         Ok(ExitStatus::Success)

@@ -49,7 +49,7 @@ pub async fn run(store_url: &str, name: &str) -> CliResult<ExitStatus> {
              apply its document again to recreate it"
         );
     }
-    print!("{out}");
+    crate::out!("{out}");
     Ok(ExitStatus::Success)
 }
 

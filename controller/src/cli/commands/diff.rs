@@ -19,7 +19,7 @@ pub async fn run(
     input: &FileArgs,
     cloud: Option<CloudKind>,
 ) -> CliResult<ExitStatus> {
-    // DESIGN.md §2: diff's exit 1 means "there is a change", so an error (store unreachable,
+    // docs/design-contract.md §2: diff's exit 1 means "there is a change", so an error (store unreachable,
     // not initialised, AWS unavailable) must exit above 1, or a pipeline reads it as a change.
     diff(store_url, input, cloud)
         .await
@@ -45,7 +45,7 @@ async fn diff(
             if let Some(cloud) = cloud {
                 text.push_str(&first_calls(cloud, store.as_ref(), stored.as_ref(), doc).await?);
             }
-            print!("{text}");
+            crate::out!("{text}");
         }
     }
     Ok(if changed {

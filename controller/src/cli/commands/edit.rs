@@ -75,7 +75,7 @@ pub async fn run(store_url: &str, name: &str) -> CliResult<ExitStatus> {
                 return Ok(ExitStatus::Success);
             }
             Saved::Unchanged => {
-                println!("Edit cancelled, no changes made.");
+                crate::outln!("Edit cancelled, no changes made.");
                 return Ok(ExitStatus::Success);
             }
             Saved::Invalid { message, rebased } => {
@@ -154,11 +154,11 @@ fn gives_up(
         if round == Round::Conflict {
             return Some(unresolved());
         }
-        println!("Edit cancelled, saved file was empty.");
+        crate::outln!("Edit cancelled, saved file was empty.");
         return Some(Ok(ExitStatus::Success));
     }
     if body.trim_end() == unedited.trim_end() {
-        println!("Edit cancelled, no changes made.");
+        crate::outln!("Edit cancelled, no changes made.");
         return Some(Ok(ExitStatus::Success));
     }
     if body.trim_end() != shown.trim_end() {
@@ -216,15 +216,15 @@ fn edit_event(before: &FailoverGroup, after: &FailoverGroup) -> drctl_state::Eve
 fn report_saved(name: &str, base: &FailoverGroup, before: &FailoverGroup) {
     let meanwhile = user_changes(base, before);
     if !meanwhile.is_empty() {
-        println!(
+        crate::outln!(
             "failovergroup/{name} was modified concurrently; your changes were merged onto \
              the current version. Changed meanwhile:"
         );
         for change in &meanwhile {
-            println!("  {change}");
+            crate::outln!("  {change}");
         }
     }
-    println!("failovergroup/{name} edited");
+    crate::outln!("failovergroup/{name} edited");
 }
 
 // One value per editor round: boxing the documents would buy nothing.

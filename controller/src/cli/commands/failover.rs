@@ -83,7 +83,7 @@ async fn run_selected(
                 .metadata
                 .generation
                 .unwrap_or(0);
-            println!("waiting for failovergroup/{name}");
+            crate::outln!("waiting for failovergroup/{name}");
             let left = deadline.saturating_duration_since(Instant::now());
             outcomes.also(&name, wait(store.as_ref(), &name, generation, left).await);
         }
@@ -130,11 +130,11 @@ async fn run_one(store_url: &str, name: &str, args: FailoverArgs) -> CliResult<E
     .await?;
     let generation = match outcome {
         Modified::Unchanged(doc) => {
-            println!("failovergroup/{name} unchanged (writer and DNS owner already {to})");
+            crate::outln!("failovergroup/{name} unchanged (writer and DNS owner already {to})");
             doc.metadata.generation.unwrap_or(0)
         }
         Modified::Updated { before, after } => {
-            println!(
+            crate::outln!(
                 "failovergroup/{name} configured: writer {} -> {to}, DNS owner {} -> {to}",
                 before.spec.writer,
                 before.spec.dns_owner()
@@ -172,7 +172,7 @@ async fn wait(
         let elapsed = started.elapsed().as_secs_f64();
         let observed = doc.status.as_ref().map(|s| s.observed_generation);
         for notice in pickup.notices(observed, started.elapsed()) {
-            println!("[{:>7}] {notice}", duration(elapsed));
+            crate::outln!("[{:>7}] {notice}", duration(elapsed));
         }
         // A status of an older generation describes the previous spec: its phase is not this
         // failover's progress.
@@ -197,7 +197,7 @@ async fn wait(
                         format!(" (RTO {rto}, RPO {rpo})")
                     })
                     .unwrap_or_default();
-                println!(
+                crate::outln!(
                     "[{:>7}] failovergroup/{name} converged: writer {}, DNS owner {}{measures}",
                     duration(elapsed),
                     doc.spec.writer,
@@ -317,7 +317,7 @@ fn print_transitions(
     };
     let stamp = format!("[{:>7}]", duration(elapsed));
     if *last_phase != Some(status.phase) {
-        println!("{stamp} phase {}", status.phase.as_str());
+        crate::outln!("{stamp} phase {}", status.phase.as_str());
         *last_phase = Some(status.phase);
     }
     for op in [status.operation.as_ref(), status.last_operation.as_ref()]
@@ -337,7 +337,7 @@ fn print_transitions(
                     .as_deref()
                     .map(|d| format!(": {d}"))
                     .unwrap_or_default();
-                println!(
+                crate::outln!(
                     "{stamp} {} {} {:?}{detail}",
                     op.type_.as_str(),
                     step.name,

@@ -80,7 +80,7 @@ pub async fn run(
         (OutputFormat::Yaml, None) => to_yaml(&list(&docs))?,
         (OutputFormat::Json, None) => to_json(&list(&docs))?,
     };
-    println!("{}", text.trim_end());
+    crate::outln!("{}", text.trim_end());
     Ok(done)
 }
 

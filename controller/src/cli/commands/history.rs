@@ -17,7 +17,7 @@ pub async fn run(store_url: &str, name: &str, output: HistoryFormat) -> CliResul
         }));
     }
     match output {
-        HistoryFormat::Json => println!("{}", to_json(&events)?),
+        HistoryFormat::Json => crate::outln!("{}", to_json(&events)?),
         HistoryFormat::Table => {
             let rows: Vec<Vec<String>> = events
                 .iter()
@@ -34,7 +34,7 @@ pub async fn run(store_url: &str, name: &str, output: HistoryFormat) -> CliResul
                     ]
                 })
                 .collect();
-            println!("{}", table(&["TIME", "ACTOR", "REASON", "MESSAGE"], &rows));
+            crate::outln!("{}", table(&["TIME", "ACTOR", "REASON", "MESSAGE"], &rows));
         }
     }
     Ok(ExitStatus::Success)

@@ -34,6 +34,6 @@ pub async fn run(store: &str, name: &str, account: &str, partition: &str) -> Cli
         },
     );
     let text = serde_json::to_string_pretty(&policy).context("rendering the policy")?;
-    println!("{text}");
+    crate::outln!("{text}");
     Ok(ExitStatus::Success)
 }

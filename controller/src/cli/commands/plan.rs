@@ -5,15 +5,18 @@ use super::common::{get_existing, open_store};
 use crate::cli::args::CloudKind;
 use crate::cli::exit::{CliError, CliResult, ExitStatus};
 use crate::planner::{Plan, PlannedAction};
-use crate::reconcile::dry_run;
+use crate::reconcile::dry_run_observed;
 
+/// Exit 1 (a cloud failure, docs/design-contract.md §2) when any part of the world could not be read: the
+/// plan is printed, but it is not a plan of the live state, and a script must not read it
+/// as "nothing to do".
 pub async fn run(store_url: &str, name: &str, cloud: CloudKind) -> CliResult<ExitStatus> {
-    let plan = match cloud {
+    let (plan, world) = match cloud {
         CloudKind::Aws => {
             let store = open_store(store_url).await?;
             let doc = get_existing(store.as_ref(), name).await?;
             let cloud = super::controller::aws_cloud().await?;
-            dry_run(&cloud, store.as_ref(), &doc)
+            dry_run_observed(&cloud, store.as_ref(), &doc)
                 .await
                 .map_err(|e| CliError::failure(anyhow::Error::new(e)))?
         }
@@ -24,7 +27,7 @@ pub async fn run(store_url: &str, name: &str, cloud: CloudKind) -> CliResult<Exi
                 crate::simulation::run_in_virtual_time(move || async move {
                     let world = crate::simulation::world_for(std::slice::from_ref(&doc), 1)?;
                     let cloud = world.cloud("drctl-plan");
-                    dry_run(&cloud, store.as_ref(), &doc)
+                    dry_run_observed(&cloud, store.as_ref(), &doc)
                         .await
                         .map_err(crate::simulation::SimulationError::Store)
                 })
@@ -35,8 +38,22 @@ pub async fn run(store_url: &str, name: &str, cloud: CloudKind) -> CliResult<Exi
             .map_err(|e| CliError::failure(anyhow::Error::new(e)))?
         }
     };
-    print!("{}", render(name, &plan));
-    Ok(ExitStatus::Success)
+    crate::out!("{}", render(name, &plan));
+    let unobserved = world.unobserved();
+    if unobserved.is_empty() {
+        return Ok(ExitStatus::Success);
+    }
+    Err(CliError::failure(anyhow::anyhow!(
+        "--cloud {}: could not observe {} of failovergroup/{name}, so this is not a plan \
+         of the live state:\n  {}",
+        cloud.as_str(),
+        if unobserved.len() == 1 {
+            "one part".to_string()
+        } else {
+            format!("{} parts", unobserved.len())
+        },
+        unobserved.join("\n  ")
+    )))
 }
 
 /// One planned action as `[Step] what it does`.

@@ -6,6 +6,6 @@ pub fn run() -> CliResult<ExitStatus> {
     let schema = drctl_schema::json_schema();
     let text = serde_json::to_string_pretty(&schema)
         .map_err(|e| CliError::failure(anyhow::Error::new(e)))?;
-    println!("{text}");
+    crate::outln!("{text}");
     Ok(ExitStatus::Success)
 }

@@ -33,9 +33,9 @@ fn print_report<R: serde::Serialize>(
     if json {
         let text = serde_json::to_string_pretty(report)
             .map_err(|e| CliError::failure(anyhow::Error::new(e)))?;
-        println!("{text}");
+        crate::outln!("{text}");
     } else {
-        print!("{}", render(report));
+        crate::out!("{}", render(report));
     }
     Ok(())
 }
@@ -105,7 +105,7 @@ fn render_fleet(report: &FleetReport) -> String {
         out.push('\n');
     }
     if report.invariant_violations.is_empty() {
-        out.push_str("invariants (DESIGN.md §5): no violation\n");
+        out.push_str("invariants (docs/design-contract.md §5): no violation\n");
     } else {
         out.push_str("INVARIANT VIOLATIONS:\n");
         for v in &report.invariant_violations {
@@ -233,7 +233,7 @@ pub fn render(report: &ScenarioReport) -> String {
         ));
     }
     if report.invariant_violations.is_empty() {
-        out.push_str("invariants (DESIGN.md §5): no violation\n");
+        out.push_str("invariants (docs/design-contract.md §5): no violation\n");
     } else {
         out.push_str("INVARIANT VIOLATIONS:\n");
         for v in &report.invariant_violations {

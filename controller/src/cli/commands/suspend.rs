@@ -59,10 +59,10 @@ pub async fn run(store_url: &str, name: &str, suspended: bool) -> CliResult<Exit
     .await?
     {
         Modified::Unchanged(_) => {
-            println!("failovergroup/{name} unchanged (already {verb})");
+            crate::outln!("failovergroup/{name} unchanged (already {verb})");
         }
         Modified::Updated { .. } => {
-            println!("failovergroup/{name} {verb}");
+            crate::outln!("failovergroup/{name} {verb}");
         }
     }
     Ok(ExitStatus::Success)
