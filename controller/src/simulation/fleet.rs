@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use drctl_cloud::pacing::PaceLimits;
 use drctl_schema::{FailoverGroup, FailoverGroupStatus, Timestamp};
 use drctl_sim::{InvariantInput, OutageScope, SimConfig, SimWorld};
 use drctl_state::Store;
@@ -402,6 +403,18 @@ pub async fn fleet_steady(
     seed: u64,
     narrator: Narrator,
 ) -> Result<FleetSteady, SimulationError> {
+    fleet_steady_paced(n, seed, narrator, PaceLimits::default()).await
+}
+
+/// `fleet_steady` with the controller's client-side pacing set to `pace`
+/// (`PaceLimits::none()` measures the controller's own cost where AWS's limits, not the
+/// controller, would bound the fleet).
+pub async fn fleet_steady_paced(
+    n: usize,
+    seed: u64,
+    narrator: Narrator,
+    pace: PaceLimits,
+) -> Result<FleetSteady, SimulationError> {
     let groups = fleet_groups(n)?;
     let (world, store) = provisioned(&groups, seed).await?;
     let run = FleetRun {
@@ -414,6 +427,7 @@ pub async fn fleet_steady(
     run.say("provisioned");
     let mut config = RuntimeConfig::new(REPLICA, LEASE);
     config.planner.operation_poll = Duration::from_secs(1);
+    config.pace = pace;
     let controller = Arc::new(Controller::new(
         world.store_as(REPLICA),
         world.cloud(REPLICA),
