@@ -1268,3 +1268,62 @@ fn a_change_whose_journal_event_cannot_be_written_is_not_saved() {
     assert_eq!(stored.spec.max_lag_seconds, 5, "saved without its event");
     assert_eq!(stored.metadata.resource_version.as_deref(), Some("1"));
 }
+
+/// Every timestamp a `controller --cloud sim` rehearsal leaves in this file store: the
+/// status's, its operation's steps and conditions, and the journal's.
+fn rehearsal_timestamps(env: &Env) -> Vec<(String, Timestamp)> {
+    let doc = env.get("myapp-prod");
+    let status = doc.status.expect("the rehearsal wrote a status");
+    let mut stamps = Vec::new();
+    if let Some(t) = status.last_reconciled_at {
+        stamps.push(("status.lastReconciledAt".to_string(), t));
+    }
+    for c in &status.conditions {
+        stamps.push((format!("condition {}", c.type_), c.last_transition_time));
+    }
+    for op in status.operation.iter().chain(status.last_operation.iter()) {
+        for s in &op.steps {
+            for t in s.started_at.iter().chain(s.finished_at.iter()) {
+                stamps.push((format!("step {}", s.name), *t));
+            }
+        }
+    }
+    for event in history_json(env) {
+        let at = event["at"].as_str().expect("every event has an `at`");
+        let t = Timestamp::parse_rfc3339(at).expect("an RFC 3339 time");
+        stamps.push((format!("event {}", event["reason"]), t));
+    }
+    stamps
+}
+
+#[test]
+fn a_sim_rehearsal_on_a_file_store_writes_real_timestamps_not_virtual_ones() {
+    let env = Env::new();
+    assert_eq!(env.apply(ALIAS).code, 0);
+    let before = Timestamp::now();
+    env.ok(&["controller", "--cloud", "sim", "--once"]);
+    env.ok(&["failover", "myapp-prod", "--to", "us-west-2"]);
+    env.ok(&[
+        "controller",
+        "--cloud",
+        "sim",
+        "--until-converged",
+        "--timeout",
+        "900",
+    ]);
+    let after = Timestamp::now();
+    let stamps = rehearsal_timestamps(&env);
+    assert!(
+        stamps.iter().any(|(what, _)| what.starts_with("step")),
+        "the switchover's steps are stamped: {stamps:?}"
+    );
+    // Virtual time starts at the real now and runs ahead of it by what the rehearsal
+    // simulated (a switchover: a few minutes), never back to the sim's 2026-01-01.
+    let slack = 15 * 60 * 1000;
+    for (what, t) in &stamps {
+        assert!(
+            t.millis() >= before.millis() - 1000 && t.millis() <= after.millis() + slack,
+            "{what} at {t:?} is not within minutes of the real now ({before:?} .. {after:?})"
+        );
+    }
+}
