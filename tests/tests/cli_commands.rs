@@ -1327,3 +1327,60 @@ fn a_sim_rehearsal_on_a_file_store_writes_real_timestamps_not_virtual_ones() {
         );
     }
 }
+
+/// A rehearsal stopped part-way (here by `--timeout`, which, like a kill, leaves the operation
+/// Running in the store) is picked up by the next `controller --cloud sim`, which rebuilds the
+/// simulated world from the store: it must finish the switchover, not wait on what only the
+/// first world knew (its ECS counts, its Route 53 change ids).
+#[test]
+fn a_sim_rehearsal_cut_short_at_any_step_is_finished_by_the_next_one() {
+    // 3 and 10 s: in WaitComputeReady, with the database switching over; 40 s: in
+    // Switchover; 70 and 120 s: in WaitDnsInSync, with a change id the next world never issued.
+    for cut in [3, 10, 40, 70, 120] {
+        let env = Env::new();
+        assert_eq!(env.apply(ALIAS).code, 0);
+        env.ok(&["controller", "--cloud", "sim", "--once"]);
+        env.ok(&["failover", "myapp-prod", "--to", "us-west-2"]);
+        let cut_run = env.run(&[
+            "controller",
+            "--cloud",
+            "sim",
+            "--until-converged",
+            "--timeout",
+            &cut.to_string(),
+        ]);
+        assert!(cut_run.code <= 1, "cut at {cut} s: {cut_run}");
+        let cut_status = env.get("myapp-prod").status.unwrap_or_default();
+        assert!(
+            cut_status.operation.is_some(),
+            "the cut at {cut} s left no operation running: pick an earlier one"
+        );
+        let finish = env.run(&[
+            "controller",
+            "--cloud",
+            "sim",
+            "--until-converged",
+            "--timeout",
+            "900",
+        ]);
+        let doc = env.get("myapp-prod");
+        let status = doc.status.unwrap_or_default();
+        assert_eq!(
+            finish.code,
+            0,
+            "cut at {cut} s, then never converged: {finish}\n{}",
+            serde_json::to_string_pretty(&status).unwrap_or_default()
+        );
+        let observed = status.observed.unwrap_or_default();
+        assert_eq!(
+            observed.writer.as_deref(),
+            Some("us-west-2"),
+            "cut at {cut} s"
+        );
+        assert_eq!(
+            observed.dns_owner.as_deref(),
+            Some("us-west-2"),
+            "cut at {cut} s"
+        );
+    }
+}
