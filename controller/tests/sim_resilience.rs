@@ -592,3 +592,49 @@ async fn a_step_stuck_past_its_deadline_shows_the_group_degraded_until_aws_recov
     assert_no_destructive_repeats(&h);
     h.check(true, &[]);
 }
+
+/// A clock stopped at one instant.
+struct StoppedClock(drctl_schema::Timestamp);
+
+impl drctl_cloud::Clock for StoppedClock {
+    fn now(&self) -> drctl_schema::Timestamp {
+        self.0
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_controller_given_a_lease_clock_stamps_its_leases_with_it_and_not_with_the_clouds() {
+    let h = Harness::new(21).await;
+    // Far from the world's virtual time, as the wall clock is from a rehearsal's.
+    let wall = h.world.now().plus_millis(300 * 24 * 3600 * 1000);
+    let mut config = RuntimeConfig::new("drctl-a", LEASE);
+    config.planner.operation_poll = Duration::from_secs(1);
+    let controller = Controller::new(
+        h.world.store_as("drctl-a"),
+        h.world.cloud("drctl-a"),
+        config,
+        Metrics::new(),
+    )
+    .with_lease_clock(Arc::new(StoppedClock(wall)));
+    controller
+        .run(RunMode::Once, None, CancellationToken::new())
+        .await
+        .unwrap();
+    let taken: Vec<_> = h
+        .world
+        .run_record()
+        .lease_log
+        .into_iter()
+        .filter(|l| l.action != "released")
+        .collect();
+    assert!(!taken.is_empty(), "the lease was taken");
+    for entry in taken {
+        assert_eq!(
+            entry.expires_at,
+            wall.plus_millis(15_000),
+            "{} {}",
+            entry.action,
+            entry.holder
+        );
+    }
+}

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use drctl_cloud::Service;
+use drctl_schema::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// Everything that decides how the world behaves. Two worlds built from equal configs and
@@ -22,6 +23,10 @@ pub struct SimConfig {
     pub app_target: AppTarget,
     /// Record the in-memory store's calls in the call record too (service `store`).
     pub record_store_calls: bool,
+    /// The wall-clock instant virtual time 0 stands for. [`crate::EPOCH`] (2026-01-01) by
+    /// default, so that runs are reproducible; a rehearsal that writes into a real store
+    /// starts it at the real now, so that the store's timestamps are real ones.
+    pub epoch: Timestamp,
 }
 
 impl SimConfig {
@@ -34,6 +39,7 @@ impl SimConfig {
             rejoin_mode: RejoinMode::Automatic,
             app_target: AppTarget::GlobalWriter,
             record_store_calls: true,
+            epoch: crate::EPOCH,
         }
     }
 }

@@ -278,17 +278,18 @@ pub(crate) struct State {
     pub store: crate::store::MemStoreData,
 }
 
-/// 2026-01-01T00:00:00Z: the virtual epoch.
+/// 2026-01-01T00:00:00Z: the virtual epoch unless `SimConfig::epoch` says otherwise.
 pub const EPOCH: Timestamp = Timestamp::from_millis(1_767_225_600_000);
 
 impl State {
     pub(crate) fn new(cfg: SimConfig) -> Self {
         let seed = cfg.seed;
+        let epoch = cfg.epoch;
         State {
             cfg,
             paused_until: BTreeMap::new(),
             advanced_once: false,
-            epoch: EPOCH,
+            epoch,
             now: 0,
             rng: SplitMix64::new(seed),
             seq: 0,

@@ -48,6 +48,8 @@ pub(crate) struct CallPlan {
 pub struct SimWorld {
     state: Mutex<State>,
     created: Instant,
+    /// `SimConfig::epoch`, kept outside the lock: `now` is read on every call.
+    epoch: Timestamp,
 }
 
 impl std::fmt::Debug for SimWorld {
@@ -57,13 +59,15 @@ impl std::fmt::Debug for SimWorld {
 }
 
 impl SimWorld {
-    /// A world at virtual time 2026-01-01T00:00:00Z. Run it on a paused tokio clock
+    /// A world at virtual time `cfg.epoch` (2026-01-01T00:00:00Z by default). Run it on a paused tokio clock
     /// (`#[tokio::test(start_paused = true)]`) so that virtual time only moves when every
     /// task waits.
     pub fn new(cfg: SimConfig) -> Arc<SimWorld> {
+        let epoch = cfg.epoch;
         Arc::new(SimWorld {
             state: Mutex::new(State::new(cfg)),
             created: Instant::now(),
+            epoch,
         })
     }
 
@@ -87,12 +91,17 @@ impl SimWorld {
 
     /// Virtual now.
     pub fn now(&self) -> Timestamp {
-        EPOCH.plus_millis(self.elapsed_ms())
+        self.epoch.plus_millis(self.elapsed_ms())
     }
 
     /// The virtual timestamp `offset` after the world was created.
     pub fn at(&self, offset: Duration) -> Timestamp {
-        EPOCH.plus_millis(ms(offset))
+        self.epoch.plus_millis(ms(offset))
+    }
+
+    /// The timestamp virtual time 0 stands for (`SimConfig::epoch`).
+    pub fn epoch(&self) -> Timestamp {
+        self.epoch
     }
 
     // -----------------------------------------------------------------------------------
@@ -669,7 +678,7 @@ impl SimWorld {
         let mut facts = st.facts.clone();
         facts.sort_by_key(|x| x.at_ms);
         RunRecord {
-            epoch: EPOCH,
+            epoch: st.epoch,
             end_ms: st.now,
             calls: st.calls.clone(),
             facts,

@@ -1346,3 +1346,119 @@ fn plan_against_a_cloud_it_cannot_observe_exits_1_saying_what_it_could_not_read(
     assert!(run.stderr.contains("the global cluster"), "{run}");
     assert!(run.stderr.contains("DescribeGlobalClusters"), "{run}");
 }
+
+/// Every timestamp a `controller --cloud sim` rehearsal leaves in this file store: the
+/// status's, its operation's steps and conditions, and the journal's.
+fn rehearsal_timestamps(env: &Env) -> Vec<(String, Timestamp)> {
+    let doc = env.get("myapp-prod");
+    let status = doc.status.expect("the rehearsal wrote a status");
+    let mut stamps = Vec::new();
+    if let Some(t) = status.last_reconciled_at {
+        stamps.push(("status.lastReconciledAt".to_string(), t));
+    }
+    for c in &status.conditions {
+        stamps.push((format!("condition {}", c.type_), c.last_transition_time));
+    }
+    for op in status.operation.iter().chain(status.last_operation.iter()) {
+        for s in &op.steps {
+            for t in s.started_at.iter().chain(s.finished_at.iter()) {
+                stamps.push((format!("step {}", s.name), *t));
+            }
+        }
+    }
+    for event in history_json(env) {
+        let at = event["at"].as_str().expect("every event has an `at`");
+        let t = Timestamp::parse_rfc3339(at).expect("an RFC 3339 time");
+        stamps.push((format!("event {}", event["reason"]), t));
+    }
+    stamps
+}
+
+#[test]
+fn a_sim_rehearsal_on_a_file_store_writes_real_timestamps_not_virtual_ones() {
+    let env = Env::new();
+    assert_eq!(env.apply(ALIAS).code, 0);
+    let before = Timestamp::now();
+    env.ok(&["controller", "--cloud", "sim", "--once"]);
+    env.ok(&["failover", "myapp-prod", "--to", "us-west-2"]);
+    env.ok(&[
+        "controller",
+        "--cloud",
+        "sim",
+        "--until-converged",
+        "--timeout",
+        "900",
+    ]);
+    let after = Timestamp::now();
+    let stamps = rehearsal_timestamps(&env);
+    assert!(
+        stamps.iter().any(|(what, _)| what.starts_with("step")),
+        "the switchover's steps are stamped: {stamps:?}"
+    );
+    // Virtual time starts at the real now and runs ahead of it by what the rehearsal
+    // simulated (a switchover: a few minutes), never back to the sim's 2026-01-01.
+    let slack = 15 * 60 * 1000;
+    for (what, t) in &stamps {
+        assert!(
+            t.millis() >= before.millis() - 1000 && t.millis() <= after.millis() + slack,
+            "{what} at {t:?} is not within minutes of the real now ({before:?} .. {after:?})"
+        );
+    }
+}
+
+/// A rehearsal stopped part-way (here by `--timeout`, which, like a kill, leaves the operation
+/// Running in the store) is picked up by the next `controller --cloud sim`, which rebuilds the
+/// simulated world from the store: it must finish the switchover, not wait on what only the
+/// first world knew (its ECS counts, its Route 53 change ids).
+#[test]
+fn a_sim_rehearsal_cut_short_at_any_step_is_finished_by_the_next_one() {
+    // 3 and 10 s: in WaitComputeReady, with the database switching over; 40 s: in
+    // Switchover; 70 and 120 s: in WaitDnsInSync, with a change id the next world never issued.
+    for cut in [3, 10, 40, 70, 120] {
+        let env = Env::new();
+        assert_eq!(env.apply(ALIAS).code, 0);
+        env.ok(&["controller", "--cloud", "sim", "--once"]);
+        env.ok(&["failover", "myapp-prod", "--to", "us-west-2"]);
+        let cut_run = env.run(&[
+            "controller",
+            "--cloud",
+            "sim",
+            "--until-converged",
+            "--timeout",
+            &cut.to_string(),
+        ]);
+        assert!(cut_run.code <= 1, "cut at {cut} s: {cut_run}");
+        let cut_status = env.get("myapp-prod").status.unwrap_or_default();
+        assert!(
+            cut_status.operation.is_some(),
+            "the cut at {cut} s left no operation running: pick an earlier one"
+        );
+        let finish = env.run(&[
+            "controller",
+            "--cloud",
+            "sim",
+            "--until-converged",
+            "--timeout",
+            "900",
+        ]);
+        let doc = env.get("myapp-prod");
+        let status = doc.status.unwrap_or_default();
+        assert_eq!(
+            finish.code,
+            0,
+            "cut at {cut} s, then never converged: {finish}\n{}",
+            serde_json::to_string_pretty(&status).unwrap_or_default()
+        );
+        let observed = status.observed.unwrap_or_default();
+        assert_eq!(
+            observed.writer.as_deref(),
+            Some("us-west-2"),
+            "cut at {cut} s"
+        );
+        assert_eq!(
+            observed.dns_owner.as_deref(),
+            Some("us-west-2"),
+            "cut at {cut} s"
+        );
+    }
+}

@@ -681,13 +681,43 @@ pub fn compute_shortfall(
     short
 }
 
+/// The services in `region` that are short of their active count *and* no longer asked for
+/// it (desired count below the active one): ScaleUpTarget's effect is gone (autoscaling or a
+/// person scaled them in, or a rehearsal's rebuilt world never saw the scale-up), and waiting
+/// would never bring the tasks.
+pub fn scale_up_undone(
+    spec: &FailoverGroupSpec,
+    world: &ObservedWorld,
+    region: &str,
+) -> Vec<String> {
+    spec.compute
+        .services
+        .iter()
+        .filter(|svc| svc.regions.contains_key(region))
+        .filter_map(|svc| {
+            let ecs = world
+                .service(&svc.name, region)
+                .and_then(|v| v.ecs.known().cloned().flatten())?;
+            (ecs.running < svc.active.desired && ecs.desired < svc.active.desired).then(|| {
+                format!(
+                    "{} in {region} has desired count {}, below its active {}",
+                    svc.name, ecs.desired, svc.active.desired
+                )
+            })
+        })
+        .collect()
+}
+
 fn wait_compute_ready(ctx: &StepContext<'_>) -> StepEval {
     let to = ctx.op.to.as_str();
     let short = compute_shortfall(ctx.spec, ctx.world, to);
+    let undone = scale_up_undone(ctx.spec, ctx.world, to);
     if short.is_empty() {
         StepEval::Done(format!(
             "every service in {to} runs its active desired count"
         ))
+    } else if !undone.is_empty() {
+        StepEval::Reopen(StepName::ScaleUpTarget, undone.join("; "))
     } else {
         StepEval::Wait(short.join("; "))
     }
@@ -709,6 +739,10 @@ fn move_dns(ctx: &StepContext<'_>) -> StepEval {
         ));
     }
     let short = compute_shortfall(ctx.spec, ctx.world, &owner);
+    let undone = scale_up_undone(ctx.spec, ctx.world, &owner);
+    if !short.is_empty() && !undone.is_empty() {
+        return StepEval::Reopen(StepName::WaitComputeReady, undone.join("; "));
+    }
     if !short.is_empty() {
         return StepEval::Wait(format!(
             "compute not ready in {owner}: {}",

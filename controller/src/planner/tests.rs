@@ -1772,3 +1772,102 @@ proptest! {
         }
     }
 }
+
+/// The target's services as a world rebuilt after a restart (or scaled in by someone) shows
+/// them: standby capacity, nothing asking for more.
+fn scale_up_lost_world() -> WorldBuilder {
+    WorldBuilder::healthy()
+        .writer(WEST)
+        .record_at(EAST)
+        .compute(WEST, 1, 1, 1, 24)
+}
+
+#[test]
+fn wait_compute_ready_whose_scale_up_was_undone_runs_scale_up_target_again_instead_of_waiting() {
+    let spec = SpecBuilder::new().writer(WEST).build();
+    let world = scale_up_lost_world().build();
+    let status = operation_at(
+        OperationPlan::Switchover,
+        EAST,
+        WEST,
+        StepName::WaitComputeReady,
+        T0 - 2_000,
+    );
+    let reopened = Run::new(&spec, &world).status(status).plan();
+    assert_eq!(
+        step_state(&reopened, StepName::ScaleUpTarget),
+        Some(StepState::Pending)
+    );
+    assert!(
+        step_detail(&reopened, StepName::ScaleUpTarget)
+            .contains("desired count 1, below its active 6"),
+        "{}",
+        step_detail(&reopened, StepName::ScaleUpTarget)
+    );
+    let next = Run::new(&spec, &world)
+        .status(reopened.status)
+        .at(T0 + 2_000)
+        .plan();
+    assert!(
+        operations(&next).contains(&"UpdateService"),
+        "{:?}",
+        next.actions
+    );
+}
+
+#[test]
+fn move_dns_whose_target_was_scaled_back_in_reopens_the_compute_steps_instead_of_waiting() {
+    let spec = SpecBuilder::new().writer(WEST).build();
+    let world = scale_up_lost_world().build();
+    let status = operation_at(
+        OperationPlan::Switchover,
+        EAST,
+        WEST,
+        StepName::MoveDns,
+        T0 - 2_000,
+    );
+    let first = Run::new(&spec, &world).status(status).plan();
+    assert_eq!(
+        step_state(&first, StepName::WaitComputeReady),
+        Some(StepState::Pending)
+    );
+    assert!(!operations(&first).contains(&"ChangeResourceRecordSets"));
+    let second = Run::new(&spec, &world)
+        .status(first.status)
+        .at(T0 + 2_000)
+        .plan();
+    let second_actions = format!("{:?}", second.actions);
+    let scaled_at_once = operations(&second).contains(&"UpdateService");
+    let third = Run::new(&spec, &world)
+        .status(second.status)
+        .at(T0 + 4_000)
+        .plan();
+    assert!(
+        scaled_at_once || operations(&third).contains(&"UpdateService"),
+        "{second_actions} then {:?}",
+        third.actions
+    );
+}
+
+#[test]
+fn wait_compute_ready_still_waits_while_the_tasks_are_asked_for_and_starting() {
+    let spec = SpecBuilder::new().writer(WEST).build();
+    let world = WorldBuilder::healthy()
+        .writer(WEST)
+        .record_at(EAST)
+        .compute(WEST, 6, 2, 6, 24)
+        .build();
+    let status = operation_at(
+        OperationPlan::Switchover,
+        EAST,
+        WEST,
+        StepName::WaitComputeReady,
+        T0 - 2_000,
+    );
+    let plan = Run::new(&spec, &world).status(status).plan();
+    assert_eq!(
+        step_state(&plan, StepName::ScaleUpTarget),
+        Some(StepState::Succeeded)
+    );
+    assert!(plan.actions.is_empty(), "{:?}", plan.actions);
+}

@@ -162,6 +162,10 @@ pub struct Controller {
     pub config: RuntimeConfig,
     pub metrics: Arc<Metrics>,
     shards: Vec<Arc<ShardLease>>,
+    /// What lease times are stamped with: the cloud's clock unless told otherwise. A lease in
+    /// a real store is shared with processes on real time, so a rehearsal on virtual time
+    /// stamps its leases with the wall clock (`with_lease_clock`).
+    lease_clock: Arc<dyn drctl_cloud::Clock>,
 }
 
 impl Controller {
@@ -180,6 +184,7 @@ impl Controller {
                 ))
             })
             .collect();
+        let lease_clock = cloud.clock.clone();
         let (cloud, reads) = fleet_cloud(cloud, config.pace.clone());
         Controller {
             store,
@@ -188,7 +193,14 @@ impl Controller {
             config,
             metrics,
             shards,
+            lease_clock,
         }
+    }
+
+    /// Stamp lease acquisitions and renewals with `clock` instead of the cloud's.
+    pub fn with_lease_clock(mut self, clock: Arc<dyn drctl_cloud::Clock>) -> Self {
+        self.lease_clock = clock;
+        self
     }
 
     fn context(&self) -> ReconcileContext {
@@ -299,7 +311,7 @@ impl Controller {
     ) {
         let keeper = LeaseKeeper {
             store: self.store.clone(),
-            clock: self.cloud.clock.clone(),
+            clock: self.lease_clock.clone(),
             replica: self.config.replica_id.clone(),
             timings: self.config.leases,
             events,

@@ -739,12 +739,31 @@ where
     F: FnOnce() -> Fut + Send + 'static,
     Fut: std::future::Future<Output = T>,
 {
+    run_on_own_runtime(SimPace::Virtual, make)
+}
+
+/// How a simulated world's time passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimPace {
+    /// Paused tokio time: it jumps ahead whenever every task waits.
+    Virtual,
+    /// Real time: a virtual second is a wall-clock second.
+    Real,
+}
+
+/// Run a future on a fresh single-threaded runtime on its own thread, its clock paused or not.
+pub fn run_on_own_runtime<T, F, Fut>(pace: SimPace, make: F) -> Result<T, SimulationError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = T>,
+{
     let handle = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
-            .start_paused(true)
+            .start_paused(pace == SimPace::Virtual)
             .build()
-            .map_err(|e| SimulationError::World(format!("cannot start a paused runtime: {e}")))?;
+            .map_err(|e| SimulationError::World(format!("cannot start a runtime: {e}")))?;
         Ok(runtime.block_on(make()))
     });
     handle
@@ -753,9 +772,17 @@ where
 }
 
 /// A simulated world provisioned as the groups in the store were last observed (or as their
-/// spec says, for groups never reconciled): what `--cloud sim` rehearses against.
-pub fn world_for(groups: &[FailoverGroup], seed: u64) -> Result<Arc<SimWorld>, SimulationError> {
-    let world = SimWorld::new(SimConfig::new(seed));
+/// spec says, for groups never reconciled): what `--cloud sim` rehearses against. Its virtual
+/// time starts at `epoch`: the real now when the groups come from (and go back to) a real
+/// store, so that what the rehearsal writes there carries real timestamps.
+pub fn world_for(
+    groups: &[FailoverGroup],
+    seed: u64,
+    epoch: Timestamp,
+) -> Result<Arc<SimWorld>, SimulationError> {
+    let mut config = SimConfig::new(seed);
+    config.epoch = epoch;
+    let world = SimWorld::new(config);
     for group in groups {
         let mut spec = group.spec.clone();
         if let Some(observed) = group.status.as_ref().and_then(|s| s.observed.as_ref()) {
@@ -771,6 +798,11 @@ pub fn world_for(groups: &[FailoverGroup], seed: u64) -> Result<Arc<SimWorld>, S
     Ok(world)
 }
 
+/// The wall clock's now: where a rehearsal against a real store starts its virtual time.
+pub fn wall_now() -> Timestamp {
+    drctl_cloud::Clock::now(&drctl_cloud::SystemClock)
+}
+
 /// What the planner would do first for `candidate` (the `stored` group with the spec it
 /// would get), in a world built as `stored` was last observed (simulated, so it needs no
 /// AWS): `drctl diff --cloud sim` shows these actions, from the same planner the controller
@@ -781,7 +813,7 @@ pub fn plan_spec_change(
 ) -> Result<crate::planner::Plan, SimulationError> {
     let (stored, candidate) = (stored.clone(), candidate.clone());
     run_in_virtual_time(move || async move {
-        let world = world_for(std::slice::from_ref(&stored), 1)?;
+        let world = world_for(std::slice::from_ref(&stored), 1, wall_now())?;
         let store = world.store();
         crate::reconcile::dry_run(&world.cloud("drctl-diff"), store.as_ref(), &candidate)
             .await

@@ -4,7 +4,8 @@
 //!
 //! With `--cloud sim` the loop runs against a simulated world provisioned as the groups were
 //! last observed, in virtual time (so `--timeout` counts simulated seconds): a rehearsal of
-//! what the controller would do, without AWS.
+//! what the controller would do, without AWS. Virtual time starts at the real now, so the
+//! store gets real timestamps; without `--once` or `--until-converged` it runs on real time.
 
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use crate::cli::args::{CloudKind, ControllerArgs, LogFormat};
 use crate::cli::exit::{CliError, CliResult, ExitStatus};
 use crate::metrics::Metrics;
 use crate::runtime::{Controller, RunMode, RunOutcome, RuntimeConfig};
+use crate::simulation::{run_on_own_runtime, wall_now, SimPace};
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DRCTL_LOG")
@@ -112,17 +114,27 @@ pub async fn run(store_url: &str, args: ControllerArgs) -> CliResult<ExitStatus>
             // Faster polling in virtual time costs nothing and shortens rehearsals.
             config.planner.operation_poll = Duration::from_secs(1);
             let url = store_url.to_string();
+            // The store is a real one (file:// or dynamodb://), read and written by processes
+            // on real time: the simulated world's time starts at the real now, and leases are
+            // stamped with the wall clock. A run that never ends would leave virtual time
+            // further ahead of the wall clock with every idle second, so it runs on real time.
+            let pace = match mode {
+                RunMode::Forever => SimPace::Real,
+                RunMode::Once | RunMode::UntilConverged => SimPace::Virtual,
+            };
             let outcome = tokio::task::spawn_blocking(move || {
-                crate::simulation::run_in_virtual_time(move || async move {
+                run_on_own_runtime(pace, move || async move {
                     let store = drctl_state::open(&url).await?;
                     let groups = store.list().await?;
-                    let world = crate::simulation::world_for(&groups, 1).map_err(|e| {
-                        drctl_state::StoreError::Unavailable {
-                            message: e.to_string(),
-                        }
-                    })?;
+                    let world =
+                        crate::simulation::world_for(&groups, 1, wall_now()).map_err(|e| {
+                            drctl_state::StoreError::Unavailable {
+                                message: e.to_string(),
+                            }
+                        })?;
                     let cloud = world.cloud(&replica);
-                    let controller = Controller::new(store, cloud, config, metrics);
+                    let controller = Controller::new(store, cloud, config, metrics)
+                        .with_lease_clock(std::sync::Arc::new(drctl_cloud::SystemClock));
                     let outcome = controller.run(mode, timeout, shutdown).await;
                     outcome.map_err(|e| drctl_state::StoreError::Unavailable {
                         message: e.to_string(),

@@ -25,7 +25,11 @@ pub async fn run(store_url: &str, name: &str, cloud: CloudKind) -> CliResult<Exi
             let doc = get_existing(store.as_ref(), name).await?;
             tokio::task::spawn_blocking(move || {
                 crate::simulation::run_in_virtual_time(move || async move {
-                    let world = crate::simulation::world_for(std::slice::from_ref(&doc), 1)?;
+                    let world = crate::simulation::world_for(
+                        std::slice::from_ref(&doc),
+                        1,
+                        crate::simulation::wall_now(),
+                    )?;
                     let cloud = world.cloud("drctl-plan");
                     dry_run_observed(&cloud, store.as_ref(), &doc)
                         .await
