@@ -145,13 +145,9 @@ pub struct ObserveCache {
     last_pass_end: Option<tokio::time::Instant>,
 }
 
-/// How old a shared read a light pass (a converged group's resync) accepts: one resync
-/// period. Another group's read within it answers as well as a call of its own would, and a
-/// fleet's light passes then cost about one listing per zone and region per period, which
-/// keeps 10,000 groups inside Route 53's and RDS's rates (docs/rate-limits.md); drift on a
-/// converged group is seen at most one period later than it would be with a call of its own.
-/// Operations and full passes read fresh.
-pub const LIGHT_MAX_AGE: Duration = Duration::from_secs(30);
+/// How old a shared read a light pass accepts: another group's pass a few seconds ago
+/// answers it as well as a call of its own would.
+pub const LIGHT_MAX_AGE: Duration = Duration::from_secs(5);
 
 impl ObserveCache {
     fn has_full(&self) -> bool {

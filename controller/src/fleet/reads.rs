@@ -217,15 +217,6 @@ impl ListingSizes {
     }
 }
 
-/// Is a listing of `pages` pages cheaper than one call per item asked? It answers the items
-/// asked and every interesting one, and the readers of those in the next light-pass window
-/// take its answer instead of a call of their own: a fleet of thousands spread over a
-/// resync period lists each zone about once a window, where asking one by one would cost a
-/// call per group, far over Route 53's account-wide 5 requests a second.
-fn listing_pays(asked: usize, interest: usize, pages: usize) -> bool {
-    asked + interest >= pages.max(2)
-}
-
 /// One filtered DescribeGlobalClusters per global cluster asked for.
 async fn globals_one_by_one(
     cloud: &Cloud,
@@ -264,7 +255,7 @@ impl ReadKind for Globals {
         asked: Vec<String>,
         interest: Vec<String>,
     ) -> CloudResult<Vec<(String, Option<GlobalCluster>)>> {
-        if !listing_pays(asked.len(), interest.len(), self.sizes.pages(region)) {
+        if asked.len() < self.sizes.pages(region).max(2) {
             return globals_one_by_one(cloud, region, asked).await;
         }
         let all = match cloud.aurora.describe_global_clusters(region).await {
@@ -318,7 +309,7 @@ impl ReadKind for Records {
         asked: Vec<(String, String)>,
         interest: Vec<(String, String)>,
     ) -> CloudResult<Vec<((String, String), Option<DnsRecord>)>> {
-        if !listing_pays(asked.len(), interest.len(), self.sizes.pages(zone)) {
+        if asked.len() < self.sizes.pages(zone).max(2) {
             return one_by_one(asked, |(name, kind)| {
                 let cloud = cloud.clone();
                 let zone = zone.clone();
@@ -504,23 +495,5 @@ impl ReadKind for Changes {
         _interest: Vec<()>,
     ) -> CloudResult<Vec<((), ChangeStatus)>> {
         Ok(vec![((), cloud.dns.get_change(id).await?)])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::listing_pays;
-
-    #[test]
-    fn a_few_readers_of_a_large_interested_fleet_list_the_zone_rather_than_call_each() {
-        // 3 asked, 2,497 others interested, 9 pages: one listing answers 2,500.
-        assert!(listing_pays(3, 2497, 9));
-    }
-
-    #[test]
-    fn a_lone_reader_with_nobody_else_interested_calls_for_its_own_item() {
-        assert!(!listing_pays(1, 0, 9));
-        assert!(!listing_pays(1, 0, 1), "a listing must answer two to pay");
-        assert!(listing_pays(2, 0, 1));
     }
 }
