@@ -38,6 +38,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
@@ -250,10 +251,9 @@ impl DynamoStore {
     // Error mapping
     // -----------------------------------------------------------------------------------------
 
-    fn aws_error<E, R>(&self, operation: &str, err: SdkError<E, R>) -> StoreError
+    fn aws_error<E>(&self, operation: &str, err: SdkError<E, HttpResponse>) -> StoreError
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug,
     {
         let table = &self.table;
         let Some(service_error) = err.as_service_error() else {
@@ -282,8 +282,25 @@ impl DynamoStore {
                 ),
             };
         };
-        let code = service_error.code().unwrap_or("UnknownError");
-        let detail = service_error.message().unwrap_or("no message");
+        let Some(code) = service_error.code() else {
+            // Something other than DynamoDB answered (a wrong endpoint path or host, a proxy's
+            // error page): "UnknownError: no message" said nothing of where to look.
+            let status = err.raw_response().map_or_else(
+                || "an answer".to_string(),
+                |r| format!("HTTP {}", r.status()),
+            );
+            return StoreError::Unavailable {
+                message: format!(
+                    "DynamoDB {operation} on table {table}: {} answered with {status} and no \
+                     AWS error code, so it is not DynamoDB answering (check the endpoint: \
+                     AWS_ENDPOINT_URL, and the region)",
+                    self.endpoint_description()
+                ),
+            };
+        };
+        let detail = service_error
+            .message()
+            .unwrap_or("(DynamoDB sent no message)");
         match code {
             "ResourceNotFoundException" => StoreError::NotInitialized {
                 message: format!(
@@ -1551,6 +1568,40 @@ mod tests {
             }
         });
         (url, held)
+    }
+
+    /// A loopback HTTP endpoint that answers every request 404 with an empty body, as a
+    /// wrong endpoint path or a proxy does.
+    async fn not_dynamodb() -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    // One read holds the small requests of this test; the answer does not
+                    // depend on them.
+                    let _ = socket.read(&mut buf).await;
+                    let _ = socket
+                        .write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
+                        .await;
+                });
+            }
+        });
+        url
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_answer_without_an_aws_error_code_names_the_status_and_the_endpoint() {
+        let url = not_dynamodb().await;
+        let store = DynamoStore::with_config(testkit::emulator_config(&url), "drctl", SHORT);
+        let err = store.get("web").await.unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("404"), "{message}");
+        assert!(message.contains("no AWS error code"), "{message}");
+        assert!(message.contains("AWS_ENDPOINT_URL"), "{message}");
+        assert!(!message.contains("UnknownError"), "{message}");
     }
 
     /// Short enough for a quick test, long enough that loopback connects always finish.
