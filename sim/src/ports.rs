@@ -37,6 +37,49 @@ fn id_chunks(ids: &[String], max: usize) -> Vec<&[String]> {
     }
 }
 
+/// One read of a describe AWS limits to `max` ids per call.
+struct ChunkedRead<'a> {
+    service: Service,
+    op: &'static str,
+    region: &'a str,
+    max: usize,
+    /// What the call record names before the ids (an ECS cluster, say).
+    prefix: String,
+}
+
+impl SimCloud {
+    /// A describe of `ids`, one recorded call per chunk of `read.max` (see `id_chunks`), the
+    /// answers of every chunk together.
+    async fn chunked_read<T, F>(
+        &self,
+        read: ChunkedRead<'_>,
+        ids: &[String],
+        answer: F,
+    ) -> CloudResult<Vec<T>>
+    where
+        F: Fn(&mut State, &[String]) -> CloudResult<Vec<T>> + Send + Sync,
+        T: Send,
+    {
+        let mut all = Vec::new();
+        for chunk in id_chunks(ids, read.max) {
+            let found = self
+                .world
+                .call(
+                    &self.caller,
+                    read.service,
+                    read.op,
+                    read.region,
+                    false,
+                    format!("{}{}", read.prefix, chunk.join(",")),
+                    |st, _| answer(st, chunk),
+                )
+                .await?;
+            all.extend(found);
+        }
+        Ok(all)
+    }
+}
+
 impl Clock for SimCloud {
     fn now(&self) -> Timestamp {
         self.world.now()
@@ -115,23 +158,17 @@ impl Aurora for SimCloud {
     }
 
     async fn describe_clusters(&self, region: &str, ids: &[String]) -> CloudResult<Vec<DbCluster>> {
-        let mut clusters = Vec::new();
-        for chunk in id_chunks(ids, RDS_FILTER_VALUES_MAX) {
-            let found = self
-                .world
-                .call(
-                    &self.caller,
-                    Service::Rds,
-                    "DescribeDBClusters",
-                    region,
-                    false,
-                    chunk.join(","),
-                    |st, _| Ok(st.describe_clusters(region, chunk)),
-                )
-                .await?;
-            clusters.extend(found);
-        }
-        Ok(clusters)
+        let read = ChunkedRead {
+            service: Service::Rds,
+            op: "DescribeDBClusters",
+            region,
+            max: RDS_FILTER_VALUES_MAX,
+            prefix: String::new(),
+        };
+        self.chunked_read(read, ids, |st, chunk| {
+            Ok(st.describe_clusters(region, chunk))
+        })
+        .await
     }
 
     async fn describe_instances(
@@ -485,23 +522,17 @@ impl Ecs for SimCloud {
         cluster: &str,
         services: &[String],
     ) -> CloudResult<Vec<EcsService>> {
-        let mut found = Vec::new();
-        for chunk in id_chunks(services, ECS_SERVICES_PER_DESCRIBE) {
-            let described = self
-                .world
-                .call(
-                    &self.caller,
-                    Service::Ecs,
-                    "DescribeServices",
-                    region,
-                    false,
-                    format!("{cluster}/{}", chunk.join(",")),
-                    |st, _| st.describe_services(region, cluster, chunk),
-                )
-                .await?;
-            found.extend(described);
-        }
-        Ok(found)
+        let read = ChunkedRead {
+            service: Service::Ecs,
+            op: "DescribeServices",
+            region,
+            max: ECS_SERVICES_PER_DESCRIBE,
+            prefix: format!("{cluster}/"),
+        };
+        self.chunked_read(read, services, |st, chunk| {
+            st.describe_services(region, cluster, chunk)
+        })
+        .await
     }
 
     async fn update_desired_count(
@@ -532,23 +563,17 @@ impl AutoScaling for SimCloud {
         region: &str,
         resource_ids: &[String],
     ) -> CloudResult<Vec<ScalableTarget>> {
-        let mut targets = Vec::new();
-        for chunk in id_chunks(resource_ids, SCALABLE_TARGET_IDS_PER_DESCRIBE) {
-            let found = self
-                .world
-                .call(
-                    &self.caller,
-                    Service::AutoScaling,
-                    "DescribeScalableTargets",
-                    region,
-                    false,
-                    chunk.join(","),
-                    |st, _| Ok(st.describe_targets(region, chunk)),
-                )
-                .await?;
-            targets.extend(found);
-        }
-        Ok(targets)
+        let read = ChunkedRead {
+            service: Service::AutoScaling,
+            op: "DescribeScalableTargets",
+            region,
+            max: SCALABLE_TARGET_IDS_PER_DESCRIBE,
+            prefix: String::new(),
+        };
+        self.chunked_read(read, resource_ids, |st, chunk| {
+            Ok(st.describe_targets(region, chunk))
+        })
+        .await
     }
 
     async fn register_scalable_target(

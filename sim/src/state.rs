@@ -699,7 +699,7 @@ impl State {
     }
 
     /// `accepts_writes`, with whether the cluster has an available instance known already.
-    pub(crate) fn accepts_writes_given(&self, k: &Key, has_available_instance: bool) -> bool {
+    fn accepts_writes_given(&self, k: &Key, has_available_instance: bool) -> bool {
         let Some(c) = self.clusters.get(k) else {
             return false;
         };
@@ -722,18 +722,10 @@ impl State {
     }
 
     pub(crate) fn refresh_writable(&mut self, t: i64) {
-        // After every RDS mutation and event: one pass over the instances, not one per
-        // cluster, keeps a fleet's world linear in its size.
-        let with_instance: BTreeSet<(&str, &str)> = self
-            .instances
-            .iter()
-            .filter(|(_, i)| i.status == "available")
-            .map(|(ik, i)| (ik.0.as_str(), i.cluster.as_str()))
-            .collect();
+        // After every RDS mutation and event; each cluster's instances through the index.
         let mut changes = Vec::new();
         for k in self.clusters.keys() {
-            let available = with_instance.contains(&(k.0.as_str(), k.1.as_str()));
-            if let Some(change) = self.writable_change(k, available) {
+            if let Some(change) = self.writable_change(k, self.has_available_instance(k)) {
                 changes.push(change);
             }
         }

@@ -2,7 +2,6 @@
 //! a healthy steady state, hand out per-caller `Cloud` handles and stores, inject faults, run
 //! the application, and read back ground truth, the call record and the invariant check.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -707,15 +706,6 @@ impl SimWorld {
         let t = st.now;
         st.replicate_all(t);
         let st = st;
-        // Instances by cluster, counted once: not one scan of them per cluster.
-        let mut instances: BTreeMap<(&str, &str), (u32, bool)> = BTreeMap::new();
-        for (ik, i) in &st.instances {
-            let e = instances
-                .entry((ik.0.as_str(), i.cluster.as_str()))
-                .or_default();
-            e.0 += 1;
-            e.1 |= i.status == "available";
-        }
         let globals = st
             .globals
             .values()
@@ -742,10 +732,6 @@ impl SimWorld {
                     .as_ref()
                     .and_then(|g| st.globals.get(g))
                     .and_then(|g| g.writer.clone());
-                let cluster_instances = instances
-                    .get(&(k.0.as_str(), k.1.as_str()))
-                    .copied()
-                    .unwrap_or_default();
                 let lag = writer
                     .filter(|w| w != k)
                     .and_then(|w| st.replicated_lag(&w.0, &w.1, &k.0))
@@ -755,7 +741,7 @@ impl SimWorld {
                     id: k.1.clone(),
                     status: c.status.clone(),
                     role: role.to_string(),
-                    writable: st.accepts_writes_given(k, cluster_instances.1),
+                    writable: st.accepts_writes(k),
                     synchronization_status: (role == "secondary").then(|| {
                         if c.sync == SyncState::Connected && c.status != "creating" {
                             "connected".to_string()
@@ -764,7 +750,7 @@ impl SimWorld {
                         }
                     }),
                     lag_ms: lag,
-                    instances: cluster_instances.0,
+                    instances: st.instances_of(k).count() as u32,
                     engine_version: c.engine_version.clone(),
                     deletion_protection: c.deletion_protection,
                     last_write_at_ms: c.last_write_at,

@@ -78,6 +78,11 @@ pub trait ReadKind: Send + Sync + 'static {
     /// (None: a listing, which answers every item, so all interest is offered).
     const PER_CALL: Option<usize> = None;
 
+    /// `asked` padded with `interest` up to what the calls `asked` needs can carry.
+    fn padded(asked: Vec<Self::Item>, interest: &[Self::Item]) -> Vec<Self::Item> {
+        pad(asked, interest, Self::PER_CALL.unwrap_or(usize::MAX))
+    }
+
     /// Answer every item of `asked`, and whichever of `interest` (stalest first) fit in the
     /// calls made anyway. Items left out of the answer are not covered by it.
     async fn fetch(
@@ -89,10 +94,15 @@ pub trait ReadKind: Send + Sync + 'static {
     ) -> CloudResult<Vec<(Self::Item, Self::Out)>>;
 }
 
+/// How many items the calls that `asked` items need can carry.
+fn call_capacity(asked: usize, per_call: usize) -> usize {
+    let per_call = per_call.max(1);
+    asked.div_ceil(per_call).saturating_mul(per_call)
+}
+
 /// `asked`, padded with `interest` items up to the capacity of the calls `asked` needs.
 pub fn pad<T: Ord + Clone>(asked: Vec<T>, interest: &[T], per_call: usize) -> Vec<T> {
-    let per_call = per_call.max(1);
-    let capacity = asked.len().div_ceil(per_call) * per_call;
+    let capacity = call_capacity(asked.len(), per_call);
     let mut items: BTreeSet<T> = asked.into_iter().collect();
     for item in interest {
         if items.len() >= capacity {
@@ -410,10 +420,7 @@ impl<R: ReadKind> Coalescer<R> {
         slot.sweep(now);
         let waiting = std::mem::take(&mut slot.waiting);
         let asked: BTreeSet<&R::Item> = waiting.iter().map(|(item, _)| item).collect();
-        let room = R::PER_CALL.map(|per_call| {
-            let per_call = per_call.max(1);
-            asked.len().div_ceil(per_call) * per_call - asked.len()
-        });
+        let room = R::PER_CALL.map(|per_call| call_capacity(asked.len(), per_call) - asked.len());
         let interest = slot.stalest(&asked, room);
         drop(asked);
         (waiting, interest)
@@ -452,7 +459,7 @@ mod tests {
             asked: Vec<u32>,
             interest: Vec<u32>,
         ) -> CloudResult<Vec<(u32, u32)>> {
-            let items = pad(asked, &interest, 3);
+            let items = Self::padded(asked, &interest);
             self.calls
                 .fetch_add(items.len().div_ceil(3), Ordering::SeqCst);
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -20,7 +20,7 @@ use drctl_cloud::{
 
 use drctl_cloud::pacing::{PaceLimits, Pacer};
 
-use super::coalesce::{pad, Coalescer, Context, Darkness, Freshness, ReadKind};
+use super::coalesce::{Coalescer, Context, Darkness, Freshness, ReadKind};
 
 /// How long a shared read may linger for other groups' reads before it is sent. A call takes
 /// 50-150 ms; 10 ms is noise on the recovery path and enough for every pass that starts in
@@ -365,7 +365,7 @@ impl ReadKind for Services {
         asked: Vec<String>,
         interest: Vec<String>,
     ) -> CloudResult<Vec<(String, Option<EcsService>)>> {
-        let names = pad(asked, &interest, ECS_SERVICES_PER_DESCRIBE);
+        let names = Self::padded(asked, &interest);
         let found = cloud.ecs.describe_services(region, cluster, &names).await?;
         Ok(answer_each(
             names,
@@ -398,7 +398,7 @@ impl ReadKind for Clusters {
         asked: Vec<String>,
         interest: Vec<String>,
     ) -> CloudResult<Vec<(String, Option<DbCluster>)>> {
-        let ids = pad(asked, &interest, RDS_FILTER_VALUES_MAX);
+        let ids = Self::padded(asked, &interest);
         let found = cloud.aurora.describe_clusters(region, &ids).await?;
         Ok(answer_each(
             ids,
@@ -431,7 +431,7 @@ impl ReadKind for Targets {
         asked: Vec<String>,
         interest: Vec<String>,
     ) -> CloudResult<Vec<(String, Option<(u32, u32)>)>> {
-        let ids = pad(asked, &interest, SCALABLE_TARGET_IDS_PER_DESCRIBE);
+        let ids = Self::padded(asked, &interest);
         let found = cloud
             .autoscaling
             .describe_scalable_targets(region, &ids)
@@ -467,7 +467,7 @@ impl ReadKind for Lags {
         asked: Vec<LagQuery>,
         interest: Vec<LagQuery>,
     ) -> CloudResult<Vec<(LagQuery, Option<f64>)>> {
-        let queries = pad(asked, &interest, LAG_QUERIES_PER_CALL);
+        let queries = Self::padded(asked, &interest);
         let lags = cloud.lag.replication_lags(region, &queries).await?;
         Ok(queries.into_iter().zip(lags).collect())
     }
