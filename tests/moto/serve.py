@@ -1,6 +1,12 @@
-"""Runs moto's server (the local AWS API emulator) on 127.0.0.1:PORT until killed.
+"""Runs moto's server (the local AWS API emulator) on 127.0.0.1 until killed.
 
-Usage: python tests/moto/serve.py PORT
+Usage: python tests/moto/serve.py
+
+The server binds a port the kernel picks (port 0) and prints
+`serve.py: listening on 127.0.0.1:PORT` once the socket is bound. The test harness reads the
+port from that line. A port probed by the parent and handed down would be free only until
+someone else bound it: two tests starting at once could get the same port, and the loser would
+talk to the winner's emulator (CI saw a fresh table "already exist" that way).
 
 Before the server starts, every module `ext_*.py` beside this file is imported, in name
 order. An extension adds what moto lacks (for example ext_rds_global.py adds the RDS global
@@ -65,19 +71,36 @@ def serialize_requests() -> None:
     dispatcher.__call__ = locked_call  # type: ignore[method-assign]
 
 
+def serve_on_a_kernel_chosen_port() -> None:
+    """What `moto.server.main` does, but on port 0, announcing the port once bound."""
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    app = DomainDispatcherApplication(create_backend_app)
+    server = make_server(
+        "127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler
+    )
+    port = server.server_address[1]
+    # moto builds some URLs (queue URLs, presigned links) from MOTO_PORT.
+    os.environ["MOTO_PORT"] = str(port)
+    print(f"serve.py: listening on 127.0.0.1:{port}", flush=True)
+    server.serve_forever()
+
+
 def main() -> None:
-    if len(sys.argv) != 2 or not sys.argv[1].isdigit():
-        sys.exit(f"usage: {sys.argv[0]} PORT")
-    port = sys.argv[1]
+    if len(sys.argv) != 1:
+        sys.exit(f"usage: {sys.argv[0]}")
 
     exit_when_orphaned(os.getppid())
     loaded = load_extensions()
     print(f"serve.py: extensions loaded: {', '.join(loaded) or 'none'}", flush=True)
 
     serialize_requests()
-    from moto.server import main as moto_main
-
-    moto_main(["--host", "127.0.0.1", "--port", port])
+    serve_on_a_kernel_chosen_port()
 
 
 if __name__ == "__main__":

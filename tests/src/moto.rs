@@ -1,4 +1,4 @@
-//! A local AWS API emulator (moto server) per test, on a free loopback port.
+//! A local AWS API emulator (moto server) per test, on a loopback port the kernel picks.
 //!
 //! `MotoServer::start()` runs `tests/moto/serve.py` (which loads every `tests/moto/ext_*.py`
 //! extension first) with the repository's virtualenv, waits until the server answers HTTP, and
@@ -11,7 +11,7 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 /// an idle 2-core machine and 8-11 s when that machine runs several cargo builds at once.
 pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Attempts with a fresh port when the chosen one was taken between probing and binding.
-const PORT_ATTEMPTS: usize = 3;
+/// The line serve.py prints once its socket is bound, followed by the port.
+const LISTENING: &str = "serve.py: listening on 127.0.0.1:";
 
 /// The region every emulator test uses.
 pub const REGION: &str = "us-east-1";
@@ -64,8 +64,6 @@ pub enum MotoError {
         script: PathBuf,
         source: std::io::Error,
     },
-    #[error("could not find a free loopback port: {0}")]
-    NoPort(std::io::Error),
     #[error("moto exited before answering ({status}); its output:\n{log}")]
     Exited { status: String, log: String },
     #[error("moto did not answer on {endpoint} within {timeout:?}; its output:\n{log}")]
@@ -96,32 +94,17 @@ pub struct MotoServer {
 impl MotoServer {
     /// Start a fresh emulator with `$DRCTL_PYTHON` (default `<repo>/.venv/bin/python`) and
     /// wait until it answers HTTP, for at most [`START_TIMEOUT`].
+    ///
+    /// The server binds a port the kernel chooses and announces it ([`LISTENING`]). A port
+    /// probed here and handed to the child would be free only until another test bound it,
+    /// and a test whose server lost that race would talk to another test's emulator.
     pub fn start() -> Result<Self, MotoError> {
         let python = python_path();
         if !python.exists() {
             return Err(MotoError::VenvMissing { python });
         }
         let script = repo_root().join("tests").join("moto").join("serve.py");
-        let mut last_error = None;
-        for _ in 0..PORT_ATTEMPTS {
-            match Self::start_on_free_port(&python, &script) {
-                Ok(server) => return Ok(server),
-                // Another process may have bound the probed port before moto did: retry on a
-                // new port. Anything else will not get better by retrying.
-                Err(err @ MotoError::Exited { .. }) if err.to_string().contains("in use") => {
-                    last_error = Some(err);
-                }
-                Err(err) => return Err(err),
-            }
-        }
-        Err(last_error.unwrap_or_else(|| {
-            MotoError::NoPort(std::io::Error::other("every attempt found a busy port"))
-        }))
-    }
-
-    fn start_on_free_port(python: &Path, script: &Path) -> Result<Self, MotoError> {
         let started = Instant::now();
-        let port = free_loopback_port().map_err(MotoError::NoPort)?;
         let log_dir = tempfile::Builder::new()
             .prefix("drctl-moto-")
             .tempdir()
@@ -130,10 +113,9 @@ impl MotoServer {
         let log = File::create(&log_path).map_err(MotoError::Log)?;
         let log_err = log.try_clone().map_err(MotoError::Log)?;
 
-        let mut command = Command::new(python);
+        let mut command = Command::new(&python);
         command
-            .arg(script)
-            .arg(port.to_string())
+            .arg(&script)
             .current_dir(repo_root())
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
@@ -144,13 +126,13 @@ impl MotoServer {
             command.env_remove(var);
         }
         let child = command.spawn().map_err(|source| MotoError::Spawn {
-            python: python.to_path_buf(),
-            script: script.to_path_buf(),
+            python: python.clone(),
+            script: script.clone(),
             source,
         })?;
         let mut server = MotoServer {
             child,
-            port,
+            port: 0,
             log_dir,
             started_in: Duration::ZERO,
         };
@@ -168,7 +150,10 @@ impl MotoServer {
                     log: self.log(),
                 });
             }
-            if answers_http(self.port) {
+            if self.port == 0 {
+                self.port = announced_port(&self.log()).unwrap_or(0);
+            }
+            if self.port != 0 && answers_http(self.port) {
                 return Ok(());
             }
             if Instant::now() >= deadline {
@@ -282,9 +267,11 @@ pub fn repo_root() -> PathBuf {
         .map_or_else(|| manifest_dir.to_path_buf(), Path::to_path_buf)
 }
 
-fn free_loopback_port() -> std::io::Result<u16> {
-    let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
-    Ok(listener.local_addr()?.port())
+/// The port in serve.py's [`LISTENING`] line, once the log has it.
+fn announced_port(log: &str) -> Option<u16> {
+    log.lines()
+        .find_map(|line| line.strip_prefix(LISTENING))
+        .and_then(|port| port.trim().parse().ok())
 }
 
 /// A full HTTP exchange rather than a bare connect: the port answering proves moto's app is
@@ -316,6 +303,32 @@ mod tests {
         eprintln!("moto answered after {:?}", server.started_in());
         drop(server);
         assert!(!answers_http(port), "moto still answers after drop");
+    }
+
+    #[test]
+    fn two_emulators_started_at_once_never_share_a_port() {
+        let servers: Vec<MotoServer> = std::thread::scope(|scope| {
+            let starts: Vec<_> = (0..4).map(|_| scope.spawn(MotoServer::start)).collect();
+            starts
+                .into_iter()
+                .map(|start| start.join().unwrap().unwrap())
+                .collect()
+        });
+        let mut ports: Vec<u16> = servers.iter().map(MotoServer::port).collect();
+        ports.sort_unstable();
+        ports.dedup();
+        assert_eq!(ports.len(), servers.len(), "ports: {ports:?}");
+        for server in &servers {
+            assert!(server.log().contains(LISTENING), "{}", server.log());
+        }
+    }
+
+    #[test]
+    fn the_announced_port_is_read_from_the_listening_line_only() {
+        let log = "serve.py: extensions loaded: ext_a\nserve.py: listening on 127.0.0.1:41234\n";
+        assert_eq!(announced_port(log), Some(41234));
+        assert_eq!(announced_port("serve.py: extensions loaded: ext_a\n"), None);
+        assert_eq!(announced_port("serve.py: listening on 127.0.0.1:\n"), None);
     }
 
     #[test]
