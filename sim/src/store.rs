@@ -12,8 +12,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use drctl_schema::{FailoverGroup, FailoverGroupStatus, Timestamp};
 use drctl_state::{
-    rules, ApprovalRecord, ChangeMarker, Event, Fence, InitOutcome, Lease, Store, StoreError,
-    StoreResult,
+    rules, Approval, ApprovalRecord, ChangeMarker, Event, Fence, InitOutcome, Lease, Store,
+    StoreError, StoreResult,
 };
 
 use crate::config::SimService;
@@ -364,6 +364,34 @@ impl Store for SimStore {
                 st.store.change_marker += 1;
             }
             Ok(())
+        })
+        .await
+    }
+
+    async fn approve_with_event(
+        &self,
+        name: &str,
+        approval: &ApprovalRecord,
+        event: &Event,
+    ) -> StoreResult<Approval> {
+        rules::check_name("failovergroup", name)?;
+        rules::check_name("operation", &approval.operation_id)?;
+        // One call: a fault either fails the approval with its event or neither.
+        self.run("Approve", true, name, |st, _| {
+            if !st.store.docs.contains_key(name) {
+                return Err(rules::not_found(name));
+            }
+            let key = (name.to_string(), approval.operation_id.clone());
+            if let Some(earlier) = st.store.approvals.get(&key) {
+                return Ok(Approval::AlreadyApproved(earlier.clone()));
+            }
+            st.store.approvals.insert(key, approval.clone());
+            st.store.change_marker += 1;
+            let journal = st.store.journals.entry(name.to_string()).or_default();
+            let mut event = event.clone();
+            event.seq = journal.last().map_or(0, |e| e.seq) + 1;
+            journal.push(event);
+            Ok(Approval::Recorded)
         })
         .await
     }

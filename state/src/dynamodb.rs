@@ -60,8 +60,8 @@ use serde::Serialize;
 
 use crate::rules;
 use crate::store::{
-    ApprovalRecord, ChangeMarker, DamagedRecord, Event, Fence, InitOutcome, Inspection, Lease,
-    Listing, Store, StoreError, StoreResult,
+    Approval, ApprovalRecord, ChangeMarker, DamagedRecord, Event, Fence, InitOutcome, Inspection,
+    Lease, Listing, Store, StoreError, StoreResult,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -536,6 +536,37 @@ impl DynamoStore {
         }
     }
 
+    /// The lease as an acquirer sees it, and the condition that it is still what was read.
+    /// A damaged lease item stands for an expired lease (`rules::stand_in_for_damaged_lease`),
+    /// and comes back as the copy to keep beside it.
+    async fn lease_for_takeover(&self, lease: &str, now: Timestamp) -> StoreResult<LeaseRead> {
+        let Some(item) = self.get_item(LEASE_PK, lease).await? else {
+            return Ok(LeaseRead {
+                current: None,
+                unchanged: Condition::not_exists(),
+                damaged: None,
+            });
+        };
+        match lease_from_item(&item) {
+            Ok(current) => Ok(LeaseRead {
+                unchanged: Condition::lease_unchanged(&current),
+                current: Some(current),
+                damaged: None,
+            }),
+            Err(StoreError::Corrupt { key, message }) => {
+                tracing::warn!(lease, key = %key, reason = %message, "the lease item is damaged; taking the lease over as expired");
+                let mut copy = item.clone();
+                copy.insert(SK.into(), s(format!("{lease}.damaged")));
+                Ok(LeaseRead {
+                    current: Some(rules::stand_in_for_damaged_lease(lease, &key, now)),
+                    unchanged: Condition::item_unchanged(&item, LEASE_ATTRIBUTES),
+                    damaged: Some(copy),
+                })
+            }
+            Err(err) => Err(err),
+        }
+    }
+
     async fn fenced_error(&self, fence: &Fence) -> StoreError {
         match self.lease(&fence.lease).await {
             Ok(current) => rules::fenced(fence, current.as_ref()),
@@ -604,6 +635,28 @@ impl DynamoStore {
     /// `event`, in one transaction: both commit or neither. A lost race for the journal's
     /// seq re-reads the counter and tries again; a failed condition of the spec write is
     /// returned as `Err(codes)` for the caller to explain.
+    /// An approval's write: the group must exist, the first approval stands (who approved
+    /// and when is an audit fact), and the change marker moves.
+    fn approval_items(
+        &self,
+        name: &str,
+        approval: &ApprovalRecord,
+    ) -> StoreResult<Vec<TransactWriteItem>> {
+        rules::check_name("failovergroup", name)?;
+        rules::check_name("operation", &approval.operation_id)?;
+        let pk = approval_pk(name);
+        let mut item = key(&pk, &approval.operation_id);
+        item.insert(
+            "body".into(),
+            to_body(approval, &format!("{pk}/{}", approval.operation_id))?,
+        );
+        Ok(vec![
+            self.group_exists_check(name)?,
+            self.put(item, Some(Condition::not_exists()))?,
+            self.marker_bump()?,
+        ])
+    }
+
     async fn transact_with_event(
         &self,
         operation: &str,
@@ -833,6 +886,43 @@ impl Condition {
             .value(":expected", s(expected))
     }
 
+    /// The lease item still holds exactly `current`.
+    fn lease_unchanged(current: &Lease) -> Self {
+        Condition::new("#holder = :holder AND #epoch = :epoch AND #expires = :expires")
+            .name("#holder", "holder")
+            .name("#epoch", "epoch")
+            .name("#expires", "expires_at")
+            .value(":holder", s(&current.holder))
+            .value(":epoch", n(current.epoch))
+            .value(":expires", n(current.expires_at.millis()))
+    }
+
+    /// The item still exists and is exactly `item` as read: each of its attributes has the
+    /// value read, and each of `expected` that it lacked is still absent (a writer in between
+    /// sets at least one of them).
+    fn item_unchanged(item: &Item, expected: &[&str]) -> Self {
+        let mut clauses = vec!["attribute_exists(#pk)".to_string()];
+        let mut condition = Condition::new("").name("#pk", PK);
+        let mut attributes: Vec<(&String, &AttributeValue)> = item
+            .iter()
+            .filter(|(name, _)| *name != PK && *name != SK)
+            .collect();
+        attributes.sort_by(|a, b| a.0.cmp(b.0));
+        for (i, (name, value)) in attributes.into_iter().enumerate() {
+            clauses.push(format!("#a{i} = :a{i}"));
+            condition = condition
+                .name(&format!("#a{i}"), name)
+                .value(&format!(":a{i}"), value.clone());
+        }
+        let absent = expected.iter().filter(|name| !item.contains_key(**name));
+        for (i, name) in absent.enumerate() {
+            clauses.push(format!("attribute_not_exists(#m{i})"));
+            condition = condition.name(&format!("#m{i}"), name);
+        }
+        condition.expression = clauses.join(" AND ");
+        condition
+    }
+
     fn name(mut self, placeholder: &str, attribute: &str) -> Self {
         self.names
             .get_or_insert_with(HashMap::new)
@@ -958,6 +1048,16 @@ fn spec_from_item(item: &Item) -> StoreResult<FailoverGroup> {
     record.metadata.generation = Some(attr_n(item, "generation", &key)?);
     record.status = None;
     Ok(record)
+}
+
+/// The attributes of a lease item besides its key (see `lease_item`).
+const LEASE_ATTRIBUTES: &[&str] = &["holder", "epoch", "acquired_at", "expires_at"];
+
+/// A lease item as an acquirer read it (see `DynamoStore::lease_for_takeover`).
+struct LeaseRead {
+    current: Option<Lease>,
+    unchanged: Condition,
+    damaged: Option<Item>,
 }
 
 fn lease_item(lease: &Lease) -> Item {
@@ -1366,45 +1466,26 @@ impl Store for DynamoStore {
     ) -> StoreResult<Option<Lease>> {
         rules::check_name("lease", lease)?;
         for attempt in 1..=ACQUIRE_ATTEMPTS {
-            let current = self.lease(lease).await?;
+            let read = self.lease_for_takeover(lease, now).await?;
             let Some(taken) =
-                rules::lease_to_take(current.as_ref(), lease, holder, now, duration_ms)
+                rules::lease_to_take(read.current.as_ref(), lease, holder, now, duration_ms)
             else {
                 return Ok(None);
             };
             // Compare-and-set on exactly what was read: no two acquirers can both win.
-            let condition = match &current {
-                None => Condition::not_exists(),
-                Some(current) => {
-                    Condition::new("#holder = :holder AND #epoch = :epoch AND #expires = :expires")
-                        .name("#holder", "holder")
-                        .name("#epoch", "epoch")
-                        .name("#expires", "expires_at")
-                        .value(":holder", s(&current.holder))
-                        .value(":epoch", n(current.epoch))
-                        .value(":expires", n(current.expires_at.millis()))
-                }
-            };
-            let result = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(lease_item(&taken)))
-                .condition_expression(condition.expression)
-                .set_expression_attribute_names(condition.names)
-                .set_expression_attribute_values(condition.values)
-                .send()
-                .await;
-            match result {
-                Ok(_) => return Ok(Some(taken)),
-                Err(err)
-                    if err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-                {
+            let mut items = vec![self.put(lease_item(&taken), Some(read.unchanged))?];
+            if let Some(damaged) = read.damaged {
+                // Kept beside, for whoever investigates; in the same write as the takeover.
+                items.push(self.put(damaged, None)?);
+            }
+            match self.transact("TransactWriteItems (lease)", items).await? {
+                Transaction::Committed => return Ok(Some(taken)),
+                Transaction::Cancelled(codes) if Transaction::failed_at(&codes, 0) => {
                     tokio::time::sleep(backoff(attempt)).await;
                 }
-                Err(err) => return Err(self.aws_error("PutItem (lease)", err)),
+                Transaction::Cancelled(codes) => {
+                    return Err(self.cancelled("TransactWriteItems (lease)", &codes))
+                }
             }
         }
         Err(StoreError::Unavailable {
@@ -1451,7 +1532,8 @@ impl Store for DynamoStore {
                     .as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
-                let current = self.lease(&lease.name).await?;
+                // A lease that reads back damaged is lost all the same: nobody holds it.
+                let current = self.lease(&lease.name).await.ok().flatten();
                 Err(rules::lease_lost(lease, current.as_ref()))
             }
             Err(err) => Err(self.aws_error("UpdateItem (lease)", err)),
@@ -1495,20 +1577,7 @@ impl Store for DynamoStore {
     }
 
     async fn approve(&self, name: &str, approval: &ApprovalRecord) -> StoreResult<()> {
-        rules::check_name("failovergroup", name)?;
-        rules::check_name("operation", &approval.operation_id)?;
-        let pk = approval_pk(name);
-        let mut item = key(&pk, &approval.operation_id);
-        item.insert(
-            "body".into(),
-            to_body(approval, &format!("{pk}/{}", approval.operation_id))?,
-        );
-        let items = vec![
-            self.group_exists_check(name)?,
-            // The first approval stands: who approved and when is an audit fact.
-            self.put(item, Some(Condition::not_exists()))?,
-            self.marker_bump()?,
-        ];
+        let items = self.approval_items(name, approval)?;
         match self.transact("TransactWriteItems (approve)", items).await? {
             Transaction::Committed => Ok(()),
             Transaction::Cancelled(codes) if Transaction::failed_at(&codes, 0) => {
@@ -1518,6 +1587,32 @@ impl Store for DynamoStore {
             Transaction::Cancelled(codes) => {
                 Err(self.cancelled("TransactWriteItems (approve)", &codes))
             }
+        }
+    }
+
+    async fn approve_with_event(
+        &self,
+        name: &str,
+        approval: &ApprovalRecord,
+        event: &Event,
+    ) -> StoreResult<Approval> {
+        let items = self.approval_items(name, approval)?;
+        let operation = "TransactWriteItems (approve)";
+        let Err(codes) = self
+            .transact_with_event(operation, name, items, event)
+            .await?
+        else {
+            return Ok(Approval::Recorded);
+        };
+        if Transaction::failed_at(&codes, 0) {
+            return Err(rules::not_found(name));
+        }
+        if !Transaction::failed_at(&codes, 1) {
+            return Err(self.cancelled(operation, &codes));
+        }
+        match self.approval(name, &approval.operation_id).await? {
+            Some(earlier) => Ok(Approval::AlreadyApproved(earlier)),
+            None => Err(self.cancelled(operation, &codes)),
         }
     }
 

@@ -60,8 +60,8 @@ use serde::Serialize;
 
 use crate::rules;
 use crate::store::{
-    ApprovalRecord, ChangeMarker, DamagedRecord, Event, Fence, InitOutcome, Inspection, Lease,
-    Listing, Store, StoreError, StoreResult,
+    Approval, ApprovalRecord, ChangeMarker, DamagedRecord, Event, Fence, InitOutcome, Inspection,
+    Lease, Listing, Store, StoreError, StoreResult,
 };
 
 const MARKER: &str = "drctl-store.json";
@@ -431,10 +431,9 @@ impl Layout {
         }
     }
 
-    /// The lease as an acquirer sees it. A damaged lease file stands for an expired lease
-    /// at epoch `now` in milliseconds: the taker gets an epoch above any counter epoch an
-    /// earlier holder can have had, and (as for any takeover) a fence of another holder
-    /// fails. The damaged file is kept beside, for whoever investigates.
+    /// The lease as an acquirer sees it: a damaged lease file stands for an expired one
+    /// (`rules::stand_in_for_damaged_lease`). The damaged file is kept beside, for whoever
+    /// investigates.
     fn lease_or_stand_in(&self, lease: &str, now: Timestamp) -> StoreResult<Option<Lease>> {
         match self.lease(lease) {
             Err(StoreError::Corrupt { key, message }) => {
@@ -442,13 +441,7 @@ impl Layout {
                 let aside = path.with_extension("json.damaged");
                 fs::rename(&path, &aside).map_err(|err| self.io_error("move", &path, err))?;
                 tracing::warn!(lease, key = %key, reason = %message, kept = %aside.display(), "the lease file is damaged; taking the lease over as expired");
-                Ok(Some(Lease {
-                    name: lease.to_string(),
-                    holder: format!("<damaged {key}>"),
-                    epoch: u64::try_from(now.millis()).unwrap_or(0),
-                    acquired_at: rules::RELEASED_EXPIRY,
-                    expires_at: rules::RELEASED_EXPIRY,
-                }))
+                Ok(Some(rules::stand_in_for_damaged_lease(lease, &key, now)))
             }
             other => other,
         }
@@ -984,6 +977,42 @@ impl Store for FileStore {
             }
             layout.bump_change_marker()?;
             layout.write_json(&path, &approval)
+        })
+        .await
+    }
+
+    async fn approve_with_event(
+        &self,
+        name: &str,
+        approval: &ApprovalRecord,
+        event: &Event,
+    ) -> StoreResult<Approval> {
+        rules::check_name("failovergroup", name)?;
+        rules::check_name("operation", &approval.operation_id)?;
+        let name = name.to_string();
+        let approval = approval.clone();
+        let mut event = event.clone();
+        self.run(move |layout| {
+            let _lock = layout.lock_for_write()?;
+            if layout.spec(&name)?.is_none() {
+                return Err(rules::not_found(&name));
+            }
+            let path = layout.approval_path(&name, &approval.operation_id);
+            if let Some(earlier) = layout.read_json::<ApprovalRecord>(&path)? {
+                return Ok(Approval::AlreadyApproved(earlier));
+            }
+            // The seq first: a journal that cannot take the event stops the approval.
+            let seq = layout.next_seq(&name)?;
+            layout.bump_change_marker()?;
+            layout.write_json(&path, &approval)?;
+            event.seq = seq;
+            if let Err(err) = layout.write_event(&name, seq, &event) {
+                if let Err(undo) = layout.remove_file(&path) {
+                    tracing::error!(group = %name, error = %undo, "could not undo an approval whose journal event failed");
+                }
+                return Err(err);
+            }
+            Ok(Approval::Recorded)
         })
         .await
     }

@@ -269,6 +269,20 @@ pub fn fenced(fence: &Fence, current: Option<&Lease>) -> StoreError {
 }
 
 /// The error for renewing a lease that changed hands or epoch.
+/// What an acquirer takes a damaged lease record (`key`) for: an expired lease at epoch
+/// `now` in milliseconds. Nobody can show it still holds a lease it cannot read, and the
+/// taker gets an epoch above any counter epoch an earlier holder can have had, so (as for any
+/// takeover) an earlier holder's fence fails.
+pub fn stand_in_for_damaged_lease(lease: &str, key: &str, now: Timestamp) -> Lease {
+    Lease {
+        name: lease.to_string(),
+        holder: format!("<damaged {key}>"),
+        epoch: u64::try_from(now.millis()).unwrap_or(0),
+        acquired_at: RELEASED_EXPIRY,
+        expires_at: RELEASED_EXPIRY,
+    }
+}
+
 pub fn lease_lost(ours: &Lease, current: Option<&Lease>) -> StoreError {
     let now_held = match current {
         Some(lease) => format!("is held by {} at epoch {}", lease.holder, lease.epoch),

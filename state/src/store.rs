@@ -63,6 +63,15 @@ pub struct ApprovalRecord {
     pub approved_at: Timestamp,
 }
 
+/// What `approve_with_event` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Approval {
+    /// This call recorded the approval and its journal event.
+    Recorded,
+    /// The operation was approved before; that approval stands and nothing was written.
+    AlreadyApproved(ApprovalRecord),
+}
+
 /// A cheap token that changes whenever any group's spec, labels or existence changes, or an
 /// approval is recorded (create, update, delete, approve); never on status writes, journal
 /// appends or lease operations. Compare for equality only.
@@ -327,6 +336,16 @@ pub trait Store: Send + Sync {
     /// Record a person's approval of the step waiting in AwaitApproval of `operation_id`.
     /// Idempotent.
     async fn approve(&self, name: &str, approval: &ApprovalRecord) -> StoreResult<()>;
+
+    /// `approve`, with `event` appended to the journal in the same atomic write when this
+    /// call records the approval: an approval is never recorded without its journal event,
+    /// and a repeat is neither recorded nor journaled (the first approval stands).
+    async fn approve_with_event(
+        &self,
+        name: &str,
+        approval: &ApprovalRecord,
+        event: &Event,
+    ) -> StoreResult<Approval>;
 
     async fn approval(&self, name: &str, operation_id: &str)
         -> StoreResult<Option<ApprovalRecord>>;

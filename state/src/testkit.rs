@@ -39,7 +39,7 @@ use drctl_schema::{
 use tokio::task::JoinSet;
 
 use crate::store::{
-    ApprovalRecord, ChangeMarker, Event, Fence, InitOutcome, Lease, Store, StoreError,
+    Approval, ApprovalRecord, ChangeMarker, Event, Fence, InitOutcome, Lease, Store, StoreError,
 };
 
 /// A fixed instant (2026-01-01T00:00:00Z): lease tests pass time explicitly, never a clock.
@@ -721,6 +721,57 @@ pub async fn approvals_are_recorded_once_and_read_back(store: Arc<dyn Store>) {
     ));
 }
 
+pub async fn an_approval_and_its_journal_event_are_one_write_and_a_repeat_writes_neither(
+    store: Arc<dyn Store>,
+) {
+    create(&*store, "apprj-a").await;
+    store
+        .append_event("apprj-a", &event("SpecApplied"), None)
+        .await
+        .unwrap();
+    let first = approval("op-1", "alice");
+    assert_eq!(
+        store
+            .approve_with_event("apprj-a", &first, &event("Approved"))
+            .await
+            .unwrap(),
+        Approval::Recorded
+    );
+    assert_eq!(
+        store
+            .approve_with_event("apprj-a", &approval("op-1", "bob"), &event("Approved"))
+            .await
+            .unwrap(),
+        Approval::AlreadyApproved(first.clone())
+    );
+    assert_eq!(
+        store.approval("apprj-a", "op-1").await.unwrap(),
+        Some(first)
+    );
+    let journal: Vec<(u64, String)> = store
+        .events("apprj-a")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.seq, e.reason))
+        .collect();
+    assert_eq!(
+        journal,
+        vec![(1, "SpecApplied".to_string()), (2, "Approved".to_string())]
+    );
+    assert!(matches!(
+        store
+            .approve_with_event(
+                "apprj-missing",
+                &approval("op-1", "alice"),
+                &event("Approved")
+            )
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(store.events("apprj-missing").await.unwrap().is_empty());
+}
+
 pub async fn names_that_are_not_safe_keys_are_rejected(store: Arc<dyn Store>) {
     for bad in ["../escape", "a/b", "", ".hidden"] {
         assert!(
@@ -1133,6 +1184,7 @@ macro_rules! for_each_conformance_case {
             writes_with_a_stale_fence_are_rejected,
             leases_are_acquired_renewed_taken_over_and_released,
             approvals_are_recorded_once_and_read_back,
+            an_approval_and_its_journal_event_are_one_write_and_a_repeat_writes_neither,
             names_that_are_not_safe_keys_are_rejected,
             concurrent_updates_from_one_version_have_exactly_one_winner,
             retrying_writers_converge_without_lost_updates,

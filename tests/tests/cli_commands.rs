@@ -1099,6 +1099,20 @@ fn approve_only_when_a_step_awaits_approval() {
         .unwrap()
         .unwrap();
     assert_eq!(record.approved_by, "tester@testhost");
+    // A repeat changes nothing: the first approval stands, and it is journaled once.
+    let again = env.ok(&["approve", "myapp-prod"]);
+    assert!(
+        again.stdout.contains("already approved by tester@testhost"),
+        "{again}"
+    );
+    let approved: Vec<_> = runtime()
+        .block_on(store.events("myapp-prod"))
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.reason == "Approved")
+        .collect();
+    assert_eq!(approved.len(), 1, "{approved:?}");
+    assert_eq!(approved[0].operation_id.as_deref(), Some("op-test-1"));
     assert!(env
         .ok(&["history", "myapp-prod"])
         .stdout

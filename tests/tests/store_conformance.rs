@@ -367,3 +367,64 @@ async fn spec_writes_with_events_are_journaled_in_write_order_on_dynamodb() {
     let (store, _moto) = fixture().await;
     drctl_state::testkit::spec_writes_with_events_are_journaled_in_write_order(store).await;
 }
+
+/// A lease item that no longer parses (here: its epoch written as a string by hand) must not
+/// stop every replica for good: its holder is fenced, a new holder takes it over at a higher
+/// epoch, and the damaged item is kept beside it.
+#[tokio::test]
+async fn a_damaged_lease_item_fences_its_holder_and_is_taken_over_at_a_higher_epoch() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let (store, moto) = fixture().await;
+    store.create(&testkit::group("web")).await.unwrap();
+    let old = store
+        .acquire_lease("controller", "controller/a", testkit::T0, 15_000)
+        .await
+        .unwrap()
+        .unwrap();
+    let client = emulator_client(&moto.endpoint());
+    client
+        .update_item()
+        .table_name(TABLE)
+        .key("pk", AttributeValue::S("lease".into()))
+        .key("sk", AttributeValue::S("controller".into()))
+        .update_expression("SET epoch = :bad")
+        .expression_attribute_values(":bad", AttributeValue::S("seven".into()))
+        .send()
+        .await
+        .unwrap();
+
+    let status = testkit::status(drctl_schema::Phase::Converged, 1);
+    assert!(matches!(
+        store.write_status("web", &status, &old.fence()).await,
+        Err(StoreError::Fenced { .. })
+    ));
+    assert!(matches!(
+        store.renew_lease(&old, testkit::T0, 15_000).await,
+        Err(StoreError::LeaseLost { .. })
+    ));
+    let new = store
+        .acquire_lease("controller", "controller/b", testkit::T0, 15_000)
+        .await
+        .unwrap()
+        .expect("a damaged lease is free to take");
+    assert!(new.epoch > old.epoch, "{new:?}");
+    store
+        .write_status("web", &status, &new.fence())
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.write_status("web", &status, &old.fence()).await,
+        Err(StoreError::Fenced { .. })
+    ));
+    let kept = client
+        .get_item()
+        .table_name(TABLE)
+        .key("pk", AttributeValue::S("lease".into()))
+        .key("sk", AttributeValue::S("controller.damaged".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the evidence was lost");
+    assert_eq!(kept.get("epoch"), Some(&AttributeValue::S("seven".into())));
+}

@@ -6,13 +6,14 @@
 //! that is gone, and tell the approver that the destructive steps will run. So approve is
 //! refused (exit 3) naming spec.writer, its values and who changed it; and since the approval
 //! record is not a versioned write, the spec is read again after it to catch a change that
-//! raced with it.
+//! raced with it. The approval and its journal event are one store write: the journal never
+//! misses an approval, and a repeat approval changes nothing.
 
 use drctl_schema::{FailoverGroup, Operation, StepName, StepState, Timestamp};
-use drctl_state::{ApprovalRecord, Store};
+use drctl_state::{Approval, ApprovalRecord, Store};
 
 use super::common::{
-    actor, describe_conflicts, get_existing, journal, open_store, store_error, Sides,
+    actor, describe_conflicts, get_existing, open_store, store_error, user_event, Sides,
 };
 use crate::cli::exit::{CliError, CliResult, ExitStatus};
 use crate::cli::merge::Conflict;
@@ -47,30 +48,25 @@ pub async fn run(store_url: &str, name: &str) -> CliResult<ExitStatus> {
         approved_by: actor(),
         approved_at: Timestamp::now(),
     };
-    store.approve(name, &approval).await.map_err(store_error)?;
-    let next: Vec<&str> = op
-        .steps
-        .iter()
-        .skip_while(|s| s.name != StepName::AwaitApproval)
-        .skip(1)
-        .map(|s| s.name.as_str())
-        .collect();
-    let message = format!(
-        "approved {} of operation {} ({} {} -> {}); next: {}",
-        StepName::AwaitApproval,
-        op.id,
-        op.type_.as_str(),
-        op.from,
-        op.to,
-        if next.is_empty() {
-            "-".to_string()
-        } else {
-            next.join(", ")
-        }
-    );
-    journal(store.as_ref(), name, "Approved", message.clone(), None).await;
-    // The approval is recorded (and journaled, as an audit fact), but it is not a versioned
-    // write: a writer change that raced with it means the operation will not go on.
+    let message = approval_message(op);
+    let mut event = user_event("Approved", message.clone(), None);
+    event.operation_id = Some(op.id.clone());
+    event.step = Some(StepName::AwaitApproval.as_str().to_string());
+    let outcome = store
+        .approve_with_event(name, &approval, &event)
+        .await
+        .map_err(store_error)?;
+    if let Approval::AlreadyApproved(earlier) = outcome {
+        crate::outln!(
+            "failovergroup/{name}: operation {} was already approved by {} at {}; nothing changed",
+            op.id,
+            earlier.approved_by,
+            earlier.approved_at
+        );
+        return Ok(ExitStatus::Success);
+    }
+    // The approval is recorded with its journal event (an audit fact), but it is not a
+    // versioned write: a writer change that raced with it means the operation will not go on.
     let after = get_existing(store.as_ref(), name).await?;
     check_still_planned(
         store.as_ref(),
@@ -83,6 +79,30 @@ pub async fn run(store_url: &str, name: &str) -> CliResult<ExitStatus> {
     .await?;
     crate::outln!("failovergroup/{name} approved: {message}");
     Ok(ExitStatus::Success)
+}
+
+/// "approved AwaitApproval of operation ID (Type from -> to); next: the steps after it".
+fn approval_message(op: &Operation) -> String {
+    let next: Vec<&str> = op
+        .steps
+        .iter()
+        .skip_while(|s| s.name != StepName::AwaitApproval)
+        .skip(1)
+        .map(|s| s.name.as_str())
+        .collect();
+    format!(
+        "approved {} of operation {} ({} {} -> {}); next: {}",
+        StepName::AwaitApproval,
+        op.id,
+        op.type_.as_str(),
+        op.from,
+        op.to,
+        if next.is_empty() {
+            "-".to_string()
+        } else {
+            next.join(", ")
+        }
+    )
 }
 
 /// Exit 3 if the spec changed since `op` was planned and spec.writer no longer names its

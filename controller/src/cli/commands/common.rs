@@ -106,22 +106,6 @@ pub fn user_event(reason: &str, message: String, data: Option<serde_json::Value>
 /// write leaves). It goes into the same atomic write as the spec (`update_with_event`).
 pub type Note<'a> = &'a (dyn Fn(&FailoverGroup, &FailoverGroup) -> Event + Sync);
 
-/// Append a user event that is not part of a spec write (an approval). The write it records
-/// has already happened, so a journal failure is reported on stderr but does not turn a
-/// success into a failure.
-pub async fn journal(
-    store: &dyn Store,
-    name: &str,
-    reason: &str,
-    message: String,
-    data: Option<serde_json::Value>,
-) {
-    let event = user_event(reason, message, data);
-    if let Err(err) = store.append_event(name, &event, None).await {
-        eprintln!("warning: failovergroup/{name}: the change was saved but its journal event was not: {err}");
-    }
-}
-
 /// The outcome of a conditional read-modify-write.
 // Built once per command and returned by value: boxing the documents would buy nothing.
 #[allow(clippy::large_enum_variant)]
@@ -623,14 +607,15 @@ mod tests {
         theirs.spec.dns_owner = Some("us-west-2".into());
         let after = store.update(&theirs, "1").await.unwrap();
         let changes = user_changes(&base, &after);
-        journal(
-            &store,
-            "myapp-prod",
+        let event = user_event(
             "FailoverRequested",
             "test".into(),
             Some(change_data(&after, &changes)),
-        )
-        .await;
+        );
+        store
+            .append_event("myapp-prod", &event, None)
+            .await
+            .unwrap();
         (store, base)
     }
 
