@@ -1,3 +1,4 @@
 //! Helpers for the end-to-end tests.
 pub mod bin;
+pub mod cli_env;
 pub mod moto;

@@ -4,100 +4,18 @@
 //! through the store API with a lease fence, as the real controller would write it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use drctl_e2e::bin::{Drctl, Run};
+use drctl_e2e::bin::Drctl;
+use drctl_e2e::cli_env::{runtime, write_status, Env};
 use drctl_schema::{
-    FailoverGroup, FailoverGroupStatus, ObservedSummary, Operation, OperationState, OperationType,
-    Phase, StepName, StepRecord, StepState, Timestamp,
+    FailoverGroupStatus, ObservedSummary, Operation, OperationState, OperationType, Phase,
+    StepName, StepRecord, StepState, Timestamp,
 };
 use drctl_state::{FileStore, Store};
 
 const ALIAS: &str = include_str!("../../examples/failovergroup.yaml");
 const CNAME: &str = include_str!("../../examples/failovergroup-cname.yaml");
-
-struct Env {
-    dir: tempfile::TempDir,
-    drctl: Drctl,
-}
-
-impl Env {
-    fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let store = format!("file://{}", dir.path().join("store").display());
-        let drctl = Drctl::initialised(store).unwrap();
-        Env { dir, drctl }
-    }
-
-    fn file(&self, name: &str, content: &str) -> PathBuf {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, content).unwrap();
-        path
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        self.drctl.run(args)
-    }
-
-    fn ok(&self, args: &[&str]) -> Run {
-        let run = self.run(args);
-        assert_eq!(run.code, 0, "drctl {args:?}: {run}");
-        run
-    }
-
-    fn apply(&self, content: &str) -> Run {
-        let path = self.file("apply.yaml", content);
-        self.run(&["apply", "-f", path.to_str().unwrap()])
-    }
-
-    fn store(&self) -> FileStore {
-        FileStore::new(self.dir.path().join("store"))
-    }
-
-    fn get(&self, name: &str) -> FailoverGroup {
-        let run = self.ok(&["get", name, "-o", "json"]);
-        serde_json::from_str(&run.stdout).unwrap()
-    }
-
-    /// A shell script usable as $EDITOR.
-    fn editor(&self, name: &str, body: &str) -> String {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, format!("#!/bin/sh\nset -e\n{body}\n")).unwrap();
-        std::process::Command::new("chmod")
-            .arg("+x")
-            .arg(&path)
-            .status()
-            .unwrap();
-        path.display().to_string()
-    }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// Write `status` as the controller would: under a lease, fenced.
-fn write_status(store: &FileStore, name: &str, status: &FailoverGroupStatus) {
-    runtime().block_on(async {
-        let lease = store
-            .acquire_lease(
-                "drctl-controller",
-                "test-controller",
-                Timestamp::now(),
-                60_000,
-            )
-            .await
-            .unwrap()
-            .unwrap();
-        store
-            .write_status(name, status, &lease.fence())
-            .await
-            .unwrap();
-    });
-}
 
 fn operation(generation: u64, steps: &[(StepName, StepState)]) -> Operation {
     Operation {
@@ -370,7 +288,7 @@ fn diff_exits_above_1_when_it_cannot_tell_so_an_error_never_reads_as_a_change() 
 fn diff_exits_0_without_change_1_with_change_and_2_on_invalid_input() {
     let env = Env::new();
     let path = env.file("x.yaml", ALIAS);
-    let p = path.to_str().unwrap();
+    let p = &path;
     let run = env.run(&["diff", "-f", p]);
     assert_eq!(run.code, 1, "a new group is a change: {run}");
     assert!(run.stdout.contains("--- /dev/null"), "{run}");
@@ -387,7 +305,7 @@ fn diff_exits_0_without_change_1_with_change_and_2_on_invalid_input() {
             .replace("writer: us-east-1", "writer: us-west-2")
             .replace("dnsOwner: us-east-1", "dnsOwner: us-west-2"),
     );
-    let run = env.run(&["diff", "-f", changed.to_str().unwrap()]);
+    let run = env.run(&["diff", "-f", &changed]);
     assert_eq!(run.code, 1, "{run}");
     // A changed block reads as in GNU diff: the removed lines, then the added ones.
     assert!(
@@ -407,7 +325,7 @@ fn diff_exits_0_without_change_1_with_change_and_2_on_invalid_input() {
     // --cloud sim: the calls the controller's first pass would make, from the same planner,
     // against a world built as the group was last observed. Still nothing is written.
     let before = env.run(&["get", "myapp-prod", "-o", "json"]).stdout;
-    let run = env.run(&["diff", "-f", changed.to_str().unwrap(), "--cloud", "sim"]);
+    let run = env.run(&["diff", "-f", &changed, "--cloud", "sim"]);
     assert_eq!(run.code, 1, "{run}");
     assert!(
         run.stdout
@@ -434,7 +352,7 @@ fn diff_exits_0_without_change_1_with_change_and_2_on_invalid_input() {
         "z.yaml",
         &ALIAS.replace("writer: us-east-1", "writer: eu-west-9"),
     );
-    let run = env.run(&["diff", "-f", bad.to_str().unwrap()]);
+    let run = env.run(&["diff", "-f", &bad]);
     assert_eq!(run.code, 2, "{run}");
     assert!(
         run.stderr
@@ -443,7 +361,7 @@ fn diff_exits_0_without_change_1_with_change_and_2_on_invalid_input() {
     );
 
     let immutable = env.file("w.yaml", &ALIAS.replace("Z0123456789ABCDEFGHIJ", "Z42"));
-    let run = env.run(&["diff", "-f", immutable.to_str().unwrap()]);
+    let run = env.run(&["diff", "-f", &immutable]);
     assert_eq!(run.code, 2, "{run}");
     assert!(
         run.stderr
@@ -630,7 +548,7 @@ fn edit_beaten_by_a_concurrent_write_merges_and_says_what_changed() {
     );
     let editor = racing_editor(
         &env,
-        &format!("apply -f {}", other.display()),
+        &format!("apply -f {}", other),
         r#"sed -i 's/suspended: false/suspended: true/' "$1""#,
         "true",
     );
@@ -743,7 +661,7 @@ fn edit_conflicting_with_a_concurrent_change_of_the_same_field_shows_three_value
     );
     let editor = racing_editor(
         &env,
-        &format!("apply -f {}", other.display()),
+        &format!("apply -f {}", other),
         r#"sed -i 's/maxLagSeconds: 5/maxLagSeconds: 9/; s/suspended: false/suspended: true/' "$1""#,
         "true",
     );
@@ -779,7 +697,7 @@ fn edit_conflict_resolved_in_the_reopened_editor_is_saved_with_the_other_changes
     );
     let editor = racing_editor(
         &env,
-        &format!("apply -f {}", other.display()),
+        &format!("apply -f {}", other),
         r#"sed -i 's/maxLagSeconds: 5/maxLagSeconds: 9/; s/suspended: false/suspended: true/' "$1""#,
         r#"sed -i 's/maxLagSeconds: 7/maxLagSeconds: 8/' "$1""#,
     );
@@ -1188,7 +1106,7 @@ fn commands_on_a_path_that_is_not_a_store_fail_naming_it_and_suggesting_init() {
         for args in [
             vec!["get"],
             vec!["history", "myapp-prod"],
-            vec!["apply", "-f", example.to_str().unwrap()],
+            vec!["apply", "-f", &example],
             vec!["delete", "myapp-prod"],
         ] {
             let run = drctl.run(&args);

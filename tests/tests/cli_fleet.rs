@@ -6,88 +6,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
-use drctl_e2e::bin::{Drctl, Run};
-use drctl_state::{FileStore, Store};
+use drctl_e2e::cli_env::Env;
 
 const ALIAS: &str = include_str!("../../examples/failovergroup.yaml");
 const CNAME: &str = include_str!("../../examples/failovergroup-cname.yaml");
-
-struct Env {
-    dir: tempfile::TempDir,
-    drctl: Drctl,
-}
-
-impl Env {
-    fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let store = format!("file://{}", dir.path().join("store").display());
-        let drctl = Drctl::initialised(store).unwrap();
-        Env { dir, drctl }
-    }
-
-    fn path(&self, relative: &str) -> PathBuf {
-        self.dir.path().join(relative)
-    }
-
-    /// Write `content` at `relative` (directories made as needed); returns the path as text.
-    fn file(&self, relative: &str, content: &str) -> String {
-        let path = self.path(relative);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, content).unwrap();
-        path.display().to_string()
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        self.drctl.run(args)
-    }
-
-    fn ok(&self, args: &[&str]) -> Run {
-        let run = self.run(args);
-        assert_eq!(run.code, 0, "drctl {args:?}: {run}");
-        run
-    }
-
-    fn store(&self) -> FileStore {
-        FileStore::new(self.path("store"))
-    }
-
-    fn names(&self) -> BTreeSet<String> {
-        let list: serde_json::Value =
-            serde_json::from_str(&self.ok(&["get", "-o", "json"]).stdout).unwrap();
-        list["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["metadata"]["name"].as_str().unwrap().to_string())
-            .collect()
-    }
-
-    fn list(&self, args: &[&str]) -> Vec<serde_json::Value> {
-        let mut all = vec!["get", "-o", "json"];
-        all.extend_from_slice(args);
-        let list: serde_json::Value = serde_json::from_str(&self.ok(&all).stdout).unwrap();
-        list["items"].as_array().unwrap().clone()
-    }
-
-    /// The journal reasons of every group, by name.
-    fn journal_reasons(&self, names: &BTreeSet<String>) -> Vec<(String, Vec<String>)> {
-        let store = self.store();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let mut out = Vec::new();
-            for name in names {
-                let events = store.events(name).await.unwrap();
-                out.push((name.clone(), events.into_iter().map(|e| e.reason).collect()));
-            }
-            out
-        })
-    }
-}
 
 /// The alias example as group `name`: every identifier renamed so that groups made this way
 /// claim different AWS resources, with the given labels.
