@@ -18,6 +18,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 pub mod fleet;
+pub mod real_time_store;
 
 use crate::metrics::Metrics;
 use crate::observe::ObserveCache;

@@ -16,6 +16,7 @@ use crate::cli::args::{CloudKind, ControllerArgs, LogFormat};
 use crate::cli::exit::{CliError, CliResult, ExitStatus};
 use crate::metrics::Metrics;
 use crate::runtime::{Controller, RunMode, RunOutcome, RuntimeConfig};
+use crate::simulation::real_time_store::RealTimeStore;
 use crate::simulation::{run_on_own_runtime, wall_now, SimPace};
 
 fn init_logging(format: LogFormat) {
@@ -113,7 +114,9 @@ pub async fn run(store_url: &str, args: ControllerArgs) -> CliResult<ExitStatus>
         CloudKind::Sim => {
             // Faster polling in virtual time costs nothing and shortens rehearsals.
             config.planner.operation_poll = Duration::from_secs(1);
-            let url = store_url.to_string();
+            // Opened here, on the real clock; its calls stay there (RealTimeStore).
+            let real_store = open_store(store_url).await?;
+            let real_time = tokio::runtime::Handle::current();
             // The store is a real one (file:// or dynamodb://), read and written by processes
             // on real time: the simulated world's time starts at the real now, and leases are
             // stamped with the wall clock. A run that never ends would leave virtual time
@@ -124,7 +127,8 @@ pub async fn run(store_url: &str, args: ControllerArgs) -> CliResult<ExitStatus>
             };
             let outcome = tokio::task::spawn_blocking(move || {
                 run_on_own_runtime(pace, move || async move {
-                    let store = drctl_state::open(&url).await?;
+                    let store: std::sync::Arc<dyn drctl_state::Store> =
+                        std::sync::Arc::new(RealTimeStore::new(real_store, real_time));
                     let groups = store.list().await?;
                     let world =
                         crate::simulation::world_for(&groups, 1, wall_now()).map_err(|e| {
