@@ -307,9 +307,19 @@ pub struct DemoArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("rehearsed").args(["file", "group"])))]
 pub struct SimArgs {
     #[arg(long, value_name = "NAME", help = scenario_help())]
     pub scenario: String,
+    /// Rehearse the group in FILE (one FailoverGroup document) instead of the shipped
+    /// example: the simulated world is provisioned from it, and the incident strikes its
+    /// writer's region.
+    #[arg(short = 'f', long = "filename", value_name = "FILE")]
+    pub file: Option<String>,
+    /// Rehearse this group as the store (--store) holds it, instead of the shipped example.
+    /// Nothing is written to the store.
+    #[arg(long = "group", value_name = "NAME")]
+    pub group: Option<String>,
     /// Seed of the simulated world (the same seed replays the same run).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,

@@ -109,6 +109,9 @@ pub struct ScenarioOptions {
     pub detection_seconds: u64,
     /// Simulated timings other than the sim's documented defaults (sensitivity runs).
     pub timings: Option<drctl_sim::SimTimings>,
+    /// The group to rehearse (`drctl sim -f FILE | --group NAME`); None: the shipped example.
+    /// Its writer is the home region the incident strikes; the other region takes over.
+    pub group: Option<FailoverGroup>,
 }
 
 impl ScenarioOptions {
@@ -120,6 +123,7 @@ impl ScenarioOptions {
             narrator: None,
             detection_seconds: 60,
             timings: None,
+            group: None,
         }
     }
 }
@@ -150,6 +154,8 @@ pub struct TimelineEntry {
 #[derive(Debug, Clone, Serialize)]
 pub struct ScenarioReport {
     pub scenario: Scenario,
+    /// The group rehearsed (`metadata.name`).
+    pub group: String,
     pub seed: u64,
     pub strategy: Strategy,
     /// From the start of the incident (the outage, or the operator's request for a planned
@@ -346,7 +352,10 @@ pub async fn run_scenario(
     scenario: Scenario,
     options: ScenarioOptions,
 ) -> Result<ScenarioReport, SimulationError> {
-    let group = example_group()?;
+    let group = match &options.group {
+        Some(group) => group.clone(),
+        None => example_group()?,
+    };
     let mut config = SimConfig::new(options.seed);
     if let Some(timings) = &options.timings {
         config.timings = timings.clone();
@@ -366,9 +375,7 @@ pub async fn run_scenario(
         .clone()
         .unwrap_or_else(|| world.store_as(REPLICA));
     store.init().await?;
-    let mut doc = group.clone();
-    doc.status = None;
-    store.create(&doc).await?;
+    store.create(&fresh_document(&group)).await?;
     let cloud = world.cloud(REPLICA);
     let start = world.now();
     let mut run = Run {
@@ -485,14 +492,39 @@ pub async fn run_scenario(
     Ok(report)
 }
 
+/// `group` as a user would first apply it to an empty store: no status, no store-set fields.
+pub fn fresh_document(group: &FailoverGroup) -> FailoverGroup {
+    let mut doc = group.clone();
+    doc.status = None;
+    doc.metadata.resource_version = None;
+    doc.metadata.generation = None;
+    doc
+}
+
+/// The group's home (its writer) and the region that takes over from it.
+pub fn home_and_standby(group: &FailoverGroup) -> Result<(String, String), SimulationError> {
+    let home = group.spec.writer.clone();
+    let standby = group
+        .spec
+        .other_region(&home)
+        .map(str::to_string)
+        .ok_or_else(|| {
+            SimulationError::World(format!(
+                "failovergroup/{}: spec.regions has no region besides the writer {home}",
+                group.metadata.name
+            ))
+        })?;
+    Ok((home, standby))
+}
+
 /// The scripted incident. Returns the report skeleton and the operations drctl ran.
 async fn drive(
     scenario: Scenario,
     options: &ScenarioOptions,
     run: &mut Run,
 ) -> Result<(ScenarioReport, Vec<Operation>), SimulationError> {
-    let east = "us-east-1";
-    let west = "us-west-2";
+    let (east, west) = home_and_standby(&run.doc().await?)?;
+    let (east, west) = (east.as_str(), west.as_str());
     run.say(format!(
         "steady state: {} writer in {east}, DNS at {east}, the app commits 10 writes/s",
         run.doc_name
@@ -519,8 +551,13 @@ async fn drive(
                     region: east.to_string(),
                 },
             );
+            let control_plane = if east == drctl_sim::ROUTE53_CONTROL_REGION {
+                format!(", and the Route 53 control plane (hosted in {east}) with it,")
+            } else {
+                String::new()
+            };
             run.say(format!(
-                "{east} goes dark, and the Route 53 control plane (hosted in {east}) with it, for {} min",
+                "{east} goes dark{control_plane} for {} min",
                 DNS_DOWN_OUTAGE_SECONDS / 60
             ));
         }
@@ -545,9 +582,11 @@ async fn drive(
             run.operator_moves_writer(west, scenario.has_outage())
                 .await?;
             let doc = run
-                .wait_until("failover to us-west-2", Duration::from_secs(3600), |d| {
-                    converged_on(d, west, generation_before + 1)
-                })
+                .wait_until(
+                    &format!("failover to {west}"),
+                    Duration::from_secs(3600),
+                    |d| converged_on(d, west, generation_before + 1),
+                )
                 .await?;
             let op = doc
                 .status
@@ -647,7 +686,7 @@ async fn drive(
         }
         let doc = run
             .wait_until(
-                "failback to us-east-1",
+                &format!("failback to {east}"),
                 Duration::from_secs(4 * 3600),
                 |d| converged_on(d, east, generation_before + 1),
             )
@@ -668,6 +707,7 @@ async fn drive(
     Ok((
         ScenarioReport {
             scenario,
+            group: run.doc_name.clone(),
             seed: options.seed,
             strategy: options.strategy,
             rto_seconds: rto,

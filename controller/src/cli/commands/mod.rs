@@ -48,7 +48,7 @@ pub async fn dispatch(cli: Cli) -> CliResult<ExitStatus> {
         Command::History { name, output } => history::run(&store, &name, output).await,
         Command::Controller(args) => controller::run(&store, args).await,
         Command::Demo(args) => demo::run(args).await,
-        Command::Sim(args) => sim::run(args).await,
+        Command::Sim(args) => sim::run(&store, args).await,
         Command::Schema => schema::run(),
         #[cfg(feature = "aws")]
         Command::IamPolicy {

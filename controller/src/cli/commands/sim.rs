@@ -2,7 +2,10 @@
 //! simulated world, in virtual time, with RTO, RPO, API calls, the timeline and the
 //! invariant check.
 
-use super::common::{duration, table};
+use drctl_schema::FailoverGroup;
+
+use super::common::{duration, open_store, store_error, table};
+use super::input::read_all;
 use crate::cli::args::{Baseline, SimArgs};
 use crate::cli::exit::{CliError, CliResult, ExitStatus};
 use crate::simulation::fleet::{run_fleet_outage, FleetOptions, FleetReport, FLEET_OUTAGE};
@@ -115,8 +118,46 @@ fn render_fleet(report: &FleetReport) -> String {
     out
 }
 
-pub async fn run(args: SimArgs) -> CliResult<ExitStatus> {
+/// The group `-f FILE` or `--group NAME` names (None: the shipped example). A file that
+/// cannot be read or holds anything but one valid group, or a name the store does not hold,
+/// is invalid input (exit 2), named.
+async fn rehearsed_group(store_url: &str, args: &SimArgs) -> CliResult<Option<FailoverGroup>> {
+    if let Some(file) = &args.file {
+        return group_from_file(file).map(Some);
+    }
+    let Some(name) = &args.group else {
+        return Ok(None);
+    };
+    let store = open_store(store_url).await?;
+    match store.get(name).await.map_err(store_error)? {
+        Some(group) => Ok(Some(group)),
+        None => Err(CliError::invalid(anyhow::anyhow!(
+            "--group: no failovergroup/{name} in the store {store_url}"
+        ))),
+    }
+}
+
+/// The one FailoverGroup of `file`, parsed and validated as `apply -f` does.
+pub fn group_from_file(file: &str) -> CliResult<FailoverGroup> {
+    let mut docs = read_all(&[file.to_string()], false)?;
+    if docs.len() != 1 {
+        return Err(CliError::invalid(anyhow::anyhow!(
+            "{file}: holds {} documents; a rehearsal needs exactly one FailoverGroup",
+            docs.len()
+        )));
+    }
+    Ok(docs.remove(0).doc)
+}
+
+pub async fn run(store_url: &str, args: SimArgs) -> CliResult<ExitStatus> {
+    let group = rehearsed_group(store_url, &args).await?;
     if args.scenario == FLEET_OUTAGE {
+        if group.is_some() {
+            return Err(CliError::invalid(anyhow::anyhow!(
+                "--scenario fleet-outage builds its own fleet of groups (--groups N); \
+                 -f and --group are for the single-group scenarios"
+            )));
+        }
         return run_fleet(args).await;
     }
     let Some(scenario) = Scenario::parse(&args.scenario) else {
@@ -131,9 +172,12 @@ pub async fn run(args: SimArgs) -> CliResult<ExitStatus> {
     let seed = args.seed;
     let baseline = args.baseline;
     let report = simulate(move || async move {
-        let mut report = run_scenario(scenario, ScenarioOptions::new(seed)).await?;
+        let mut options = ScenarioOptions::new(seed);
+        options.group = group.clone();
+        let mut report = run_scenario(scenario, options).await?;
         if baseline == Some(Baseline::Sequential) {
             let mut options = ScenarioOptions::new(seed);
+            options.group = group;
             options.strategy = Strategy::Sequential;
             let sequential = run_scenario(scenario, options).await?;
             report.baseline = Some(Box::new(sequential));
@@ -163,8 +207,9 @@ fn secs(v: Option<f64>) -> String {
 pub fn render(report: &ScenarioReport) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "scenario {} (seed {}), {} of virtual time\n\n",
+        "scenario {} on failovergroup/{} (seed {}), {} of virtual time\n\n",
         report.scenario.name(),
+        report.group,
         report.seed,
         duration(report.virtual_seconds)
     ));
