@@ -147,3 +147,86 @@ fn sim_refuses_a_group_the_store_does_not_hold_naming_it() {
     assert_eq!(run.code, 2, "{run}");
     assert!(run.stderr.contains("ghost"), "{run}");
 }
+
+/// The group with `objectives` added under its spec.
+fn with_objectives(group: &str, objectives: &str) -> String {
+    group.replace(
+        "  suspended: false\n",
+        &format!("  suspended: false\n  objectives: {objectives}\n"),
+    )
+}
+
+#[test]
+fn a_real_operation_slower_than_its_rto_objective_is_shown_missed_with_an_event() {
+    let env = Env::new();
+    let file = env.file("shop.yaml", &with_objectives(ALIAS, "{rtoSeconds: 1}"));
+    env.ok(&["apply", "-f", &file]);
+    env.ok(&["controller", "--cloud", "sim", "--once"]);
+    env.ok(&["failover", "myapp-prod", "--to", "us-west-2"]);
+    env.ok(&[
+        "controller",
+        "--cloud",
+        "sim",
+        "--until-converged",
+        "--timeout",
+        "900",
+    ]);
+    let doc = env.json(&["get", "myapp-prod", "-o", "json"]);
+    let judgement = &doc["status"]["objectives"];
+    assert_eq!(judgement["met"], false, "{doc:#}");
+    assert_eq!(judgement["missed"][0]["objective"], "rtoSeconds", "{doc:#}");
+    assert_eq!(
+        judgement["operationId"], doc["status"]["lastOperation"]["id"],
+        "{doc:#}"
+    );
+    let describe = env.ok(&["describe", "myapp-prod"]).stdout;
+    assert!(
+        describe.contains("Objectives:        RTO 1 s, RPO -"),
+        "{describe}"
+    );
+    assert!(describe.contains("Objectives: MISSED: RTO"), "{describe}");
+    let history = env.ok(&["history", "myapp-prod"]).stdout;
+    assert!(history.contains("ObjectiveMissed"), "{history}");
+}
+
+#[test]
+fn a_bad_objective_is_refused_naming_its_field() {
+    let env = Env::new();
+    for (objectives, field) in [
+        ("{rtoSeconds: 0}", "spec.objectives.rtoSeconds"),
+        ("{rpoSeconds: -3}", "spec.objectives.rpoSeconds"),
+        ("{rtoSecond: 30}", "spec.objectives.rtoSecond"),
+    ] {
+        let file = env.file("bad.yaml", &with_objectives(ALIAS, objectives));
+        let run = env.run(&["apply", "-f", &file]);
+        assert_eq!(run.code, 2, "{objectives}: {run}");
+        assert!(run.stderr.contains(field), "{objectives}: {run}");
+    }
+    let run = env.run(&["get", "-o", "json"]);
+    assert!(!run.stdout.contains("myapp-prod"), "{run}");
+}
+
+#[test]
+fn sim_judges_the_run_against_the_groups_objectives() {
+    let env = Env::new();
+    let file = env.file(
+        "shop.yaml",
+        &with_objectives(ALIAS, "{rtoSeconds: 60, rpoSeconds: 30}"),
+    );
+    let report = env.json(&[
+        "sim",
+        "--scenario",
+        "region-outage-failover",
+        "-f",
+        &file,
+        "--json",
+    ]);
+    let judgement = &report["objectives"];
+    assert_eq!(judgement["met"], false, "{report:#}");
+    assert_eq!(
+        judgement["missed"].as_array().unwrap().len(),
+        1,
+        "{report:#}"
+    );
+    assert_eq!(judgement["missed"][0]["objective"], "rtoSeconds");
+}

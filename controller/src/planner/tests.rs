@@ -107,6 +107,7 @@ impl SpecBuilder {
             },
             failback: FailbackSpec::default(),
             verify: None,
+            objectives: None,
         })
     }
     fn writer(mut self, region: &str) -> Self {
@@ -940,6 +941,79 @@ fn a_finished_operation_records_its_rto_and_moves_to_last_operation() {
     assert_eq!(last.state, OperationState::Succeeded);
     assert!(last.rto_seconds.expect("rto") > 0.0);
     assert_eq!(status.phase, Phase::Converged);
+}
+
+/// Runs a switchover to WEST to its end under `objectives`; returns the last status and every
+/// event raised on the way.
+fn finish_switchover_under(
+    objectives: drctl_schema::Objectives,
+) -> (FailoverGroupStatus, Vec<String>) {
+    let mut spec = SpecBuilder::new().writer(WEST).verify().build();
+    spec.objectives = Some(objectives);
+    let first = Run::new(&spec, &WorldBuilder::healthy().build())
+        .generation(2)
+        .plan();
+    let mut events: Vec<String> = first.events.iter().map(|e| e.reason.clone()).collect();
+    let mut status = first.status;
+    let mut world = WorldBuilder::healthy()
+        .writer(WEST)
+        .record_at(WEST)
+        .compute(WEST, 6, 6, 6, 24)
+        .compute(EAST, 1, 1, 1, 24)
+        .build();
+    world.health = Some(Seen::Known(200));
+    let mut now = 1_000_000;
+    for _ in 0..5 {
+        now += 20_000;
+        let plan = Run::new(&spec, &world)
+            .status(status)
+            .generation(2)
+            .at(now)
+            .plan();
+        events.extend(plan.events.iter().map(|e| e.reason.clone()));
+        status = plan.status;
+    }
+    assert!(status.operation.is_none(), "{:?}", status.operation);
+    (status, events)
+}
+
+#[test]
+fn an_operation_slower_than_its_rto_objective_is_judged_missed_with_an_event() {
+    let (status, events) = finish_switchover_under(drctl_schema::Objectives {
+        rto_seconds: Some(1),
+        rpo_seconds: Some(0),
+    });
+    let judgement = status.objectives.expect("judged");
+    let last = status.last_operation.expect("last operation");
+    assert_eq!(judgement.operation_id, last.id);
+    assert!(!judgement.met, "{judgement:?}");
+    assert_eq!(judgement.missed.len(), 1, "{judgement:?}");
+    assert_eq!(judgement.missed[0].objective, "rtoSeconds");
+    assert_eq!(judgement.missed[0].objective_seconds, 1);
+    assert_eq!(Some(judgement.missed[0].measured_seconds), last.rto_seconds);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|r| *r == crate::planner::OBJECTIVE_MISSED)
+            .count(),
+        1,
+        "{events:?}"
+    );
+}
+
+#[test]
+fn an_operation_within_its_objectives_is_judged_met_without_an_event() {
+    let (status, events) = finish_switchover_under(drctl_schema::Objectives {
+        rto_seconds: Some(3600),
+        rpo_seconds: Some(0),
+    });
+    let judgement = status.objectives.expect("judged");
+    assert!(judgement.met, "{judgement:?}");
+    assert!(judgement.unmeasured.is_empty(), "{judgement:?}");
+    assert!(
+        !events.iter().any(|r| r == crate::planner::OBJECTIVE_MISSED),
+        "{events:?}"
+    );
 }
 
 #[test]

@@ -168,6 +168,9 @@ pub struct ScenarioReport {
     pub critical_path_seconds: Option<f64>,
     /// The data-loss window drctl recorded (replication lag at the cut).
     pub rpo_seconds: Option<f64>,
+    /// The run's RTO and RPO against the group's `spec.objectives` (absent: none given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub objectives: Option<drctl_schema::ObjectivesJudgement>,
     /// Committed writes the simulated application lost, measured independently.
     pub lost_writes: u64,
     pub api_calls: BTreeMap<String, CallCounts>,
@@ -488,6 +491,15 @@ pub async fn run_scenario(
     }
     report.virtual_seconds = run.now_s();
     report.timeline = std::mem::take(&mut run.timeline);
+    report.objectives = group.spec.objectives.map(|objectives| {
+        let first = operations
+            .first()
+            .map(|o| o.id.as_str())
+            .unwrap_or_default();
+        // A planned move loses nothing by construction; a failover records its window.
+        let rpo = report.rpo_seconds.or(Some(0.0));
+        drctl_schema::ObjectivesJudgement::judge(first, objectives, report.rto_seconds, rpo)
+    });
 
     Ok(report)
 }
@@ -714,6 +726,7 @@ async fn drive(
             recovery_seconds: recovery,
             critical_path_seconds: critical,
             rpo_seconds: rpo,
+            objectives: None,
             lost_writes: 0,
             api_calls: BTreeMap::new(),
             steps,

@@ -255,6 +255,9 @@ pub fn render(report: &ScenarioReport) -> String {
             .unwrap_or_else(|| "-".to_string()),
         report.lost_writes
     ));
+    if let Some(j) = &report.objectives {
+        out.push_str(&format!("objectives: {}\n", j.summary()));
+    }
     let calls: Vec<Vec<String>> = report
         .api_calls
         .iter()
