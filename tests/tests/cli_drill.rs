@@ -230,3 +230,140 @@ fn sim_judges_the_run_against_the_groups_objectives() {
     );
     assert_eq!(judgement["missed"][0]["objective"], "rtoSeconds");
 }
+
+fn repo_file(relative: &str) -> String {
+    format!("{}/../{relative}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn the_example_drill_passes_with_the_contract_report_fields() {
+    let env = Env::new();
+    let run = env.run(&["drill", "-f", &repo_file("examples/drill.yaml"), "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["objectives_met"], true, "{report:#}");
+    let rto = report["rto_seconds"].as_f64().unwrap();
+    assert!(rto > 0.0 && rto <= 300.0, "{report:#}");
+    assert!(report["rpo_seconds"].as_f64().unwrap() <= 5.0, "{report:#}");
+    assert_eq!(report["invariant_violations"], serde_json::json!([]));
+    let steps = report["steps"].as_array().unwrap();
+    for field in ["operation", "name", "state", "start_seconds", "end_seconds"] {
+        assert!(steps[0].get(field).is_some(), "{field}: {report:#}");
+    }
+    let names: Vec<&str> = steps.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    for step in [
+        "Failover",
+        "AwaitApproval",
+        "RecreateSecondary",
+        "Switchover",
+    ] {
+        assert!(names.contains(&step), "{step} missing: {names:?}");
+    }
+    assert_eq!(report["final_writer"], "us-east-1", "{report:#}");
+    let timeline = report["timeline"].to_string();
+    assert!(timeline.contains("crashes"), "{timeline}");
+}
+
+/// A short drill of the stored (or filed) example: us-east-1 down at 10 s, failover at 20 s.
+fn short_drill(group: &str, extra: &str) -> String {
+    format!(
+        "apiVersion: drctl.io/v1alpha1\nkind: Drill\nmetadata: {{name: short}}\nspec:\n  \
+         group: {group}\n  seed: 3\n  limit: 30m\n  faults:\n    \
+         - {{at: 10s, regionOutage: {{region: us-east-1}}}}\n  actions:\n    \
+         - {{at: 20s, failover: {{to: us-west-2, allowDataLoss: true}}}}\n{extra}"
+    )
+}
+
+#[test]
+fn a_drill_that_misses_its_rto_objective_exits_1_and_says_so() {
+    let env = Env::new();
+    let group = env.file("groups/myapp.yaml", ALIAS);
+    env.ok(&["apply", "-f", &group]);
+    let drill = env.file(
+        "drills/short.yaml",
+        &short_drill(
+            "{name: myapp-prod}",
+            "  objectives: {rtoSeconds: 60}\n  expect: {writer: us-west-2}\n",
+        ),
+    );
+    let run = env.run(&["drill", "-f", &drill, "--json"]);
+    assert_eq!(run.code, 1, "{run}");
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["objectives_met"], false, "{report:#}");
+    assert_eq!(report["expect_met"], true, "{report:#}");
+    assert!(report["rto_seconds"].as_f64().unwrap() > 60.0, "{report:#}");
+    assert_eq!(report["objectives"]["missed"][0]["objective"], "rtoSeconds");
+    let text = env.run(&["drill", "-f", &drill]);
+    assert_eq!(text.code, 1, "{text}");
+    assert!(text.stdout.contains("MISSED: RTO"), "{text}");
+    assert!(text.stdout.contains("drill FAILED"), "{text}");
+}
+
+#[test]
+fn a_drill_whose_expected_end_state_is_not_reached_exits_1() {
+    let env = Env::new();
+    env.file("groups/myapp.yaml", ALIAS);
+    let drill = env.file(
+        "drills/short.yaml",
+        &short_drill(
+            "{file: ../groups/myapp.yaml}",
+            "  expect: {phase: Converged, writer: us-east-1}\n",
+        ),
+    );
+    let run = env.run(&["drill", "-f", &drill, "--json"]);
+    assert_eq!(run.code, 1, "{run}");
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["expect_met"], false, "{report:#}");
+    let failures = report["expect_failures"].to_string();
+    assert!(
+        failures.contains("writer: expected us-east-1"),
+        "{failures}"
+    );
+}
+
+#[test]
+fn a_malformed_drill_is_refused_with_exit_2_naming_the_field() {
+    let env = Env::new();
+    env.file("groups/myapp.yaml", ALIAS);
+    let good = short_drill("{file: groups/myapp.yaml}", "");
+    let cases = [
+        (
+            good.replace("region: us-east-1", "region: eu-west-9"),
+            "spec.faults[0].regionOutage.region",
+            "unknown region",
+        ),
+        (
+            good.replace("regionOutage:", "regionOutag:"),
+            "spec.faults[0].regionOutag",
+            "unknown fault kind",
+        ),
+        (
+            good.replace("at: 10s", "at: 10"),
+            "spec.faults[0].at",
+            "bad duration",
+        ),
+        (
+            good.replace("groups/myapp.yaml", "groups/missing.yaml"),
+            "spec.group.file",
+            "missing.yaml",
+        ),
+        (
+            good.replace("failover:", "failovr:"),
+            "spec.actions[0].failovr",
+            "unknown action kind",
+        ),
+        (
+            good.replace("kind: Drill", "kind: Dril"),
+            "kind",
+            "expected Drill",
+        ),
+    ];
+    for (text, field, why) in cases {
+        let drill = env.file("bad-drill.yaml", &text);
+        let run = env.run(&["drill", "-f", &drill]);
+        assert_eq!(run.code, 2, "{field}: {run}");
+        assert!(run.stderr.contains(field), "{field}: {run}");
+        assert!(run.stderr.contains(why), "{why}: {run}");
+        assert!(run.stdout.is_empty(), "{field}: {run}");
+    }
+}

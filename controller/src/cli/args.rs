@@ -183,6 +183,12 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run a scenario in the simulated world in virtual time and report RTO, RPO, API calls.
     Sim(SimArgs),
+    /// Rehearse a drill: a group, a timeline of faults and operator actions, objectives and
+    /// the expected end state, run by the real controller in a simulated world.
+    ///
+    /// Exit 0 when the objectives and `expect` are met and no invariant is broken, 1
+    /// otherwise, 2 for an invalid drill (the field named). See docs/drills.md.
+    Drill(DrillArgs),
     /// Print the JSON Schema of the document.
     Schema,
     /// The least-privilege IAM policy (JSON) for the calls drctl makes for a group.
@@ -333,6 +339,16 @@ pub struct SimArgs {
     #[arg(long, value_name = "N", default_value_t = 100,
           value_parser = clap::value_parser!(u32).range(1..=20_000))]
     pub groups: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct DrillArgs {
+    /// The Drill document (YAML or JSON); its spec.group.file is relative to it.
+    #[arg(short = 'f', long = "filename", value_name = "FILE")]
+    pub file: String,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `--scenario`'s help: every scenario `drctl sim` knows, from the list it runs them from.

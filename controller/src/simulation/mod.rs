@@ -753,14 +753,19 @@ pub(crate) fn served_at(op: &Operation) -> Option<Timestamp> {
 }
 
 fn step_timings(run: &Run, op: &Operation) -> Vec<StepTiming> {
+    step_timings_since(run.start, op)
+}
+
+/// An operation's steps, their times in seconds since `start`.
+pub(crate) fn step_timings_since(start: Timestamp, op: &Operation) -> Vec<StepTiming> {
     op.steps
         .iter()
         .map(|s| StepTiming {
             operation: format!("{} {} -> {}", op.type_.as_str(), op.from, op.to),
             name: s.name.as_str().to_string(),
             state: format!("{:?}", s.state),
-            start_seconds: s.started_at.map(|t| run.secs(t)),
-            end_seconds: s.finished_at.map(|t| run.secs(t)),
+            start_seconds: s.started_at.map(|t| t.seconds_since(start)),
+            end_seconds: s.finished_at.map(|t| t.seconds_since(start)),
             duration_seconds: match (s.started_at, s.finished_at) {
                 (Some(a), Some(b)) => Some(b.seconds_since(a)),
                 _ => None,

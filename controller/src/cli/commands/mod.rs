@@ -9,6 +9,7 @@ mod delete;
 mod demo;
 mod describe;
 mod diff;
+mod drill;
 mod edit;
 mod failover;
 mod get;
@@ -49,6 +50,7 @@ pub async fn dispatch(cli: Cli) -> CliResult<ExitStatus> {
         Command::Controller(args) => controller::run(&store, args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Sim(args) => sim::run(&store, args).await,
+        Command::Drill(args) => drill::run(&store, args).await,
         Command::Schema => schema::run(),
         #[cfg(feature = "aws")]
         Command::IamPolicy {

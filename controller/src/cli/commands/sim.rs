@@ -14,7 +14,7 @@ use crate::simulation::{
 };
 
 /// Run a simulation on a paused runtime of its own, off the CLI's runtime.
-async fn simulate<T, F, Fut>(make: F) -> CliResult<T>
+pub(super) async fn simulate<T, F, Fut>(make: F) -> CliResult<T>
 where
     T: Send + 'static,
     F: FnOnce() -> Fut + Send + 'static,
@@ -28,7 +28,7 @@ where
 }
 
 /// The report as JSON, or rendered for a person.
-fn print_report<R: serde::Serialize>(
+pub(super) fn print_report<R: serde::Serialize>(
     report: &R,
     json: bool,
     render: fn(&R) -> String,
@@ -199,7 +199,7 @@ pub async fn run(store_url: &str, args: SimArgs) -> CliResult<ExitStatus> {
     }
 }
 
-fn secs(v: Option<f64>) -> String {
+pub(super) fn secs(v: Option<f64>) -> String {
     v.map(duration).unwrap_or_else(|| "-".to_string())
 }
 
