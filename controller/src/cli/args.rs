@@ -314,9 +314,16 @@ pub struct DemoArgs {
 
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("rehearsed").args(["file", "group"])))]
+#[command(group(ArgGroup::new("what").required(true).args(["scenario", "campaign"])))]
 pub struct SimArgs {
     #[arg(long, value_name = "NAME", help = scenario_help())]
-    pub scenario: String,
+    pub scenario: Option<String>,
+    /// Instead of a scenario: N random fault schedules drawn from --seed (run i uses seed
+    /// S+i, so `--campaign 1 --seed X` replays run X), over every operation, each checked
+    /// against the invariants; a failure is shrunk to a smaller schedule that still fails.
+    #[arg(long, value_name = "N", conflicts_with_all = ["baseline"],
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub campaign: Option<u32>,
     /// Rehearse the group in FILE (one FailoverGroup document) instead of the shipped
     /// example: the simulated world is provisioned from it, and the incident strikes its
     /// writer's region.

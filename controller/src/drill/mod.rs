@@ -4,7 +4,9 @@
 //!
 //! - `spec`: the Drill document as written, and its check against the group (field paths).
 //! - `run`: the rehearsal and its report.
+//! - `campaign`: random drills drawn from a seed, each checked and a failure shrunk.
 
+pub mod campaign;
 pub mod run;
 pub mod spec;
 

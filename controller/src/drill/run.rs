@@ -49,6 +49,8 @@ pub struct DrillReport {
     pub expect_failures: Vec<String>,
     pub final_phase: Option<Phase>,
     pub final_writer: Option<String>,
+    /// The Ready condition's message at the end (what the group waited on, if anything).
+    pub final_message: Option<String>,
     /// Committed writes the simulated application lost, measured independently.
     pub lost_writes: u64,
     pub api_calls: BTreeMap<String, CallCounts>,
@@ -74,7 +76,11 @@ pub async fn run_drill(
     plan: &DrillPlan,
     group: &FailoverGroup,
 ) -> Result<DrillReport, SimulationError> {
-    let world = SimWorld::new(drctl_sim::SimConfig::new(plan.seed));
+    let mut config = drctl_sim::SimConfig::new(plan.seed);
+    if let Some(timings) = &plan.timings {
+        config.timings = timings.clone();
+    }
+    let world = SimWorld::new(config);
     world
         .provision(&group.spec)
         .map_err(|e| SimulationError::World(e.to_string()))?;
@@ -100,6 +106,7 @@ pub async fn run_drill(
         active: BTreeSet::new(),
         approval_pending: false,
         allow_data_loss: false,
+        waiting_actions: Default::default(),
     };
     let first = drilling
         .wait_initial_convergence(&group.spec.writer)
@@ -177,6 +184,8 @@ struct Drilling {
     approval_pending: bool,
     /// Some failover ordered with allowDataLoss (invariant 3's decision).
     allow_data_loss: bool,
+    /// Actions due and not yet accepted by the store (indexes into the plan's actions).
+    waiting_actions: std::collections::VecDeque<usize>,
 }
 
 impl Drilling {
@@ -237,16 +246,19 @@ impl Drilling {
                 if start + *at > tokio::time::Instant::now() {
                     break;
                 }
-                if !self.apply(plan, *due).await {
-                    // The store refused the operator (store unavailable): again next tick.
-                    break;
+                match due {
+                    Due::Act(j) => self.waiting_actions.push_back(*j),
+                    _ => self.apply(plan, *due),
                 }
                 next += 1;
             }
+            self.act_waiting(plan).await;
             // A store outage makes reads fail too: the drill looks again next tick.
             if let Ok(doc) = self.doc().await {
                 self.observe(&doc).await;
-                let done = next == agenda.len() && end_state_reached(plan.expect.as_ref(), &doc);
+                let done = next == agenda.len()
+                    && self.waiting_actions.is_empty()
+                    && end_state_reached(plan.expect.as_ref(), &doc);
                 last_doc = Some(doc);
                 if done {
                     self.say("end state reached");
@@ -314,27 +326,37 @@ impl Drilling {
         }
     }
 
-    /// Apply one agenda entry; false when the store refused the operator (try again).
-    async fn apply(&mut self, plan: &DrillPlan, due: Due) -> bool {
+    /// Start or end a fault.
+    fn apply(&mut self, plan: &DrillPlan, due: Due) {
         match due {
             Due::FaultStarts(i) => {
                 if let Some(f) = plan.faults.get(i) {
                     self.active.insert(i);
                     self.start_fault(plan, f);
                 }
-                true
             }
             Due::FaultEnds(i) => {
                 if let Some(f) = plan.faults.get(i) {
                     self.active.remove(&i);
                     self.end_fault(plan, f);
                 }
-                true
             }
-            Due::Act(j) => match plan.actions.get(j) {
-                Some(a) => self.act(&a.action).await,
-                None => true,
-            },
+            Due::Act(_) => {}
+        }
+    }
+
+    /// The operator's due actions, in order; one the store refuses (unavailable) waits for
+    /// the next tick with the ones after it, while faults go on starting and ending.
+    async fn act_waiting(&mut self, plan: &DrillPlan) {
+        while let Some(j) = self.waiting_actions.front().copied() {
+            let Some(a) = plan.actions.get(j) else {
+                self.waiting_actions.pop_front();
+                continue;
+            };
+            if !self.act(&a.action).await {
+                return;
+            }
+            self.waiting_actions.pop_front();
         }
     }
 
@@ -596,6 +618,12 @@ impl Drilling {
             final_writer: status
                 .and_then(|s| s.observed.as_ref())
                 .and_then(|o| o.writer.clone()),
+            final_message: status.and_then(|s| {
+                s.conditions
+                    .iter()
+                    .find(|c| c.type_ == drctl_schema::condition_type::READY)
+                    .map(|c| c.message.clone())
+            }),
             lost_writes: self.world.data_loss().lost_writes.len() as u64,
             api_calls,
             timeline: self.timeline.clone(),

@@ -348,6 +348,9 @@ pub struct DrillPlan {
     pub expect: Option<Expect>,
     #[serde(serialize_with = "seconds")]
     pub limit: Duration,
+    /// Simulated timings other than the sim's defaults (the campaign compresses them).
+    #[serde(skip)]
+    pub timings: Option<drctl_sim::SimTimings>,
 }
 
 /// Default wait for the end state after the last fault or action.
@@ -493,6 +496,7 @@ pub fn check(drill: &Drill, group: &FailoverGroup, source: &str) -> Result<Drill
         actions,
         expect: drill.spec.expect.clone(),
         limit: drill.spec.limit.map(|d| d.0).unwrap_or(DEFAULT_LIMIT),
+        timings: None,
     })
 }
 

@@ -1016,6 +1016,60 @@ fn an_operation_within_its_objectives_is_judged_met_without_an_event() {
     );
 }
 
+/// Found by the drill campaign (seed 18): a switchover to WEST past its Switchover step, the
+/// spec moved back to EAST while MoveDns waited. The operation must still move DNS to its own
+/// destination (the writer) and finish, so that the next operation can bring everything back;
+/// following the spec's dnsOwner left it Blocked for good ("spec.dnsOwner us-east-1 is not the
+/// writer region").
+#[test]
+fn a_spec_moved_back_after_the_switchover_still_lets_the_operation_move_dns_and_finish() {
+    let to_west = SpecBuilder::new().writer(WEST).build();
+    let mut status = Run::new(&to_west, &WorldBuilder::healthy().build())
+        .generation(2)
+        .plan()
+        .status;
+    let switched = WorldBuilder::healthy()
+        .writer(WEST)
+        .record_at(EAST)
+        .compute(WEST, 6, 6, 6, 24)
+        .compute(EAST, 1, 1, 1, 24)
+        .build();
+    let mut now = 1_000_000;
+    for _ in 0..3 {
+        now += 5_000;
+        status = Run::new(&to_west, &switched)
+            .status(status)
+            .generation(2)
+            .at(now)
+            .plan()
+            .status;
+    }
+    assert_eq!(
+        status
+            .operation
+            .as_ref()
+            .and_then(|o| o.step(StepName::Switchover))
+            .map(|s| s.state),
+        Some(StepState::Succeeded),
+        "{status:?}"
+    );
+    let back_east = SpecBuilder::new().writer(EAST).build();
+    let plan = Run::new(&back_east, &switched)
+        .status(status)
+        .generation(3)
+        .at(now + 5_000)
+        .plan();
+    assert_ne!(plan.status.phase, Phase::Blocked, "{:?}", plan.summary);
+    let moved: Vec<String> = plan
+        .actions
+        .iter()
+        .filter(|a| a.action.operation() == "ChangeResourceRecordSets")
+        .map(|a| format!("{:?}", a.action))
+        .collect();
+    assert_eq!(moved.len(), 1, "{:?}", plan.actions);
+    assert!(moved[0].contains(WEST), "{moved:?}");
+}
+
 #[test]
 fn a_second_global_operation_is_never_started_while_one_is_in_flight() {
     let spec = SpecBuilder::new().writer(WEST).build();

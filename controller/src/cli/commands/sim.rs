@@ -8,9 +8,11 @@ use super::common::{duration, open_store, store_error, table};
 use super::input::read_all;
 use crate::cli::args::{Baseline, SimArgs};
 use crate::cli::exit::{CliError, CliResult, ExitStatus};
+use crate::drill::campaign::CampaignReport;
 use crate::simulation::fleet::{run_fleet_outage, FleetOptions, FleetReport, FLEET_OUTAGE};
 use crate::simulation::{
-    run_in_virtual_time, run_scenario, Scenario, ScenarioOptions, ScenarioReport, Strategy,
+    example_group, run_in_virtual_time, run_scenario, Scenario, ScenarioOptions, ScenarioReport,
+    Strategy,
 };
 
 /// Run a simulation on a paused runtime of its own, off the CLI's runtime.
@@ -149,9 +151,71 @@ pub fn group_from_file(file: &str) -> CliResult<FailoverGroup> {
     Ok(docs.remove(0).doc)
 }
 
+/// `drctl sim --campaign N`: exit 1 when any schedule failed.
+async fn run_campaign(
+    group: Option<FailoverGroup>,
+    args: &SimArgs,
+    runs: u32,
+) -> CliResult<ExitStatus> {
+    let group = match group {
+        Some(group) => group,
+        None => example_group().map_err(|e| CliError::failure(anyhow::Error::new(e)))?,
+    };
+    let seed = args.seed;
+    let report =
+        simulate(
+            move || async move { crate::drill::campaign::run_campaign(&group, runs, seed).await },
+        )
+        .await?;
+    print_report(&report, args.json, render_campaign)?;
+    Ok(if report.failures.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+fn render_campaign(report: &CampaignReport) -> String {
+    let ops: Vec<String> = report
+        .operations
+        .iter()
+        .map(|(op, n)| format!("{op} {n}"))
+        .collect();
+    let mut out = format!(
+        "campaign (seed {}): {} runs ({}), {} faults, {}\n",
+        report.seed,
+        report.runs,
+        ops.join(", "),
+        report.faults,
+        report.timings
+    );
+    if report.failures.is_empty() {
+        out.push_str("failures: none (every run kept the invariants and converged)\n");
+    }
+    for f in &report.failures {
+        out.push_str(&format!(
+            "\nFAILED seed {} (replay: drctl sim --campaign 1 --seed {}), shrunk from {} to {} faults:\n",
+            f.seed,
+            f.seed,
+            f.faults_drawn,
+            f.schedule.faults.len()
+        ));
+        let schedule = serde_json::to_string(&f.schedule).unwrap_or_default();
+        out.push_str(&format!("  schedule: {schedule}\n"));
+        for v in &f.violations {
+            out.push_str(&format!("  {v}\n"));
+        }
+    }
+    out
+}
+
 pub async fn run(store_url: &str, args: SimArgs) -> CliResult<ExitStatus> {
     let group = rehearsed_group(store_url, &args).await?;
-    if args.scenario == FLEET_OUTAGE {
+    if let Some(runs) = args.campaign {
+        return run_campaign(group, &args, runs).await;
+    }
+    let scenario_name = args.scenario.clone().unwrap_or_default();
+    if scenario_name == FLEET_OUTAGE {
         if group.is_some() {
             return Err(CliError::invalid(anyhow::anyhow!(
                 "--scenario fleet-outage builds its own fleet of groups (--groups N); \
@@ -160,12 +224,12 @@ pub async fn run(store_url: &str, args: SimArgs) -> CliResult<ExitStatus> {
         }
         return run_fleet(args).await;
     }
-    let Some(scenario) = Scenario::parse(&args.scenario) else {
+    let Some(scenario) = Scenario::parse(&scenario_name) else {
         let mut known: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
         known.push(FLEET_OUTAGE);
         return Err(CliError::invalid(anyhow::anyhow!(
             "--scenario: unknown scenario {:?}; known: {}",
-            args.scenario,
+            scenario_name,
             known.join(", ")
         )));
     };
