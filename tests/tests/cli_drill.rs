@@ -460,3 +460,17 @@ fn five_hundred_random_fault_schedules_keep_every_invariant() {
     assert_eq!(operations.len(), 4, "{report:#}");
     println!("500 schedules in {:.1} s", started.elapsed().as_secs_f64());
 }
+
+/// The seeds whose failures the campaign found, replayed alone: 18 (a writer moved back
+/// mid-switchover left the operation Blocked in MoveDns), 139 (an 11 s leader pause left the
+/// replica renewing its lease and never reconciling again).
+#[test]
+fn the_campaigns_regression_seeds_replay_clean() {
+    let env = Env::new();
+    for seed in ["18", "139"] {
+        let run = env.run(&["sim", "--campaign", "1", "--seed", seed, "--json"]);
+        assert_eq!(run.code, 0, "seed {seed}: {run}");
+        let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        assert_eq!(report["failures"], serde_json::json!([]), "seed {seed}");
+    }
+}
