@@ -8,6 +8,7 @@
 
 pub mod backoff;
 pub mod cli;
+pub mod drill;
 pub mod execute;
 pub mod fleet;
 pub mod metrics;

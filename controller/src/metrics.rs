@@ -65,6 +65,12 @@ struct PhaseLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ObjectiveLabels {
+    group: String,
+    objective: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
     service: &'static str,
     operation: String,
@@ -89,6 +95,7 @@ pub struct Metrics {
     reconcile_errors: Family<CategoryLabels, Counter>,
     mutations: Family<MutationLabels, Counter>,
     phases: Family<PhaseLabels, Gauge>,
+    objective_misses: Family<ObjectiveLabels, Counter>,
     leader: Gauge,
     reconcile_duration: Histogram,
     aws_calls: HistogramFamily<CallLabels>,
@@ -129,6 +136,12 @@ impl Default for Metrics {
             "1 for the phase each group is in",
             phases.clone(),
         );
+        let objective_misses = Family::<ObjectiveLabels, Counter>::default();
+        registry.register(
+            "drctl_objective_misses",
+            "Operations that finished outside spec.objectives, by group and objective",
+            objective_misses.clone(),
+        );
         let leader = Gauge::default();
         registry.register(
             "drctl_leader",
@@ -154,6 +167,7 @@ impl Default for Metrics {
             reconcile_errors,
             mutations,
             phases,
+            objective_misses,
             leader,
             reconcile_duration,
             aws_calls,
@@ -206,6 +220,16 @@ impl Metrics {
                 })
                 .set(i64::from(candidate == phase));
         }
+    }
+
+    /// A finished operation of `group` missed `objective` (`rtoSeconds` or `rpoSeconds`).
+    pub fn objective_missed(&self, group: &str, objective: &str) {
+        self.objective_misses
+            .get_or_create(&ObjectiveLabels {
+                group: group.to_string(),
+                objective: objective.to_string(),
+            })
+            .inc();
     }
 
     pub fn forget_group(&self, group: &str) {
@@ -376,6 +400,23 @@ mod tests {
         assert!(
             !text.contains("# EOF"),
             "OpenMetrics trailer in 0.0.4 text: {text}"
+        );
+    }
+
+    #[test]
+    fn objective_misses_are_counted_by_group_and_objective() {
+        let m = Metrics::new();
+        m.objective_missed("app", "rtoSeconds");
+        m.objective_missed("app", "rtoSeconds");
+        m.objective_missed("app", "rpoSeconds");
+        let text = m.render();
+        assert!(
+            text.contains("drctl_objective_misses_total{group=\"app\",objective=\"rtoSeconds\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("drctl_objective_misses_total{group=\"app\",objective=\"rpoSeconds\"} 1"),
+            "{text}"
         );
     }
 

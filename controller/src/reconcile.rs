@@ -148,6 +148,23 @@ async fn approval_of(
     }
 }
 
+/// `drctl_objective_misses_total`, once per miss the plan journaled (the planner raises one
+/// `ObjectiveMissed` event per missed objective when an operation finishes).
+fn count_objective_misses(ctx: &ReconcileContext, name: &str, the_plan: &crate::planner::Plan) {
+    let raised = the_plan
+        .events
+        .iter()
+        .any(|e| e.reason == crate::planner::OBJECTIVE_MISSED);
+    if !raised {
+        return;
+    }
+    if let Some(judgement) = &the_plan.status.objectives {
+        for miss in &judgement.missed {
+            ctx.metrics.objective_missed(name, &miss.objective);
+        }
+    }
+}
+
 /// One pass over one group, timed (the pass duration histogram, failed passes included).
 pub async fn reconcile_group(
     ctx: &ReconcileContext,
@@ -224,6 +241,7 @@ async fn pass(
         )
         .await?;
     }
+    count_objective_misses(ctx, name, &the_plan);
     let mut status = the_plan.status.clone();
     if !the_plan.actions.is_empty() || status_changed(&previous, &status) {
         ctx.store.write_status(name, &status, fence).await?;

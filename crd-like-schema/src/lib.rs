@@ -16,7 +16,9 @@ pub use parse::{parse_documents, ParseError, MAX_DOCUMENT_BYTES};
 pub use prescan::{MAX_INPUT_BYTES, MAX_NESTING_DEPTH};
 pub use selector::{Selector, SelectorError};
 pub use types::*;
-pub use validate::{validate, validate_transition, FieldError, ValidationErrors};
+pub use validate::{
+    validate, validate_objectives, validate_transition, FieldError, ValidationErrors,
+};
 
 /// The JSON Schema of the document, generated from the types (what `drctl schema` prints).
 pub fn json_schema() -> serde_json::Value {

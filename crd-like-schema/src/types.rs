@@ -76,7 +76,28 @@ pub struct FailoverGroupSpec {
     pub failback: FailbackSpec,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<VerifySpec>,
+    /// Recovery objectives every operation is judged against (status, describe, an event and
+    /// a metric on a miss). Absent: operations are measured, not judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objectives: Option<Objectives>,
 }
+
+/// Recovery time and recovery point objectives (docs/design-contract.md §7.4).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Objectives {
+    /// Longest acceptable time from the start of an operation until the new region serves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rto_seconds: Option<u32>,
+    /// Largest acceptable data-loss window (the replication lag at a failover's cut).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpo_seconds: Option<u32>,
+}
+
+/// Longest recovery time objective accepted: a week.
+pub const MAX_RTO_OBJECTIVE_SECONDS: u32 = 7 * 24 * 3600;
+/// Largest recovery point objective accepted: a day.
+pub const MAX_RPO_OBJECTIVE_SECONDS: u32 = 24 * 3600;
 
 pub const DEFAULT_MAX_LAG_SECONDS: u32 = 5;
 
@@ -272,6 +293,10 @@ pub struct FailoverGroupStatus {
     /// Last time the controller wrote this status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_reconciled_at: Option<Timestamp>,
+    /// How the last finished operation did against `spec.objectives` (absent: no
+    /// objectives when it finished).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objectives: Option<ObjectivesJudgement>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -425,6 +450,106 @@ pub struct Operation {
     /// Facts the operation carries between steps (snapshot ids, change ids, ...).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub notes: BTreeMap<String, String>,
+}
+
+/// An operation's RTO and RPO judged against the objectives in force when it finished.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ObjectivesJudgement {
+    /// The operation judged (`lastOperation.id` when it was judged).
+    pub operation_id: String,
+    /// Every objective given was met (or could not be measured: see `unmeasured`).
+    pub met: bool,
+    /// The objectives judged against (kept: the spec may change later).
+    pub objectives: Objectives,
+    /// The objectives missed, with the figures.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missed: Vec<ObjectiveMiss>,
+    /// Objectives given whose figure the operation did not produce (an RTO without a DNS
+    /// move, say), by field name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmeasured: Vec<String>,
+}
+
+/// One objective missed: `rtoSeconds` 412 measured against 300.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ObjectiveMiss {
+    /// `rtoSeconds` or `rpoSeconds`.
+    pub objective: String,
+    pub objective_seconds: u32,
+    pub measured_seconds: f64,
+}
+
+impl std::fmt::Display for ObjectiveMiss {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = if self.objective == "rpoSeconds" {
+            "RPO"
+        } else {
+            "RTO"
+        };
+        write!(
+            f,
+            "{what} {:.1} s > objective {} s",
+            self.measured_seconds, self.objective_seconds
+        )
+    }
+}
+
+impl ObjectivesJudgement {
+    /// Judge measured figures (seconds; None: not produced) against `objectives`.
+    pub fn judge(
+        operation_id: &str,
+        objectives: Objectives,
+        rto: Option<f64>,
+        rpo: Option<f64>,
+    ) -> Self {
+        let mut missed = Vec::new();
+        let mut unmeasured = Vec::new();
+        for (field, objective, measured) in [
+            ("rtoSeconds", objectives.rto_seconds, rto),
+            ("rpoSeconds", objectives.rpo_seconds, rpo),
+        ] {
+            let Some(objective) = objective else { continue };
+            match measured {
+                Some(m) if m > f64::from(objective) => missed.push(ObjectiveMiss {
+                    objective: field.to_string(),
+                    objective_seconds: objective,
+                    measured_seconds: m,
+                }),
+                Some(_) => {}
+                None => unmeasured.push(field.to_string()),
+            }
+        }
+        ObjectivesJudgement {
+            operation_id: operation_id.to_string(),
+            met: missed.is_empty(),
+            objectives,
+            missed,
+            unmeasured,
+        }
+    }
+
+    /// `met (RTO <= 300 s, RPO <= 5 s)` or `MISSED: RTO 412.0 s > objective 300 s`.
+    pub fn summary(&self) -> String {
+        if self.met {
+            let mut parts = Vec::new();
+            if let Some(rto) = self.objectives.rto_seconds {
+                parts.push(format!("RTO <= {rto} s"));
+            }
+            if let Some(rpo) = self.objectives.rpo_seconds {
+                parts.push(format!("RPO <= {rpo} s"));
+            }
+            let mut text = format!("met ({})", parts.join(", "));
+            if !self.unmeasured.is_empty() {
+                text.push_str(&format!("; not measured: {}", self.unmeasured.join(", ")));
+            }
+            text
+        } else {
+            let misses: Vec<String> = self.missed.iter().map(|m| m.to_string()).collect();
+            format!("MISSED: {}", misses.join("; "))
+        }
+    }
 }
 
 impl Operation {

@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use crate::types::{
-    Capacity, ClusterTemplate, DnsSpec, DnsTarget, FailoverGroup, FailoverGroupSpec, RecordType,
-    API_VERSION, KIND,
+    Capacity, ClusterTemplate, DnsSpec, DnsTarget, FailoverGroup, FailoverGroupSpec, Objectives,
+    RecordType, API_VERSION, KIND, MAX_RPO_OBJECTIVE_SECONDS, MAX_RTO_OBJECTIVE_SECONDS,
 };
 
 /// One problem with one field, e.g. `spec.writer: "eu-west-9" is not one of spec.regions`.
@@ -423,6 +423,10 @@ fn check_spec(spec: &FailoverGroupSpec, errs: &mut ValidationErrors) {
         }
     }
 
+    if let Some(objectives) = &spec.objectives {
+        check_objectives(errs, "spec.objectives", objectives);
+    }
+
     // Verify.
     if let Some(verify) = &spec.verify {
         if let Err(why) = http_url(&verify.url) {
@@ -435,6 +439,38 @@ fn check_spec(spec: &FailoverGroupSpec, errs: &mut ValidationErrors) {
                     "{} is not an HTTP status code (100..=599)",
                     verify.expect_status
                 ),
+            );
+        }
+    }
+}
+
+/// `objectives` checked as `spec.objectives` is, its fields named under `path` (a drill's
+/// `spec.objectives` overrides the group's).
+pub fn validate_objectives(path: &str, objectives: &Objectives) -> Result<(), ValidationErrors> {
+    let mut errs = ValidationErrors::default();
+    check_objectives(&mut errs, path, objectives);
+    errs.into_result()
+}
+
+/// Objectives that can be met: an RTO of at least a second, both within sane bounds, and at
+/// least one of the two given (an empty `objectives: {}` is most likely a mistake).
+fn check_objectives(errs: &mut ValidationErrors, path: &str, o: &Objectives) {
+    if o.rto_seconds.is_none() && o.rpo_seconds.is_none() {
+        errs.push(path, "give rtoSeconds, rpoSeconds or both");
+    }
+    if let Some(rto) = o.rto_seconds {
+        if !(1..=MAX_RTO_OBJECTIVE_SECONDS).contains(&rto) {
+            errs.push(
+                format!("{path}.rtoSeconds"),
+                format!("{rto} is out of range: between 1 and {MAX_RTO_OBJECTIVE_SECONDS} seconds"),
+            );
+        }
+    }
+    if let Some(rpo) = o.rpo_seconds {
+        if rpo > MAX_RPO_OBJECTIVE_SECONDS {
+            errs.push(
+                format!("{path}.rpoSeconds"),
+                format!("{rpo} is too large: between 0 and {MAX_RPO_OBJECTIVE_SECONDS} seconds"),
             );
         }
     }

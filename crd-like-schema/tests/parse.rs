@@ -469,3 +469,30 @@ fn a_huge_value_is_named_not_echoed_whole() {
     assert!(text.contains("spec.writer: \"xxxxxxxx"), "{text}");
     assert!(text.contains("…\" is not one of spec.regions"), "{text}");
 }
+
+#[test]
+fn objectives_parse_and_refuse_unknown_or_negative_fields() {
+    let with = |objectives: &str| {
+        ALIAS_EXAMPLE.replace(
+            "  suspended: false",
+            &format!("  suspended: false\n  objectives: {objectives}"),
+        )
+    };
+    let docs =
+        drctl_schema::parse_documents(with("{rtoSeconds: 300, rpoSeconds: 5}").as_bytes(), "f")
+            .unwrap();
+    assert_eq!(
+        docs[0].spec.objectives,
+        Some(drctl_schema::Objectives {
+            rto_seconds: Some(300),
+            rpo_seconds: Some(5)
+        })
+    );
+    let text = err_text(&with("{rtoSecs: 300}"));
+    assert!(
+        text.contains("spec.objectives.rtoSecs: unknown field"),
+        "{text}"
+    );
+    let text = err_text(&with("{rpoSeconds: -1}"));
+    assert!(text.contains("spec.objectives.rpoSeconds"), "{text}");
+}

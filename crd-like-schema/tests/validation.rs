@@ -623,3 +623,44 @@ fn the_same_dns_target_in_both_regions_is_refused_naming_the_field() {
         "is also the target of spec.dns.targets.eu-central-1",
     );
 }
+
+#[test]
+fn objectives_within_bounds_are_valid() {
+    let doc = alias_with(|d| {
+        d.spec.objectives = Some(drctl_schema::Objectives {
+            rto_seconds: Some(300),
+            rpo_seconds: Some(0),
+        })
+    });
+    assert!(problems(&doc).is_empty(), "{:?}", problems(&doc));
+}
+
+#[test]
+fn an_rto_objective_of_zero_or_beyond_a_week_is_rejected() {
+    for bad in [0, 7 * 24 * 3600 + 1] {
+        let doc = alias_with(|d| {
+            d.spec.objectives = Some(drctl_schema::Objectives {
+                rto_seconds: Some(bad),
+                rpo_seconds: None,
+            })
+        });
+        assert_problem(&doc, "spec.objectives.rtoSeconds", "out of range");
+    }
+}
+
+#[test]
+fn an_rpo_objective_beyond_a_day_is_rejected() {
+    let doc = alias_with(|d| {
+        d.spec.objectives = Some(drctl_schema::Objectives {
+            rto_seconds: None,
+            rpo_seconds: Some(86_401),
+        })
+    });
+    assert_problem(&doc, "spec.objectives.rpoSeconds", "too large");
+}
+
+#[test]
+fn empty_objectives_are_rejected() {
+    let doc = alias_with(|d| d.spec.objectives = Some(drctl_schema::Objectives::default()));
+    assert_problem(&doc, "spec.objectives", "rtoSeconds, rpoSeconds or both");
+}

@@ -183,6 +183,12 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run a scenario in the simulated world in virtual time and report RTO, RPO, API calls.
     Sim(SimArgs),
+    /// Rehearse a drill: a group, a timeline of faults and operator actions, objectives and
+    /// the expected end state, run by the real controller in a simulated world.
+    ///
+    /// Exit 0 when the objectives and `expect` are met and no invariant is broken, 1
+    /// otherwise, 2 for an invalid drill (the field named). See docs/drills.md.
+    Drill(DrillArgs),
     /// Print the JSON Schema of the document.
     Schema,
     /// The least-privilege IAM policy (JSON) for the calls drctl makes for a group.
@@ -307,9 +313,26 @@ pub struct DemoArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("rehearsed").args(["file", "group"])))]
+#[command(group(ArgGroup::new("what").required(true).args(["scenario", "campaign"])))]
 pub struct SimArgs {
     #[arg(long, value_name = "NAME", help = scenario_help())]
-    pub scenario: String,
+    pub scenario: Option<String>,
+    /// Instead of a scenario: N random fault schedules drawn from --seed (run i uses seed
+    /// S+i, so `--campaign 1 --seed X` replays run X), over every operation, each checked
+    /// against the invariants; a failure is shrunk to a smaller schedule that still fails.
+    #[arg(long, value_name = "N", conflicts_with_all = ["baseline"],
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub campaign: Option<u32>,
+    /// Rehearse the group in FILE (one FailoverGroup document) instead of the shipped
+    /// example: the simulated world is provisioned from it, and the incident strikes its
+    /// writer's region.
+    #[arg(short = 'f', long = "filename", value_name = "FILE")]
+    pub file: Option<String>,
+    /// Rehearse this group as the store (--store) holds it, instead of the shipped example.
+    /// Nothing is written to the store.
+    #[arg(long = "group", value_name = "NAME")]
+    pub group: Option<String>,
     /// Seed of the simulated world (the same seed replays the same run).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -323,6 +346,16 @@ pub struct SimArgs {
     #[arg(long, value_name = "N", default_value_t = 100,
           value_parser = clap::value_parser!(u32).range(1..=20_000))]
     pub groups: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct DrillArgs {
+    /// The Drill document (YAML or JSON); its spec.group.file is relative to it.
+    #[arg(short = 'f', long = "filename", value_name = "FILE")]
+    pub file: String,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `--scenario`'s help: every scenario `drctl sim` knows, from the list it runs them from.

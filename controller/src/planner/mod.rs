@@ -11,8 +11,9 @@ pub mod steps;
 use std::time::Duration;
 
 use drctl_schema::{
-    condition_type as ct, ConditionStatus, FailoverGroupSpec, FailoverGroupStatus, Operation,
-    OperationState, OperationType, Phase, StepName, StepState, Timestamp,
+    condition_type as ct, ConditionStatus, FailoverGroupSpec, FailoverGroupStatus,
+    ObjectivesJudgement, Operation, OperationState, OperationType, Phase, StepName, StepState,
+    Timestamp,
 };
 
 pub use action::{Action, PlannedAction};
@@ -23,6 +24,9 @@ use crate::world::{Membership, ObservedWorld, Seen};
 use deadlines::Escalation;
 use status::{is_true, set_condition, summarize};
 use steps::{evaluate, new_operation, note, ready_to_run, StepContext};
+
+/// The journal reason of an operation that missed one of `spec.objectives`.
+pub const OBJECTIVE_MISSED: &str = "ObjectiveMissed";
 
 /// How often to look again. Defaults follow docs/design-contract.md §3: seconds while an operation runs, a
 /// long resync when converged (a spec change wakes the controller at once anyway).
@@ -672,10 +676,39 @@ impl<'a> Builder<'a> {
             ),
             None,
         );
+        self.judge_objectives(&op);
         self.status.last_operation = Some(op);
         self.status.operation = None;
         // The steady state is checked in the same pass.
         self.steady_state();
+    }
+
+    /// The finished operation against `spec.objectives`: the judgement goes into the status,
+    /// and a miss raises an `ObjectiveMissed` event (counted by the reconcile pass in
+    /// `drctl_objective_misses_total`).
+    fn judge_objectives(&mut self, op: &Operation) {
+        let Some(objectives) = self.input.spec.objectives else {
+            self.status.objectives = None;
+            return;
+        };
+        // A switchover (alone or closing a failback) never loses a write: its window is 0.
+        let rpo = op
+            .rpo_seconds
+            .or_else(|| (op.type_ != OperationType::Failover).then_some(0.0));
+        let judgement = ObjectivesJudgement::judge(&op.id, objectives, op.rto_seconds, rpo);
+        for miss in &judgement.missed {
+            self.event(
+                OBJECTIVE_MISSED,
+                format!(
+                    "{} {} -> {} missed its objective: {miss}",
+                    op.type_.as_str(),
+                    op.from,
+                    op.to
+                ),
+                None,
+            );
+        }
+        self.status.objectives = Some(judgement);
     }
 
     /// Do not re-issue a call whose effect may still be on its way. The grace is per call

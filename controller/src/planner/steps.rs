@@ -723,8 +723,20 @@ fn wait_compute_ready(ctx: &StepContext<'_>) -> StepEval {
     }
 }
 
+/// Where this operation's DNS goes: the spec's DNS owner, unless the spec has since moved the
+/// writer elsewhere and the operation is being finished past its irreversible step (the next
+/// operation brings DNS back). Following the spec then would ask DNS to go where the writer
+/// is not, which invariant 4 forbids, and the operation would never finish.
+fn dns_destination<'a>(ctx: &StepContext<'a>) -> &'a str {
+    if ctx.op.to != ctx.spec.writer {
+        ctx.op.to.as_str()
+    } else {
+        ctx.spec.dns_owner()
+    }
+}
+
 fn move_dns(ctx: &StepContext<'_>) -> StepEval {
-    let owner = ctx.spec.dns_owner().to_string();
+    let owner = dns_destination(ctx).to_string();
     if ctx.world.dns_owner(ctx.spec).as_deref() == Some(owner.as_str()) {
         return StepEval::Done(format!(
             "{} already points at {owner}",
@@ -781,7 +793,7 @@ fn move_dns(ctx: &StepContext<'_>) -> StepEval {
 /// hammering at that moment. The bound costs no call, and for a change issued long before a
 /// restart it is already past.
 fn wait_dns_in_sync(ctx: &StepContext<'_>) -> StepEval {
-    let owner = ctx.spec.dns_owner();
+    let owner = dns_destination(ctx);
     let record = &ctx.spec.dns.record_name;
     let points_at_owner = match &ctx.world.record {
         Seen::Known(_) => ctx.world.dns_owner(ctx.spec).as_deref() == Some(owner),

@@ -107,6 +107,7 @@ impl SpecBuilder {
             },
             failback: FailbackSpec::default(),
             verify: None,
+            objectives: None,
         })
     }
     fn writer(mut self, region: &str) -> Self {
@@ -940,6 +941,133 @@ fn a_finished_operation_records_its_rto_and_moves_to_last_operation() {
     assert_eq!(last.state, OperationState::Succeeded);
     assert!(last.rto_seconds.expect("rto") > 0.0);
     assert_eq!(status.phase, Phase::Converged);
+}
+
+/// Runs a switchover to WEST to its end under `objectives`; returns the last status and every
+/// event raised on the way.
+fn finish_switchover_under(
+    objectives: drctl_schema::Objectives,
+) -> (FailoverGroupStatus, Vec<String>) {
+    let mut spec = SpecBuilder::new().writer(WEST).verify().build();
+    spec.objectives = Some(objectives);
+    let first = Run::new(&spec, &WorldBuilder::healthy().build())
+        .generation(2)
+        .plan();
+    let mut events: Vec<String> = first.events.iter().map(|e| e.reason.clone()).collect();
+    let mut status = first.status;
+    let mut world = WorldBuilder::healthy()
+        .writer(WEST)
+        .record_at(WEST)
+        .compute(WEST, 6, 6, 6, 24)
+        .compute(EAST, 1, 1, 1, 24)
+        .build();
+    world.health = Some(Seen::Known(200));
+    let mut now = 1_000_000;
+    for _ in 0..5 {
+        now += 20_000;
+        let plan = Run::new(&spec, &world)
+            .status(status)
+            .generation(2)
+            .at(now)
+            .plan();
+        events.extend(plan.events.iter().map(|e| e.reason.clone()));
+        status = plan.status;
+    }
+    assert!(status.operation.is_none(), "{:?}", status.operation);
+    (status, events)
+}
+
+#[test]
+fn an_operation_slower_than_its_rto_objective_is_judged_missed_with_an_event() {
+    let (status, events) = finish_switchover_under(drctl_schema::Objectives {
+        rto_seconds: Some(1),
+        rpo_seconds: Some(0),
+    });
+    let judgement = status.objectives.expect("judged");
+    let last = status.last_operation.expect("last operation");
+    assert_eq!(judgement.operation_id, last.id);
+    assert!(!judgement.met, "{judgement:?}");
+    assert_eq!(judgement.missed.len(), 1, "{judgement:?}");
+    assert_eq!(judgement.missed[0].objective, "rtoSeconds");
+    assert_eq!(judgement.missed[0].objective_seconds, 1);
+    assert_eq!(Some(judgement.missed[0].measured_seconds), last.rto_seconds);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|r| *r == crate::planner::OBJECTIVE_MISSED)
+            .count(),
+        1,
+        "{events:?}"
+    );
+}
+
+#[test]
+fn an_operation_within_its_objectives_is_judged_met_without_an_event() {
+    let (status, events) = finish_switchover_under(drctl_schema::Objectives {
+        rto_seconds: Some(3600),
+        rpo_seconds: Some(0),
+    });
+    let judgement = status.objectives.expect("judged");
+    assert!(judgement.met, "{judgement:?}");
+    assert!(judgement.unmeasured.is_empty(), "{judgement:?}");
+    assert!(
+        !events.iter().any(|r| r == crate::planner::OBJECTIVE_MISSED),
+        "{events:?}"
+    );
+}
+
+/// Found by the drill campaign (seed 18): a switchover to WEST past its Switchover step, the
+/// spec moved back to EAST while MoveDns waited. The operation must still move DNS to its own
+/// destination (the writer) and finish, so that the next operation can bring everything back;
+/// following the spec's dnsOwner left it Blocked for good ("spec.dnsOwner us-east-1 is not the
+/// writer region").
+#[test]
+fn a_spec_moved_back_after_the_switchover_still_lets_the_operation_move_dns_and_finish() {
+    let to_west = SpecBuilder::new().writer(WEST).build();
+    let mut status = Run::new(&to_west, &WorldBuilder::healthy().build())
+        .generation(2)
+        .plan()
+        .status;
+    let switched = WorldBuilder::healthy()
+        .writer(WEST)
+        .record_at(EAST)
+        .compute(WEST, 6, 6, 6, 24)
+        .compute(EAST, 1, 1, 1, 24)
+        .build();
+    let mut now = 1_000_000;
+    for _ in 0..3 {
+        now += 5_000;
+        status = Run::new(&to_west, &switched)
+            .status(status)
+            .generation(2)
+            .at(now)
+            .plan()
+            .status;
+    }
+    assert_eq!(
+        status
+            .operation
+            .as_ref()
+            .and_then(|o| o.step(StepName::Switchover))
+            .map(|s| s.state),
+        Some(StepState::Succeeded),
+        "{status:?}"
+    );
+    let back_east = SpecBuilder::new().writer(EAST).build();
+    let plan = Run::new(&back_east, &switched)
+        .status(status)
+        .generation(3)
+        .at(now + 5_000)
+        .plan();
+    assert_ne!(plan.status.phase, Phase::Blocked, "{:?}", plan.summary);
+    let moved: Vec<String> = plan
+        .actions
+        .iter()
+        .filter(|a| a.action.operation() == "ChangeResourceRecordSets")
+        .map(|a| format!("{:?}", a.action))
+        .collect();
+    assert_eq!(moved.len(), 1, "{:?}", plan.actions);
+    assert!(moved[0].contains(WEST), "{moved:?}");
 }
 
 #[test]

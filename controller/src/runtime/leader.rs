@@ -225,11 +225,21 @@ impl LeaseKeeper {
         match result {
             Ok(Some(lease)) => {
                 let new_epoch = before != Some(lease.epoch);
+                // A renewal that came back after the last one's deadline (a frozen process, a
+                // slow store) resumes acting after a gap in which the runtime dropped the
+                // shard's groups as they fell due: like a new epoch, it must requeue them.
+                // (Found by the drill campaign, seed 139: an 11 s pause left a replica
+                // renewing its lease for good and never reconciling again.)
+                let lapsed = !shard.still_leader();
                 if new_epoch {
                     tracing::info!(lease = %lease.name, epoch = lease.epoch, "became leader");
+                } else if lapsed {
+                    tracing::info!(lease = %lease.name, epoch = lease.epoch, "acting again after the renew deadline lapsed");
                 }
                 shard.set(Some(lease), Some(sent + self.timings.renew_deadline));
-                Tended::Held { new_epoch }
+                Tended::Held {
+                    new_epoch: new_epoch || lapsed,
+                }
             }
             Ok(None) => self.held_by_other(shard).await,
             Err(StoreError::LeaseLost { .. } | StoreError::Fenced { .. }) => {
@@ -322,6 +332,35 @@ mod tests {
             events.push(e);
         }
         assert!(events.contains(&LeaseEvent::Lost(0)), "{events:?}");
+        stop.cancel();
+    }
+
+    /// A renewal held up past the renew deadline (the replica frozen for 11 s: longer than
+    /// the 10 s deadline, shorter than the 15 s lease) comes back successful with the same
+    /// epoch: acting resumes, and the runtime must hear it as a gain, or it never requeues
+    /// the groups it dropped in the gap.
+    #[tokio::test(start_paused = true)]
+    async fn acting_again_after_a_lapsed_renew_deadline_is_reported_as_a_gain() {
+        let world = SimWorld::new(SimConfig::new(1));
+        let (k, mut rx) = keeper(&world, "a");
+        let shard = Arc::new(ShardLease::new(0, "drctl".into()));
+        let stop = CancellationToken::new();
+        tokio::spawn(k.run(shard.clone(), stop.clone()));
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        assert_eq!(rx.recv().await, Some(LeaseEvent::Gained(0)));
+        world.pause_caller("a", Duration::from_secs(11));
+        let mut lapsed = false;
+        for _ in 0..200 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            lapsed |= !shard.still_leader();
+        }
+        assert!(lapsed, "the pause outlasted the renew deadline");
+        assert!(shard.still_leader(), "renewing again after the pause");
+        let mut events = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            events.push(e);
+        }
+        assert!(events.contains(&LeaseEvent::Gained(0)), "{events:?}");
         stop.cancel();
     }
 

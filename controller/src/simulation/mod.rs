@@ -110,6 +110,9 @@ pub struct ScenarioOptions {
     pub detection_seconds: u64,
     /// Simulated timings other than the sim's documented defaults (sensitivity runs).
     pub timings: Option<drctl_sim::SimTimings>,
+    /// The group to rehearse (`drctl sim -f FILE | --group NAME`); None: the shipped example.
+    /// Its writer is the home region the incident strikes; the other region takes over.
+    pub group: Option<FailoverGroup>,
 }
 
 impl ScenarioOptions {
@@ -121,6 +124,7 @@ impl ScenarioOptions {
             narrator: None,
             detection_seconds: 60,
             timings: None,
+            group: None,
         }
     }
 }
@@ -151,6 +155,8 @@ pub struct TimelineEntry {
 #[derive(Debug, Clone, Serialize)]
 pub struct ScenarioReport {
     pub scenario: Scenario,
+    /// The group rehearsed (`metadata.name`).
+    pub group: String,
     pub seed: u64,
     pub strategy: Strategy,
     /// From the start of the incident (the outage, or the operator's request for a planned
@@ -163,6 +169,9 @@ pub struct ScenarioReport {
     pub critical_path_seconds: Option<f64>,
     /// The data-loss window drctl recorded (replication lag at the cut).
     pub rpo_seconds: Option<f64>,
+    /// The run's RTO and RPO against the group's `spec.objectives` (absent: none given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub objectives: Option<drctl_schema::ObjectivesJudgement>,
     /// Committed writes the simulated application lost, measured independently.
     pub lost_writes: u64,
     pub api_calls: BTreeMap<String, CallCounts>,
@@ -347,7 +356,10 @@ pub async fn run_scenario(
     scenario: Scenario,
     options: ScenarioOptions,
 ) -> Result<ScenarioReport, SimulationError> {
-    let group = example_group()?;
+    let group = match &options.group {
+        Some(group) => group.clone(),
+        None => example_group()?,
+    };
     let mut config = SimConfig::new(options.seed);
     if let Some(timings) = &options.timings {
         config.timings = timings.clone();
@@ -367,9 +379,7 @@ pub async fn run_scenario(
         .clone()
         .unwrap_or_else(|| world.store_as(REPLICA));
     store.init().await?;
-    let mut doc = group.clone();
-    doc.status = None;
-    store.create(&doc).await?;
+    store.create(&fresh_document(&group)).await?;
     let cloud = world.cloud(REPLICA);
     let start = world.now();
     let mut run = Run {
@@ -482,8 +492,42 @@ pub async fn run_scenario(
     }
     report.virtual_seconds = run.now_s();
     report.timeline = std::mem::take(&mut run.timeline);
+    report.objectives = group.spec.objectives.map(|objectives| {
+        let first = operations
+            .first()
+            .map(|o| o.id.as_str())
+            .unwrap_or_default();
+        // A planned move loses nothing by construction; a failover records its window.
+        let rpo = report.rpo_seconds.or(Some(0.0));
+        drctl_schema::ObjectivesJudgement::judge(first, objectives, report.rto_seconds, rpo)
+    });
 
     Ok(report)
+}
+
+/// `group` as a user would first apply it to an empty store: no status, no store-set fields.
+pub fn fresh_document(group: &FailoverGroup) -> FailoverGroup {
+    let mut doc = group.clone();
+    doc.status = None;
+    doc.metadata.resource_version = None;
+    doc.metadata.generation = None;
+    doc
+}
+
+/// The group's home (its writer) and the region that takes over from it.
+pub fn home_and_standby(group: &FailoverGroup) -> Result<(String, String), SimulationError> {
+    let home = group.spec.writer.clone();
+    let standby = group
+        .spec
+        .other_region(&home)
+        .map(str::to_string)
+        .ok_or_else(|| {
+            SimulationError::World(format!(
+                "failovergroup/{}: spec.regions has no region besides the writer {home}",
+                group.metadata.name
+            ))
+        })?;
+    Ok((home, standby))
 }
 
 /// The scripted incident. Returns the report skeleton and the operations drctl ran.
@@ -492,8 +536,8 @@ async fn drive(
     options: &ScenarioOptions,
     run: &mut Run,
 ) -> Result<(ScenarioReport, Vec<Operation>), SimulationError> {
-    let east = "us-east-1";
-    let west = "us-west-2";
+    let (east, west) = home_and_standby(&run.doc().await?)?;
+    let (east, west) = (east.as_str(), west.as_str());
     run.say(format!(
         "steady state: {} writer in {east}, DNS at {east}, the app commits 10 writes/s",
         run.doc_name
@@ -520,8 +564,13 @@ async fn drive(
                     region: east.to_string(),
                 },
             );
+            let control_plane = if east == drctl_sim::ROUTE53_CONTROL_REGION {
+                format!(", and the Route 53 control plane (hosted in {east}) with it,")
+            } else {
+                String::new()
+            };
             run.say(format!(
-                "{east} goes dark, and the Route 53 control plane (hosted in {east}) with it, for {} min",
+                "{east} goes dark{control_plane} for {} min",
                 DNS_DOWN_OUTAGE_SECONDS / 60
             ));
         }
@@ -546,9 +595,11 @@ async fn drive(
             run.operator_moves_writer(west, scenario.has_outage())
                 .await?;
             let doc = run
-                .wait_until("failover to us-west-2", Duration::from_secs(3600), |d| {
-                    converged_on(d, west, generation_before + 1)
-                })
+                .wait_until(
+                    &format!("failover to {west}"),
+                    Duration::from_secs(3600),
+                    |d| converged_on(d, west, generation_before + 1),
+                )
                 .await?;
             let op = doc
                 .status
@@ -648,7 +699,7 @@ async fn drive(
         }
         let doc = run
             .wait_until(
-                "failback to us-east-1",
+                &format!("failback to {east}"),
                 Duration::from_secs(4 * 3600),
                 |d| converged_on(d, east, generation_before + 1),
             )
@@ -669,12 +720,14 @@ async fn drive(
     Ok((
         ScenarioReport {
             scenario,
+            group: run.doc_name.clone(),
             seed: options.seed,
             strategy: options.strategy,
             rto_seconds: rto,
             recovery_seconds: recovery,
             critical_path_seconds: critical,
             rpo_seconds: rpo,
+            objectives: None,
             lost_writes: 0,
             api_calls: BTreeMap::new(),
             steps,
@@ -701,14 +754,19 @@ pub(crate) fn served_at(op: &Operation) -> Option<Timestamp> {
 }
 
 fn step_timings(run: &Run, op: &Operation) -> Vec<StepTiming> {
+    step_timings_since(run.start, op)
+}
+
+/// An operation's steps, their times in seconds since `start`.
+pub(crate) fn step_timings_since(start: Timestamp, op: &Operation) -> Vec<StepTiming> {
     op.steps
         .iter()
         .map(|s| StepTiming {
             operation: format!("{} {} -> {}", op.type_.as_str(), op.from, op.to),
             name: s.name.as_str().to_string(),
             state: format!("{:?}", s.state),
-            start_seconds: s.started_at.map(|t| run.secs(t)),
-            end_seconds: s.finished_at.map(|t| run.secs(t)),
+            start_seconds: s.started_at.map(|t| t.seconds_since(start)),
+            end_seconds: s.finished_at.map(|t| t.seconds_since(start)),
             duration_seconds: match (s.started_at, s.finished_at) {
                 (Some(a), Some(b)) => Some(b.seconds_since(a)),
                 _ => None,

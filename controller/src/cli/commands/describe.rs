@@ -113,6 +113,15 @@ pub fn render(doc: &FailoverGroup, events: &[Event], now: Timestamp) -> String {
         );
     }
     let _ = writeln!(out, "Failback Approval: {:?}", spec.failback.approval);
+    if let Some(o) = &spec.objectives {
+        let part = |v: Option<u32>| v.map(|s| format!("{s} s")).unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            out,
+            "Objectives:        RTO {}, RPO {}",
+            part(o.rto_seconds),
+            part(o.rpo_seconds)
+        );
+    }
     if let Some(t) = status.and_then(|s| s.last_reconciled_at) {
         let _ = writeln!(out, "Last Reconciled:   {t} ({} ago)", age(t, now));
     }
@@ -230,6 +239,11 @@ pub fn render(doc: &FailoverGroup, events: &[Event], now: Timestamp) -> String {
     if let Some(op) = status.and_then(|s| s.last_operation.as_ref()) {
         out.push_str("Last Operation:\n");
         out.push_str(&indent(&render_operation(op, now)));
+        if let Some(j) = status.and_then(|s| s.objectives.as_ref()) {
+            if j.operation_id == op.id {
+                out.push_str(&indent(&format!("Objectives: {}\n", j.summary())));
+            }
+        }
     }
 
     out.push_str(&render_events(events, now));

@@ -9,6 +9,7 @@ mod delete;
 mod demo;
 mod describe;
 mod diff;
+mod drill;
 mod edit;
 mod failover;
 mod get;
@@ -48,7 +49,8 @@ pub async fn dispatch(cli: Cli) -> CliResult<ExitStatus> {
         Command::History { name, output } => history::run(&store, &name, output).await,
         Command::Controller(args) => controller::run(&store, args).await,
         Command::Demo(args) => demo::run(args).await,
-        Command::Sim(args) => sim::run(args).await,
+        Command::Sim(args) => sim::run(&store, args).await,
+        Command::Drill(args) => drill::run(&store, args).await,
         Command::Schema => schema::run(),
         #[cfg(feature = "aws")]
         Command::IamPolicy {

@@ -2,16 +2,21 @@
 //! simulated world, in virtual time, with RTO, RPO, API calls, the timeline and the
 //! invariant check.
 
-use super::common::{duration, table};
+use drctl_schema::FailoverGroup;
+
+use super::common::{duration, open_store, store_error, table};
+use super::input::read_all;
 use crate::cli::args::{Baseline, SimArgs};
 use crate::cli::exit::{CliError, CliResult, ExitStatus};
+use crate::drill::campaign::CampaignReport;
 use crate::simulation::fleet::{run_fleet_outage, FleetOptions, FleetReport, FLEET_OUTAGE};
 use crate::simulation::{
-    run_in_virtual_time, run_scenario, Scenario, ScenarioOptions, ScenarioReport, Strategy,
+    example_group, run_in_virtual_time, run_scenario, Scenario, ScenarioOptions, ScenarioReport,
+    Strategy,
 };
 
 /// Run a simulation on a paused runtime of its own, off the CLI's runtime.
-async fn simulate<T, F, Fut>(make: F) -> CliResult<T>
+pub(super) async fn simulate<T, F, Fut>(make: F) -> CliResult<T>
 where
     T: Send + 'static,
     F: FnOnce() -> Fut + Send + 'static,
@@ -25,7 +30,7 @@ where
 }
 
 /// The report as JSON, or rendered for a person.
-fn print_report<R: serde::Serialize>(
+pub(super) fn print_report<R: serde::Serialize>(
     report: &R,
     json: bool,
     render: fn(&R) -> String,
@@ -115,25 +120,128 @@ fn render_fleet(report: &FleetReport) -> String {
     out
 }
 
-pub async fn run(args: SimArgs) -> CliResult<ExitStatus> {
-    if args.scenario == FLEET_OUTAGE {
+/// The group `-f FILE` or `--group NAME` names (None: the shipped example). A file that
+/// cannot be read or holds anything but one valid group, or a name the store does not hold,
+/// is invalid input (exit 2), named.
+async fn rehearsed_group(store_url: &str, args: &SimArgs) -> CliResult<Option<FailoverGroup>> {
+    if let Some(file) = &args.file {
+        return group_from_file(file).map(Some);
+    }
+    let Some(name) = &args.group else {
+        return Ok(None);
+    };
+    let store = open_store(store_url).await?;
+    match store.get(name).await.map_err(store_error)? {
+        Some(group) => Ok(Some(group)),
+        None => Err(CliError::invalid(anyhow::anyhow!(
+            "--group: no failovergroup/{name} in the store {store_url}"
+        ))),
+    }
+}
+
+/// The one FailoverGroup of `file`, parsed and validated as `apply -f` does.
+pub fn group_from_file(file: &str) -> CliResult<FailoverGroup> {
+    let mut docs = read_all(&[file.to_string()], false)?;
+    if docs.len() != 1 {
+        return Err(CliError::invalid(anyhow::anyhow!(
+            "{file}: holds {} documents; a rehearsal needs exactly one FailoverGroup",
+            docs.len()
+        )));
+    }
+    Ok(docs.remove(0).doc)
+}
+
+/// `drctl sim --campaign N`: exit 1 when any schedule failed.
+async fn run_campaign(
+    group: Option<FailoverGroup>,
+    args: &SimArgs,
+    runs: u32,
+) -> CliResult<ExitStatus> {
+    let group = match group {
+        Some(group) => group,
+        None => example_group().map_err(|e| CliError::failure(anyhow::Error::new(e)))?,
+    };
+    let seed = args.seed;
+    let report =
+        simulate(
+            move || async move { crate::drill::campaign::run_campaign(&group, runs, seed).await },
+        )
+        .await?;
+    print_report(&report, args.json, render_campaign)?;
+    Ok(if report.failures.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+fn render_campaign(report: &CampaignReport) -> String {
+    let ops: Vec<String> = report
+        .operations
+        .iter()
+        .map(|(op, n)| format!("{op} {n}"))
+        .collect();
+    let mut out = format!(
+        "campaign (seed {}): {} runs ({}), {} faults, {}\n",
+        report.seed,
+        report.runs,
+        ops.join(", "),
+        report.faults,
+        report.timings
+    );
+    if report.failures.is_empty() {
+        out.push_str("failures: none (every run kept the invariants and converged)\n");
+    }
+    for f in &report.failures {
+        out.push_str(&format!(
+            "\nFAILED seed {} (replay: drctl sim --campaign 1 --seed {}), shrunk from {} to {} faults:\n",
+            f.seed,
+            f.seed,
+            f.faults_drawn,
+            f.schedule.faults.len()
+        ));
+        let schedule = serde_json::to_string(&f.schedule).unwrap_or_default();
+        out.push_str(&format!("  schedule: {schedule}\n"));
+        for v in &f.violations {
+            out.push_str(&format!("  {v}\n"));
+        }
+    }
+    out
+}
+
+pub async fn run(store_url: &str, args: SimArgs) -> CliResult<ExitStatus> {
+    let group = rehearsed_group(store_url, &args).await?;
+    if let Some(runs) = args.campaign {
+        return run_campaign(group, &args, runs).await;
+    }
+    let scenario_name = args.scenario.clone().unwrap_or_default();
+    if scenario_name == FLEET_OUTAGE {
+        if group.is_some() {
+            return Err(CliError::invalid(anyhow::anyhow!(
+                "--scenario fleet-outage builds its own fleet of groups (--groups N); \
+                 -f and --group are for the single-group scenarios"
+            )));
+        }
         return run_fleet(args).await;
     }
-    let Some(scenario) = Scenario::parse(&args.scenario) else {
+    let Some(scenario) = Scenario::parse(&scenario_name) else {
         let mut known: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
         known.push(FLEET_OUTAGE);
         return Err(CliError::invalid(anyhow::anyhow!(
             "--scenario: unknown scenario {:?}; known: {}",
-            args.scenario,
+            scenario_name,
             known.join(", ")
         )));
     };
     let seed = args.seed;
     let baseline = args.baseline;
     let report = simulate(move || async move {
-        let mut report = run_scenario(scenario, ScenarioOptions::new(seed)).await?;
+        let mut options = ScenarioOptions::new(seed);
+        options.group = group.clone();
+        let mut report = run_scenario(scenario, options).await?;
         if baseline == Some(Baseline::Sequential) {
             let mut options = ScenarioOptions::new(seed);
+            options.group = group;
             options.strategy = Strategy::Sequential;
             let sequential = run_scenario(scenario, options).await?;
             report.baseline = Some(Box::new(sequential));
@@ -155,7 +263,7 @@ pub async fn run(args: SimArgs) -> CliResult<ExitStatus> {
     }
 }
 
-fn secs(v: Option<f64>) -> String {
+pub(super) fn secs(v: Option<f64>) -> String {
     v.map(duration).unwrap_or_else(|| "-".to_string())
 }
 
@@ -163,8 +271,9 @@ fn secs(v: Option<f64>) -> String {
 pub fn render(report: &ScenarioReport) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "scenario {} (seed {}), {} of virtual time\n\n",
+        "scenario {} on failovergroup/{} (seed {}), {} of virtual time\n\n",
         report.scenario.name(),
+        report.group,
         report.seed,
         duration(report.virtual_seconds)
     ));
@@ -210,6 +319,9 @@ pub fn render(report: &ScenarioReport) -> String {
             .unwrap_or_else(|| "-".to_string()),
         report.lost_writes
     ));
+    if let Some(j) = &report.objectives {
+        out.push_str(&format!("objectives: {}\n", j.summary()));
+    }
     let calls: Vec<Vec<String>> = report
         .api_calls
         .iter()
