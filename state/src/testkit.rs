@@ -105,6 +105,7 @@ pub fn group(name: &str) -> FailoverGroup {
             compute: Default::default(),
             failback: Default::default(),
             verify: None,
+            auto_failover: None,
         },
         status: None,
     }

@@ -107,6 +107,7 @@ impl SpecBuilder {
             },
             failback: FailbackSpec::default(),
             verify: None,
+            auto_failover: None,
         })
     }
     fn writer(mut self, region: &str) -> Self {

@@ -120,6 +120,7 @@ pub fn spec() -> FailoverGroupSpec {
             url: URL.to_string(),
             expect_status: 200,
         }),
+        auto_failover: None,
     }
 }
 
