@@ -112,6 +112,11 @@ pub fn render(doc: &FailoverGroup, events: &[Event], now: Timestamp) -> String {
              reviewed document)"
         );
     }
+    if let Some(line) =
+        crate::planner::auto_failover::policy_line(&doc.metadata.name, spec, status, now)
+    {
+        let _ = writeln!(out, "Auto Failover:     {line}");
+    }
     let _ = writeln!(out, "Failback Approval: {:?}", spec.failback.approval);
     if let Some(t) = status.and_then(|s| s.last_reconciled_at) {
         let _ = writeln!(out, "Last Reconciled:   {t} ({} ago)", age(t, now));

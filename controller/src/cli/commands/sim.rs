@@ -210,6 +210,16 @@ pub fn render(report: &ScenarioReport) -> String {
             .unwrap_or_else(|| "-".to_string()),
         report.lost_writes
     ));
+    out.push_str(&format!(
+        "final phase: {}\n",
+        report.final_phase.map_or("-", |p| p.as_str())
+    ));
+    for d in &report.decisions {
+        out.push_str(&format!(
+            "decision at {:.1} s by {}: {} ({})\n",
+            d.at_seconds, d.by, d.type_, d.reason
+        ));
+    }
     let calls: Vec<Vec<String>> = report
         .api_calls
         .iter()
