@@ -124,3 +124,158 @@ async fn operator_scenarios_report_the_operators_decisions() {
     assert!(d.reason.contains("--allow-data-loss"), "{}", d.reason);
     assert!(report.final_phase.is_some());
 }
+
+// --- Recording the decision: one spec write with its event, on the version the pass read ------
+
+mod recording {
+    use std::time::Duration;
+
+    use drctl::fleet::FleetReads;
+    use drctl::metrics::Metrics;
+    use drctl::observe::ObserveCache;
+    use drctl::planner::PlannerConfig;
+    use drctl::reconcile::{reconcile_group, AlwaysLeader, ReconcileContext, POLICY_EVENT};
+    use drctl::simulation::{auto, example_group, Scenario};
+    use drctl_schema::{AutoFailoverStatus, FailoverGroupStatus, ObservedSummary};
+    use drctl_sim::{OutageScope, SimConfig, SimWorld};
+    use drctl_state::Store;
+
+    const NAME: &str = "myapp-prod";
+
+    /// A world whose us-east-1 has been dark for two minutes, as the previous pass saw it,
+    /// with the witness in ALARM: the next pass decides.
+    async fn ready_to_decide() -> (std::sync::Arc<SimWorld>, std::sync::Arc<dyn Store>) {
+        let world = SimWorld::new(SimConfig::new(1));
+        let mut group = example_group().unwrap();
+        group.spec.auto_failover = Some(auto::policy(Scenario::RegionOutageAuto));
+        world.provision(&group.spec).unwrap();
+        auto::prepare_world(Scenario::RegionOutageAuto, &world);
+        let store = world.store_as("drctl-a");
+        store.init().await.unwrap();
+        group.status = None;
+        store.create(&group).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(180)).await;
+        world.region_outage_with("us-east-1", OutageScope::RegionalServicesOnly);
+        let lease = store
+            .acquire_lease("drctl-controller", "drctl-a", world.now(), 600_000)
+            .await
+            .unwrap()
+            .unwrap();
+        let status = FailoverGroupStatus {
+            observed_generation: 1,
+            observed: Some(ObservedSummary {
+                writer: Some("us-east-1".into()),
+                replication_lag_seconds: Some(0.5),
+                ..Default::default()
+            }),
+            auto_failover: Some(AutoFailoverStatus {
+                state: "Watching".into(),
+                impaired_region: Some("us-east-1".into()),
+                impaired_since: Some(world.now().plus_millis(-120_000)),
+                lag_before_outage_seconds: Some(0.5),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        store
+            .write_status(NAME, &status, &lease.fence())
+            .await
+            .unwrap();
+        (world, store)
+    }
+
+    async fn pass(
+        world: &std::sync::Arc<SimWorld>,
+        store: &std::sync::Arc<dyn Store>,
+        doc: &drctl_schema::FailoverGroup,
+    ) {
+        let cloud = world.cloud("drctl-a");
+        let ctx = ReconcileContext {
+            cloud: cloud.clone(),
+            reads: FleetReads::new(cloud),
+            store: store.clone(),
+            actor: "controller/drctl-a".to_string(),
+            config: PlannerConfig::default(),
+            metrics: Metrics::new(),
+        };
+        let lease = store.get_lease("drctl-controller").await.unwrap().unwrap();
+        reconcile_group(
+            &ctx,
+            doc,
+            &lease.fence(),
+            &AlwaysLeader,
+            &mut ObserveCache::default(),
+        )
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_decision_is_one_spec_edit_with_its_journal_event_by_policy() {
+        let (world, store) = ready_to_decide().await;
+        let doc = store.get(NAME).await.unwrap().unwrap();
+        pass(&world, &store, &doc).await;
+        let after = store.get(NAME).await.unwrap().unwrap();
+        assert_eq!(after.spec.writer, "us-west-2");
+        assert_eq!(after.spec.dns_owner.as_deref(), Some("us-west-2"));
+        assert!(
+            !after.spec.allow_data_loss,
+            "the allowance is the decision's only"
+        );
+        let events = store.events(NAME).await.unwrap();
+        let event = events
+            .iter()
+            .find(|e| e.reason == POLICY_EVENT)
+            .expect("the event");
+        assert_eq!(event.actor, "policy");
+        let data = event.data.clone().unwrap();
+        assert_eq!(data["by"], "policy");
+        assert_eq!(data["lagSeconds"], 0.5);
+        assert_eq!(
+            data["resourceVersion"].as_str(),
+            after.metadata.resource_version.as_deref()
+        );
+        // The next pass runs today's Failover on that allowance.
+        pass(&world, &store, &after).await;
+        let op = store
+            .get(NAME)
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+            .unwrap()
+            .operation
+            .unwrap();
+        assert_eq!(op.type_, drctl_schema::OperationType::Failover);
+        assert!(op.notes.contains_key("dataLossAllowedBy"), "{:?}", op.notes);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_concurrent_operator_edit_wins_and_the_decision_is_refused() {
+        let (world, store) = ready_to_decide().await;
+        let read = store.get(NAME).await.unwrap().unwrap();
+        // Someone edits between the pass's read and its write.
+        let mut theirs = read.clone();
+        theirs.status = None;
+        theirs.spec.max_lag_seconds = 7;
+        store
+            .update(&theirs, read.metadata.resource_version.as_deref().unwrap())
+            .await
+            .unwrap();
+        pass(&world, &store, &read).await;
+        let after = store.get(NAME).await.unwrap().unwrap();
+        assert_eq!(after.spec.writer, "us-east-1");
+        assert_eq!(after.spec.max_lag_seconds, 7, "the person's edit stands");
+        let events = store.events(NAME).await.unwrap();
+        assert!(
+            events.iter().all(|e| e.reason != POLICY_EVENT),
+            "{events:#?}"
+        );
+        assert!(events
+            .iter()
+            .any(|e| e.reason == "AutomaticFailoverRefused"));
+        // And the memory holds no allowance that a later edit could inherit.
+        let memory = after.status.unwrap().auto_failover.unwrap();
+        assert!(memory.last_decision.is_none(), "{memory:?}");
+    }
+}
