@@ -331,6 +331,34 @@ pub struct LagQuery {
     pub secondary_region: String,
 }
 
+/// A CloudWatch alarm's state (`StateValue` of DescribeAlarms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AlarmState {
+    Ok,
+    Alarm,
+    InsufficientData,
+}
+
+impl AlarmState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlarmState::Ok => "OK",
+            AlarmState::Alarm => "ALARM",
+            AlarmState::InsufficientData => "INSUFFICIENT_DATA",
+        }
+    }
+}
+
+/// One alarm as DescribeAlarms returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlarmReading {
+    pub name: String,
+    pub state: AlarmState,
+}
+
+/// DescribeAlarms accepts at most 100 names (`AlarmNames`) per call.
+pub const CLOUDWATCH_ALARM_NAMES_PER_CALL: usize = 100;
+
 /// GetMetricData accepts at most 500 metric queries (`MetricDataQueries`) per call.
 pub const CLOUDWATCH_METRIC_QUERIES_PER_CALL: usize = 500;
 /// Each lag is asked as two metrics, `AuroraGlobalDBRPOLag` and the older engines'

@@ -215,6 +215,7 @@ pub fn paced(cloud: Cloud, pacer: Arc<Pacer>) -> Cloud {
     Cloud {
         aurora: paced.clone(),
         lag: paced.clone(),
+        alarms: paced.clone(),
         dns: paced.clone(),
         ecs: paced.clone(),
         autoscaling: paced,
@@ -376,6 +377,22 @@ impl Aurora for Paced {
     async fn create_instance(&self, request: &CreateInstance) -> CloudResult<()> {
         self.pacer.take(Service::Rds, &request.region).await;
         self.inner.aurora.create_instance(request).await
+    }
+}
+
+#[async_trait]
+impl Alarms for Paced {
+    async fn describe_alarms(
+        &self,
+        region: &str,
+        names: &[String],
+    ) -> CloudResult<Vec<AlarmReading>> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let calls = calls_for(names.len(), CLOUDWATCH_ALARM_NAMES_PER_CALL);
+        self.pacer.take_n(Service::CloudWatch, region, calls).await;
+        self.inner.alarms.describe_alarms(region, names).await
     }
 }
 

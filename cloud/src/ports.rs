@@ -132,6 +132,22 @@ pub trait ReplicationLag: Send + Sync {
     ) -> CloudResult<Vec<Option<f64>>>;
 }
 
+/// CloudWatch alarms: the witnesses of automatic failover, each read in its own region. The
+/// same service as [`ReplicationLag`] (and the same pacing bucket), but its own trait: the lag
+/// is asked of the writer's region for the planner's RPO gates, the alarms of other regions
+/// as independent evidence, and a test that replaces one (no lag datapoints, say) keeps the
+/// other real.
+#[async_trait]
+pub trait Alarms: Send + Sync {
+    /// DescribeAlarms(AlarmNames) in `region`, one call per 100 names (every page); alarms
+    /// that do not exist are left out. No names: no call.
+    async fn describe_alarms(
+        &self,
+        region: &str,
+        names: &[String],
+    ) -> CloudResult<Vec<AlarmReading>>;
+}
+
 /// Route 53 records and changes. The control plane lives in us-east-1.
 #[async_trait]
 pub trait Dns: Send + Sync {
@@ -252,6 +268,7 @@ impl Clock for SystemClock {
 pub struct Cloud {
     pub aurora: Arc<dyn Aurora>,
     pub lag: Arc<dyn ReplicationLag>,
+    pub alarms: Arc<dyn Alarms>,
     pub dns: Arc<dyn Dns>,
     pub ecs: Arc<dyn Ecs>,
     pub autoscaling: Arc<dyn AutoScaling>,

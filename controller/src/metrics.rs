@@ -71,6 +71,16 @@ struct ObjectiveLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GroupLabels {
+    group: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
     service: &'static str,
     operation: String,
@@ -99,6 +109,8 @@ pub struct Metrics {
     leader: Gauge,
     reconcile_duration: Histogram,
     aws_calls: HistogramFamily<CallLabels>,
+    auto_failover_decisions: Family<OutcomeLabels, Counter>,
+    auto_failover_countdown: Family<GroupLabels, Gauge>,
     /// Set once the first pass over all groups has finished (readiness).
     ready: AtomicBool,
     /// Set while the main loop is alive (liveness).
@@ -161,8 +173,22 @@ impl Default for Metrics {
             "Duration of AWS API calls by service and operation, the SDK's retries included",
             aws_calls.clone(),
         );
+        let auto_failover_decisions = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "drctl_auto_failover_decisions",
+            "Automatic failover decisions by outcome (failover, blocked, refused_concurrent_edit)",
+            auto_failover_decisions.clone(),
+        );
+        let auto_failover_countdown = Family::<GroupLabels, Gauge>::default();
+        registry.register(
+            "drctl_auto_failover_seconds_until_decision",
+            "Seconds until the automatic-failover policy decides, while it counts down (-1: not counting)",
+            auto_failover_countdown.clone(),
+        );
         Metrics {
             registry,
+            auto_failover_decisions,
+            auto_failover_countdown,
             passes,
             reconcile_errors,
             mutations,
@@ -201,6 +227,25 @@ impl Metrics {
                 outcome,
             })
             .inc();
+    }
+
+    /// One automatic-failover outcome: `failover`, `blocked`, `refused_concurrent_edit`.
+    pub fn auto_failover_decision(&self, outcome: &str) {
+        self.auto_failover_decisions
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.to_string(),
+            })
+            .inc();
+    }
+
+    /// Seconds until the policy decides for `group` (None: it is not counting down).
+    pub fn auto_failover_countdown(&self, group: &str, seconds: Option<u64>) {
+        let value = seconds.map_or(-1, |s| i64::try_from(s).unwrap_or(i64::MAX));
+        self.auto_failover_countdown
+            .get_or_create(&GroupLabels {
+                group: group.to_string(),
+            })
+            .set(value);
     }
 
     pub fn reconcile_error(&self, category: &str) {

@@ -20,6 +20,7 @@ use drctl_cloud::{
 use drctl_schema::{FailoverGroupSpec, FailoverGroupStatus, Phase, StepName};
 
 use crate::fleet::{FleetReads, Freshness};
+use crate::planner::auto_failover::WitnessReading;
 use crate::planner::steps::note;
 use crate::world::{
     DnsChangeStatus, Membership, ObservedWorld, RegionView, Seen, ServiceView, NO_SUCH_CHANGE,
@@ -171,7 +172,14 @@ pub async fn observe(
     let cloud = reads.cloud();
     let at = cloud.clock.now();
     let since = req.since.map_or(Freshness::Fresh, Freshness::Since);
-    let light = Freshness::MaxAge(LIGHT_MAX_AGE);
+    // An armed automatic-failover policy looks every ARMED_POLL: its light reads may not be
+    // older than that, or the count of afterSeconds would start late.
+    let armed = spec.auto_failover.as_ref().is_some_and(|p| p.enabled) && !spec.suspended;
+    let light = Freshness::MaxAge(if armed {
+        crate::planner::auto_failover::ARMED_POLL
+    } else {
+        LIGHT_MAX_AGE
+    });
     let fresh = if req.full { since } else { light };
     let record_fresh = if req.fresh_record { since } else { light };
     let ask_order = ask_order(reads, spec, status);
@@ -235,6 +243,7 @@ pub async fn observe(
         cache.lag = read_lag(reads, spec, &regions, since).await;
     }
 
+    let witnesses = read_witnesses(cloud, spec, &regions, &services).await;
     let services = services
         .into_iter()
         .map(|mut view| {
@@ -258,7 +267,60 @@ pub async fn observe(
         lag_seconds: cache.lag,
         health,
         full: req.full,
+        witnesses,
+        suspect_since: None,
     }
+}
+
+/// The witness alarms of spec.autoFailover, each asked in its own region, once the writer's
+/// region looks impaired (its database or a service did not answer). Nothing is read while
+/// it looks healthy, nor without an enabled policy: a converged group pays nothing for them.
+async fn read_witnesses(
+    cloud: &Cloud,
+    spec: &FailoverGroupSpec,
+    regions: &BTreeMap<String, RegionView>,
+    services: &[ServiceView],
+) -> Vec<WitnessReading> {
+    let Some(policy) = spec.auto_failover.as_ref().filter(|p| p.enabled) else {
+        return Vec::new();
+    };
+    let writer = spec.writer.as_str();
+    let suspicious = regions.get(writer).and_then(|r| r.reachable) == Some(false)
+        || services
+            .iter()
+            .any(|s| s.region == writer && matches!(s.ecs, Seen::Unreachable(_)));
+    if !suspicious {
+        return Vec::new();
+    }
+    let mut by_region: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for alarm in &policy.witnesses.alarms {
+        by_region
+            .entry(alarm.region.as_str())
+            .or_default()
+            .push(alarm.name.clone());
+    }
+    let calls = by_region.iter().map(|(region, names)| async move {
+        let answer = cloud.alarms.describe_alarms(region, names).await;
+        (*region, answer)
+    });
+    let answers: BTreeMap<&str, Result<Vec<drctl_cloud::AlarmReading>, CloudError>> =
+        join_all(calls.collect()).await.into_iter().collect();
+    policy
+        .witnesses
+        .alarms
+        .iter()
+        .map(|alarm| WitnessReading {
+            region: alarm.region.clone(),
+            name: alarm.name.clone(),
+            state: match answers.get(alarm.region.as_str()) {
+                Some(Ok(found)) => {
+                    Seen::Known(found.iter().find(|r| r.name == alarm.name).map(|r| r.state))
+                }
+                Some(Err(e)) => Seen::Unreachable(e.to_string()),
+                None => Seen::Unreachable("not asked".to_string()),
+            },
+        })
+        .collect()
 }
 
 /// The region we believe is the writer first (it is the one most likely up), a region known

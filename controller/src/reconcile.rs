@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use drctl_cloud::{Cloud, CloudError, ErrorCategory};
 use drctl_schema::{
-    condition_type as ct, ConditionStatus, FailoverGroup, FailoverGroupStatus, Phase, StepName,
+    condition_type as ct, AutoFailoverDecision, ConditionStatus, FailoverGroup,
+    FailoverGroupStatus, Phase, StepName,
 };
 use drctl_state::{Event, Fence, Store, StoreError};
 
@@ -22,7 +23,7 @@ use crate::fleet::FleetReads;
 use crate::metrics::Metrics;
 use crate::observe::{needs, observe, ObserveCache, ObserveRequest};
 use crate::planner::steps::note;
-use crate::planner::{plan, Plan, PlanInput, PlannedAction, PlannerConfig};
+use crate::planner::{plan, Plan, PlanInput, PlannedAction, PlannerConfig, PolicyFailover};
 
 /// Is this replica still allowed to act? Checked right before mutating anything.
 pub trait LeaseCheck: Send + Sync {
@@ -111,6 +112,7 @@ pub async fn dry_run_observed(
     let status = doc.status.clone().unwrap_or_default();
     let generation = doc.metadata.generation.unwrap_or(0);
     let approved_by = approval_of(store, &doc.metadata.name, &status).await?;
+    let allowance = policy_allowance(store, doc, &status).await?;
     let mut cache = ObserveCache::default();
     let mut req = needs(&doc.spec, &status, generation, &cache);
     req.full = true;
@@ -124,6 +126,7 @@ pub async fn dry_run_observed(
         status: &status,
         world: &world,
         approved_by: approved_by.as_deref(),
+        policy_allowance: allowance.as_ref(),
         now: cloud.clock.now(),
         config: PlannerConfig::default(),
     });
@@ -191,6 +194,7 @@ async fn pass(
     let generation = doc.metadata.generation.unwrap_or(0);
     let previous = doc.status.clone().unwrap_or_default();
     let approved_by = approval_of(ctx.store.as_ref(), name, &previous).await?;
+    let allowance = policy_allowance(ctx.store.as_ref(), doc, &previous).await?;
 
     // fetch + plan; a light observation that does not look converged is redone in full
     // before anything is acted on.
@@ -204,6 +208,7 @@ async fn pass(
             status: &previous,
             world,
             approved_by: approved_by.as_deref(),
+            policy_allowance: allowance.as_ref(),
             now: ctx.cloud.clock.now(),
             config: ctx.config,
         })
@@ -216,7 +221,9 @@ async fn pass(
             since: None,
             ..req
         };
+        let suspect_since = world.at;
         world = observe(&ctx.reads, spec, &previous, &full, cache).await;
+        world.suspect_since = Some(suspect_since);
         the_plan = make_plan(&world);
     }
     ctx.metrics.observed_pass(world.full);
@@ -243,8 +250,22 @@ async fn pass(
     }
     count_objective_misses(ctx, name, &the_plan);
     let mut status = the_plan.status.clone();
+    // An automatic failover: its memory (the allowance's key) is written with the intent,
+    // before the spec edit that carries it out.
+    let policy_edit = match &the_plan.decision {
+        Some(decision) => {
+            if !lease.still_leader() {
+                return Err(ReconcileError::LostLease);
+            }
+            Some(record_decision(ctx, doc, decision, &mut status)?)
+        }
+        None => None,
+    };
     if !the_plan.actions.is_empty() || status_changed(&previous, &status) {
         ctx.store.write_status(name, &status, fence).await?;
+    }
+    if let Some((target, event)) = policy_edit {
+        apply_policy_edit(ctx, doc, fence, &target, &event, &mut status).await?;
     }
 
     // apply
@@ -313,6 +334,7 @@ async fn pass(
     }
 
     cache.mark_pass_end();
+    observe_policy(ctx, name, &previous, &status);
     let ready = crate::planner::status::is_true(&status.conditions, ct::READY);
     ctx.metrics.group_phase(name, status.phase);
     Ok(PassOutcome {
@@ -325,6 +347,189 @@ async fn pass(
         summary: the_plan.summary,
         status,
     })
+}
+
+/// The policy's metrics: the countdown gauge, and a blocked decision when it first blocks.
+fn observe_policy(
+    ctx: &ReconcileContext,
+    name: &str,
+    previous: &FailoverGroupStatus,
+    status: &FailoverGroupStatus,
+) {
+    let Some(memory) = &status.auto_failover else {
+        return;
+    };
+    let now = ctx.cloud.clock.now();
+    let countdown = memory
+        .decide_at
+        .filter(|_| memory.state == crate::planner::auto_failover::state::WATCHING)
+        .map(|at| u64::try_from((at.millis() - now.millis()).max(0) / 1000).unwrap_or(0));
+    ctx.metrics.auto_failover_countdown(name, countdown);
+    let was_blocked = previous
+        .auto_failover
+        .as_ref()
+        .is_some_and(|m| m.state == crate::planner::auto_failover::state::BLOCKED);
+    if memory.state == crate::planner::auto_failover::state::BLOCKED && !was_blocked {
+        ctx.metrics.auto_failover_decision("blocked");
+    }
+}
+
+/// The journal reason of an automatic failover decision (the event carries `by: policy`).
+pub const POLICY_EVENT: &str = "AutomaticFailover";
+/// The journal's actor for the policy's spec edits.
+pub const POLICY_ACTOR: &str = "policy";
+
+/// The allowance of the automatic failover that wrote this very spec version, if it is one
+/// and its operation has not started yet. Its status memory names the version it wrote; the
+/// journal, written atomically with that spec edit, confirms it (a crash between the two
+/// writes, then someone's own edit of the same version number, must not inherit it).
+async fn policy_allowance(
+    store: &dyn Store,
+    doc: &FailoverGroup,
+    status: &FailoverGroupStatus,
+) -> Result<Option<AutoFailoverDecision>, StoreError> {
+    let Some(decision) = status
+        .auto_failover
+        .as_ref()
+        .and_then(|a| a.last_decision.as_ref())
+    else {
+        return Ok(None);
+    };
+    let already_started = [&status.operation, &status.last_operation]
+        .into_iter()
+        .flatten()
+        .any(|op| op.generation >= decision.generation);
+    if already_started
+        || doc.metadata.resource_version.as_deref() != Some(decision.resource_version.as_str())
+        || doc.spec.writer != decision.to
+    {
+        return Ok(None);
+    }
+    let events = store.events(&doc.metadata.name).await?;
+    let confirmed = events.iter().rev().any(|e| {
+        e.reason == POLICY_EVENT
+            && e.data
+                .as_ref()
+                .and_then(|d| d.get("resourceVersion"))
+                .and_then(|v| v.as_str())
+                == Some(decision.resource_version.as_str())
+    });
+    Ok(confirmed.then(|| decision.clone()))
+}
+
+/// The spec edit and journal event of a policy decision, and its memory in `status`.
+fn record_decision(
+    ctx: &ReconcileContext,
+    doc: &FailoverGroup,
+    decision: &PolicyFailover,
+    status: &mut FailoverGroupStatus,
+) -> Result<(FailoverGroup, Event), ReconcileError> {
+    let mut target = doc.clone();
+    target.status = None;
+    target.spec.writer = decision.to.clone();
+    target.spec.dns_owner = Some(decision.to.clone());
+    let predicted = drctl_state::rules::updated_record(&target_base(doc), &target)?;
+    let resource_version = predicted
+        .metadata
+        .resource_version
+        .clone()
+        .unwrap_or_default();
+    let generation = predicted.metadata.generation.unwrap_or(0);
+    let now = ctx.cloud.clock.now();
+    let message = format!(
+        "automatic failover {} -> {}: {}",
+        decision.from,
+        decision.to,
+        decision.evidence.join("; ")
+    );
+    let event = Event {
+        seq: 0,
+        at: now,
+        actor: POLICY_ACTOR.to_string(),
+        reason: POLICY_EVENT.to_string(),
+        message,
+        operation_id: None,
+        step: None,
+        data: Some(serde_json::json!({
+            "by": "policy",
+            "controller": ctx.actor,
+            "from": decision.from,
+            "to": decision.to,
+            "lagSeconds": decision.lag_seconds,
+            "maxDataLossSeconds": decision.max_data_loss_seconds,
+            "evidence": decision.evidence,
+            "resourceVersion": resource_version,
+            "generation": generation,
+        })),
+    };
+    let memory = status.auto_failover.get_or_insert_with(Default::default);
+    memory.last_decision = Some(AutoFailoverDecision {
+        at: now,
+        from: decision.from.clone(),
+        to: decision.to.clone(),
+        resource_version,
+        generation,
+        lag_seconds: decision.lag_seconds,
+        max_data_loss_seconds: decision.max_data_loss_seconds,
+        evidence: decision.evidence.clone(),
+    });
+    Ok((target, event))
+}
+
+/// The stored record as this pass read it (without its status).
+fn target_base(doc: &FailoverGroup) -> FailoverGroup {
+    let mut base = doc.clone();
+    base.status = None;
+    base
+}
+
+/// Write the policy's spec edit and its journal event in one store write, on the version
+/// this pass read only: a concurrent edit (an operator's) wins, and the decision is dropped.
+async fn apply_policy_edit(
+    ctx: &ReconcileContext,
+    doc: &FailoverGroup,
+    fence: &Fence,
+    target: &FailoverGroup,
+    event: &Event,
+    status: &mut FailoverGroupStatus,
+) -> Result<(), ReconcileError> {
+    let name = doc.metadata.name.as_str();
+    let expected = doc.metadata.resource_version.clone().unwrap_or_default();
+    match ctx.store.update_with_event(target, &expected, event).await {
+        Ok(_) => {
+            ctx.metrics.auto_failover_decision("failover");
+            tracing::warn!(group = name, "{}", event.message);
+            Ok(())
+        }
+        Err(StoreError::Conflict { message, .. }) => {
+            ctx.metrics
+                .auto_failover_decision("refused_concurrent_edit");
+            if let Some(memory) = status.auto_failover.as_mut() {
+                memory.last_decision = doc
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.auto_failover.as_ref())
+                    .and_then(|a| a.last_decision.clone());
+            }
+            ctx.store.write_status(name, status, fence).await?;
+            let why = format!(
+                "automatic failover {} not recorded: the spec changed meanwhile ({message}); the policy looks again at the new spec",
+                event.message
+            );
+            journal(
+                ctx,
+                name,
+                fence,
+                "AutomaticFailoverRefused",
+                &why,
+                None,
+                None,
+                None,
+            )
+            .await
+        }
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// Run the actions of one pass concurrently: they come from independent steps (for example the

@@ -113,6 +113,12 @@ pub struct ObservedWorld {
     pub health: Option<Seen<u16>>,
     /// Whether this observation read everything (true) or only the cheap parts.
     pub full: bool,
+    /// The witness alarms of spec.autoFailover, read only while the writer's region looks
+    /// impaired (empty otherwise).
+    pub witnesses: Vec<crate::planner::auto_failover::WitnessReading>,
+    /// When a light observation of this pass first saw something off (this full one was
+    /// redone because of it): the first failed probe, for the automatic-failover count.
+    pub suspect_since: Option<Timestamp>,
 }
 
 impl ObservedWorld {

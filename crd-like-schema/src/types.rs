@@ -80,6 +80,10 @@ pub struct FailoverGroupSpec {
     /// a metric on a miss). Absent: operations are measured, not judged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub objectives: Option<Objectives>,
+    /// Opt-in automatic failover (docs/design-contract.md §7.3). Absent: every failover is an
+    /// operator's decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_failover: Option<AutoFailoverSpec>,
 }
 
 /// Recovery time and recovery point objectives (docs/design-contract.md §7.4).
@@ -269,6 +273,62 @@ fn default_expect_status() -> u16 {
     200
 }
 
+/// `spec.autoFailover`: when the writer's region is impaired, the controller may fail over by
+/// itself, within a data-loss budget and only with independent witnesses. `enabled` and
+/// `maxDataLossSeconds` have no default: allowing data loss is never implied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AutoFailoverSpec {
+    pub enabled: bool,
+    /// The writer's region impaired without a break this long (at least 10 s).
+    #[serde(default = "default_after_seconds")]
+    pub after_seconds: u32,
+    /// The last replication lag measured before the outage must be within this.
+    pub max_data_loss_seconds: u32,
+    /// At most one automatic failover per group in this window.
+    #[serde(default = "default_cooldown_seconds")]
+    pub cooldown_seconds: u32,
+    /// Independent evidence that the region is impaired.
+    pub witnesses: WitnessesSpec,
+    /// How many witnesses must agree; default: all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_witnesses: Option<u32>,
+}
+
+pub const DEFAULT_AFTER_SECONDS: u32 = 60;
+pub const DEFAULT_COOLDOWN_SECONDS: u32 = 3600;
+
+fn default_after_seconds() -> u32 {
+    DEFAULT_AFTER_SECONDS
+}
+
+fn default_cooldown_seconds() -> u32 {
+    DEFAULT_COOLDOWN_SECONDS
+}
+
+impl AutoFailoverSpec {
+    /// Witnesses that must be in ALARM: `minWitnesses`, or every one listed.
+    pub fn required_witnesses(&self) -> usize {
+        self.min_witnesses
+            .map_or(self.witnesses.alarms.len(), |n| n as usize)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WitnessesSpec {
+    /// CloudWatch alarms, each read in its own region.
+    #[serde(default)]
+    pub alarms: Vec<AlarmRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AlarmRef {
+    pub region: Region,
+    pub name: String,
+}
+
 // ---------------------------------------------------------------------------------------------
 // Status: written only by the controller.
 // ---------------------------------------------------------------------------------------------
@@ -297,6 +357,51 @@ pub struct FailoverGroupStatus {
     /// objectives when it finished).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub objectives: Option<ObjectivesJudgement>,
+    /// What the automatic-failover policy saw and decided (only with spec.autoFailover).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_failover: Option<AutoFailoverStatus>,
+}
+
+/// The policy's memory across passes: since when the writer's region has been impaired,
+/// the countdown, and its last decision (for the cooldown, for "never fail back", and as the
+/// allowance of the one failover it decided).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AutoFailoverStatus {
+    /// Armed | Watching | Deciding | Blocked | NotArmed
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub message: String,
+    /// The writer's region, while the controller's own probes of it fail without a break.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impaired_region: Option<Region>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impaired_since: Option<Timestamp>,
+    /// When the policy decides if the evidence holds (impairedSince + afterSeconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decide_at: Option<Timestamp>,
+    /// The last replication lag measured before the impairment began.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag_before_outage_seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_decision: Option<AutoFailoverDecision>,
+}
+
+/// One automatic failover decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AutoFailoverDecision {
+    pub at: Timestamp,
+    pub from: Region,
+    pub to: Region,
+    /// The spec record the decision wrote: its allowance applies to this version only.
+    pub resource_version: String,
+    pub generation: u64,
+    pub lag_seconds: f64,
+    pub max_data_loss_seconds: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]

@@ -426,6 +426,9 @@ fn check_spec(spec: &FailoverGroupSpec, errs: &mut ValidationErrors) {
     if let Some(objectives) = &spec.objectives {
         check_objectives(errs, "spec.objectives", objectives);
     }
+    if let Some(policy) = &spec.auto_failover {
+        check_auto_failover(errs, policy, regions);
+    }
 
     // Verify.
     if let Some(verify) = &spec.verify {
@@ -471,6 +474,88 @@ fn check_objectives(errs: &mut ValidationErrors, path: &str, o: &Objectives) {
             errs.push(
                 format!("{path}.rpoSeconds"),
                 format!("{rpo} is too large: between 0 and {MAX_RPO_OBJECTIVE_SECONDS} seconds"),
+            );
+        }
+    }
+}
+
+/// Shortest `spec.autoFailover.afterSeconds`: one slow probe must never be an outage.
+pub const MIN_AFTER_SECONDS: u32 = 10;
+/// Longest CloudWatch alarm name.
+pub const MAX_ALARM_NAME_CHARS: usize = 255;
+
+fn check_auto_failover(
+    errs: &mut ValidationErrors,
+    policy: &crate::types::AutoFailoverSpec,
+    regions: &[String],
+) {
+    let path = "spec.autoFailover";
+    if policy.after_seconds < MIN_AFTER_SECONDS {
+        errs.push(
+            format!("{path}.afterSeconds"),
+            format!(
+                "{} is too short: the writer's region must be impaired for at least {MIN_AFTER_SECONDS} s before an automatic failover",
+                policy.after_seconds
+            ),
+        );
+    }
+    if policy.max_data_loss_seconds > MAX_LAG_SECONDS_LIMIT {
+        errs.push(
+            format!("{path}.maxDataLossSeconds"),
+            format!(
+                "{} is too large: the data-loss budget must be between 0 and {MAX_LAG_SECONDS_LIMIT} seconds",
+                policy.max_data_loss_seconds
+            ),
+        );
+    }
+    let alarms = &policy.witnesses.alarms;
+    if alarms.is_empty() {
+        errs.push(
+            format!("{path}.witnesses.alarms"),
+            "must list at least one alarm: the controller's own probes are one vantage point, never enough on their own",
+        );
+    }
+    let listed = region_list(regions);
+    let mut seen = BTreeSet::new();
+    for (i, alarm) in alarms.iter().enumerate() {
+        let p = format!("{path}.witnesses.alarms[{i}]");
+        if !regions.contains(&alarm.region) {
+            errs.push(
+                format!("{p}.region"),
+                format!("{:?} is not one of spec.regions {listed}", alarm.region),
+            );
+        }
+        let name_chars = alarm.name.chars().count();
+        if name_chars == 0
+            || name_chars > MAX_ALARM_NAME_CHARS
+            || alarm.name.chars().any(char::is_control)
+        {
+            errs.push(
+                format!("{p}.name"),
+                format!(
+                    "{:?} is not a CloudWatch alarm name (1 to {MAX_ALARM_NAME_CHARS} characters, no control characters)",
+                    alarm.name
+                ),
+            );
+        }
+        if !seen.insert((&alarm.region, &alarm.name)) {
+            errs.push(
+                p,
+                format!(
+                    "alarm {:?} in {} is listed twice: one alarm is one witness",
+                    alarm.name, alarm.region
+                ),
+            );
+        }
+    }
+    if let Some(min) = policy.min_witnesses {
+        if min == 0 || min as usize > alarms.len() {
+            errs.push(
+                format!("{path}.minWitnesses"),
+                format!(
+                    "{min} is out of range: between 1 and the {} alarm(s) of spec.autoFailover.witnesses.alarms",
+                    alarms.len()
+                ),
             );
         }
     }

@@ -35,6 +35,12 @@ pub struct RunRecord {
 pub struct InvariantInput {
     /// Invariant 3: was spec.allowDataLoss true when the failover decision was taken?
     pub allow_data_loss: bool,
+    /// Invariant 3: the allowance of an automatic-failover policy (spec.autoFailover's
+    /// maxDataLossSeconds) when spec.allowDataLoss was false: writes lost by an allowed
+    /// failover are within it if they were committed within this many seconds of each other
+    /// (the loss window the policy judged from the last measured lag). None: no policy.
+    #[serde(default)]
+    pub data_loss_budget_seconds: Option<f64>,
     /// Invariant 3: also require a stored status whose (last) Failover operation records
     /// `rpoSeconds` for every loss.
     pub require_loss_recorded: bool,
@@ -234,16 +240,31 @@ fn check_losses(run: &RunRecord, input: &InvariantInput, v: &mut Vec<Violation>)
                     ),
                 ));
             } else if !input.allow_data_loss {
-                v.push(violation(
-                    run,
-                    3,
-                    first_at,
-                    format!(
-                        "{} writes of {global} lost by call {} while spec.allowDataLoss was false",
-                        l.count,
-                        l.call_seq.unwrap_or(0)
-                    ),
-                ));
+                let window_ms = loss_window_ms(writes, l.call_seq, &l.reason);
+                match input.data_loss_budget_seconds {
+                    Some(budget) if window_ms as f64 <= budget * 1000.0 => {}
+                    Some(budget) => v.push(violation(
+                        run,
+                        3,
+                        first_at,
+                        format!(
+                            "{} writes of {global} lost by call {} over {:.1} s, beyond the policy's budget of {budget} s (spec.allowDataLoss was false)",
+                            l.count,
+                            l.call_seq.unwrap_or(0),
+                            window_ms as f64 / 1000.0
+                        ),
+                    )),
+                    None => v.push(violation(
+                        run,
+                        3,
+                        first_at,
+                        format!(
+                            "{} writes of {global} lost by call {} while spec.allowDataLoss was false",
+                            l.count,
+                            l.call_seq.unwrap_or(0)
+                        ),
+                    )),
+                }
             }
             if input.require_loss_recorded && l.count > 0 {
                 let recorded = run.statuses.values().any(|s| {
@@ -265,6 +286,27 @@ fn check_losses(run: &RunRecord, input: &InvariantInput, v: &mut Vec<Violation>)
                 }
             }
         }
+    }
+}
+
+/// How far apart in commit time the writes lost by one cause are (ms; 0 for one write).
+fn loss_window_ms(
+    writes: &[crate::record::WriteRecord],
+    call_seq: Option<u64>,
+    reason: &str,
+) -> i64 {
+    let times = writes.iter().filter(|w| {
+        w.lost
+            .as_ref()
+            .is_some_and(|c| c.call_seq == call_seq && c.reason == reason)
+    });
+    let (first, last) = times.fold((i64::MAX, i64::MIN), |(lo, hi), w| {
+        (lo.min(w.at_ms), hi.max(w.at_ms))
+    });
+    if first > last {
+        0
+    } else {
+        last - first
     }
 }
 

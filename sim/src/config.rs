@@ -311,6 +311,16 @@ pub enum AppTarget {
     FollowDns,
 }
 
+/// What a simulated CloudWatch alarm (a witness of automatic failover) reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AlarmModel {
+    /// An honest witness (synthetics probing a region from outside): ALARM while `region`
+    /// is down for its users, OK otherwise. A controller's own partition does not move it.
+    WhileRegionDown { region: String },
+    /// A lying witness: stuck in this state whatever happens.
+    Stuck(drctl_cloud::AlarmState),
+}
+
 /// How much of a region an outage takes down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OutageScope {

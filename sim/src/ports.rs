@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use drctl_cloud::{
-    check_record_batch, Aurora, AutoScaling, ChangeInfo, ChangeStatus, Clock, CloudResult,
-    ClusterSnapshot, CreateInstance, CreateSecondaryCluster, DbCluster, DbInstance, Dns, DnsRecord,
-    Ecs, EcsService, GlobalCluster, HealthCheck, LagQuery, RecordChange, ReplicationLag,
-    ScalableTarget, Service, SnapshotQuery, ECS_SERVICES_PER_DESCRIBE, LAG_QUERIES_PER_CALL,
-    RDS_FILTER_VALUES_MAX, RDS_GLOBAL_CLUSTERS_PER_PAGE, ROUTE53_RECORD_SETS_PER_PAGE,
-    SCALABLE_TARGET_IDS_PER_DESCRIBE,
+    check_record_batch, AlarmReading, Alarms, Aurora, AutoScaling, ChangeInfo, ChangeStatus, Clock,
+    CloudResult, ClusterSnapshot, CreateInstance, CreateSecondaryCluster, DbCluster, DbInstance,
+    Dns, DnsRecord, Ecs, EcsService, GlobalCluster, HealthCheck, LagQuery, RecordChange,
+    ReplicationLag, ScalableTarget, Service, SnapshotQuery, CLOUDWATCH_ALARM_NAMES_PER_CALL,
+    ECS_SERVICES_PER_DESCRIBE, LAG_QUERIES_PER_CALL, RDS_FILTER_VALUES_MAX,
+    RDS_GLOBAL_CLUSTERS_PER_PAGE, ROUTE53_RECORD_SETS_PER_PAGE, SCALABLE_TARGET_IDS_PER_DESCRIBE,
 };
 use drctl_schema::Timestamp;
 
@@ -370,6 +370,43 @@ impl Aurora for SimCloud {
                 |st, ctx| st.create_instance(ctx, request),
             )
             .await
+    }
+}
+
+#[async_trait]
+impl Alarms for SimCloud {
+    async fn describe_alarms(
+        &self,
+        region: &str,
+        names: &[String],
+    ) -> CloudResult<Vec<AlarmReading>> {
+        let mut readings = Vec::new();
+        for chunk in names.chunks(CLOUDWATCH_ALARM_NAMES_PER_CALL) {
+            let found = self
+                .world
+                .call(
+                    &self.caller,
+                    Service::CloudWatch,
+                    "DescribeAlarms",
+                    region,
+                    false,
+                    chunk.join(","),
+                    |st, _| {
+                        Ok(chunk
+                            .iter()
+                            .filter_map(|name| {
+                                st.alarm_state(region, name).map(|state| AlarmReading {
+                                    name: name.clone(),
+                                    state,
+                                })
+                            })
+                            .collect::<Vec<_>>())
+                    },
+                )
+                .await?;
+            readings.extend(found);
+        }
+        Ok(readings)
     }
 }
 

@@ -265,6 +265,11 @@ pub(crate) struct State {
     pub deferred: BTreeMap<String, Vec<Event>>,
     pub apps: BTreeMap<String, App>,
     pub lag_override: BTreeMap<String, i64>,
+    /// CloudWatch alarms by (region, name).
+    pub alarms: BTreeMap<(String, String), crate::config::AlarmModel>,
+    /// (caller, region): links cut between one caller and one region's endpoints (the
+    /// region itself is up for everyone else).
+    pub partitions: BTreeSet<(String, String)>,
     pub fault_rules: Vec<crate::config::FaultRule>,
     pub writable: BTreeMap<Key, bool>,
     // Logs.
@@ -295,6 +300,8 @@ impl State {
             seq: 0,
             down: BTreeMap::new(),
             route53_forced_down: false,
+            alarms: BTreeMap::new(),
+            partitions: BTreeSet::new(),
             globals: BTreeMap::new(),
             clusters: BTreeMap::new(),
             instances: BTreeMap::new(),
@@ -364,6 +371,28 @@ impl State {
 
     pub(crate) fn region_up(&self, region: &str) -> bool {
         !self.down.contains_key(region)
+    }
+
+    /// Can `caller` reach `region`'s endpoints? Not when the region is down, nor when the
+    /// link between the two is cut.
+    pub(crate) fn reachable_by(&self, caller: &str, region: &str) -> bool {
+        self.region_up(region)
+            && !self
+                .partitions
+                .contains(&(caller.to_string(), region.to_string()))
+    }
+
+    /// The state of alarm `name` in `region` now (None: no such alarm).
+    pub(crate) fn alarm_state(&self, region: &str, name: &str) -> Option<drctl_cloud::AlarmState> {
+        use crate::config::AlarmModel;
+        match self.alarms.get(&(region.to_string(), name.to_string()))? {
+            AlarmModel::WhileRegionDown { region: watched } => Some(if self.region_up(watched) {
+                drctl_cloud::AlarmState::Ok
+            } else {
+                drctl_cloud::AlarmState::Alarm
+            }),
+            AlarmModel::Stuck(state) => Some(*state),
+        }
     }
 
     /// The Route 53 control plane lives in us-east-1 (aws-facts).

@@ -284,6 +284,7 @@ impl SimWorld {
         drctl_cloud::Cloud {
             aurora: h.clone(),
             lag: h.clone(),
+            alarms: h.clone(),
             dns: h.clone(),
             ecs: h.clone(),
             autoscaling: h.clone(),
@@ -373,6 +374,27 @@ impl SimWorld {
             region: region.to_string(),
             lag_ms: lag.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         });
+    }
+
+    /// Define (or redefine) CloudWatch alarm `name` in `region`.
+    pub fn set_alarm(&self, region: &str, name: &str, model: crate::config::AlarmModel) {
+        self.current()
+            .alarms
+            .insert((region.to_string(), name.to_string()), model);
+    }
+
+    /// Cut the link between `caller` and `region` only: its calls there time out as in an
+    /// outage, while the region serves everyone else (the application, the witnesses).
+    pub fn partition_caller(&self, caller: &str, region: &str) {
+        self.current()
+            .partitions
+            .insert((caller.to_string(), region.to_string()));
+    }
+
+    pub fn heal_partition(&self, caller: &str, region: &str) {
+        self.current()
+            .partitions
+            .remove(&(caller.to_string(), region.to_string()));
     }
 
     /// A deterministic fault for the next matching call(s).
@@ -861,7 +883,7 @@ fn plan_call(
     let unreachable = match service {
         Service::Route53 => !st.route53_up(),
         Service::Http => false,
-        _ => !st.region_up(region),
+        _ => !st.reachable_by(caller, region),
     };
     // Always four draws, so that one knob does not shift every later draw.
     let d_latency = st.rng.next_f64();

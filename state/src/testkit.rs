@@ -106,6 +106,7 @@ pub fn group(name: &str) -> FailoverGroup {
             failback: Default::default(),
             verify: None,
             objectives: None,
+            auto_failover: None,
         },
         status: None,
     }

@@ -153,6 +153,34 @@ case("every-problem-at-once", alias(("writer: us-east-1", "writer: eu-west-9"),
                                     ("{desired: 6, min: 6, max: 24}", "{desired: 30, min: 30, max: 24}"),
                                     ("expectStatus: 200", "expectStatus: 99")),
      "spec.writer:", "spec.compute.services[0].active.min:", "spec.verify.expectStatus:")
+# Automatic failover (docs/design-contract.md §7.3): the policy added to the alias example.
+AUTO = """  autoFailover:
+    enabled: true
+    afterSeconds: 60
+    maxDataLossSeconds: 5
+    cooldownSeconds: 3600
+    witnesses:
+      alarms: [{region: us-west-2, name: api-east-synthetics-failing}]
+    minWitnesses: 1
+  failback:
+"""
+
+
+def auto(*pairs):
+    text = AUTO
+    for old, new in pairs:
+        text = sub(text, old, new)
+    return alias(("  failback:\n", text))
+
+
+case("auto-failover-after-too-short", auto(("afterSeconds: 60", "afterSeconds: 5")),
+     "spec.autoFailover.afterSeconds: 5 is too short")
+case("auto-failover-negative-budget", auto(("maxDataLossSeconds: 5", "maxDataLossSeconds: -1")),
+     "spec.autoFailover.maxDataLossSeconds: invalid value")
+case("auto-failover-witness-other-region", auto(("{region: us-west-2,", "{region: eu-west-1,")),
+     'spec.autoFailover.witnesses.alarms[0].region: "eu-west-1" is not one of spec.regions')
+case("auto-failover-unknown-field", auto(("minWitnesses: 1", "minWitnesses: 1\n    quorum: 2")),
+     "spec.autoFailover.quorum: unknown field `quorum`")
 # Multi-document inputs: nothing is written, not even the valid documents.
 case("multidoc-duplicate-names", ALIAS + "---\n" + ALIAS,
      'document 2 (myapp-prod): metadata.name: "myapp-prod" is also the name of document 1')

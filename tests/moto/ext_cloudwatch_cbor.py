@@ -6,7 +6,8 @@ a CBOR body, header `smithy-protocol: rpc-v2-cbor`, and a CBOR response carrying
 header. moto (5.2.x) only speaks the query and JSON protocols for CloudWatch, so requests from
 drctl would come back as XML the SDK cannot parse.
 
-This module answers exactly the one CloudWatch operation drctl's adapters use, GetMetricData,
+This module answers exactly the CloudWatch operations drctl's adapters use, GetMetricData and
+DescribeAlarms,
 in that protocol, by decoding the request and calling moto's own CloudWatch backend: the data
 is whatever a boto3 PutMetricData (query protocol, which moto does speak) stored. Any other
 operation in CBOR is refused with an error, loudly, rather than half-emulated.
@@ -77,8 +78,23 @@ def get_metric_data(region: str, request: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def describe_alarms(region: str, request: dict[str, Any]) -> dict[str, Any]:
+    """DescribeAlarms by AlarmNames (the witnesses of automatic failover): metric alarms, and
+    composite ones (moto keeps both in one table, a composite one with a `rule`)."""
+    backend = cloudwatch_backends[DEFAULT_ACCOUNT_ID][region]
+    names = request.get("AlarmNames") or []
+    alarms = list(backend.get_alarms_by_alarm_names(names)) if names else list(backend.describe_alarms())
+    def shape(alarm: Any) -> dict[str, Any]:
+        return {"AlarmName": alarm.name, "AlarmArn": alarm.alarm_arn, "StateValue": alarm.state_value}
+    return {
+        "MetricAlarms": [shape(a) for a in alarms if not getattr(a, "rule", None)],
+        "CompositeAlarms": [shape(a) for a in alarms if getattr(a, "rule", None)],
+    }
+
+
 OPERATIONS: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
     "GetMetricData": get_metric_data,
+    "DescribeAlarms": describe_alarms,
 }
 
 

@@ -411,6 +411,23 @@ def cmd_put_cluster_lag(doc: dict[str, Any], args: argparse.Namespace) -> dict[s
     return {"region": region, "cluster": args.cluster, "secondary": args.secondary, "lagMs": args.lag_ms}
 
 
+def cmd_put_alarm(doc: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """A witness alarm of automatic failover, in its region, forced into `state`."""
+    cloudwatch = client("cloudwatch", args.region)
+    cloudwatch.put_metric_alarm(
+        AlarmName=args.name,
+        Namespace="CloudWatchSynthetics",
+        MetricName="SuccessPercent",
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=90.0,
+        ComparisonOperator="LessThanThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName=args.name, StateValue=args.state, StateReason="fixture")
+    return {"region": args.region, "name": args.name, "state": args.state}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -435,6 +452,11 @@ def main() -> None:
     globals_ = sub.add_parser("add-globals")
     globals_.add_argument("doc")
     globals_.add_argument("--count", type=int, required=True)
+    alarm = sub.add_parser("put-alarm")
+    alarm.add_argument("doc")
+    alarm.add_argument("--region", required=True)
+    alarm.add_argument("--name", required=True)
+    alarm.add_argument("--state", required=True, choices=["OK", "ALARM", "INSUFFICIENT_DATA"])
     cluster_lag = sub.add_parser("put-cluster-lag")
     cluster_lag.add_argument("doc")
     cluster_lag.add_argument("--cluster", required=True)
@@ -451,6 +473,7 @@ def main() -> None:
         "add-records": cmd_add_records,
         "add-globals": cmd_add_globals,
         "put-cluster-lag": cmd_put_cluster_lag,
+        "put-alarm": cmd_put_alarm,
     }
     result = commands[args.command](doc, args)
     json.dump(result, sys.stdout, default=str)

@@ -22,9 +22,9 @@ use aws_smithy_types::config_bag::ConfigBag;
 use drctl_cloud::aws::iam::{allowed_actions, policy_for, PolicyTarget};
 use drctl_cloud::aws::{operations, AwsCloud, HttpHealthCheck};
 use drctl_cloud::{
-    AliasTarget, Aurora, AutoScaling, ChangeStatus, CreateInstance, CreateSecondaryCluster, Dns,
-    DnsRecord, Ecs, ErrorCategory, HealthCheck, LagQuery, RecordChange, ReplicationLag,
-    SnapshotQuery,
+    AlarmReading, AlarmState, Alarms, AliasTarget, Aurora, AutoScaling, ChangeStatus,
+    CreateInstance, CreateSecondaryCluster, Dns, DnsRecord, Ecs, ErrorCategory, HealthCheck,
+    LagQuery, RecordChange, ReplicationLag, SnapshotQuery,
 };
 use drctl_e2e::moto::{repo_root, MotoServer};
 use drctl_schema::FailoverGroup;
@@ -208,6 +208,50 @@ async fn every_port_method_round_trips_through_the_emulator_and_is_allowed_by_th
 
     let lag = cloud.replication_lag(EAST, PRIMARY, WEST).await.unwrap();
     assert_eq!(lag, Some(0.42), "the fixture published 420 ms");
+
+    // --- Witness alarms of automatic failover, read in their own region ------------------------
+    let doc = world.doc_path.to_str().unwrap();
+    for (name, state) in [(WITNESS, "ALARM"), ("api-quiet", "OK")] {
+        fixture(
+            &world.server,
+            &[
+                "put-alarm",
+                doc,
+                "--region",
+                WEST,
+                "--name",
+                name,
+                "--state",
+                state,
+            ],
+        );
+    }
+    let mut readings = cloud
+        .describe_alarms(
+            WEST,
+            &[
+                WITNESS.to_string(),
+                "api-quiet".to_string(),
+                "nobody".to_string(),
+            ],
+        )
+        .await
+        .unwrap();
+    readings.sort_by(|a, b| a.name.cmp(&b.name));
+    assert_eq!(
+        readings,
+        [
+            AlarmReading {
+                name: WITNESS.to_string(),
+                state: AlarmState::Alarm
+            },
+            AlarmReading {
+                name: "api-quiet".to_string(),
+                state: AlarmState::Ok
+            },
+        ]
+    );
+    assert_eq!(sent.count("DescribeAlarms"), 1);
 
     let record = cloud
         .get_record(&world.zone, "api.example.com.", "A")
@@ -506,9 +550,26 @@ async fn every_port_method_round_trips_through_the_emulator_and_is_allowed_by_th
 
 /// Every operation sent is allowed by `drctl iam-policy`'s policy for the group and is in the
 /// adapters' table. Returns the names of the operations sent.
+/// The witness alarm the wire test reads (the policy grants DescribeAlarms on it).
+const WITNESS: &str = "api-east-synthetics-failing";
+
 fn assert_allowed_by_the_policy(world: &World, sent: &SentOperations) -> BTreeSet<String> {
+    let mut spec = world.doc.spec.clone();
+    spec.auto_failover = Some(drctl_schema::AutoFailoverSpec {
+        enabled: true,
+        after_seconds: 60,
+        max_data_loss_seconds: 5,
+        cooldown_seconds: 3600,
+        witnesses: drctl_schema::WitnessesSpec {
+            alarms: vec![drctl_schema::AlarmRef {
+                region: WEST.to_string(),
+                name: WITNESS.to_string(),
+            }],
+        },
+        min_witnesses: None,
+    });
     let policy = policy_for(
-        &world.doc.spec,
+        &spec,
         PolicyTarget {
             partition: "aws",
             account: "123456789012",

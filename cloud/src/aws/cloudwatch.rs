@@ -1,11 +1,12 @@
-//! CloudWatch (aws-sdk-cloudwatch): Aurora global replication lag.
+//! CloudWatch (aws-sdk-cloudwatch): Aurora global replication lag, and the alarms that witness
+//! an outage for automatic failover.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{
-    Dimension, Metric, MetricDataQuery, MetricDataResult, MetricStat, ScanBy,
+    AlarmType, Dimension, Metric, MetricDataQuery, MetricDataResult, MetricStat, ScanBy, StateValue,
 };
 use aws_smithy_types::DateTime;
 
@@ -13,8 +14,11 @@ use super::errors::mapper as err;
 use super::operations as ops;
 use super::AwsCloud;
 use crate::error::CloudResult;
-use crate::model::{LagQuery, LAG_QUERIES_PER_CALL, METRICS_PER_LAG_QUERY};
-use crate::ports::ReplicationLag;
+use crate::model::{
+    AlarmReading, AlarmState, LagQuery, CLOUDWATCH_ALARM_NAMES_PER_CALL, LAG_QUERIES_PER_CALL,
+    METRICS_PER_LAG_QUERY,
+};
+use crate::ports::{Alarms, ReplicationLag};
 
 /// The RPO lag (Aurora PostgreSQL and recent MySQL) and the older replication lag, both in
 /// milliseconds, reported by the primary cluster per secondary region.
@@ -151,5 +155,56 @@ impl ReplicationLag for AwsCloud {
             lags.extend(self.lag_chunk(primary_region, chunk).await?);
         }
         Ok(lags)
+    }
+}
+
+/// An alarm state as drctl reads it; a value this SDK does not know counts as no data, never
+/// as evidence.
+fn alarm_state(value: Option<&StateValue>) -> AlarmState {
+    match value {
+        Some(StateValue::Alarm) => AlarmState::Alarm,
+        Some(StateValue::Ok) => AlarmState::Ok,
+        _ => AlarmState::InsufficientData,
+    }
+}
+
+#[async_trait]
+impl Alarms for AwsCloud {
+    async fn describe_alarms(
+        &self,
+        region: &str,
+        names: &[String],
+    ) -> CloudResult<Vec<AlarmReading>> {
+        let mut readings = Vec::new();
+        for chunk in names.chunks(CLOUDWATCH_ALARM_NAMES_PER_CALL) {
+            let pages: Vec<_> = self
+                .region(region)
+                .cloudwatch
+                .describe_alarms()
+                .set_alarm_names(Some(chunk.to_vec()))
+                // A witness may be a composite alarm (synthetics in several places).
+                .alarm_types(AlarmType::MetricAlarm)
+                .alarm_types(AlarmType::CompositeAlarm)
+                .into_paginator()
+                .send()
+                .try_collect()
+                .await
+                .map_err(err(&ops::DESCRIBE_ALARMS))?;
+            for page in &pages {
+                readings.extend(page.metric_alarms().iter().filter_map(|a| {
+                    Some(AlarmReading {
+                        name: a.alarm_name()?.to_string(),
+                        state: alarm_state(a.state_value()),
+                    })
+                }));
+                readings.extend(page.composite_alarms().iter().filter_map(|a| {
+                    Some(AlarmReading {
+                        name: a.alarm_name()?.to_string(),
+                        state: alarm_state(a.state_value()),
+                    })
+                }));
+            }
+        }
+        Ok(readings)
     }
 }

@@ -132,6 +132,21 @@ impl Arns<'_> {
             .collect()
     }
 
+    /// The witness alarms of spec.autoFailover, each in its own region.
+    fn alarms(&self) -> Vec<String> {
+        self.spec
+            .auto_failover
+            .iter()
+            .flat_map(|p| p.witnesses.alarms.iter())
+            .map(|a| {
+                format!(
+                    "arn:{}:cloudwatch:{}:{}:alarm:{}",
+                    self.p, a.region, self.account, a.name
+                )
+            })
+            .collect()
+    }
+
     /// The resources one operation is authorised against.
     fn resources(&self, op: &AwsOperation) -> Vec<String> {
         let mut resources = match op.scope {
@@ -168,6 +183,7 @@ impl Arns<'_> {
             Scope::Change => vec![format!("arn:{}:route53:::change/*", self.p)],
             Scope::EcsServices => self.ecs_services(),
             Scope::ScalableTargets => self.scalable_targets(),
+            Scope::Alarms => self.alarms(),
             Scope::Any => vec!["*".to_string()],
         };
         resources.sort();
@@ -233,8 +249,13 @@ pub fn policy_for(spec: &FailoverGroupSpec, target: PolicyTarget<'_>) -> Value {
             statements.push(s);
             continue;
         }
+        let resources = arns.resources(op);
+        if resources.is_empty() {
+            // Nothing of the group to act on (no witness alarms): not granted at all.
+            continue;
+        }
         grouped
-            .entry((sid(op), arns.resources(op)))
+            .entry((sid(op), resources))
             .or_default()
             .push(op.iam_action());
     }
@@ -452,5 +473,33 @@ mod tests {
         assert!(!allowed_actions(&without)
             .iter()
             .any(|a| a.starts_with("dynamodb:")));
+    }
+
+    #[test]
+    fn witness_alarms_are_granted_describe_alarms_on_their_arns_and_nothing_else_is() {
+        let without = policy_for(&example_spec(), target(None));
+        assert!(!allowed_actions(&without)
+            .iter()
+            .any(|a| a == "cloudwatch:DescribeAlarms"));
+        let mut spec = example_spec();
+        spec.auto_failover = Some(drctl_schema::AutoFailoverSpec {
+            enabled: true,
+            after_seconds: 60,
+            max_data_loss_seconds: 5,
+            cooldown_seconds: 3600,
+            witnesses: drctl_schema::WitnessesSpec {
+                alarms: vec![drctl_schema::AlarmRef {
+                    region: "us-west-2".into(),
+                    name: "api-east-synthetics-failing".into(),
+                }],
+            },
+            min_witnesses: None,
+        });
+        let with = policy_for(&spec, target(None));
+        let describe = statement_with(&with, "cloudwatch:DescribeAlarms");
+        assert_eq!(
+            describe["Resource"],
+            json!(["arn:aws:cloudwatch:us-west-2:111122223333:alarm:api-east-synthetics-failing"])
+        );
     }
 }

@@ -129,6 +129,7 @@ impl AwsCloud {
         Cloud {
             aurora: shared.clone(),
             lag: shared.clone(),
+            alarms: shared.clone(),
             dns: shared.clone(),
             ecs: shared.clone(),
             autoscaling: shared,

@@ -27,6 +27,8 @@ pub enum Scope {
     EcsServices,
     /// Application Auto Scaling scalable targets (ARNs carry a random id).
     ScalableTargets,
+    /// The CloudWatch alarms named as witnesses in spec.autoFailover.
+    Alarms,
     /// APIs without resource-level permissions: `*` is the only resource AWS accepts.
     Any,
 }
@@ -147,6 +149,9 @@ pub const REGISTER_SCALABLE_TARGET: AwsOperation = op(
 
 pub const GET_METRIC_DATA: AwsOperation =
     op(Service::CloudWatch, "GetMetricData", false, Scope::Any);
+/// The witnesses of automatic failover (only granted to groups that name some).
+pub const DESCRIBE_ALARMS: AwsOperation =
+    op(Service::CloudWatch, "DescribeAlarms", false, Scope::Alarms);
 
 /// Every operation the adapters make (the health probe is plain HTTP, not AWS).
 pub const ALL: &[AwsOperation] = &[
@@ -171,6 +176,7 @@ pub const ALL: &[AwsOperation] = &[
     DESCRIBE_SCALABLE_TARGETS,
     REGISTER_SCALABLE_TARGET,
     GET_METRIC_DATA,
+    DESCRIBE_ALARMS,
 ];
 
 /// The table row for an operation as the SDK names it (`service` is the SDK's service name

@@ -3,6 +3,7 @@
 //! controller decides is decided here, so most of the tests live here too.
 
 pub mod action;
+pub mod auto_failover;
 pub mod deadlines;
 pub mod explain;
 pub mod status;
@@ -11,9 +12,9 @@ pub mod steps;
 use std::time::Duration;
 
 use drctl_schema::{
-    condition_type as ct, ConditionStatus, FailoverGroupSpec, FailoverGroupStatus,
-    ObjectivesJudgement, Operation, OperationState, OperationType, Phase, StepName, StepState,
-    Timestamp,
+    condition_type as ct, AutoFailoverDecision, ConditionStatus, FailoverGroupSpec,
+    FailoverGroupStatus, ObjectivesJudgement, Operation, OperationState, OperationType, Phase,
+    StepName, StepState, Timestamp,
 };
 
 pub use action::{Action, PlannedAction};
@@ -66,6 +67,9 @@ pub struct PlanInput<'a> {
     pub world: &'a ObservedWorld,
     /// Who approved the current operation's AwaitApproval step, if anyone.
     pub approved_by: Option<&'a str>,
+    /// The automatic-failover decision whose spec edit this is (checked against the store:
+    /// its allowance of data loss applies to that version of the spec only).
+    pub policy_allowance: Option<&'a AutoFailoverDecision>,
     pub now: Timestamp,
     pub config: PlannerConfig,
 }
@@ -87,6 +91,19 @@ pub struct Plan {
     pub requeue: Duration,
     /// One line for logs and `drctl plan`.
     pub summary: String,
+    /// The automatic-failover policy decided to fail over: the controller records it as an
+    /// edit of the spec (the planner cannot write it).
+    pub decision: Option<PolicyFailover>,
+}
+
+/// What the policy decided, for the spec edit and its journal event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyFailover {
+    pub from: String,
+    pub to: String,
+    pub lag_seconds: f64,
+    pub max_data_loss_seconds: u32,
+    pub evidence: Vec<String>,
 }
 
 impl Plan {
@@ -151,6 +168,13 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             None => b.writer_unknown(),
         }
     }
+
+    // 2b. The automatic-failover policy watches a settled writer.
+    let settled = match (&operation, &world_writer) {
+        (None, Some(w)) if *w == input.spec.writer => Some(w.clone()),
+        _ => None,
+    };
+    b.auto_failover(settled.as_deref());
 
     // 3. Advance the operation, or converge the steady state.
     //    The steady state is only enforced where the writer is where the spec wants it: while
@@ -223,6 +247,7 @@ struct Builder<'a> {
     phase: Phase,
     message: String,
     requeue: Duration,
+    decision: Option<PolicyFailover>,
 }
 
 impl<'a> Builder<'a> {
@@ -238,6 +263,7 @@ impl<'a> Builder<'a> {
             phase: Phase::Converged,
             message: String::new(),
             requeue: input.config.converged_resync,
+            decision: None,
         }
     }
 
@@ -333,7 +359,7 @@ impl<'a> Builder<'a> {
                 }
             }
             Membership::Secondary { .. } => {
-                if input.spec.allow_data_loss {
+                if input.spec.allow_data_loss || self.policy_allows(to) {
                     OperationPlan::Failover
                 } else {
                     self.block_failover(from, to);
@@ -361,7 +387,18 @@ impl<'a> Builder<'a> {
             }
         };
         let id = format!("op-{}-g{}", input.now.millis(), input.generation);
-        let op = new_operation(chosen, id, from, to, input.generation, input.now);
+        let mut op = new_operation(chosen, id, from, to, input.generation, input.now);
+        if chosen == OperationPlan::Failover && !input.spec.allow_data_loss {
+            if let Some(d) = input.policy_allowance {
+                op.notes.insert(
+                    note::DATA_LOSS_ALLOWED_BY.to_string(),
+                    format!(
+                        "policy: last lag before the outage {:.1} s within spec.autoFailover.maxDataLossSeconds {} (decided at {})",
+                        d.lag_seconds, d.max_data_loss_seconds, d.at
+                    ),
+                );
+            }
+        }
         self.event(
             "OperationStarted",
             format!(
@@ -373,6 +410,11 @@ impl<'a> Builder<'a> {
             None,
         );
         Some(op)
+    }
+
+    /// Does the automatic-failover decision that wrote this spec allow losing data towards `to`?
+    fn policy_allows(&self, to: &str) -> bool {
+        self.input.policy_allowance.is_some_and(|d| d.to == to)
     }
 
     fn block_failover(&mut self, from: &str, to: &str) {
@@ -999,6 +1041,7 @@ impl<'a> Builder<'a> {
             events: self.events,
             requeue: self.requeue,
             summary: format!("{}: {}", self.phase.as_str(), self.message),
+            decision: self.decision,
         }
     }
 }

@@ -32,6 +32,9 @@ pub mod note {
     pub const SECONDARY_JOINED_AT: &str = "secondaryJoinedAt";
     /// Since when no replication-lag datapoint has been seen (millis; absent: one was).
     pub const LAG_UNKNOWN_SINCE: &str = "lagUnknownSince";
+    /// The automatic-failover decision that allowed this Failover to lose data (absent: the
+    /// allowance is spec.allowDataLoss).
+    pub const DATA_LOSS_ALLOWED_BY: &str = "dataLossAllowedBy";
     /// A step that went on without a lag datapoint, and on what it relied instead.
     pub const LAG_GATE_BYPASSED: &str = "lagGateBypassed";
     /// When a step first overran its deadline (millis).
@@ -609,7 +612,7 @@ fn promote(ctx: &StepContext<'_>, failover: bool) -> StepEval {
     };
     let global = ctx.spec.database.global_cluster_identifier.clone();
     if failover {
-        if !ctx.spec.allow_data_loss {
+        if !ctx.spec.allow_data_loss && !ctx.op.notes.contains_key(note::DATA_LOSS_ALLOWED_BY) {
             return StepEval::Blocked(
                 "spec.allowDataLoss is false: refusing FailoverGlobalCluster(AllowDataLoss=true)"
                     .to_string(),

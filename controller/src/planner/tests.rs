@@ -108,6 +108,7 @@ impl SpecBuilder {
             failback: FailbackSpec::default(),
             verify: None,
             objectives: None,
+            auto_failover: None,
         })
     }
     fn writer(mut self, region: &str) -> Self {
@@ -221,6 +222,8 @@ impl WorldBuilder {
                 lag_seconds: Some(0.5),
                 health: None,
                 full: true,
+                witnesses: Vec::new(),
+                suspect_since: None,
             },
         }
     }
@@ -348,6 +351,7 @@ struct Run<'a> {
     status: FailoverGroupStatus,
     generation: u64,
     approved_by: Option<&'a str>,
+    policy_allowance: Option<&'a drctl_schema::AutoFailoverDecision>,
     now: Timestamp,
 }
 
@@ -359,6 +363,7 @@ impl<'a> Run<'a> {
             status: FailoverGroupStatus::default(),
             generation: 1,
             approved_by: None,
+            policy_allowance: None,
             now: Timestamp::from_millis(1_000_000),
         }
     }
@@ -378,6 +383,10 @@ impl<'a> Run<'a> {
         self.now = Timestamp::from_millis(millis);
         self
     }
+    fn allowance(mut self, decision: &'a drctl_schema::AutoFailoverDecision) -> Self {
+        self.policy_allowance = Some(decision);
+        self
+    }
     fn plan(&self) -> Plan {
         plan(&PlanInput {
             name: "app",
@@ -386,6 +395,7 @@ impl<'a> Run<'a> {
             status: &self.status,
             world: self.world,
             approved_by: self.approved_by,
+            policy_allowance: self.policy_allowance,
             now: self.now,
             config: PlannerConfig::default(),
         })
@@ -1998,4 +2008,205 @@ fn wait_compute_ready_still_waits_while_the_tasks_are_asked_for_and_starting() {
         Some(StepState::Succeeded)
     );
     assert!(plan.actions.is_empty(), "{:?}", plan.actions);
+}
+
+// --- Automatic failover (docs/design-contract.md §7.3) ---------------------------------------
+
+fn auto_policy() -> drctl_schema::AutoFailoverSpec {
+    drctl_schema::AutoFailoverSpec {
+        enabled: true,
+        after_seconds: 60,
+        max_data_loss_seconds: 5,
+        cooldown_seconds: 3600,
+        witnesses: drctl_schema::WitnessesSpec {
+            alarms: vec![drctl_schema::AlarmRef {
+                region: WEST.into(),
+                name: "east-synthetics".into(),
+            }],
+        },
+        min_witnesses: None,
+    }
+}
+
+fn witness_in_alarm() -> crate::planner::auto_failover::WitnessReading {
+    crate::planner::auto_failover::WitnessReading {
+        region: WEST.into(),
+        name: "east-synthetics".into(),
+        state: Seen::Known(Some(drctl_cloud::AlarmState::Alarm)),
+    }
+}
+
+/// The previous pass saw us-east-1 impaired since T0, with a lag of 0.8 s measured before.
+fn impaired_since_t0() -> FailoverGroupStatus {
+    FailoverGroupStatus {
+        observed: Some(drctl_schema::ObservedSummary {
+            writer: Some(EAST.into()),
+            replication_lag_seconds: Some(0.8),
+            ..Default::default()
+        }),
+        auto_failover: Some(drctl_schema::AutoFailoverStatus {
+            state: "Watching".into(),
+            impaired_region: Some(EAST.into()),
+            impaired_since: Some(Timestamp::from_millis(T0)),
+            lag_before_outage_seconds: Some(0.8),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn without_auto_failover_an_outage_is_never_decided_by_the_planner() {
+    let spec = SpecBuilder::new().build();
+    let mut world = WorldBuilder::healthy().down(EAST).build();
+    world.witnesses = vec![witness_in_alarm()];
+    let plan = Run::new(&spec, &world)
+        .status(impaired_since_t0())
+        .at(T0 + 10 * MINUTE)
+        .plan();
+    assert_eq!(plan.decision, None);
+    assert_eq!(plan.status.auto_failover, None);
+    assert!(plan
+        .actions
+        .iter()
+        .all(|a| a.action.operation() != "FailoverGlobalCluster"));
+}
+
+#[test]
+fn an_armed_policy_counts_down_then_decides_once_the_outage_lasted_after_seconds() {
+    let mut spec = SpecBuilder::new().build();
+    spec.auto_failover = Some(auto_policy());
+    let mut world = WorldBuilder::healthy().down(EAST).lag(None).build();
+    world.witnesses = vec![witness_in_alarm()];
+    let early = Run::new(&spec, &world)
+        .status(impaired_since_t0())
+        .at(T0 + 37_000)
+        .plan();
+    assert_eq!(early.decision, None);
+    let memory = early.status.auto_failover.clone().expect("memory");
+    assert!(
+        memory
+            .message
+            .contains("automatic failover in 23 s unless us-east-1 recovers"),
+        "{memory:?}"
+    );
+    assert!(memory.message.contains("drctl suspend app"), "{memory:?}");
+    assert!(
+        early.requeue <= Duration::from_secs(5),
+        "{:?}",
+        early.requeue
+    );
+    let late = Run::new(&spec, &world)
+        .status(impaired_since_t0())
+        .at(T0 + 60_000)
+        .plan();
+    let decision = late.decision.expect("a decision");
+    assert_eq!((decision.from.as_str(), decision.to.as_str()), (EAST, WEST));
+    assert_eq!(decision.lag_seconds, 0.8);
+    // The planner itself never acts on it: the controller records the spec edit first.
+    assert!(late
+        .actions
+        .iter()
+        .all(|a| a.action.operation() != "FailoverGlobalCluster"));
+}
+
+#[test]
+fn a_suspended_group_never_decides() {
+    let mut spec = SpecBuilder::new().build();
+    spec.auto_failover = Some(auto_policy());
+    spec.suspended = true;
+    let mut world = WorldBuilder::healthy().down(EAST).build();
+    world.witnesses = vec![witness_in_alarm()];
+    let plan = Run::new(&spec, &world)
+        .status(impaired_since_t0())
+        .at(T0 + 10 * MINUTE)
+        .plan();
+    assert_eq!(plan.decision, None);
+}
+
+#[test]
+fn lag_over_the_budget_blocks_the_group_with_the_command() {
+    let mut spec = SpecBuilder::new().build();
+    spec.auto_failover = Some(auto_policy());
+    let mut world = WorldBuilder::healthy().down(EAST).lag(None).build();
+    world.witnesses = vec![witness_in_alarm()];
+    let mut status = impaired_since_t0();
+    if let Some(m) = status.auto_failover.as_mut() {
+        m.lag_before_outage_seconds = Some(30.0);
+    }
+    let plan = Run::new(&spec, &world)
+        .status(status)
+        .at(T0 + 61_000)
+        .plan();
+    assert_eq!(plan.decision, None);
+    assert_eq!(plan.status.phase, Phase::Blocked);
+    let ready = ready_message(&plan);
+    assert!(
+        ready.contains("30.0 s") && ready.contains("budget of 5 s"),
+        "{ready}"
+    );
+    assert!(
+        ready.contains("drctl failover app --to us-west-2 --allow-data-loss"),
+        "{ready}"
+    );
+    assert!(plan
+        .events
+        .iter()
+        .any(|e| e.reason == "AutoFailoverBlocked"));
+}
+
+fn policy_decision(to: &str) -> drctl_schema::AutoFailoverDecision {
+    drctl_schema::AutoFailoverDecision {
+        at: Timestamp::from_millis(T0),
+        from: EAST.into(),
+        to: to.into(),
+        resource_version: "2".into(),
+        generation: 2,
+        lag_seconds: 0.8,
+        max_data_loss_seconds: 5,
+        evidence: Vec::new(),
+    }
+}
+
+#[test]
+fn the_policys_allowance_runs_todays_failover_without_spec_allow_data_loss() {
+    let mut spec = SpecBuilder::new().writer(WEST).build();
+    spec.auto_failover = Some(auto_policy());
+    assert!(!spec.allow_data_loss);
+    let world = WorldBuilder::healthy().down(EAST).lag(None).build();
+    let decision = policy_decision(WEST);
+    let plan = Run::new(&spec, &world)
+        .status(impaired_since_t0())
+        .generation(2)
+        .allowance(&decision)
+        .plan();
+    let op = plan.status.operation.as_ref().expect("operation");
+    assert_eq!(op.type_, OperationType::Failover);
+    assert!(
+        op.notes.contains_key(note::DATA_LOSS_ALLOWED_BY),
+        "{:?}",
+        op.notes
+    );
+    assert!(operations(&plan).contains(&"FailoverGlobalCluster"));
+}
+
+#[test]
+fn without_the_allowance_the_same_edit_is_blocked_as_today() {
+    let mut spec = SpecBuilder::new().writer(WEST).build();
+    spec.auto_failover = Some(auto_policy());
+    let world = WorldBuilder::healthy().down(EAST).lag(None).build();
+    let plan = Run::new(&spec, &world)
+        .status(impaired_since_t0())
+        .generation(2)
+        .plan();
+    assert!(plan.status.operation.is_none());
+    assert_eq!(plan.status.phase, Phase::Blocked);
+    // An allowance for another region is no allowance.
+    let other = policy_decision(EAST);
+    let plan = Run::new(&spec, &world)
+        .status(impaired_since_t0())
+        .generation(2)
+        .allowance(&other)
+        .plan();
+    assert!(plan.status.operation.is_none());
 }

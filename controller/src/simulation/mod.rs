@@ -17,6 +17,7 @@ use drctl_state::{ApprovalRecord, Store, StoreError};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+pub mod auto;
 pub mod fleet;
 pub mod real_time_store;
 
@@ -44,15 +45,28 @@ pub enum Scenario {
     RegionOutageDnsDown,
     FailbackStale,
     FailbackRejoined,
+    /// The outage of region-outage-failover on a group with spec.autoFailover: the policy
+    /// decides, nobody types anything.
+    RegionOutageAuto,
+    /// Only the controller loses us-east-1; the application and the witnesses do not.
+    ControllerPartition,
+    /// The outage with a replication lag over spec.autoFailover.maxDataLossSeconds.
+    LagOverBudget,
+    /// us-east-1 flaps, then fails for good; later the new writer's region fails too.
+    FlappingRegion,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 5] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::PlannedSwitchover,
         Scenario::RegionOutageFailover,
         Scenario::RegionOutageDnsDown,
         Scenario::FailbackStale,
         Scenario::FailbackRejoined,
+        Scenario::RegionOutageAuto,
+        Scenario::ControllerPartition,
+        Scenario::LagOverBudget,
+        Scenario::FlappingRegion,
     ];
 
     pub fn name(self) -> &'static str {
@@ -62,6 +76,10 @@ impl Scenario {
             Scenario::RegionOutageDnsDown => "region-outage-dns-down",
             Scenario::FailbackStale => "failback-stale",
             Scenario::FailbackRejoined => "failback-rejoined",
+            Scenario::RegionOutageAuto => "region-outage-auto",
+            Scenario::ControllerPartition => "controller-partition",
+            Scenario::LagOverBudget => "lag-over-budget",
+            Scenario::FlappingRegion => "flapping-region",
         }
     }
 
@@ -71,6 +89,17 @@ impl Scenario {
 
     fn has_outage(self) -> bool {
         !matches!(self, Scenario::PlannedSwitchover)
+    }
+
+    /// The scenarios of docs/design-contract.md §7.3, on a group with spec.autoFailover.
+    pub fn is_automatic(self) -> bool {
+        matches!(
+            self,
+            Scenario::RegionOutageAuto
+                | Scenario::ControllerPartition
+                | Scenario::LagOverBudget
+                | Scenario::FlappingRegion
+        )
     }
 }
 
@@ -152,6 +181,18 @@ pub struct TimelineEntry {
     pub what: String,
 }
 
+/// Who decided to move the writer, and when (docs/design-contract.md §7.3).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    pub at_seconds: f64,
+    /// `operator` (the scripted person) or `policy` (spec.autoFailover).
+    pub by: String,
+    /// The operation asked for: Switchover, Failover or Failback.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ScenarioReport {
     pub scenario: Scenario,
@@ -183,6 +224,10 @@ pub struct ScenarioReport {
     /// AWS calls of one reconcile pass over the converged group at the end.
     pub converged_pass_calls: Option<CallCounts>,
     pub virtual_seconds: f64,
+    /// Every decision to move the writer, oldest first.
+    pub decisions: Vec<Decision>,
+    /// The group's phase when the scenario ended.
+    pub final_phase: Option<Phase>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<Box<ScenarioReport>>,
 }
@@ -197,6 +242,8 @@ struct Run {
     timeline: Vec<TimelineEntry>,
     /// Step states already narrated, by operation id and step.
     narrated: BTreeMap<String, String>,
+    /// The scripted operator's decisions (the policy's are read from the journal).
+    decisions: Vec<Decision>,
 }
 
 impl Run {
@@ -286,16 +333,33 @@ impl Run {
         doc.spec.writer = to.to_string();
         doc.spec.dns_owner = Some(to.to_string());
         doc.spec.allow_data_loss = allow_data_loss;
+        let back = doc
+            .status
+            .as_ref()
+            .and_then(|s| s.last_operation.as_ref())
+            .is_some_and(|op| op.type_ == OperationType::Failover && op.from == to);
         self.store.update(&doc, &rv).await?;
-        self.say(format!(
-            "operator: drctl failover {} --to {to}{}",
+        let command = format!(
+            "drctl failover {} --to {to}{}",
             self.doc_name,
             if allow_data_loss {
                 " --allow-data-loss"
             } else {
                 ""
             }
-        ));
+        );
+        let type_ = match (allow_data_loss, back) {
+            (true, _) => OperationType::Failover,
+            (false, true) => OperationType::Failback,
+            (false, false) => OperationType::Switchover,
+        };
+        self.decisions.push(Decision {
+            at_seconds: self.now_s(),
+            by: "operator".to_string(),
+            type_: type_.as_str().to_string(),
+            reason: command.clone(),
+        });
+        self.say(format!("operator: {command}"));
         Ok(())
     }
 
@@ -356,10 +420,28 @@ pub async fn run_scenario(
     scenario: Scenario,
     options: ScenarioOptions,
 ) -> Result<ScenarioReport, SimulationError> {
+    // A user's group (`-f FILE`, `--group NAME`) is rehearsed as it is, with its own policy or
+    // none; the example gets the automatic scenarios' policy.
     let group = match &options.group {
         Some(group) => group.clone(),
-        None => example_group()?,
+        None => {
+            let mut group = example_group()?;
+            if scenario.is_automatic() {
+                group.spec.auto_failover = Some(auto::policy(scenario));
+            }
+            group
+        }
     };
+    run_scenario_on(scenario, options, group).await
+}
+
+/// [`run_scenario`] on `group` instead of the scenario's own (for comparisons: the same
+/// outage on a group without spec.autoFailover).
+pub async fn run_scenario_on(
+    scenario: Scenario,
+    options: ScenarioOptions,
+    group: FailoverGroup,
+) -> Result<ScenarioReport, SimulationError> {
     let mut config = SimConfig::new(options.seed);
     if let Some(timings) = &options.timings {
         config.timings = timings.clone();
@@ -373,6 +455,9 @@ pub async fn run_scenario(
         .map_err(|e| SimulationError::World(e.to_string()))?;
     if matches!(scenario, Scenario::FailbackStale) {
         world.set_rejoin_mode(RejoinMode::Stale);
+    }
+    if scenario.is_automatic() {
+        auto::prepare_world(scenario, &world);
     }
     let store = options
         .store
@@ -391,6 +476,7 @@ pub async fn run_scenario(
         narrator: options.narrator.clone(),
         timeline: Vec::new(),
         narrated: BTreeMap::new(),
+        decisions: Vec::new(),
     };
 
     let metrics = Metrics::new();
@@ -409,10 +495,22 @@ pub async fn run_scenario(
         tokio::spawn(async move { controller.run(RunMode::Forever, None, shutdown).await })
     };
 
-    let result = drive(scenario, &options, &mut run).await;
+    let result = if scenario.is_automatic() {
+        auto::drive(scenario, &options, &mut run).await
+    } else {
+        drive(scenario, &options, &mut run).await
+    };
     shutdown.cancel();
     let _ = task.await;
     let (mut report, operations) = result?;
+    report.final_phase = run.doc().await?.status.map(|s| s.phase);
+    report.decisions = std::mem::take(&mut run.decisions);
+    report
+        .decisions
+        .extend(auto::policy_decisions(store.as_ref(), &run).await?);
+    report
+        .decisions
+        .sort_by(|a, b| a.at_seconds.total_cmp(&b.at_seconds));
 
     // Cost of one steady-state pass (the first pass of a fresh cache reads everything; the
     // next one is the steady state).
@@ -458,10 +556,20 @@ pub async fn run_scenario(
 
     // The runbook's operator asks for AllowDataLoss explicitly (failover-global-cluster
     // --allow-data-loss), so its loss is allowed too; drctl's is allowed by the spec.
-    let allow_data_loss = operations
-        .iter()
-        .any(|o| o.type_ == OperationType::Failover)
-        || (options.strategy == Strategy::Sequential && scenario.has_outage());
+    // A failover the policy decided is allowed by its budget, not by spec.allowDataLoss:
+    // invariant 3 then holds the loss to that budget.
+    let allow_data_loss = operations.iter().any(|o| {
+        o.type_ == OperationType::Failover
+            && !o
+                .notes
+                .contains_key(crate::planner::steps::note::DATA_LOSS_ALLOWED_BY)
+    }) || (options.strategy == Strategy::Sequential && scenario.has_outage());
+    let data_loss_budget_seconds = group
+        .spec
+        .auto_failover
+        .as_ref()
+        .filter(|p| p.enabled)
+        .map(|p| f64::from(p.max_data_loss_seconds));
     // Invariant 6 reads the lease history of the simulated world's own store; a lease kept
     // elsewhere (the demo's file store) is invisible to it.
     let lease_in_world = options.store.is_none();
@@ -473,6 +581,7 @@ pub async fn run_scenario(
     }
     let violations = world.check_invariants(&InvariantInput {
         allow_data_loss,
+        data_loss_budget_seconds,
         lease: lease_in_world.then(|| LEASE.to_string()),
         unleased_callers: vec![OPERATOR.to_string(), "runbook".to_string()],
         ..Default::default()
@@ -736,6 +845,8 @@ async fn drive(
             invariants_unchecked: Vec::new(),
             converged_pass_calls: None,
             virtual_seconds: 0.0,
+            decisions: Vec::new(),
+            final_phase: None,
             baseline: None,
         },
         operations,

@@ -121,6 +121,7 @@ pub fn spec() -> FailoverGroupSpec {
             expect_status: 200,
         }),
         objectives: None,
+        auto_failover: None,
     }
 }
 

@@ -112,6 +112,11 @@ pub fn render(doc: &FailoverGroup, events: &[Event], now: Timestamp) -> String {
              reviewed document)"
         );
     }
+    if let Some(line) =
+        crate::planner::auto_failover::policy_line(&doc.metadata.name, spec, status, now)
+    {
+        let _ = writeln!(out, "Auto Failover:     {line}");
+    }
     let _ = writeln!(out, "Failback Approval: {:?}", spec.failback.approval);
     if let Some(o) = &spec.objectives {
         let part = |v: Option<u32>| v.map(|s| format!("{s} s")).unwrap_or_else(|| "-".into());

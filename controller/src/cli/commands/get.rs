@@ -69,9 +69,22 @@ pub async fn run(
                 eprintln!("No resources found in {}{matching}.", store.url());
                 return Ok(done);
             }
+            let now = Timestamp::now();
+            let countdowns: String = docs
+                .iter()
+                .filter_map(|d| {
+                    crate::planner::auto_failover::countdown_line(
+                        &d.metadata.name,
+                        &d.spec,
+                        d.status.as_ref(),
+                        now,
+                    )
+                    .map(|line| format!("\nfailovergroup/{}: {line}", d.metadata.name))
+                })
+                .collect();
             format!(
-                "{}\n{}",
-                render_table(&docs, Timestamp::now()),
+                "{}\n{}{countdowns}",
+                render_table(&docs, now),
                 phase_counts(&docs)
             )
         }

@@ -322,6 +322,16 @@ pub fn render(report: &ScenarioReport) -> String {
     if let Some(j) = &report.objectives {
         out.push_str(&format!("objectives: {}\n", j.summary()));
     }
+    out.push_str(&format!(
+        "final phase: {}\n",
+        report.final_phase.map_or("-", |p| p.as_str())
+    ));
+    for d in &report.decisions {
+        out.push_str(&format!(
+            "decision at {:.1} s by {}: {} ({})\n",
+            d.at_seconds, d.by, d.type_, d.reason
+        ));
+    }
     let calls: Vec<Vec<String>> = report
         .api_calls
         .iter()
