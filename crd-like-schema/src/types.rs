@@ -143,6 +143,56 @@ pub struct DnsSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<u32>,
     pub targets: BTreeMap<Region, DnsTarget>,
+    /// How MoveDns moves traffic (docs/design-contract.md §7.2). Absent: `upsert`, today's
+    /// ChangeResourceRecordSets.
+    #[serde(default, skip_serializing_if = "DnsRouting::is_upsert")]
+    pub routing: DnsRouting,
+    /// The ARC cluster and one routing control per region; required with
+    /// `routing: routingControl`, refused otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_control: Option<RoutingControlSpec>,
+}
+
+/// How traffic is moved between the regions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum DnsRouting {
+    /// ChangeResourceRecordSets on the Route 53 control plane (in us-east-1).
+    #[default]
+    Upsert,
+    /// ARC routing controls flip pre-created PRIMARY/SECONDARY failover records whose
+    /// health checks are RECOVERY_CONTROL checks: data plane only.
+    RoutingControl,
+    /// Failover records on ordinary health checks: Route 53 moves traffic itself; drctl
+    /// observes and reports.
+    HealthCheck,
+}
+
+impl DnsRouting {
+    pub fn is_upsert(&self) -> bool {
+        *self == DnsRouting::Upsert
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DnsRouting::Upsert => "upsert",
+            DnsRouting::RoutingControl => "routingControl",
+            DnsRouting::HealthCheck => "healthCheck",
+        }
+    }
+}
+
+/// `spec.dns.routingControl`: the ARC cluster whose data plane takes the flips, and the
+/// routing control bound (through a RECOVERY_CONTROL health check) to each region's
+/// failover record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoutingControlSpec {
+    /// `arn:aws:route53-recovery-control::ACCOUNT:cluster/ID`.
+    pub cluster_arn: String,
+    /// One routing control ARN per region of `spec.regions`.
+    #[serde(default)]
+    pub controls: BTreeMap<Region, String>,
 }
 
 /// TTL of a CNAME record whose spec gives none.

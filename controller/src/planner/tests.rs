@@ -88,6 +88,8 @@ impl SpecBuilder {
                 record_type: RecordType::A,
                 ttl: None,
                 targets,
+                routing: Default::default(),
+                routing_control: None,
             },
             compute: ComputeSpec {
                 services: vec![ServiceSpec {
