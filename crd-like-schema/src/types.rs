@@ -401,6 +401,42 @@ pub struct ObservedSummary {
     pub members: Vec<MemberSummary>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<ServiceSummary>,
+    /// `spec.dns.routing: routingControl`: what the controller keeps of ARC between passes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_control: Option<RoutingControlObserved>,
+}
+
+/// The ARC cluster's endpoints and the setup check, both read on control planes while they
+/// answer and kept here so that no recovery waits on them; the controls' states as last read
+/// on the data plane.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoutingControlObserved {
+    /// DescribeCluster's regional data-plane endpoints.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<ArcEndpoint>,
+    /// When DescribeCluster last answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoints_read_at: Option<Timestamp>,
+    /// Each region's routing control state (`On` / `Off`), as last read.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub states: BTreeMap<Region, String>,
+    /// When the failover records and their health checks were last checked on the Route 53
+    /// control plane.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup_checked_at: Option<Timestamp>,
+    /// What that check found wrong (empty: the records exist, point at the targets and
+    /// carry RECOVERY_CONTROL health checks on the spec's controls).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub setup_problems: Vec<String>,
+}
+
+/// One regional endpoint of an ARC cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ArcEndpoint {
+    pub region: Region,
+    pub endpoint: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -257,6 +257,10 @@ const RETRYABLE_CODES: &[&str] = &[
     "InternalServiceException",
     // ECS's name for a 5xx.
     "ServerException",
+    // ARC's name for a 5xx.
+    "InternalServerException",
+    // ARC's data plane: this cluster endpoint is down; another one answers.
+    "EndpointTemporarilyUnavailableException",
     "ServiceUnavailable",
     "ServiceUnavailableException",
     "RequestTimeout",
@@ -315,11 +319,16 @@ const NEEDS_SPEC_CHANGE_CODES: &[&str] = &[
     "ServiceNotActiveException",
     "InvalidParameterException",
     "ObjectNotFoundException",
+    // ARC: the cluster or routing control named by the spec does not exist.
+    "ResourceNotFoundException",
 ];
 
 /// Only a person can fix these: permissions, credentials, quotas, a missing snapshot we were
 /// told to keep.
 const NEEDS_OPERATOR_CODES: &[&str] = &[
+    // ARC: the update would break a control panel's safety rule (or the control panel is
+    // being changed): a person decides whether to override the rule.
+    "ConflictException",
     "AccessDenied",
     "AccessDeniedException",
     "UnauthorizedOperation",

@@ -346,7 +346,16 @@ pub async fn run_scenario(
     scenario: Scenario,
     options: ScenarioOptions,
 ) -> Result<ScenarioReport, SimulationError> {
-    let group = example_group()?;
+    run_scenario_on(scenario, example_group()?, options).await
+}
+
+/// [`run_scenario`] on `group` instead of the example: the simulated world is provisioned
+/// from its spec (its regions must be us-east-1 and us-west-2, the scenarios' script).
+pub async fn run_scenario_on(
+    scenario: Scenario,
+    group: FailoverGroup,
+    options: ScenarioOptions,
+) -> Result<ScenarioReport, SimulationError> {
     let mut config = SimConfig::new(options.seed);
     if let Some(timings) = &options.timings {
         config.timings = timings.clone();
