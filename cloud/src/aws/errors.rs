@@ -412,6 +412,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn arc_errors_map_to_typed_categories() {
+        // A safety rule refused the update: a person decides whether to override it.
+        assert_eq!(
+            classify("ConflictException", "would break safety rule", 409),
+            ErrorCategory::NeedsOperator
+        );
+        // 3 mutating calls/s per endpoint, and an endpoint that is down: the next one answers.
+        assert_eq!(
+            classify("ThrottlingException", "Rate exceeded", 429),
+            ErrorCategory::Retryable
+        );
+        assert_eq!(
+            classify(
+                "EndpointTemporarilyUnavailableException",
+                "try another",
+                503
+            ),
+            ErrorCategory::Retryable
+        );
+        assert_eq!(
+            classify("InternalServerException", "", 500),
+            ErrorCategory::Retryable
+        );
+        // The spec names a cluster or control that does not exist.
+        assert_eq!(
+            classify("ResourceNotFoundException", "no such control", 404),
+            ErrorCategory::NeedsSpecChange
+        );
+    }
+
+    #[test]
     fn deletion_protection_needs_an_operator_although_aws_calls_it_a_bad_combination() {
         let category = classify(
             "InvalidParameterCombination",
