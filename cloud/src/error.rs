@@ -10,6 +10,10 @@ pub enum Service {
     Ecs,
     AutoScaling,
     CloudWatch,
+    /// ARC's routing-control data plane (route53-recovery-cluster): five regional endpoints.
+    RoutingControl,
+    /// ARC's control-config API (route53-recovery-control-config), in us-west-2 only.
+    RecoveryControlConfig,
     Http,
 }
 
@@ -21,6 +25,8 @@ impl Service {
             Service::Ecs => "ecs",
             Service::AutoScaling => "application-autoscaling",
             Service::CloudWatch => "cloudwatch",
+            Service::RoutingControl => "route53-recovery-cluster",
+            Service::RecoveryControlConfig => "route53-recovery-control-config",
             Service::Http => "http",
         }
     }

@@ -502,3 +502,71 @@ mod tests {
         assert_eq!(region_of_arn("not-an-arn"), None);
     }
 }
+
+/// A routing control's state, as ARC's data plane reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RoutingControlState {
+    On,
+    Off,
+}
+
+impl RoutingControlState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoutingControlState::On => "On",
+            RoutingControlState::Off => "Off",
+        }
+    }
+}
+
+/// One entry of an UpdateRoutingControlStates request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutingControlUpdate {
+    pub control_arn: String,
+    pub state: RoutingControlState,
+}
+
+/// One regional endpoint of an ARC cluster's data plane (DescribeCluster's ClusterEndpoints).
+/// Every data-plane call is signed for `region` and sent to `endpoint`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ClusterEndpoint {
+    pub region: String,
+    /// `https://host/v1`, as DescribeCluster returns it.
+    pub endpoint: String,
+}
+
+/// Which record of a failover pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum FailoverRole {
+    Primary,
+    Secondary,
+}
+
+impl FailoverRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailoverRole::Primary => "PRIMARY",
+            FailoverRole::Secondary => "SECONDARY",
+        }
+    }
+}
+
+/// A Route 53 failover-routing record: the record (its alias or values), which of the pair
+/// it is, and the health check it carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailoverRecord {
+    pub set_identifier: String,
+    pub role: FailoverRole,
+    pub health_check_id: Option<String>,
+    pub record: DnsRecord,
+}
+
+/// What GetHealthCheck (and GetHealthCheckStatus) tell about one health check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthCheckInfo {
+    pub id: String,
+    /// `RECOVERY_CONTROL`, `HTTPS`, ...
+    pub check_type: String,
+    /// The routing control a RECOVERY_CONTROL check follows.
+    pub routing_control_arn: Option<String>,
+}

@@ -87,7 +87,7 @@ impl PaceLimits {
             Service::Ecs => self.ecs,
             Service::AutoScaling => self.autoscaling,
             Service::CloudWatch => self.cloudwatch,
-            Service::Http => None,
+            Service::RoutingControl | Service::RecoveryControlConfig | Service::Http => None,
         }
     }
 }
@@ -219,6 +219,10 @@ pub fn paced(cloud: Cloud, pacer: Arc<Pacer>) -> Cloud {
         dns: paced.clone(),
         ecs: paced.clone(),
         autoscaling: paced,
+        // ARC publishes no rates drctl can cite (docs/rate-limits.md): not paced; its
+        // throttling is retried by the next pass, on another endpoint.
+        routing: cloud.routing,
+        recovery_config: cloud.recovery_config,
         health: cloud.health,
         clock: cloud.clock,
     }
@@ -484,6 +488,27 @@ impl Dns for Paced {
     async fn get_change(&self, change_id: &str) -> CloudResult<ChangeStatus> {
         self.pacer.take(Service::Route53, GLOBAL).await;
         self.inner.dns.get_change(change_id).await
+    }
+
+    async fn list_failover_records(
+        &self,
+        hosted_zone_id: &str,
+        name: &str,
+        record_type: &str,
+    ) -> CloudResult<Vec<FailoverRecord>> {
+        self.pacer.take(Service::Route53, GLOBAL).await;
+        self.inner
+            .dns
+            .list_failover_records(hosted_zone_id, name, record_type)
+            .await
+    }
+
+    async fn get_health_check(
+        &self,
+        health_check_id: &str,
+    ) -> CloudResult<Option<HealthCheckInfo>> {
+        self.pacer.take(Service::Route53, GLOBAL).await;
+        self.inner.dns.get_health_check(health_check_id).await
     }
 }
 

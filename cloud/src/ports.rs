@@ -197,6 +197,49 @@ pub trait Dns: Send + Sync {
 
     /// GetChange.
     async fn get_change(&self, change_id: &str) -> CloudResult<ChangeStatus>;
+
+    /// ListResourceRecordSets from (name, type): the failover-routing records of that name
+    /// and type (a PRIMARY/SECONDARY pair when set up), every page.
+    async fn list_failover_records(
+        &self,
+        hosted_zone_id: &str,
+        name: &str,
+        record_type: &str,
+    ) -> CloudResult<Vec<FailoverRecord>>;
+
+    /// GetHealthCheck. None when Route 53 has no such health check.
+    async fn get_health_check(&self, health_check_id: &str)
+        -> CloudResult<Option<HealthCheckInfo>>;
+}
+
+/// ARC's routing-control data plane (aws-sdk-route53recoverycluster). Every call goes to one
+/// of the cluster's regional endpoints; the caller tries them in turn. The data plane has no
+/// control plane in us-east-1 to wait on: it is what traffic moves through during an outage.
+#[async_trait]
+pub trait RoutingControls: Send + Sync {
+    /// GetRoutingControlState of one control, asked at `endpoint`.
+    async fn get_routing_control_state(
+        &self,
+        endpoint: &ClusterEndpoint,
+        control_arn: &str,
+    ) -> CloudResult<RoutingControlState>;
+
+    /// UpdateRoutingControlStates: every entry in ONE request, applied together (and
+    /// checked together against the control panel's safety rules: `ConflictException` when
+    /// they would be broken).
+    async fn update_routing_control_states(
+        &self,
+        endpoint: &ClusterEndpoint,
+        updates: &[RoutingControlUpdate],
+    ) -> CloudResult<()>;
+}
+
+/// ARC's control-config API (aws-sdk-route53recoverycontrolconfig), a control plane hosted in
+/// us-west-2: read while it answers, never on the recovery path.
+#[async_trait]
+pub trait RecoveryControlConfig: Send + Sync {
+    /// DescribeCluster: the cluster's regional data-plane endpoints.
+    async fn describe_cluster(&self, cluster_arn: &str) -> CloudResult<Vec<ClusterEndpoint>>;
 }
 
 /// ECS services.
@@ -272,6 +315,8 @@ pub struct Cloud {
     pub dns: Arc<dyn Dns>,
     pub ecs: Arc<dyn Ecs>,
     pub autoscaling: Arc<dyn AutoScaling>,
+    pub routing: Arc<dyn RoutingControls>,
+    pub recovery_config: Arc<dyn RecoveryControlConfig>,
     pub health: Arc<dyn HealthCheck>,
     pub clock: Arc<dyn Clock>,
 }

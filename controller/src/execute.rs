@@ -35,6 +35,38 @@ fn already_done(action: &Action, err: &CloudError) -> bool {
     }
 }
 
+/// One UpdateRoutingControlStates, sent to the cluster's endpoints in turn until one
+/// answers: an endpoint that fails retryably before the request is applied (throttled,
+/// unreachable) is skipped. An unknown outcome is not re-sent elsewhere but returned: the
+/// next pass reads the states back. No endpoint: nothing to send to.
+async fn update_routing_controls(
+    cloud: &Cloud,
+    endpoints: &[drctl_cloud::ClusterEndpoint],
+    updates: &[drctl_cloud::RoutingControlUpdate],
+) -> Result<(), CloudError> {
+    let mut last = None;
+    for endpoint in endpoints {
+        match cloud
+            .routing
+            .update_routing_control_states(endpoint, updates)
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_retryable() && !e.outcome_unknown => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        CloudError::new(
+            drctl_cloud::ErrorCategory::Retryable,
+            drctl_cloud::Service::RoutingControl,
+            "UpdateRoutingControlStates",
+            "NoEndpoint",
+            "no endpoint of the ARC cluster is known (DescribeCluster has not answered)",
+        )
+    }))
+}
+
 pub async fn execute(cloud: &Cloud, action: &Action) -> Result<ActionOutcome, CloudError> {
     let result = match action {
         Action::RegisterScalableTarget {
@@ -96,6 +128,11 @@ pub async fn execute(cloud: &Cloud, action: &Action) -> Result<ActionOutcome, Cl
             )
             .await
             .map(|info| ActionOutcome::DnsChange(info.id)),
+        Action::UpdateRoutingControlStates {
+            endpoints, updates, ..
+        } => update_routing_controls(cloud, endpoints, updates)
+            .await
+            .map(|_| ActionOutcome::Applied),
         Action::CreateClusterSnapshot {
             region,
             cluster_id,

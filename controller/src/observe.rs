@@ -144,6 +144,8 @@ pub struct ObserveCache {
     full_seen: bool,
     /// When this group's last pass ended (after its actions).
     last_pass_end: Option<tokio::time::Instant>,
+    /// routingControl groups: ARC's endpoints that failed, the last control-plane check.
+    routing: crate::routing::RoutingCache,
 }
 
 /// How old a shared read a light pass accepts: another group's pass a few seconds ago
@@ -216,14 +218,28 @@ pub async fn observe(
             None => None,
         }
     };
-    let (global, record, services, clusters, scalable, dns_change, health) = tokio::join!(
+    // routingControl: the record is a failover pair on the Route 53 control plane, read only
+    // by the background setup check; traffic is read on ARC's data plane.
+    let routing_mode = spec.dns.routing != drctl_schema::DnsRouting::Upsert;
+    let record_fut = async {
+        if routing_mode {
+            Seen::Known(None)
+        } else {
+            read_record(reads, spec, record_fresh).await
+        }
+    };
+    let dark = reads.dark_rds_regions();
+    let routing_fut =
+        crate::routing::observe_routing(cloud, spec, status, &dark, &mut cache.routing);
+    let (global, record, services, clusters, scalable, dns_change, health, routing) = tokio::join!(
         describe_global(reads, spec, &ask_order, fresh),
-        read_record(reads, spec, record_fresh),
+        record_fut,
         describe_services(reads, spec, fresh),
         clusters_fut,
         scalable_fut,
         change_fut,
-        health_fut
+        health_fut,
+        routing_fut
     );
 
     if let Some(clusters) = clusters {
@@ -269,6 +285,7 @@ pub async fn observe(
         full: req.full,
         witnesses,
         suspect_since: None,
+        routing,
     }
 }
 

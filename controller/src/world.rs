@@ -3,8 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use drctl_cloud::{ClusterSnapshot, DbCluster, DbInstance, DnsRecord, EcsService, GlobalCluster};
-use drctl_schema::{DnsTarget, FailoverGroupSpec, RecordType, Timestamp};
+use drctl_cloud::{
+    ClusterEndpoint, ClusterSnapshot, DbCluster, DbInstance, DnsRecord, EcsService, GlobalCluster,
+    RoutingControlState,
+};
+use drctl_schema::{DnsRouting, DnsTarget, FailoverGroupSpec, RecordType, Timestamp};
 
 /// Something we tried to read: known, or not reachable (with the error, for messages).
 #[derive(Debug, Clone, PartialEq)]
@@ -119,6 +122,48 @@ pub struct ObservedWorld {
     /// When a light observation of this pass first saw something off (this full one was
     /// redone because of it): the first failed probe, for the automatic-failover count.
     pub suspect_since: Option<Timestamp>,
+    /// `spec.dns.routing: routingControl`: the routing controls, read on ARC's data plane.
+    pub routing: Option<RoutingView>,
+}
+
+/// What one pass knows of a routingControl group's ARC side.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoutingView {
+    /// Each region's control state (GetRoutingControlState), or why none could be read.
+    pub states: Seen<BTreeMap<String, RoutingControlState>>,
+    /// The cluster's endpoints to send to, in the order to try them: the one that answered
+    /// this pass first, endpoints in regions known dark last.
+    pub endpoints: Vec<ClusterEndpoint>,
+    /// A check of the setup made in this pass on the control planes (None: not due, or
+    /// they did not answer; the status keeps the last one).
+    pub refreshed: Option<RoutingSetupCheck>,
+    /// The last setup check known (this pass's, else the status's): its problems, if any.
+    pub setup_problems: Option<Vec<String>>,
+}
+
+/// What the control planes said about the setup: DescribeCluster's endpoints and the
+/// problems found in the failover records and their health checks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoutingSetupCheck {
+    pub at: Timestamp,
+    /// None: DescribeCluster did not answer (the cached endpoints stay).
+    pub endpoints: Option<Vec<ClusterEndpoint>>,
+    /// None: Route 53's control plane did not answer.
+    pub problems: Option<Vec<String>>,
+}
+
+/// Why a `routing: healthCheck` group's DNS is neither read nor moved (issue 10's step 6 is
+/// not built): its records are a failover pair Route 53 switches by itself, and an UPSERT of a
+/// simple record over them would be refused, or worse, fight them.
+pub const HEALTH_CHECK_UNSUPPORTED: &str = "spec.dns.routing healthCheck is not supported yet:      Route 53 moves traffic itself and drctl neither observes which failover record is live nor moves DNS";
+
+/// Where DNS sends traffic, as far as this pass could read it, in any routing mode.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DnsReading {
+    /// The region the record (or the routing control that is On) points at; None: none of
+    /// the spec's targets.
+    Known(Option<String>),
+    Unreachable(String),
 }
 
 impl ObservedWorld {
@@ -134,8 +179,36 @@ impl ObservedWorld {
         self.regions.get(region)
     }
 
-    /// The region the DNS record points at, by matching the record against the spec targets.
+    /// The region the DNS record points at, by matching the record against the spec targets
+    /// (routingControl: the region whose control alone is On).
     pub fn dns_owner(&self, spec: &FailoverGroupSpec) -> Option<String> {
+        match self.dns_reading(spec) {
+            DnsReading::Known(owner) => owner,
+            DnsReading::Unreachable(_) => None,
+        }
+    }
+
+    /// Where DNS points, in the group's routing mode, or why that is unknown.
+    pub fn dns_reading(&self, spec: &FailoverGroupSpec) -> DnsReading {
+        if spec.dns.routing == DnsRouting::HealthCheck {
+            return DnsReading::Unreachable(HEALTH_CHECK_UNSUPPORTED.to_string());
+        }
+        if spec.dns.routing == DnsRouting::RoutingControl {
+            return match self.routing.as_ref().map(|r| &r.states) {
+                Some(Seen::Known(states)) => DnsReading::Known(routing_owner(states)),
+                Some(Seen::Unreachable(e)) => DnsReading::Unreachable(e.clone()),
+                None => DnsReading::Unreachable("routing controls not read".to_string()),
+            };
+        }
+        match &self.record {
+            Seen::Known(_) => DnsReading::Known(self.record_owner(spec)),
+            Seen::Unreachable(e) => {
+                DnsReading::Unreachable(format!("Route 53 control plane unavailable: {e}"))
+            }
+        }
+    }
+
+    fn record_owner(&self, spec: &FailoverGroupSpec) -> Option<String> {
         let record = self.record.known()?.as_ref()?;
         spec.dns
             .targets
@@ -185,11 +258,26 @@ impl ObservedWorld {
         if let Some(Seen::Unreachable(why)) = &self.health {
             out.push(format!("the Verify probe: {why}"));
         }
+        if let Some(Seen::Unreachable(why)) = self.routing.as_ref().map(|r| &r.states) {
+            out.push(format!("the routing controls: {why}"));
+        }
         out
     }
 
     pub fn failover_in_flight(&self) -> Option<&drctl_cloud::FailoverState> {
         self.global.known()?.as_ref()?.failover_state.as_ref()
+    }
+}
+
+/// The region whose routing control is the only one On (None: none or several).
+pub fn routing_owner(states: &BTreeMap<String, RoutingControlState>) -> Option<String> {
+    let mut on = states
+        .iter()
+        .filter(|(_, s)| **s == RoutingControlState::On)
+        .map(|(r, _)| r.clone());
+    match (on.next(), on.next()) {
+        (Some(region), None) => Some(region),
+        _ => None,
     }
 }
 

@@ -526,6 +526,22 @@ impl Dns for ForgetfulRoute53 {
             format!("A change with the specified change ID does not exist: {change_id}"),
         ))
     }
+
+    async fn list_failover_records(
+        &self,
+        zone: &str,
+        name: &str,
+        type_: &str,
+    ) -> CloudResult<Vec<drctl_cloud::FailoverRecord>> {
+        self.inner.list_failover_records(zone, name, type_).await
+    }
+
+    async fn get_health_check(
+        &self,
+        id: &str,
+    ) -> CloudResult<Option<drctl_cloud::HealthCheckInfo>> {
+        self.inner.get_health_check(id).await
+    }
 }
 
 #[tokio::test(start_paused = true)]

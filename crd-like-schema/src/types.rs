@@ -168,6 +168,56 @@ pub struct DnsSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<u32>,
     pub targets: BTreeMap<Region, DnsTarget>,
+    /// How MoveDns moves traffic (docs/design-contract.md §7.2). Absent: `upsert`, today's
+    /// ChangeResourceRecordSets.
+    #[serde(default, skip_serializing_if = "DnsRouting::is_upsert")]
+    pub routing: DnsRouting,
+    /// The ARC cluster and one routing control per region; required with
+    /// `routing: routingControl`, refused otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_control: Option<RoutingControlSpec>,
+}
+
+/// How traffic is moved between the regions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum DnsRouting {
+    /// ChangeResourceRecordSets on the Route 53 control plane (in us-east-1).
+    #[default]
+    Upsert,
+    /// ARC routing controls flip pre-created PRIMARY/SECONDARY failover records whose
+    /// health checks are RECOVERY_CONTROL checks: data plane only.
+    RoutingControl,
+    /// Failover records on ordinary health checks: Route 53 moves traffic itself; drctl
+    /// observes and reports.
+    HealthCheck,
+}
+
+impl DnsRouting {
+    pub fn is_upsert(&self) -> bool {
+        *self == DnsRouting::Upsert
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DnsRouting::Upsert => "upsert",
+            DnsRouting::RoutingControl => "routingControl",
+            DnsRouting::HealthCheck => "healthCheck",
+        }
+    }
+}
+
+/// `spec.dns.routingControl`: the ARC cluster whose data plane takes the flips, and the
+/// routing control bound (through a RECOVERY_CONTROL health check) to each region's
+/// failover record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoutingControlSpec {
+    /// `arn:aws:route53-recovery-control::ACCOUNT:cluster/ID`.
+    pub cluster_arn: String,
+    /// One routing control ARN per region of `spec.regions`.
+    #[serde(default)]
+    pub controls: BTreeMap<Region, String>,
 }
 
 /// TTL of a CNAME record whose spec gives none.
@@ -481,6 +531,42 @@ pub struct ObservedSummary {
     pub members: Vec<MemberSummary>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<ServiceSummary>,
+    /// `spec.dns.routing: routingControl`: what the controller keeps of ARC between passes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_control: Option<RoutingControlObserved>,
+}
+
+/// The ARC cluster's endpoints and the setup check, both read on control planes while they
+/// answer and kept here so that no recovery waits on them; the controls' states as last read
+/// on the data plane.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoutingControlObserved {
+    /// DescribeCluster's regional data-plane endpoints.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<ArcEndpoint>,
+    /// When DescribeCluster last answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoints_read_at: Option<Timestamp>,
+    /// Each region's routing control state (`On` / `Off`), as last read.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub states: BTreeMap<Region, String>,
+    /// When the failover records and their health checks were last checked on the Route 53
+    /// control plane.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup_checked_at: Option<Timestamp>,
+    /// What that check found wrong (empty: the records exist, point at the targets and
+    /// carry RECOVERY_CONTROL health checks on the spec's controls).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub setup_problems: Vec<String>,
+}
+
+/// One regional endpoint of an ARC cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ArcEndpoint {
+    pub region: Region,
+    pub endpoint: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -9,8 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use crate::types::{
-    Capacity, ClusterTemplate, DnsSpec, DnsTarget, FailoverGroup, FailoverGroupSpec, Objectives,
-    RecordType, API_VERSION, KIND, MAX_RPO_OBJECTIVE_SECONDS, MAX_RTO_OBJECTIVE_SECONDS,
+    Capacity, ClusterTemplate, DnsRouting, DnsSpec, DnsTarget, FailoverGroup, FailoverGroupSpec,
+    Objectives, RecordType, API_VERSION, KIND, MAX_RPO_OBJECTIVE_SECONDS,
+    MAX_RTO_OBJECTIVE_SECONDS,
 };
 
 /// One problem with one field, e.g. `spec.writer: "eu-west-9" is not one of spec.regions`.
@@ -385,6 +386,7 @@ fn check_spec(spec: &FailoverGroupSpec, errs: &mut ValidationErrors) {
         );
     }
     check_distinct_targets(errs, dns);
+    check_routing(errs, dns, regions);
 
     // Compute.
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
@@ -585,6 +587,111 @@ fn covers_regions<T>(
                 format!("{key:?} is not one of spec.regions {listed}"),
             );
         }
+    }
+}
+
+/// `spec.dns.routing` and `spec.dns.routingControl` (docs/design-contract.md §7.2): the
+/// routing controls are required with `routingControl`, one per region, and refused with any
+/// other mode (they would be silently ignored).
+fn check_routing(errs: &mut ValidationErrors, dns: &DnsSpec, regions: &[String]) {
+    const PATH: &str = "spec.dns.routingControl";
+    let Some(rc) = &dns.routing_control else {
+        if dns.routing == DnsRouting::RoutingControl {
+            errs.push(
+                PATH,
+                "is required with spec.dns.routing: routingControl (clusterArn and one control per region)",
+            );
+        }
+        return;
+    };
+    if dns.routing != DnsRouting::RoutingControl {
+        errs.push(
+            PATH,
+            format!(
+                "must be absent unless spec.dns.routing is routingControl (it is {})",
+                dns.routing.as_str()
+            ),
+        );
+        return;
+    }
+    if let Err(why) = arc_arn(&rc.cluster_arn, ArcResource::Cluster) {
+        errs.push(
+            format!("{PATH}.clusterArn"),
+            format!("{:?} {why}", rc.cluster_arn),
+        );
+    }
+    if rc.controls.is_empty() {
+        errs.push(
+            format!("{PATH}.controls"),
+            format!(
+                "is required: one routing control per region of spec.regions {}",
+                region_list(regions)
+            ),
+        );
+    } else {
+        covers_regions(errs, &format!("{PATH}.controls"), &rc.controls, regions);
+    }
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for (region, arn) in &rc.controls {
+        let path = format!("{PATH}.controls.{region}");
+        if let Err(why) = arc_arn(arn, ArcResource::RoutingControl) {
+            errs.push(&path, format!("{arn:?} {why}"));
+        }
+        if let Some(first) = seen.insert(arn.as_str(), region.as_str()) {
+            errs.push(
+                &path,
+                format!(
+                    "{arn:?} is also the control of {PATH}.controls.{first}: each region needs its own"
+                ),
+            );
+        }
+    }
+}
+
+/// What an ARC ARN names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArcResource {
+    Cluster,
+    RoutingControl,
+}
+
+/// An ARC (route53-recovery-control) ARN: `arn:PARTITION:route53-recovery-control::ACCOUNT:`
+/// then `cluster/ID` or `controlpanel/ID/routingcontrol/ID`. ARC resources are global: the
+/// region field is empty.
+pub fn arc_arn(s: &str, kind: ArcResource) -> Check {
+    let why = match kind {
+        ArcResource::Cluster => {
+            "is not an ARC cluster ARN such as arn:aws:route53-recovery-control::111122223333:cluster/ID"
+        }
+        ArcResource::RoutingControl => {
+            "is not an ARC routing control ARN such as arn:aws:route53-recovery-control::111122223333:controlpanel/ID/routingcontrol/ID"
+        }
+    };
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    let id = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let ok = match parts.as_slice() {
+        ["arn", partition, "route53-recovery-control", "", account, resource] => {
+            partition.starts_with("aws")
+                && account.len() == 12
+                && account.chars().all(|c| c.is_ascii_digit())
+                && match kind {
+                    ArcResource::Cluster => resource.strip_prefix("cluster/").is_some_and(id),
+                    ArcResource::RoutingControl => {
+                        match resource.split('/').collect::<Vec<_>>().as_slice() {
+                            ["controlpanel", panel, "routingcontrol", control] => {
+                                id(panel) && id(control)
+                            }
+                            _ => false,
+                        }
+                    }
+                }
+        }
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(why.to_string())
     }
 }
 

@@ -7,7 +7,8 @@ mod common;
 
 use common::*;
 use drctl_schema::{
-    validate, validate_transition, ClusterTemplate, DnsTarget, EcsServiceRef, RecordType,
+    validate, validate_transition, ClusterTemplate, DnsRouting, DnsTarget, EcsServiceRef,
+    RecordType,
 };
 
 #[test]
@@ -648,6 +649,104 @@ fn an_rto_objective_of_zero_or_beyond_a_week_is_rejected() {
     }
 }
 
+const ROUTING_CONTROL_EXAMPLE: &str =
+    include_str!("../../examples/failovergroup-routing-control.yaml");
+
+fn routing_control_with(
+    change: impl FnOnce(&mut drctl_schema::FailoverGroup),
+) -> drctl_schema::FailoverGroup {
+    let mut doc = drctl_schema::parse_documents(ROUTING_CONTROL_EXAMPLE.as_bytes(), "rc.yaml")
+        .unwrap()
+        .remove(0);
+    change(&mut doc);
+    doc
+}
+
+#[test]
+fn the_routing_control_example_is_valid_and_keeps_its_mode() {
+    let doc = routing_control_with(|_| {});
+    assert_eq!(problems(&doc), Vec::<String>::new());
+    assert_eq!(doc.spec.dns.routing, DnsRouting::RoutingControl);
+    assert_eq!(doc.spec.dns.routing_control.unwrap().controls.len(), 2);
+}
+
+#[test]
+fn routing_control_mode_without_the_block_is_refused() {
+    let doc = routing_control_with(|d| d.spec.dns.routing_control = None);
+    assert_problem(
+        &doc,
+        "spec.dns.routingControl",
+        "is required with spec.dns.routing: routingControl",
+    );
+}
+
+#[test]
+fn routing_control_without_controls_is_refused() {
+    let doc = routing_control_with(|d| {
+        d.spec
+            .dns
+            .routing_control
+            .as_mut()
+            .unwrap()
+            .controls
+            .clear();
+    });
+    assert_problem(
+        &doc,
+        "spec.dns.routingControl.controls",
+        "one routing control per region",
+    );
+}
+
+#[test]
+fn a_control_for_a_region_outside_the_regions_is_refused() {
+    let doc = routing_control_with(|d| {
+        let rc = d.spec.dns.routing_control.as_mut().unwrap();
+        let arn = rc.controls.remove("us-west-2").unwrap();
+        rc.controls.insert("eu-west-1".to_string(), arn);
+    });
+    assert_problem(
+        &doc,
+        "spec.dns.routingControl.controls.eu-west-1",
+        "is not one of spec.regions",
+    );
+    assert_problem(
+        &doc,
+        "spec.dns.routingControl.controls",
+        "missing an entry for region us-west-2",
+    );
+}
+
+#[test]
+fn a_region_without_its_control_is_refused() {
+    let doc = routing_control_with(|d| {
+        d.spec
+            .dns
+            .routing_control
+            .as_mut()
+            .unwrap()
+            .controls
+            .remove("us-east-1");
+    });
+    assert_problem(
+        &doc,
+        "spec.dns.routingControl.controls",
+        "missing an entry for region us-east-1",
+    );
+}
+
+#[test]
+fn routing_control_block_with_another_mode_is_refused() {
+    for mode in [DnsRouting::Upsert, DnsRouting::HealthCheck] {
+        let doc = routing_control_with(|d| d.spec.dns.routing = mode);
+        assert_problem(
+            &doc,
+            "spec.dns.routingControl",
+            "must be absent unless spec.dns.routing is routingControl",
+        );
+    }
+}
+
 #[test]
 fn an_rpo_objective_beyond_a_day_is_rejected() {
     let doc = alias_with(|d| {
@@ -663,4 +762,59 @@ fn an_rpo_objective_beyond_a_day_is_rejected() {
 fn empty_objectives_are_rejected() {
     let doc = alias_with(|d| d.spec.objectives = Some(drctl_schema::Objectives::default()));
     assert_problem(&doc, "spec.objectives", "rtoSeconds, rpoSeconds or both");
+}
+
+#[test]
+fn malformed_or_shared_routing_control_arns_are_refused() {
+    let doc = routing_control_with(|d| {
+        let rc = d.spec.dns.routing_control.as_mut().unwrap();
+        rc.cluster_arn = "arn:aws:route53:::cluster/x".to_string();
+        let east = rc.controls["us-east-1"].clone();
+        rc.controls.insert("us-west-2".to_string(), east);
+    });
+    assert_problem(
+        &doc,
+        "spec.dns.routingControl.clusterArn",
+        "is not an ARC cluster ARN",
+    );
+    assert_problem(
+        &doc,
+        "spec.dns.routingControl.controls.us-west-2",
+        "is also the control of spec.dns.routingControl.controls.us-east-1",
+    );
+    let doc = routing_control_with(|d| {
+        let rc = d.spec.dns.routing_control.as_mut().unwrap();
+        rc.controls.insert(
+            "us-west-2".to_string(),
+            "arn:aws:route53-recovery-control::111122223333:cluster/abc".to_string(),
+        );
+    });
+    assert_problem(
+        &doc,
+        "spec.dns.routingControl.controls.us-west-2",
+        "is not an ARC routing control ARN",
+    );
+}
+
+#[test]
+fn health_check_mode_parses_and_validates_without_a_routing_control_block() {
+    let doc = alias_with(|d| d.spec.dns.routing = DnsRouting::HealthCheck);
+    assert_eq!(problems(&doc), Vec::<String>::new());
+}
+
+#[test]
+fn an_unknown_routing_mode_is_refused_naming_the_field() {
+    let text = ROUTING_CONTROL_EXAMPLE.replace("routing: routingControl", "routing: weighted");
+    let err = drctl_schema::parse_documents(text.as_bytes(), "rc.yaml").unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("spec.dns.routing: unknown variant `weighted`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_upsert_group_serializes_without_a_routing_field() {
+    let text = serde_json::to_string(&alias_group()).unwrap();
+    assert!(!text.contains("routing"), "{text}");
 }

@@ -109,6 +109,15 @@ pub struct SimTimings {
     pub latency_autoscaling: Duration,
     pub latency_cloudwatch: Duration,
     pub latency_http: Duration,
+    /// ARC's data plane and control-config API, per call. AWS gives none.
+    #[serde(default = "default_latency_arc")]
+    pub latency_arc: Duration,
+    /// A routing control's new state until Route 53's health checkers agree on the
+    /// RECOVERY_CONTROL health check bound to it and answer with the other failover record.
+    /// AWS documents no figure for RECOVERY_CONTROL checks; for ordinary ones aws-facts gives
+    /// a 30 s interval and a failure threshold of 3. We take 30 s: a parameter, not a fact.
+    #[serde(default = "default_health_check_propagation")]
+    pub health_check_propagation: Duration,
     /// The in-memory store (a DynamoDB stand-in). AWS gives none here.
     pub latency_store: Duration,
 }
@@ -140,9 +149,19 @@ impl Default for SimTimings {
             latency_autoscaling: Duration::from_millis(50),
             latency_cloudwatch: Duration::from_millis(50),
             latency_http: Duration::from_millis(20),
+            latency_arc: default_latency_arc(),
+            health_check_propagation: default_health_check_propagation(),
             latency_store: Duration::from_millis(10),
         }
     }
+}
+
+fn default_latency_arc() -> Duration {
+    Duration::from_millis(100)
+}
+
+fn default_health_check_propagation() -> Duration {
+    Duration::from_secs(30)
 }
 
 impl SimTimings {
@@ -155,6 +174,7 @@ impl SimTimings {
         self.latency_autoscaling = Duration::ZERO;
         self.latency_cloudwatch = Duration::ZERO;
         self.latency_http = Duration::ZERO;
+        self.latency_arc = Duration::ZERO;
         self.latency_store = Duration::ZERO;
         self.unreachable_timeout = Duration::ZERO;
         self
@@ -168,6 +188,9 @@ impl SimTimings {
             SimService::Cloud(Service::AutoScaling) => self.latency_autoscaling,
             SimService::Cloud(Service::CloudWatch) => self.latency_cloudwatch,
             SimService::Cloud(Service::Http) => self.latency_http,
+            SimService::Cloud(Service::RoutingControl | Service::RecoveryControlConfig) => {
+                self.latency_arc
+            }
             SimService::Store => self.latency_store,
         }
     }
@@ -195,6 +218,10 @@ pub struct RateLimits {
     pub autoscaling: Option<RateLimit>,
     /// AWS gives none in aws-facts.
     pub cloudwatch: Option<RateLimit>,
+    /// ARC's data plane: mutating calls per regional endpoint (the brief's figure, issue 10:
+    /// 3 mutating calls/s per endpoint); reads are not limited here.
+    #[serde(default = "default_routing_control_limit")]
+    pub routing_control: Option<RateLimit>,
     /// aws-facts: "Fargate task launches: about 100 burst, then 20/s" (per region).
     pub task_launches: RateLimit,
 }
@@ -213,12 +240,20 @@ impl Default for RateLimits {
             ecs: None,
             autoscaling: None,
             cloudwatch: None,
+            routing_control: default_routing_control_limit(),
             task_launches: RateLimit {
                 per_second: 20,
                 burst: 100,
             },
         }
     }
+}
+
+fn default_routing_control_limit() -> Option<RateLimit> {
+    Some(RateLimit {
+        per_second: 3,
+        burst: 3,
+    })
 }
 
 impl RateLimits {
@@ -229,7 +264,8 @@ impl RateLimits {
             Service::Ecs => self.ecs,
             Service::AutoScaling => self.autoscaling,
             Service::CloudWatch => self.cloudwatch,
-            Service::Http => None,
+            Service::RoutingControl => self.routing_control,
+            Service::RecoveryControlConfig | Service::Http => None,
         }
     }
 }
@@ -256,6 +292,9 @@ pub struct RandomFaults {
     pub autoscaling: ServiceFaults,
     pub cloudwatch: ServiceFaults,
     pub http: ServiceFaults,
+    /// Both ARC APIs (data plane and control config).
+    #[serde(default)]
+    pub arc: ServiceFaults,
     /// Probability that a long-running operation (failover, switchover, create, delete,
     /// snapshot, DNS propagation) takes `slow_factor` times its timing.
     pub slow_operation: f64,
@@ -275,6 +314,7 @@ impl RandomFaults {
             Service::AutoScaling => self.autoscaling,
             Service::CloudWatch => self.cloudwatch,
             Service::Http => self.http,
+            Service::RoutingControl | Service::RecoveryControlConfig => self.arc,
         }
     }
 
@@ -286,6 +326,7 @@ impl RandomFaults {
             Service::AutoScaling => &mut self.autoscaling,
             Service::CloudWatch => &mut self.cloudwatch,
             Service::Http => &mut self.http,
+            Service::RoutingControl | Service::RecoveryControlConfig => &mut self.arc,
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod config;
 mod ecs;
 mod ports;
 pub mod record;
+mod recovery;
 mod rng;
 mod route53;
 mod state;
@@ -36,6 +37,7 @@ pub use checker::{check, loss_report, InvariantInput, RunRecord, Violation};
 pub use config::*;
 pub use ports::ROUTE53_CONTROL_REGION;
 pub use record::*;
+pub use recovery::RECOVERY_CONTROL_CONFIG_REGION;
 pub use state::EPOCH;
 pub use world::{
     desired_record, ClusterTruth, GlobalTruth, ProvisionOptions, RecordTruth, ServiceTruth,

@@ -7,11 +7,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use drctl_cloud::{
     check_record_batch, AlarmReading, Alarms, Aurora, AutoScaling, ChangeInfo, ChangeStatus, Clock,
-    CloudResult, ClusterSnapshot, CreateInstance, CreateSecondaryCluster, DbCluster, DbInstance,
-    Dns, DnsRecord, Ecs, EcsService, GlobalCluster, HealthCheck, LagQuery, RecordChange,
-    ReplicationLag, ScalableTarget, Service, SnapshotQuery, CLOUDWATCH_ALARM_NAMES_PER_CALL,
-    ECS_SERVICES_PER_DESCRIBE, LAG_QUERIES_PER_CALL, RDS_FILTER_VALUES_MAX,
-    RDS_GLOBAL_CLUSTERS_PER_PAGE, ROUTE53_RECORD_SETS_PER_PAGE, SCALABLE_TARGET_IDS_PER_DESCRIBE,
+    CloudResult, ClusterEndpoint, ClusterSnapshot, CreateInstance, CreateSecondaryCluster,
+    DbCluster, DbInstance, Dns, DnsRecord, Ecs, EcsService, FailoverRecord, GlobalCluster,
+    HealthCheck, HealthCheckInfo, LagQuery, RecordChange, RecoveryControlConfig, ReplicationLag,
+    RoutingControlState, RoutingControlUpdate, RoutingControls, ScalableTarget, Service,
+    SnapshotQuery, CLOUDWATCH_ALARM_NAMES_PER_CALL, ECS_SERVICES_PER_DESCRIBE,
+    LAG_QUERIES_PER_CALL, RDS_FILTER_VALUES_MAX, RDS_GLOBAL_CLUSTERS_PER_PAGE,
+    ROUTE53_RECORD_SETS_PER_PAGE, SCALABLE_TARGET_IDS_PER_DESCRIBE,
 };
 use drctl_schema::Timestamp;
 
@@ -546,6 +548,103 @@ impl Dns for SimCloud {
                 false,
                 change_id.to_string(),
                 |st, _| st.get_change(change_id),
+            )
+            .await
+    }
+
+    async fn list_failover_records(
+        &self,
+        hosted_zone_id: &str,
+        name: &str,
+        record_type: &str,
+    ) -> CloudResult<Vec<FailoverRecord>> {
+        self.world
+            .call(
+                &self.caller,
+                Service::Route53,
+                "ListResourceRecordSets",
+                ROUTE53_CONTROL_REGION,
+                false,
+                format!("{hosted_zone_id} {name} {record_type} failover"),
+                |st, _| st.list_failover_records(hosted_zone_id, name, record_type),
+            )
+            .await
+    }
+
+    async fn get_health_check(
+        &self,
+        health_check_id: &str,
+    ) -> CloudResult<Option<HealthCheckInfo>> {
+        self.world
+            .call(
+                &self.caller,
+                Service::Route53,
+                "GetHealthCheck",
+                ROUTE53_CONTROL_REGION,
+                false,
+                health_check_id.to_string(),
+                |st, _| Ok(st.get_health_check(health_check_id)),
+            )
+            .await
+    }
+}
+
+#[async_trait]
+impl RoutingControls for SimCloud {
+    async fn get_routing_control_state(
+        &self,
+        endpoint: &ClusterEndpoint,
+        control_arn: &str,
+    ) -> CloudResult<RoutingControlState> {
+        self.world
+            .call(
+                &self.caller,
+                Service::RoutingControl,
+                "GetRoutingControlState",
+                &endpoint.region,
+                false,
+                control_arn.to_string(),
+                |st, _| st.get_routing_control_state(control_arn),
+            )
+            .await
+    }
+
+    async fn update_routing_control_states(
+        &self,
+        endpoint: &ClusterEndpoint,
+        updates: &[RoutingControlUpdate],
+    ) -> CloudResult<()> {
+        let resource = updates
+            .iter()
+            .map(|u| format!("{}={}", u.control_arn, u.state.as_str()))
+            .collect::<Vec<_>>()
+            .join(",");
+        self.world
+            .call(
+                &self.caller,
+                Service::RoutingControl,
+                "UpdateRoutingControlStates",
+                &endpoint.region,
+                true,
+                resource,
+                |st, ctx| st.update_routing_control_states(ctx, updates),
+            )
+            .await
+    }
+}
+
+#[async_trait]
+impl RecoveryControlConfig for SimCloud {
+    async fn describe_cluster(&self, cluster_arn: &str) -> CloudResult<Vec<ClusterEndpoint>> {
+        self.world
+            .call(
+                &self.caller,
+                Service::RecoveryControlConfig,
+                "DescribeCluster",
+                crate::recovery::RECOVERY_CONTROL_CONFIG_REGION,
+                false,
+                cluster_arn.to_string(),
+                |st, _| st.describe_arc_cluster(cluster_arn),
             )
             .await
     }

@@ -227,6 +227,20 @@ impl State {
     fn log_dns_change(&mut self, ctx: &Ctx, zone_id: &str, rec: &DnsRecord, id: &str) {
         let group = self.group_of_record(zone_id, &rec.name);
         let to_region = group.and_then(|g| self.record_region(g, rec));
+        self.log_dns_move(ctx, group, to_region, zone_id, &rec.name, id);
+    }
+
+    /// Remember the world at the moment `group`'s traffic was sent to `to_region` (by a
+    /// record change or a routing-control flip): invariant 4 is checked on this log.
+    pub(crate) fn log_dns_move(
+        &mut self,
+        ctx: &Ctx,
+        group: Option<usize>,
+        to_region: Option<String>,
+        zone_id: &str,
+        record_name: &str,
+        id: &str,
+    ) {
         let spec = group
             .and_then(|g| self.groups.get(g))
             .map(|g| g.spec.clone());
@@ -257,7 +271,7 @@ impl State {
             caller: ctx.caller.clone(),
             change_id: id.to_string(),
             hosted_zone_id: zone_id.to_string(),
-            record_name: rec.name.clone(),
+            record_name: record_name.to_string(),
             to_region,
             global,
             writer_region: writer.map(|w| w.0),

@@ -250,6 +250,8 @@ pub(crate) struct State {
     pub instance_index: BTreeMap<Key, BTreeSet<String>>,
     pub snapshots: BTreeMap<Key, Snapshot>,
     pub zones: BTreeMap<String, Zone>,
+    /// ARC clusters and controls, and the failover records they flip.
+    pub recovery: crate::recovery::Recovery,
     pub changes: BTreeMap<String, Change>,
     pub change_counter: u64,
     pub services: BTreeMap<Key3, EcsSvc>,
@@ -308,6 +310,7 @@ impl State {
             instance_index: BTreeMap::new(),
             snapshots: BTreeMap::new(),
             zones: BTreeMap::new(),
+            recovery: Default::default(),
             changes: BTreeMap::new(),
             change_counter: 0,
             services: BTreeMap::new(),
@@ -959,6 +962,9 @@ impl State {
     /// The region DNS answers with at `t` (changes count once INSYNC).
     pub(crate) fn data_plane_region(&self, group: &Group, t: i64) -> Option<String> {
         let idx = self.groups.iter().position(|g| std::ptr::eq(g, group))?;
+        if self.is_routing_control_group(idx) {
+            return self.failover_answer(idx, t);
+        }
         let zone = self.zones.get(&group.spec.dns.hosted_zone_id)?;
         let key = (
             norm_name(&group.spec.dns.record_name),
@@ -996,6 +1002,8 @@ pub(crate) fn service_from_str(s: &str) -> Option<Service> {
         Service::Ecs,
         Service::AutoScaling,
         Service::CloudWatch,
+        Service::RoutingControl,
+        Service::RecoveryControlConfig,
         Service::Http,
     ]
     .into_iter()

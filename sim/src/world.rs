@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use drctl_cloud::{CloudError, CloudResult, DnsRecord, ErrorCategory, Service};
-use drctl_schema::{FailoverGroup, FailoverGroupSpec, FailoverGroupStatus, RecordType, Timestamp};
+use drctl_schema::{
+    DnsRouting, FailoverGroup, FailoverGroupSpec, FailoverGroupStatus, RecordType, Timestamp,
+};
 use drctl_state::Store;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
@@ -229,13 +231,18 @@ impl SimWorld {
             message: "the target lacks aliasDnsName/aliasHostedZoneId (A) or value (CNAME)"
                 .to_string(),
         })?;
-        let zone = st.zones.entry(spec.dns.hosted_zone_id.clone()).or_default();
-        let e = zone
-            .records
-            .entry((record.name.clone(), record.record_type.clone()))
-            .or_default();
-        e.current = Some(record.clone());
-        e.history.push((t, Some(record)));
+        if spec.dns.routing == DnsRouting::RoutingControl {
+            let group = st.groups.len();
+            st.provision_routing_control(group, spec, t)?;
+        } else {
+            let zone = st.zones.entry(spec.dns.hosted_zone_id.clone()).or_default();
+            let e = zone
+                .records
+                .entry((record.name.clone(), record.record_type.clone()))
+                .or_default();
+            e.current = Some(record.clone());
+            e.history.push((t, Some(record)));
+        }
         for svc in &spec.compute.services {
             for (region, r) in &svc.regions {
                 let cap = if *region == owner {
@@ -288,6 +295,8 @@ impl SimWorld {
             dns: h.clone(),
             ecs: h.clone(),
             autoscaling: h.clone(),
+            routing: h.clone(),
+            recovery_config: h.clone(),
             health: h.clone(),
             clock: h,
         }
@@ -411,7 +420,8 @@ impl SimWorld {
             Service::Ecs => st.cfg.limits.ecs = limit,
             Service::AutoScaling => st.cfg.limits.autoscaling = limit,
             Service::CloudWatch => st.cfg.limits.cloudwatch = limit,
-            Service::Http => {}
+            Service::RoutingControl => st.cfg.limits.routing_control = limit,
+            Service::RecoveryControlConfig | Service::Http => {}
         }
     }
 
@@ -793,11 +803,16 @@ impl SimWorld {
                     .get(&g.spec.dns.hosted_zone_id)
                     .and_then(|z| z.records.get(&key))
                     .and_then(|e| e.current.clone());
+                let points_to = if st.is_routing_control_group(i) {
+                    st.routing_owner_now(i)
+                } else {
+                    current.as_ref().and_then(|r| st.record_region(i, r))
+                };
                 RecordTruth {
                     hosted_zone_id: g.spec.dns.hosted_zone_id.clone(),
                     name: key.0,
                     record_type: key.1,
-                    points_to: current.as_ref().and_then(|r| st.record_region(i, r)),
+                    points_to,
                     answers_with: st.data_plane_region(g, t),
                 }
             })
@@ -934,7 +949,10 @@ fn throttle_code(service: Service, op: &str) -> &'static str {
     match service {
         Service::Route53 if op == "ChangeResourceRecordSets" => "PriorRequestNotComplete",
         Service::Rds | Service::Route53 | Service::CloudWatch => "Throttling",
-        Service::Ecs | Service::AutoScaling => "ThrottlingException",
+        Service::Ecs
+        | Service::AutoScaling
+        | Service::RoutingControl
+        | Service::RecoveryControlConfig => "ThrottlingException",
         Service::Http => "TooManyRequests",
     }
 }
@@ -946,6 +964,7 @@ fn server_error_code(service: Service) -> &'static str {
         Service::Ecs => "ServerException",
         Service::AutoScaling => "InternalServiceException",
         Service::CloudWatch => "InternalServiceFault",
+        Service::RoutingControl | Service::RecoveryControlConfig => "InternalServerException",
         Service::Http => "BadGateway",
     }
 }
@@ -976,6 +995,12 @@ where
     let result: CloudResult<T> = if plan.unreachable {
         let host = match service {
             Service::Route53 => "route53.amazonaws.com (control plane in us-east-1)".to_string(),
+            Service::RoutingControl => {
+                format!("the ARC cluster endpoint in {region} (route53-recovery-cluster)")
+            }
+            Service::RecoveryControlConfig => {
+                format!("route53-recovery-control-config.{region}.amazonaws.com")
+            }
             s => format!("{}.{region}.amazonaws.com", s.as_str()),
         };
         Err(CloudError::new(
@@ -985,7 +1010,9 @@ where
             "RequestTimeout",
             format!("could not connect to {host}: connection timed out (the request was not sent)"),
         ))
-    } else if plan.fault == Some(FaultKind::Throttle) || !rate_ok(st, service, region, now) {
+    } else if plan.fault == Some(FaultKind::Throttle)
+        || !rate_ok(st, service, region, mutating, now)
+    {
         Err(CloudError::new(
             ErrorCategory::Retryable,
             service,
@@ -1057,10 +1084,14 @@ where
     result
 }
 
-fn rate_ok(st: &mut State, service: Service, region: &str, now: i64) -> bool {
+fn rate_ok(st: &mut State, service: Service, region: &str, mutating: bool, now: i64) -> bool {
     let Some(limit) = st.cfg.limits.for_service(service) else {
         return true;
     };
+    // ARC's data plane limits its updates per endpoint (`region` is the endpoint's).
+    if service == Service::RoutingControl && !mutating {
+        return true;
+    }
     // Route 53 limits are per account; the others per account and region.
     let scope = if service == Service::Route53 {
         "global".to_string()

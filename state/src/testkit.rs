@@ -101,6 +101,8 @@ pub fn group(name: &str) -> FailoverGroup {
                 record_type: RecordType::A,
                 ttl: None,
                 targets,
+                routing: Default::default(),
+                routing_control: None,
             },
             compute: Default::default(),
             failback: Default::default(),

@@ -15,6 +15,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 BAD = os.path.join(HERE, "bad")
 ALIAS = open(os.path.join(ROOT, "examples", "failovergroup.yaml")).read()
 CNAME = open(os.path.join(ROOT, "examples", "failovergroup-cname.yaml")).read()
+ARC = open(os.path.join(ROOT, "examples", "failovergroup-routing-control.yaml")).read()
 
 
 def sub(text, old, new, count=1):
@@ -24,6 +25,13 @@ def sub(text, old, new, count=1):
 
 def alias(*pairs):
     text = ALIAS
+    for old, new in pairs:
+        text = sub(text, old, new)
+    return text
+
+
+def arc(*pairs):
+    text = ARC
     for old, new in pairs:
         text = sub(text, old, new)
     return text
@@ -181,6 +189,24 @@ case("auto-failover-witness-other-region", auto(("{region: us-west-2,", "{region
      'spec.autoFailover.witnesses.alarms[0].region: "eu-west-1" is not one of spec.regions')
 case("auto-failover-unknown-field", auto(("minWitnesses: 1", "minWitnesses: 1\n    quorum: 2")),
      "spec.autoFailover.quorum: unknown field `quorum`")
+
+# Traffic on the data plane (docs/design-contract.md §7.2).
+ARC_CONTROLS = re.search(r"      controls:\n(        .*\n)+", ARC).group(0)
+ARC_EAST = re.search(r"        us-east-1: arn:.*\n", ARC).group(0)
+ARC_WEST = re.search(r"        us-west-2: arn:.*\n", ARC).group(0)
+case("routing-unknown-mode", arc(("routing: routingControl", "routing: weighted")),
+     "spec.dns.routing: unknown variant `weighted`")
+case("routing-control-missing", re.sub(r"    routingControl:\n(      .*\n)+", "", ARC),
+     "spec.dns.routingControl: is required with spec.dns.routing: routingControl")
+case("routing-control-without-controls", arc((ARC_CONTROLS, "")),
+     "spec.dns.routingControl.controls: is required: one routing control per region")
+case("routing-control-region-outside-regions", arc((ARC_WEST, ARC_WEST.replace("us-west-2", "eu-west-1"))),
+     'spec.dns.routingControl.controls.eu-west-1: "eu-west-1" is not one of spec.regions',
+     "spec.dns.routingControl.controls: missing an entry for region us-west-2")
+case("routing-control-region-missing", arc((ARC_EAST, "")),
+     "spec.dns.routingControl.controls: missing an entry for region us-east-1")
+case("routing-control-with-upsert", arc(("routing: routingControl", "routing: upsert")),
+     "spec.dns.routingControl: must be absent unless spec.dns.routing is routingControl")
 # Multi-document inputs: nothing is written, not even the valid documents.
 case("multidoc-duplicate-names", ALIAS + "---\n" + ALIAS,
      'document 2 (myapp-prod): metadata.name: "myapp-prod" is also the name of document 1')

@@ -428,6 +428,68 @@ def cmd_put_alarm(doc: dict[str, Any], args: argparse.Namespace) -> dict[str, An
     return {"region": args.region, "name": args.name, "state": args.state}
 
 
+def arc_endpoint_client(endpoint: dict[str, str]) -> Any:
+    return boto3.client(
+        "route53-recovery-cluster",
+        region_name=endpoint["Region"],
+        endpoint_url=endpoint["Endpoint"],
+        config=Config(user_agent_extra=USER_AGENT),
+    )
+
+
+def cmd_arc_setup(doc: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """The routingControl setup of docs/deployment.md, made with boto3 (tests/moto/ext_arc.py
+    emulates ARC): cluster, control panel, one routing control per region (the DNS owner's On),
+    RECOVERY_CONTROL health checks, and the PRIMARY/SECONDARY failover pair in a new zone."""
+    spec = doc["spec"]
+    owner = dns_owner(spec, spec["writer"])
+    config = client("route53-recovery-control-config", "us-west-2")
+    cluster = config.create_cluster(ClusterName=doc["metadata"]["name"])["Cluster"]
+    panel = config.create_control_panel(ClusterArn=cluster["ClusterArn"], ControlPanelName="drctl")["ControlPanel"]
+    controls = {}
+    for region in spec["regions"]:
+        controls[region] = config.create_routing_control(
+            ClusterArn=cluster["ClusterArn"], ControlPanelArn=panel["ControlPanelArn"], RoutingControlName=region
+        )["RoutingControl"]["RoutingControlArn"]
+    arc_endpoint_client(cluster["ClusterEndpoints"][1]).update_routing_control_states(
+        UpdateRoutingControlStateEntries=[
+            {"RoutingControlArn": arn, "RoutingControlState": "On" if region == owner else "Off"}
+            for region, arn in controls.items()
+        ]
+    )
+    route53 = client("route53", "us-east-1")
+    zone_name = spec["dns"]["recordName"].rstrip(".").split(".", 1)[-1] + "."
+    zone_id = route53.create_hosted_zone(
+        Name=zone_name, CallerReference=f"drctl-arc-{datetime.now(timezone.utc).timestamp()}"
+    )["HostedZone"]["Id"].split("/")[-1]
+    changes = []
+    for i, region in enumerate(spec["regions"]):
+        check = route53.create_health_check(
+            CallerReference=f"drctl-arc-{region}-{datetime.now(timezone.utc).timestamp()}",
+            HealthCheckConfig={"Type": "RECOVERY_CONTROL", "RoutingControlArn": controls[region]},
+        )["HealthCheck"]["Id"]
+        record = record_for(spec, region)
+        role = "PRIMARY" if i == 0 else "SECONDARY"
+        record.update({"SetIdentifier": f"{region}-{role.lower()}", "Failover": role, "HealthCheckId": check})
+        changes.append({"Action": "CREATE", "ResourceRecordSet": record})
+    route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
+    spec["dns"]["hostedZoneId"] = zone_id
+    spec["dns"]["routing"] = "routingControl"
+    spec["dns"]["routingControl"] = {"clusterArn": cluster["ClusterArn"], "controls": controls}
+    return {"document": doc, "hostedZoneId": zone_id, "endpoints": cluster["ClusterEndpoints"]}
+
+
+def cmd_arc_states(doc: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """Each region's routing control state, read by boto3 on the data plane."""
+    rc = doc["spec"]["dns"]["routingControl"]
+    cluster = client("route53-recovery-control-config", "us-west-2").describe_cluster(ClusterArn=rc["clusterArn"])
+    data_plane = arc_endpoint_client(cluster["Cluster"]["ClusterEndpoints"][2])
+    return {
+        region: data_plane.get_routing_control_state(RoutingControlArn=arn)["RoutingControlState"]
+        for region, arn in rc["controls"].items()
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -462,6 +524,10 @@ def main() -> None:
     cluster_lag.add_argument("--cluster", required=True)
     cluster_lag.add_argument("--secondary", required=True)
     cluster_lag.add_argument("--lag-ms", type=float, required=True)
+    arc_setup = sub.add_parser("arc-setup")
+    arc_setup.add_argument("doc")
+    arc_states = sub.add_parser("arc-states")
+    arc_states.add_argument("doc")
     args = parser.parse_args()
 
     doc = load_document(args.doc)
@@ -474,6 +540,8 @@ def main() -> None:
         "add-globals": cmd_add_globals,
         "put-cluster-lag": cmd_put_cluster_lag,
         "put-alarm": cmd_put_alarm,
+        "arc-setup": cmd_arc_setup,
+        "arc-states": cmd_arc_states,
     }
     result = commands[args.command](doc, args)
     json.dump(result, sys.stdout, default=str)

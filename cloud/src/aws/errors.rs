@@ -257,6 +257,10 @@ const RETRYABLE_CODES: &[&str] = &[
     "InternalServiceException",
     // ECS's name for a 5xx.
     "ServerException",
+    // ARC's name for a 5xx.
+    "InternalServerException",
+    // ARC's data plane: this cluster endpoint is down; another one answers.
+    "EndpointTemporarilyUnavailableException",
     "ServiceUnavailable",
     "ServiceUnavailableException",
     "RequestTimeout",
@@ -315,11 +319,16 @@ const NEEDS_SPEC_CHANGE_CODES: &[&str] = &[
     "ServiceNotActiveException",
     "InvalidParameterException",
     "ObjectNotFoundException",
+    // ARC: the cluster or routing control named by the spec does not exist.
+    "ResourceNotFoundException",
 ];
 
 /// Only a person can fix these: permissions, credentials, quotas, a missing snapshot we were
 /// told to keep.
 const NEEDS_OPERATOR_CODES: &[&str] = &[
+    // ARC: the update would break a control panel's safety rule (or the control panel is
+    // being changed): a person decides whether to override the rule.
+    "ConflictException",
     "AccessDenied",
     "AccessDeniedException",
     "UnauthorizedOperation",
@@ -401,6 +410,37 @@ fn is_transient_global_state(lower_message: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arc_errors_map_to_typed_categories() {
+        // A safety rule refused the update: a person decides whether to override it.
+        assert_eq!(
+            classify("ConflictException", "would break safety rule", 409),
+            ErrorCategory::NeedsOperator
+        );
+        // 3 mutating calls/s per endpoint, and an endpoint that is down: the next one answers.
+        assert_eq!(
+            classify("ThrottlingException", "Rate exceeded", 429),
+            ErrorCategory::Retryable
+        );
+        assert_eq!(
+            classify(
+                "EndpointTemporarilyUnavailableException",
+                "try another",
+                503
+            ),
+            ErrorCategory::Retryable
+        );
+        assert_eq!(
+            classify("InternalServerException", "", 500),
+            ErrorCategory::Retryable
+        );
+        // The spec names a cluster or control that does not exist.
+        assert_eq!(
+            classify("ResourceNotFoundException", "no such control", 404),
+            ErrorCategory::NeedsSpecChange
+        );
+    }
 
     #[test]
     fn deletion_protection_needs_an_operator_although_aws_calls_it_a_bad_combination() {

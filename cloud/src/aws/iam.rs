@@ -95,6 +95,14 @@ impl Arns<'_> {
             .collect()
     }
 
+    fn routing_control(&self) -> Option<&drctl_schema::RoutingControlSpec> {
+        self.spec
+            .dns
+            .routing_control
+            .as_ref()
+            .filter(|_| self.spec.dns.routing == drctl_schema::DnsRouting::RoutingControl)
+    }
+
     fn hosted_zone(&self) -> String {
         let zone = self
             .spec
@@ -181,6 +189,14 @@ impl Arns<'_> {
             }
             Scope::HostedZone => vec![self.hosted_zone()],
             Scope::Change => vec![format!("arn:{}:route53:::change/*", self.p)],
+            Scope::HealthChecks => vec![format!("arn:{}:route53:::healthcheck/*", self.p)],
+            // The spec's ARNs as written: they carry their account already.
+            Scope::RoutingControls => self
+                .routing_control()
+                .map_or_else(Vec::new, |rc| rc.controls.values().cloned().collect()),
+            Scope::ArcCluster => self
+                .routing_control()
+                .map_or_else(Vec::new, |rc| vec![rc.cluster_arn.clone()]),
             Scope::EcsServices => self.ecs_services(),
             Scope::ScalableTargets => self.scalable_targets(),
             Scope::Alarms => self.alarms(),
@@ -189,6 +205,25 @@ impl Arns<'_> {
         resources.sort();
         resources.dedup();
         resources
+    }
+}
+
+/// The operations a group of this spec makes (the policy's actions, KMS and the store aside).
+pub fn operations_for(spec: &FailoverGroupSpec) -> Vec<&'static AwsOperation> {
+    operations::ALL
+        .iter()
+        .filter(|op| needed(spec, op))
+        .collect()
+}
+
+/// Does a group of this spec make this call? The ARC calls and the health-check reads are
+/// made only for `spec.dns.routing: routingControl`.
+fn needed(spec: &FailoverGroupSpec, op: &AwsOperation) -> bool {
+    match op.scope {
+        Scope::HealthChecks | Scope::RoutingControls | Scope::ArcCluster => {
+            spec.dns.routing == drctl_schema::DnsRouting::RoutingControl
+        }
+        _ => true,
     }
 }
 
@@ -231,6 +266,9 @@ pub fn policy_for(spec: &FailoverGroupSpec, target: PolicyTarget<'_>) -> Value {
     let mut grouped: BTreeMap<(String, Vec<String>), Vec<String>> = BTreeMap::new();
     let mut statements = Vec::new();
     for op in operations::ALL {
+        if !needed(spec, op) {
+            continue;
+        }
         if op.name == operations::CHANGE_RESOURCE_RECORD_SETS.name {
             // Only our record, only our type: the zone may hold records drctl must not touch.
             let mut s = statement(
@@ -389,12 +427,54 @@ mod tests {
 
     #[test]
     fn the_policy_allows_exactly_the_operations_the_adapters_call_plus_kms_for_rds() {
-        let policy = policy_for(&example_spec(), target(None));
-        let mut expected: Vec<String> = operations::ALL.iter().map(|op| op.iam_action()).collect();
+        let spec = example_spec();
+        let policy = policy_for(&spec, target(None));
+        let mut expected: Vec<String> = operations::ALL
+            .iter()
+            .filter(|op| needed(&spec, op))
+            .map(|op| op.iam_action())
+            .collect();
         expected.push("kms:CreateGrant".into());
         expected.push("kms:DescribeKey".into());
         expected.sort();
         assert_eq!(allowed_actions(&policy), expected);
+    }
+
+    fn routing_control_spec() -> FailoverGroupSpec {
+        let yaml = include_str!("../../../examples/failovergroup-routing-control.yaml");
+        let mut docs =
+            drctl_schema::parse_documents(yaml.as_bytes(), "rc.yaml").expect("the example parses");
+        docs.remove(0).spec
+    }
+
+    #[test]
+    fn only_a_routing_control_group_is_granted_arc_and_health_check_reads() {
+        let upsert = allowed_actions(&policy_for(&example_spec(), target(None)));
+        assert!(
+            !upsert
+                .iter()
+                .any(|a| a.starts_with("route53-recovery") || a == "route53:GetHealthCheck"),
+            "{upsert:?}"
+        );
+        let spec = routing_control_spec();
+        let policy = policy_for(&spec, target(None));
+        let rc = spec.dns.routing_control.clone().unwrap_or_default();
+        let update = statement_with(
+            &policy,
+            "route53-recovery-cluster:UpdateRoutingControlStates",
+        );
+        let mut controls: Vec<String> = rc.controls.values().cloned().collect();
+        controls.sort();
+        assert_eq!(update["Resource"], json!(controls));
+        let reads = statement_with(&policy, "route53-recovery-cluster:GetRoutingControlState");
+        assert_eq!(reads["Resource"], json!(controls));
+        let describe = statement_with(&policy, "route53-recovery-control-config:DescribeCluster");
+        assert_eq!(describe["Resource"], json!([rc.cluster_arn]));
+        let health = statement_with(&policy, "route53:GetHealthCheck");
+        assert_eq!(
+            health["Resource"],
+            json!(["arn:aws:route53:::healthcheck/*"])
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! cached. Every operation name comes from [`operations`], every error goes through
 //! [`errors`], and mutations carry the [`retry::MutationRetryGuard`].
 
+mod arc;
 mod autoscaling;
 mod cloudwatch;
 mod ecs;
@@ -73,6 +74,9 @@ struct Inner {
     observer: Option<Arc<dyn CallObserver>>,
     regions: Mutex<HashMap<String, Arc<RegionClients>>>,
     route53: aws_sdk_route53::Client,
+    /// ARC data-plane clients, one per cluster endpoint URL.
+    arc_endpoints: Mutex<HashMap<String, aws_sdk_route53recoverycluster::Client>>,
+    recovery_config: aws_sdk_route53recoverycontrolconfig::Client,
 }
 
 /// The clients of one region, built together on first use of the region.
@@ -132,7 +136,9 @@ impl AwsCloud {
             alarms: shared.clone(),
             dns: shared.clone(),
             ecs: shared.clone(),
-            autoscaling: shared,
+            autoscaling: shared.clone(),
+            routing: shared.clone(),
+            recovery_config: shared,
             health,
             clock: Arc::new(SystemClock),
         }
@@ -154,6 +160,26 @@ impl AwsCloud {
 
     fn route53(&self) -> &aws_sdk_route53::Client {
         &self.inner.route53
+    }
+
+    fn recovery_config_client(&self) -> &aws_sdk_route53recoverycontrolconfig::Client {
+        &self.inner.recovery_config
+    }
+
+    /// The data-plane client of one cluster endpoint: sent to its URL, signed for its region.
+    fn arc_endpoint(
+        &self,
+        endpoint: &crate::model::ClusterEndpoint,
+    ) -> aws_sdk_route53recoverycluster::Client {
+        let mut clients = self
+            .inner
+            .arc_endpoints
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        clients
+            .entry(endpoint.endpoint.clone())
+            .or_insert_with(|| self.inner.build_arc_endpoint(endpoint))
+            .clone()
     }
 }
 
@@ -185,9 +211,25 @@ impl AwsCloudBuilder {
         if let Some(observer) = &self.observer {
             route53.push_interceptor(timing::interceptor(Service::Route53, observer.clone()));
         }
+        let mut recovery_config =
+            aws_sdk_route53recoverycontrolconfig::config::Builder::from(&self.config)
+                .region(Region::new(arc::RECOVERY_CONTROL_CONFIG_REGION));
+        for interceptor in &self.interceptors {
+            recovery_config.push_interceptor(interceptor.clone());
+        }
+        if let Some(observer) = &self.observer {
+            recovery_config.push_interceptor(timing::interceptor(
+                Service::RecoveryControlConfig,
+                observer.clone(),
+            ));
+        }
         AwsCloud {
             inner: Arc::new(Inner {
                 route53: aws_sdk_route53::Client::from_conf(route53.build()),
+                arc_endpoints: Mutex::new(HashMap::new()),
+                recovery_config: aws_sdk_route53recoverycontrolconfig::Client::from_conf(
+                    recovery_config.build(),
+                ),
                 config: self.config,
                 interceptors: self.interceptors,
                 observer: self.observer,
@@ -198,6 +240,25 @@ impl AwsCloudBuilder {
 }
 
 impl Inner {
+    fn build_arc_endpoint(
+        &self,
+        endpoint: &crate::model::ClusterEndpoint,
+    ) -> aws_sdk_route53recoverycluster::Client {
+        let mut config = aws_sdk_route53recoverycluster::config::Builder::from(&self.config)
+            .region(Region::new(endpoint.region.clone()))
+            .endpoint_url(endpoint.endpoint.clone());
+        for interceptor in &self.interceptors {
+            config.push_interceptor(interceptor.clone());
+        }
+        if let Some(observer) = &self.observer {
+            config.push_interceptor(timing::interceptor(
+                Service::RoutingControl,
+                observer.clone(),
+            ));
+        }
+        aws_sdk_route53recoverycluster::Client::from_conf(config.build())
+    }
+
     fn build_region(&self, region: &str) -> RegionClients {
         let region = Region::new(region.to_string());
         let mut rds = aws_sdk_rds::config::Builder::from(&self.config).region(region.clone());

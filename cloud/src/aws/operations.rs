@@ -23,6 +23,12 @@ pub enum Scope {
     HostedZone,
     /// Route 53 change ids (`change/*`: ids are only known after the change).
     Change,
+    /// Route 53 health checks (`healthcheck/*`: ids are not in the spec).
+    HealthChecks,
+    /// The spec's ARC routing controls.
+    RoutingControls,
+    /// The spec's ARC cluster.
+    ArcCluster,
     /// The ECS services of the spec.
     EcsServices,
     /// Application Auto Scaling scalable targets (ARNs carry a random id).
@@ -128,6 +134,33 @@ pub const CHANGE_RESOURCE_RECORD_SETS: AwsOperation = op(
     Scope::HostedZone,
 );
 pub const GET_CHANGE: AwsOperation = op(Service::Route53, "GetChange", false, Scope::Change);
+pub const GET_HEALTH_CHECK: AwsOperation = op(
+    Service::Route53,
+    "GetHealthCheck",
+    false,
+    Scope::HealthChecks,
+);
+
+/// ARC's data plane: asked at one of the cluster's regional endpoints.
+pub const GET_ROUTING_CONTROL_STATE: AwsOperation = op(
+    Service::RoutingControl,
+    "GetRoutingControlState",
+    false,
+    Scope::RoutingControls,
+);
+pub const UPDATE_ROUTING_CONTROL_STATES: AwsOperation = op(
+    Service::RoutingControl,
+    "UpdateRoutingControlStates",
+    true,
+    Scope::RoutingControls,
+);
+/// ARC's control-config API (us-west-2).
+pub const DESCRIBE_CLUSTER: AwsOperation = op(
+    Service::RecoveryControlConfig,
+    "DescribeCluster",
+    false,
+    Scope::ArcCluster,
+);
 
 pub const DESCRIBE_SERVICES: AwsOperation =
     op(Service::Ecs, "DescribeServices", false, Scope::EcsServices);
@@ -171,6 +204,10 @@ pub const ALL: &[AwsOperation] = &[
     LIST_RESOURCE_RECORD_SETS,
     CHANGE_RESOURCE_RECORD_SETS,
     GET_CHANGE,
+    GET_HEALTH_CHECK,
+    GET_ROUTING_CONTROL_STATE,
+    UPDATE_ROUTING_CONTROL_STATES,
+    DESCRIBE_CLUSTER,
     DESCRIBE_SERVICES,
     UPDATE_SERVICE,
     DESCRIBE_SCALABLE_TARGETS,

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use aws_sdk_route53::types::{
     AliasTarget as SdkAlias, Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet,
-    RrType,
+    ResourceRecordSetFailover, RrType,
 };
 
 use super::errors::{from_build, malformed_response, mapper as err};
@@ -33,7 +33,26 @@ pub(crate) fn to_dns_record(r: &ResourceRecordSet) -> Option<DnsRecord> {
     if r.set_identifier().is_some() {
         return None;
     }
-    Some(DnsRecord {
+    Some(record_of(r))
+}
+
+/// A failover-routing record in our terms; None for any other record.
+pub(crate) fn to_failover_record(r: &ResourceRecordSet) -> Option<FailoverRecord> {
+    let role = match r.failover()? {
+        ResourceRecordSetFailover::Primary => FailoverRole::Primary,
+        ResourceRecordSetFailover::Secondary => FailoverRole::Secondary,
+        _ => return None,
+    };
+    Some(FailoverRecord {
+        set_identifier: r.set_identifier().unwrap_or_default().to_string(),
+        role,
+        health_check_id: r.health_check_id().map(str::to_string),
+        record: record_of(r),
+    })
+}
+
+fn record_of(r: &ResourceRecordSet) -> DnsRecord {
+    DnsRecord {
         name: r.name().to_string(),
         record_type: r.r#type().as_str().to_string(),
         ttl: r.ttl().and_then(|t| u32::try_from(t).ok()),
@@ -47,7 +66,7 @@ pub(crate) fn to_dns_record(r: &ResourceRecordSet) -> Option<DnsRecord> {
             .iter()
             .map(|v| v.value().to_string())
             .collect(),
-    })
+    }
 }
 
 fn to_record_set(record: &DnsRecord) -> Result<ResourceRecordSet, CloudError> {
@@ -270,6 +289,86 @@ impl Dns for AwsCloud {
             .await
             .map_err(err(op))?;
         Ok(to_change_info(op, out.change_info())?.status)
+    }
+
+    async fn list_failover_records(
+        &self,
+        hosted_zone_id: &str,
+        name: &str,
+        record_type: &str,
+    ) -> CloudResult<Vec<FailoverRecord>> {
+        let wanted_name = normalize_record_name(name);
+        let wanted_type = RrType::from(record_type);
+        let mut found = Vec::new();
+        let mut start_identifier: Option<String> = None;
+        loop {
+            let page = self
+                .route53()
+                .list_resource_record_sets()
+                .hosted_zone_id(hosted_zone_id)
+                .start_record_name(&wanted_name)
+                .start_record_type(wanted_type.clone())
+                .set_start_record_identifier(start_identifier.take())
+                .max_items(LOOKUP_PAGE_SIZE)
+                .send()
+                .await
+                .map_err(err(&ops::LIST_RESOURCE_RECORD_SETS))?;
+            let ours = |set: &&ResourceRecordSet| {
+                normalize_record_name(set.name()) == wanted_name && *set.r#type() == wanted_type
+            };
+            found.extend(
+                page.resource_record_sets()
+                    .iter()
+                    .take_while(ours)
+                    .filter_map(to_failover_record),
+            );
+            let same_next = page
+                .next_record_name()
+                .map(normalize_record_name)
+                .as_deref()
+                == Some(wanted_name.as_str())
+                && page.next_record_type() == Some(&wanted_type);
+            if !page.is_truncated() || !same_next {
+                return Ok(found);
+            }
+            start_identifier = page.next_record_identifier().map(str::to_string);
+        }
+    }
+
+    async fn get_health_check(
+        &self,
+        health_check_id: &str,
+    ) -> CloudResult<Option<HealthCheckInfo>> {
+        let op = &ops::GET_HEALTH_CHECK;
+        let out = match self
+            .route53()
+            .get_health_check()
+            .health_check_id(health_check_id)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_health_check()) =>
+            {
+                return Ok(None)
+            }
+            Err(e) => return Err(err(op)(e)),
+        };
+        let check = out
+            .health_check()
+            .ok_or_else(|| malformed_response(op, "GetHealthCheck returned no health check"))?;
+        let config = check.health_check_config();
+        Ok(Some(HealthCheckInfo {
+            id: check.id().to_string(),
+            check_type: config
+                .map(|c| c.r#type().as_str().to_string())
+                .unwrap_or_default(),
+            routing_control_arn: config
+                .and_then(|c| c.routing_control_arn())
+                .map(str::to_string),
+        }))
     }
 }
 

@@ -217,6 +217,25 @@ impl Dns for BatchedDns {
     async fn get_change(&self, change_id: &str) -> CloudResult<ChangeStatus> {
         self.0.paced.get_change(change_id).await
     }
+
+    async fn list_failover_records(
+        &self,
+        hosted_zone_id: &str,
+        name: &str,
+        record_type: &str,
+    ) -> CloudResult<Vec<drctl_cloud::FailoverRecord>> {
+        self.0
+            .paced
+            .list_failover_records(hosted_zone_id, name, record_type)
+            .await
+    }
+
+    async fn get_health_check(
+        &self,
+        health_check_id: &str,
+    ) -> CloudResult<Option<drctl_cloud::HealthCheckInfo>> {
+        self.0.paced.get_health_check(health_check_id).await
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 
 use std::fmt;
 
-use drctl_cloud::{CreateInstance, CreateSecondaryCluster, DnsRecord};
+use drctl_cloud::{
+    ClusterEndpoint, CreateInstance, CreateSecondaryCluster, DnsRecord, RoutingControlUpdate,
+};
 use drctl_schema::StepName;
 use serde::Serialize;
 
@@ -39,6 +41,15 @@ pub enum Action {
         expected: Option<DnsRecord>,
         desired: DnsRecord,
         /// The region the record will point at (for messages and invariant checks).
+        region: String,
+    },
+    /// routingControl's MoveDns: one UpdateRoutingControlStates with the target's control On
+    /// and every other Off (never all Off), sent to `endpoints` in turn until one answers.
+    UpdateRoutingControlStates {
+        cluster_arn: String,
+        endpoints: Vec<ClusterEndpoint>,
+        updates: Vec<RoutingControlUpdate>,
+        /// The region traffic goes to.
         region: String,
     },
     CreateClusterSnapshot {
@@ -76,6 +87,7 @@ impl Action {
             Action::SwitchoverGlobalCluster { .. } => "SwitchoverGlobalCluster",
             Action::FailoverGlobalCluster { .. } => "FailoverGlobalCluster",
             Action::ChangeRecord { .. } => "ChangeResourceRecordSets",
+            Action::UpdateRoutingControlStates { .. } => "UpdateRoutingControlStates",
             Action::CreateClusterSnapshot { .. } => "CreateDBClusterSnapshot",
             Action::CopyClusterSnapshot { .. } => "CopyDBClusterSnapshot",
             Action::DisableDeletionProtection { .. } => "ModifyDBCluster",
@@ -117,6 +129,7 @@ impl Action {
                 desired,
                 ..
             } => format!("{hosted_zone_id}/{}/{}", desired.name, desired.record_type),
+            Action::UpdateRoutingControlStates { cluster_arn, .. } => cluster_arn.clone(),
             Action::CreateClusterSnapshot {
                 region,
                 snapshot_id,
@@ -205,6 +218,17 @@ impl fmt::Display for Action {
                 } else {
                     ""
                 }
+            ),
+            Action::UpdateRoutingControlStates {
+                updates, region, ..
+            } => write!(
+                f,
+                "send traffic to {region}: set routing controls {} in one UpdateRoutingControlStates",
+                updates
+                    .iter()
+                    .map(|u| format!("{}={}", u.control_arn, u.state.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             Action::CreateClusterSnapshot {
                 region,

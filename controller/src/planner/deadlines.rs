@@ -90,6 +90,20 @@ pub const LAG_DATAPOINT_WAIT: Duration = Duration::from_secs(120);
 /// 60 s)".
 pub const DNS_PROPAGATION_ALLOWANCE: Duration = Duration::from_secs(60);
 
+/// routingControl: after a routing control reads back in its new state, how long until Route
+/// 53's health checkers agree on the RECOVERY_CONTROL health check bound to it and DNS
+/// answers with the other failover record. AWS documents no figure for these checks (for
+/// ordinary ones, aws-facts: a 30 s interval and a failure threshold of 3); a parameter,
+/// kept equal to the simulated world's `health_check_propagation`.
+pub const HEALTH_CHECK_PROPAGATION: Duration = Duration::from_secs(30);
+
+/// How often a routingControl group's control-plane reads (DescribeCluster, the failover
+/// records, their health checks) are repeated, outside operations only.
+pub const ROUTING_SETUP_RECHECK: Duration = Duration::from_secs(600);
+
+/// A control-plane check that did not answer is tried again after this.
+pub const ROUTING_SETUP_RETRY: Duration = Duration::from_secs(60);
+
 /// A duration for people, coarse enough that a status does not change on every pass:
 /// seconds under two minutes, then minutes, then hours and minutes.
 pub fn format_elapsed(elapsed: Duration) -> String {

@@ -909,6 +909,22 @@ impl<'a> Builder<'a> {
                         "DNS waits for compute in {owner}: {}",
                         short.join("; ")
                     ));
+                } else if spec.dns.routing == drctl_schema::DnsRouting::HealthCheck {
+                    degraded.push(crate::world::HEALTH_CHECK_UNSUPPORTED.to_string());
+                } else if let Some(rc) = crate::routing::routing_control(spec) {
+                    match (world.dns_reading(spec), world.routing.as_ref()) {
+                        (crate::world::DnsReading::Unreachable(e), _) => {
+                            degraded.push(format!("routing controls unreadable: {e}"))
+                        }
+                        (_, Some(view)) => {
+                            match steps::routing::routing_action(spec, rc, view, &owner) {
+                                Some(action) => actions.push(action),
+                                None => degraded
+                                    .push("no endpoint of the ARC cluster known yet".to_string()),
+                            }
+                        }
+                        (_, None) => degraded.push("routing controls not read".to_string()),
+                    }
                 } else if let Seen::Known(existing) = &world.record {
                     if let Some(desired) = crate::world::desired_record(spec, &owner) {
                         actions.push(Action::ChangeRecord {
@@ -922,6 +938,12 @@ impl<'a> Builder<'a> {
                     degraded.push("Route 53 control plane unavailable".to_string());
                 }
             }
+        }
+
+        // routingControl: a broken setup would make the next MoveDns flip controls that move
+        // nothing; say so while there is time to fix it.
+        if let Some(problems) = steps::routing::setup_problems(world) {
+            degraded.push(format!("routing control setup: {problems}"));
         }
 
         // The standby database: report, Aurora repairs what it can by itself.

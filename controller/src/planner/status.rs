@@ -5,7 +5,7 @@ use drctl_schema::{
     MemberSummary, ObservedSummary, ServiceSummary, Timestamp,
 };
 
-use crate::world::{Membership, ObservedWorld, Seen};
+use crate::world::{DnsReading, Membership, ObservedWorld};
 
 /// A warning condition of drctl's own (not one of docs/design-contract.md §1's types): True while the
 /// running operation went past a replication-lag gate (Preflight or WaitReplicaSynced)
@@ -127,13 +127,17 @@ pub fn summarize(
         .collect();
     ObservedSummary {
         writer: world.writer_region().map(str::to_string),
-        dns_owner: world.dns_owner(spec).or(match &world.record {
-            Seen::Known(_) => None,
-            Seen::Unreachable(_) => prev.dns_owner.clone(),
-        }),
+        dns_owner: match world.dns_reading(spec) {
+            DnsReading::Known(owner) => owner,
+            DnsReading::Unreachable(_) => prev.dns_owner.clone(),
+        },
         replication_lag_seconds: world.lag_seconds.or(prev.replication_lag_seconds),
         members,
         services,
+        routing_control: crate::routing::summarize_routing(
+            world.routing.as_ref(),
+            prev.routing_control.as_ref(),
+        ),
     }
 }
 
@@ -174,18 +178,32 @@ pub fn set_readiness(
     );
 
     let owner = spec.dns_owner();
-    let (dns, dns_reason, dns_message) = match (&world.record, world.dns_owner(spec)) {
-        (_, Some(current)) if current == owner => (
+    let routing_mode = crate::routing::routing_control(spec).is_some();
+    let (dns, dns_reason, dns_message) = match world.dns_reading(spec) {
+        DnsReading::Known(Some(current)) if current == owner => (
             ConditionStatus::True,
             "PointsAtOwner",
-            format!("{} points at {owner}", spec.dns.record_name),
+            if routing_mode {
+                format!(
+                    "the routing control of {owner} is On, the other Off: {} answers with {owner}",
+                    spec.dns.record_name
+                )
+            } else {
+                format!("{} points at {owner}", spec.dns.record_name)
+            },
         ),
-        (Seen::Unreachable(e), _) => (
+        DnsReading::Unreachable(e) => (
             ConditionStatus::Unknown,
-            "Route53Unavailable",
-            format!("Route 53 control plane unavailable: {e}"),
+            if spec.dns.routing == drctl_schema::DnsRouting::HealthCheck {
+                "HealthCheckRoutingUnsupported"
+            } else if routing_mode {
+                "RoutingControlsUnreadable"
+            } else {
+                "Route53Unavailable"
+            },
+            e,
         ),
-        (_, current) => (
+        DnsReading::Known(current) => (
             ConditionStatus::False,
             "PointsElsewhere",
             format!(

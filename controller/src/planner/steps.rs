@@ -7,6 +7,7 @@
 //! while AWS works, `Blocked` when it needs a spec change or a person.
 
 mod rebuild;
+pub(crate) mod routing;
 
 use std::time::Duration;
 
@@ -367,6 +368,9 @@ fn preflight(ctx: &StepContext<'_>) -> StepEval {
                 cluster.identifier
             ));
         }
+    }
+    if let Some(not_ready) = routing::preflight(ctx) {
+        return not_ready;
     }
     let max = f64::from(ctx.spec.max_lag_seconds);
     match ctx.world.lag_seconds {
@@ -738,6 +742,31 @@ fn dns_destination<'a>(ctx: &StepContext<'a>) -> &'a str {
     }
 }
 
+/// Invariant 4: DNS only moves to a region whose cluster is the writer and whose compute
+/// is ready. None: it may move to `owner`.
+fn dns_move_gate(ctx: &StepContext<'_>, owner: &str) -> Option<StepEval> {
+    if ctx.world.writer_region() != Some(owner) {
+        return Some(StepEval::Blocked(format!(
+            "spec.dnsOwner {owner} is not the writer region: drctl only points DNS at the writer"
+        )));
+    }
+    let short = compute_shortfall(ctx.spec, ctx.world, owner);
+    let undone = scale_up_undone(ctx.spec, ctx.world, owner);
+    if !short.is_empty() && !undone.is_empty() {
+        return Some(StepEval::Reopen(
+            StepName::WaitComputeReady,
+            undone.join("; "),
+        ));
+    }
+    if !short.is_empty() {
+        return Some(StepEval::Wait(format!(
+            "compute not ready in {owner}: {}",
+            short.join("; ")
+        )));
+    }
+    None
+}
+
 fn move_dns(ctx: &StepContext<'_>) -> StepEval {
     let owner = dns_destination(ctx).to_string();
     if ctx.world.dns_owner(ctx.spec).as_deref() == Some(owner.as_str()) {
@@ -746,23 +775,14 @@ fn move_dns(ctx: &StepContext<'_>) -> StepEval {
             ctx.spec.dns.record_name
         ));
     }
-    // Invariant 4: DNS only moves to a region whose cluster is the writer and whose compute
-    // is ready.
-    if ctx.world.writer_region() != Some(owner.as_str()) {
-        return StepEval::Blocked(format!(
-            "spec.dnsOwner {owner} is not the writer region: drctl only points DNS at the writer"
-        ));
+    if ctx.spec.dns.routing == drctl_schema::DnsRouting::HealthCheck {
+        return StepEval::Blocked(crate::world::HEALTH_CHECK_UNSUPPORTED.to_string());
     }
-    let short = compute_shortfall(ctx.spec, ctx.world, &owner);
-    let undone = scale_up_undone(ctx.spec, ctx.world, &owner);
-    if !short.is_empty() && !undone.is_empty() {
-        return StepEval::Reopen(StepName::WaitComputeReady, undone.join("; "));
+    if let Some(gate) = dns_move_gate(ctx, &owner) {
+        return gate;
     }
-    if !short.is_empty() {
-        return StepEval::Wait(format!(
-            "compute not ready in {owner}: {}",
-            short.join("; ")
-        ));
+    if let Some(rc) = crate::routing::routing_control(ctx.spec) {
+        return routing::move_traffic(ctx, rc, &owner);
     }
     let current = match &ctx.world.record {
         Seen::Known(current) => current.clone(),
@@ -796,6 +816,9 @@ fn move_dns(ctx: &StepContext<'_>) -> StepEval {
 /// hammering at that moment. The bound costs no call, and for a change issued long before a
 /// restart it is already past.
 fn wait_dns_in_sync(ctx: &StepContext<'_>) -> StepEval {
+    if crate::routing::routing_control(ctx.spec).is_some() {
+        return routing::wait_health_checkers(ctx);
+    }
     let owner = dns_destination(ctx);
     let record = &ctx.spec.dns.record_name;
     let points_at_owner = match &ctx.world.record {

@@ -88,6 +88,8 @@ impl SpecBuilder {
                 record_type: RecordType::A,
                 ttl: None,
                 targets,
+                routing: Default::default(),
+                routing_control: None,
             },
             compute: ComputeSpec {
                 services: vec![ServiceSpec {
@@ -224,6 +226,7 @@ impl WorldBuilder {
                 full: true,
                 witnesses: Vec::new(),
                 suspect_since: None,
+                routing: None,
             },
         }
     }
@@ -2209,4 +2212,235 @@ fn without_the_allowance_the_same_edit_is_blocked_as_today() {
         .allowance(&other)
         .plan();
     assert!(plan.status.operation.is_none());
+}
+
+// ---------------------------------------------------------------------------------------------
+// spec.dns.routing: routingControl and healthCheck (docs/design-contract.md §7.2).
+// ---------------------------------------------------------------------------------------------
+
+mod routing_modes {
+    use drctl_cloud::{ClusterEndpoint, RoutingControlState};
+    use drctl_schema::{DnsRouting, RoutingControlSpec};
+
+    use super::*;
+    use crate::planner::steps::{evaluate, new_operation, OperationPlan, StepContext, StepEval};
+    use crate::world::RoutingView;
+
+    const CLUSTER: &str = "arn:aws:route53-recovery-control::123456789012:cluster/c1";
+
+    fn control(region: &str) -> String {
+        format!("arn:aws:route53-recovery-control::123456789012:controlpanel/p1/routingcontrol/{region}")
+    }
+
+    fn routing_spec(writer: &str) -> FailoverGroupSpec {
+        let mut spec = SpecBuilder::new().build();
+        spec.writer = writer.to_string();
+        spec.dns.routing = DnsRouting::RoutingControl;
+        spec.dns.routing_control = Some(RoutingControlSpec {
+            cluster_arn: CLUSTER.to_string(),
+            controls: [EAST, WEST]
+                .iter()
+                .map(|r| (r.to_string(), control(r)))
+                .collect(),
+        });
+        spec
+    }
+
+    fn endpoints() -> Vec<ClusterEndpoint> {
+        ["us-west-2", "eu-west-1", "us-east-1"]
+            .iter()
+            .map(|r| ClusterEndpoint {
+                region: r.to_string(),
+                endpoint: format!("https://arc.{r}.example/v1"),
+            })
+            .collect()
+    }
+
+    /// West is the writer with its compute up; the controls are `on` (region On alone).
+    fn world_with(on: Seen<&str>, problems: Option<Vec<String>>) -> ObservedWorld {
+        let mut world = WorldBuilder::healthy()
+            .writer(WEST)
+            .compute(WEST, 6, 6, 6, 24)
+            .build();
+        world.record = Seen::Known(None);
+        let states = match on {
+            Seen::Known(on) => Seen::Known(
+                [EAST, WEST]
+                    .iter()
+                    .map(|r| {
+                        let s = if *r == on {
+                            RoutingControlState::On
+                        } else {
+                            RoutingControlState::Off
+                        };
+                        (r.to_string(), s)
+                    })
+                    .collect(),
+            ),
+            Seen::Unreachable(e) => Seen::Unreachable(e),
+        };
+        world.routing = Some(RoutingView {
+            states,
+            endpoints: endpoints(),
+            refreshed: None,
+            setup_problems: problems.or(Some(Vec::new())),
+        });
+        world
+    }
+
+    fn move_dns(spec: &FailoverGroupSpec, world: &ObservedWorld) -> StepEval {
+        let now = Timestamp::from_millis(1_000_000);
+        let op = new_operation(OperationPlan::Failover, "op-1".into(), EAST, WEST, 2, now);
+        let ctx = StepContext {
+            name: "app",
+            spec,
+            world,
+            op: &op,
+            approved_by: None,
+            last_known_lag: None,
+            lag_unknown_for: None,
+            now,
+        };
+        evaluate(StepName::MoveDns, &ctx)
+    }
+
+    #[test]
+    fn move_dns_is_one_update_with_the_target_on_and_the_source_off() {
+        let spec = routing_spec(WEST);
+        let eval = move_dns(&spec, &world_with(Seen::Known(EAST), None));
+        let StepEval::Act(actions, _) = eval else {
+            panic!("expected an action, got {eval:?}")
+        };
+        assert_eq!(actions.len(), 1, "{actions:?}");
+        let Action::UpdateRoutingControlStates {
+            cluster_arn,
+            endpoints: sent_to,
+            updates,
+            region,
+        } = &actions[0]
+        else {
+            panic!("{actions:?}")
+        };
+        assert_eq!(cluster_arn, CLUSTER);
+        assert_eq!(region, WEST);
+        assert_eq!(sent_to, &endpoints(), "in the order observation found them");
+        let state = |r: &str| {
+            updates
+                .iter()
+                .find(|u| u.control_arn == control(r))
+                .map(|u| u.state)
+        };
+        assert_eq!(state(WEST), Some(RoutingControlState::On));
+        assert_eq!(state(EAST), Some(RoutingControlState::Off));
+    }
+
+    #[test]
+    fn move_dns_is_done_when_the_targets_control_reads_on_alone() {
+        let spec = routing_spec(WEST);
+        assert!(matches!(
+            move_dns(&spec, &world_with(Seen::Known(WEST), None)),
+            StepEval::Done(_)
+        ));
+    }
+
+    #[test]
+    fn unreadable_controls_make_move_dns_wait_without_acting() {
+        let spec = routing_spec(WEST);
+        let eval = move_dns(
+            &spec,
+            &world_with(Seen::Unreachable("every endpoint failed".to_string()), None),
+        );
+        assert!(
+            matches!(eval, StepEval::Wait(ref m) if m.contains("every endpoint failed")),
+            "{eval:?}"
+        );
+    }
+
+    #[test]
+    fn a_broken_setup_blocks_move_dns_naming_the_problem() {
+        let spec = routing_spec(WEST);
+        let world = world_with(
+            Seen::Known(EAST),
+            Some(vec![
+                "the SECONDARY failover record for us-west-2 carries no health check".into(),
+            ]),
+        );
+        let eval = move_dns(&spec, &world);
+        assert!(
+            matches!(eval, StepEval::Blocked(ref m) if m.contains("carries no health check")),
+            "{eval:?}"
+        );
+    }
+
+    #[test]
+    fn the_invariant_4_gate_holds_for_routing_controls_too() {
+        let spec = routing_spec(WEST);
+        let mut world = world_with(Seen::Known(EAST), None);
+        world = {
+            let routing = world.routing.take();
+            let mut w = WorldBuilder::healthy()
+                .writer(WEST)
+                .compute(WEST, 6, 2, 6, 24)
+                .build();
+            w.routing = routing;
+            w
+        };
+        assert!(
+            matches!(move_dns(&spec, &world), StepEval::Wait(ref m) if m.contains("compute not ready"))
+        );
+    }
+
+    #[test]
+    fn steady_state_sends_traffic_to_the_owner_through_the_controls_not_route53() {
+        let spec = routing_spec(WEST);
+        let plan = Run::new(&spec, &world_with(Seen::Known(EAST), None)).plan();
+        assert!(
+            plan.actions
+                .iter()
+                .all(|a| !matches!(a.action, Action::ChangeRecord { .. })),
+            "{:?}",
+            plan.actions
+        );
+        assert!(plan
+            .actions
+            .iter()
+            .any(|a| matches!(a.action, Action::UpdateRoutingControlStates { .. })));
+        let moved = Run::new(&spec, &world_with(Seen::Known(WEST), None)).plan();
+        assert!(
+            moved.actions.iter().all(|a| !matches!(
+                a.action,
+                Action::ChangeRecord { .. } | Action::UpdateRoutingControlStates { .. }
+            )),
+            "{:?}",
+            moved.actions
+        );
+        assert!(status::is_true(&moved.status.conditions, ct::DNS_READY));
+    }
+
+    #[test]
+    fn a_health_check_group_never_gets_a_dns_change_and_says_why() {
+        let mut spec = SpecBuilder::new().build();
+        spec.writer = WEST.to_string();
+        spec.dns.routing = DnsRouting::HealthCheck;
+        let world = WorldBuilder::healthy()
+            .writer(WEST)
+            .compute(WEST, 6, 6, 6, 24)
+            .build();
+        let plan = Run::new(&spec, &world).plan();
+        assert!(
+            plan.actions
+                .iter()
+                .all(|a| !matches!(a.action, Action::ChangeRecord { .. })),
+            "{:?}",
+            plan.actions
+        );
+        let dns = plan
+            .status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == ct::DNS_READY)
+            .unwrap();
+        assert_eq!(dns.status, ConditionStatus::Unknown);
+        assert_eq!(dns.reason, "HealthCheckRoutingUnsupported");
+    }
 }

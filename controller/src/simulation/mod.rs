@@ -435,8 +435,9 @@ pub async fn run_scenario(
     run_scenario_on(scenario, options, group).await
 }
 
-/// [`run_scenario`] on `group` instead of the scenario's own (for comparisons: the same
-/// outage on a group without spec.autoFailover).
+/// [`run_scenario`] on `group` instead of the scenario's own: the simulated world is
+/// provisioned from its spec (for comparisons: the same outage on a group without
+/// spec.autoFailover, or routed by ARC routing controls).
 pub async fn run_scenario_on(
     scenario: Scenario,
     options: ScenarioOptions,

@@ -98,6 +98,8 @@ pub fn spec() -> FailoverGroupSpec {
             record_type: RecordType::A,
             ttl: None,
             targets,
+            routing: Default::default(),
+            routing_control: None,
         },
         compute: ComputeSpec {
             services: vec![ServiceSpec {

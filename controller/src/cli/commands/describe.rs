@@ -153,6 +153,29 @@ pub fn render(doc: &FailoverGroup, events: &[Event], now: Timestamp) -> String {
             }),
         ],
     ];
+    // routingControl: each region's routing control, wanted against last read.
+    if spec.dns.routing == drctl_schema::DnsRouting::RoutingControl {
+        let routing = observed.and_then(|o| o.routing_control.as_ref());
+        for region in &spec.regions {
+            let want = if region == spec.dns_owner() {
+                "On"
+            } else {
+                "Off"
+            };
+            rows.push(vec![
+                format!("routingControl {region}"),
+                want.to_string(),
+                obs(&|| routing.and_then(|r| r.states.get(region).cloned())),
+            ]);
+        }
+        if let Some(problems) = routing.filter(|r| !r.setup_problems.is_empty()) {
+            rows.push(vec![
+                "routingControl setup".to_string(),
+                "failover records on the controls".to_string(),
+                problems.setup_problems.join("; "),
+            ]);
+        }
+    }
     for svc in &spec.compute.services {
         for region in &spec.regions {
             let want = if region == spec.dns_owner() {
