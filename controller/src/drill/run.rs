@@ -373,8 +373,9 @@ impl Drilling {
                 };
                 self.world.region_outage_with(&o.region, scope);
                 self.say(format!(
-                    "fault: {} goes dark ({:?}){lasting}",
-                    o.region, o.scope
+                    "fault: {} goes dark ({}){lasting}",
+                    o.region,
+                    o.scope.as_str()
                 ));
             }
             Fault::RegionRecover(r) => {
@@ -384,8 +385,9 @@ impl Drilling {
                 });
                 self.world.region_recover(&r.region);
                 self.say(format!(
-                    "fault: {} recovers ({:?} rejoin)",
-                    r.region, r.rejoin
+                    "fault: {} recovers ({} rejoin)",
+                    r.region,
+                    r.rejoin.as_str()
                 ));
             }
             Fault::Throttle(p) | Fault::ServerError(p) => {
@@ -661,10 +663,8 @@ fn agenda(faults: &[TimedFault], actions: &[TimedAction]) -> Vec<(Duration, Due)
     let mut out = Vec::new();
     for (i, f) in faults.iter().enumerate() {
         out.push((f.at, Due::FaultStarts(i)));
-        if let Some(d) = f.for_ {
-            if !matches!(f.fault, Fault::RegionRecover(_) | Fault::LostResponse(_)) {
-                out.push((f.at + d, Due::FaultEnds(i)));
-            }
+        if let Some(d) = f.for_.filter(|_| !f.fault.is_one_off()) {
+            out.push((f.at + d, Due::FaultEnds(i)));
         }
     }
     for (j, a) in actions.iter().enumerate() {
