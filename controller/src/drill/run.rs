@@ -130,6 +130,13 @@ struct Replica {
     stop: CancellationToken,
 }
 
+impl Drop for Replica {
+    /// A drill abandoned part-way (the campaign's watchdog) leaves no controller behind.
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 impl Replica {
     fn start(world: &Arc<SimWorld>, name: &str) -> Replica {
         let mut config = RuntimeConfig::new(name, LEASE);
