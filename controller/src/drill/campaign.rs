@@ -29,6 +29,8 @@ pub const COMPRESSION: u32 = 10;
 const SHRINK_BUDGET: u32 = 48;
 /// The end state must hold within this after the last fault or action.
 const RUN_LIMIT: Duration = Duration::from_secs(3600);
+/// Longer than any run can take on virtual time (faults, the limit, the initial convergence).
+const RUN_WATCHDOG: Duration = Duration::from_secs(6 * 3600);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -132,7 +134,15 @@ async fn violations_of(
         limit: RUN_LIMIT,
         timings: Some(compressed()),
     };
-    let report = run_drill(&plan, group).await?;
+    // Every wait in a run is on virtual time; a run that outlives this waits on something
+    // else (every task blocked on another): that is a finding, not a hang of the campaign.
+    let Ok(report) = tokio::time::timeout(RUN_WATCHDOG, run_drill(&plan, group)).await else {
+        return Ok(vec![format!(
+            "the run did not finish within {} virtual s: its tasks wait on each other, not on time",
+            RUN_WATCHDOG.as_secs()
+        )]);
+    };
+    let report = report?;
     let mut out = report.invariant_violations;
     if !report.expect_met {
         out.push(format!(

@@ -130,6 +130,13 @@ struct Replica {
     stop: CancellationToken,
 }
 
+impl Drop for Replica {
+    /// A drill abandoned part-way (the campaign's watchdog) leaves no controller behind.
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 impl Replica {
     fn start(world: &Arc<SimWorld>, name: &str) -> Replica {
         let mut config = RuntimeConfig::new(name, LEASE);
@@ -373,8 +380,9 @@ impl Drilling {
                 };
                 self.world.region_outage_with(&o.region, scope);
                 self.say(format!(
-                    "fault: {} goes dark ({:?}){lasting}",
-                    o.region, o.scope
+                    "fault: {} goes dark ({}){lasting}",
+                    o.region,
+                    o.scope.as_str()
                 ));
             }
             Fault::RegionRecover(r) => {
@@ -384,8 +392,9 @@ impl Drilling {
                 });
                 self.world.region_recover(&r.region);
                 self.say(format!(
-                    "fault: {} recovers ({:?} rejoin)",
-                    r.region, r.rejoin
+                    "fault: {} recovers ({} rejoin)",
+                    r.region,
+                    r.rejoin.as_str()
                 ));
             }
             Fault::Throttle(p) | Fault::ServerError(p) => {
@@ -661,10 +670,8 @@ fn agenda(faults: &[TimedFault], actions: &[TimedAction]) -> Vec<(Duration, Due)
     let mut out = Vec::new();
     for (i, f) in faults.iter().enumerate() {
         out.push((f.at, Due::FaultStarts(i)));
-        if let Some(d) = f.for_ {
-            if !matches!(f.fault, Fault::RegionRecover(_) | Fault::LostResponse(_)) {
-                out.push((f.at + d, Due::FaultEnds(i)));
-            }
+        if let Some(d) = f.for_.filter(|_| !f.fault.is_one_off()) {
+            out.push((f.at + d, Due::FaultEnds(i)));
         }
     }
     for (j, a) in actions.iter().enumerate() {

@@ -167,6 +167,15 @@ pub enum OutageScope {
     Full,
 }
 
+impl OutageScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutageScope::RegionalServices => "regional-services",
+            OutageScope::Full => "full",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Rejoin {
@@ -283,7 +292,21 @@ pub enum Fault {
     StoreUnavailable,
 }
 
+impl Rejoin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rejoin::Automatic => "automatic",
+            Rejoin::Stale => "stale",
+        }
+    }
+}
+
 impl Fault {
+    /// A one-off event (a recovery, lost responses): nothing to undo at a `for:` end.
+    pub fn is_one_off(&self) -> bool {
+        matches!(self.takes_for(), ForRule::Refused)
+    }
+
     /// Whether the fault has an end (`for:`) to undo, as opposed to a one-off event.
     fn takes_for(&self) -> ForRule {
         match self {
