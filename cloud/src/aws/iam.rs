@@ -217,12 +217,17 @@ pub fn operations_for(spec: &FailoverGroupSpec) -> Vec<&'static AwsOperation> {
 }
 
 /// Does a group of this spec make this call? The ARC calls and the health-check reads are
-/// made only for `spec.dns.routing: routingControl`.
+/// made only for `spec.dns.routing: routingControl`, the witness reads only for a
+/// `spec.autoFailover` with witness alarms.
 fn needed(spec: &FailoverGroupSpec, op: &AwsOperation) -> bool {
     match op.scope {
         Scope::HealthChecks | Scope::RoutingControls | Scope::ArcCluster => {
             spec.dns.routing == drctl_schema::DnsRouting::RoutingControl
         }
+        Scope::Alarms => spec
+            .auto_failover
+            .as_ref()
+            .is_some_and(|policy| !policy.witnesses.alarms.is_empty()),
         _ => true,
     }
 }
