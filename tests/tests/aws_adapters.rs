@@ -540,7 +540,7 @@ async fn every_port_method_round_trips_through_the_emulator_and_is_allowed_by_th
     let sent = assert_allowed_by_the_policy(&world, &sent);
     // The group's own operations: the ARC calls of `routing: routingControl` have their own
     // wire test (aws_arc.rs).
-    let table: BTreeSet<String> = drctl_cloud::aws::iam::operations_for(&world.doc.spec)
+    let table: BTreeSet<String> = drctl_cloud::aws::iam::operations_for(&witnessed_spec(&world))
         .iter()
         .map(|op| op.name.to_string())
         .collect();
@@ -550,12 +550,11 @@ async fn every_port_method_round_trips_through_the_emulator_and_is_allowed_by_th
     );
 }
 
-/// Every operation sent is allowed by `drctl iam-policy`'s policy for the group and is in the
-/// adapters' table. Returns the names of the operations sent.
 /// The witness alarm the wire test reads (the policy grants DescribeAlarms on it).
 const WITNESS: &str = "api-east-synthetics-failing";
 
-fn assert_allowed_by_the_policy(world: &World, sent: &SentOperations) -> BTreeSet<String> {
+/// The group's spec with the automatic-failover policy whose witness the test reads.
+fn witnessed_spec(world: &World) -> drctl_schema::FailoverGroupSpec {
     let mut spec = world.doc.spec.clone();
     spec.auto_failover = Some(drctl_schema::AutoFailoverSpec {
         enabled: true,
@@ -570,6 +569,13 @@ fn assert_allowed_by_the_policy(world: &World, sent: &SentOperations) -> BTreeSe
         },
         min_witnesses: None,
     });
+    spec
+}
+
+/// Every operation sent is allowed by `drctl iam-policy`'s policy for the group and is in the
+/// adapters' table. Returns the names of the operations sent.
+fn assert_allowed_by_the_policy(world: &World, sent: &SentOperations) -> BTreeSet<String> {
+    let spec = witnessed_spec(world);
     let policy = policy_for(
         &spec,
         PolicyTarget {
