@@ -123,6 +123,10 @@ pub struct LeaseKeeper {
     pub timings: LeaseTimings,
     pub events: mpsc::UnboundedSender<LeaseEvent>,
     pub metrics: Arc<Metrics>,
+    /// The lease is stamped with the wall clock while this runtime runs on another (a
+    /// rehearsal's virtual time): another holder's lease then runs out in real seconds, so
+    /// waiting for it must not let virtual time run (see [`LeaseKeeper::pause`]).
+    pub others_expire_on_wall_clock: bool,
 }
 
 /// The outcome of one attempt to acquire or renew.
@@ -146,7 +150,7 @@ impl LeaseKeeper {
             first = false;
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = tokio::time::sleep(self.timings.retry_period) => {}
+                _ = self.pause(&tended) => {}
             }
         }
         if let Some(lease) = shard.lease() {
@@ -158,6 +162,20 @@ impl LeaseKeeper {
         }
         if shard.step_down() {
             let _ = self.events.send(LeaseEvent::Lost(shard.shard));
+        }
+    }
+
+    /// The retry period before the next attempt. A rehearsal on virtual time whose lease
+    /// lives on the wall clock (a real store) waits for another holder's lease on the wall
+    /// clock, from a blocking task, during which tokio does not advance its paused clock: a
+    /// rehearsal restarted after a crash would otherwise race through its whole virtual
+    /// timeout while the dead replica's lease still had real seconds to run.
+    async fn pause(&self, tended: &Tended) {
+        let period = self.timings.retry_period;
+        if self.others_expire_on_wall_clock && matches!(tended, Tended::HeldByOther(_)) {
+            let _ = tokio::task::spawn_blocking(move || std::thread::sleep(period)).await;
+        } else {
+            tokio::time::sleep(period).await;
         }
     }
 
@@ -285,6 +303,7 @@ mod tests {
                 timings: LeaseTimings::default(),
                 events: tx,
                 metrics: Metrics::new(),
+                others_expire_on_wall_clock: false,
             },
             rx,
         )

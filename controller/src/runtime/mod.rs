@@ -166,6 +166,8 @@ pub struct Controller {
     /// a real store is shared with processes on real time, so a rehearsal on virtual time
     /// stamps its leases with the wall clock (`with_lease_clock`).
     lease_clock: Arc<dyn drctl_cloud::Clock>,
+    /// Set by `with_lease_clock`: leases run out on that clock, not the runtime's.
+    leases_on_wall_clock: bool,
 }
 
 impl Controller {
@@ -194,12 +196,16 @@ impl Controller {
             metrics,
             shards,
             lease_clock,
+            leases_on_wall_clock: false,
         }
     }
 
     /// Stamp lease acquisitions and renewals with `clock` instead of the cloud's.
+    /// The wall clock of a real store shared with processes on real time, under a
+    /// rehearsal's virtual time: another holder's lease is then waited for on the wall clock.
     pub fn with_lease_clock(mut self, clock: Arc<dyn drctl_cloud::Clock>) -> Self {
         self.lease_clock = clock;
+        self.leases_on_wall_clock = true;
         self
     }
 
@@ -316,6 +322,7 @@ impl Controller {
             timings: self.config.leases,
             events,
             metrics: self.metrics.clone(),
+            others_expire_on_wall_clock: self.leases_on_wall_clock,
         };
         for shard in &self.shards {
             background.spawn(keeper.clone().run(shard.clone(), stop.clone()));
