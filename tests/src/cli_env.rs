@@ -60,6 +60,12 @@ impl Env {
         run
     }
 
+    /// Run, require exit 0, and parse standard output as JSON.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let run = self.ok(args);
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run}"))
+    }
+
     /// `drctl apply -f` of `content`.
     pub fn apply(&self, content: &str) -> Run {
         let path = self.file("apply.yaml", content);

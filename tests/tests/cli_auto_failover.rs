@@ -3,9 +3,7 @@
 //! through the store API with a lease fence, as the controller would.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
-
-use drctl_e2e::bin::{Drctl, Run};
+use drctl_e2e::cli_env::{write_status, Env};
 use drctl_schema::{AutoFailoverStatus, FailoverGroupStatus, Phase, Timestamp};
 use drctl_state::{FileStore, Store};
 
@@ -20,72 +18,6 @@ const POLICY: &str = "  autoFailover:
     minWitnesses: 1
   failback:
 ";
-
-// The small fixture of cli_commands.rs (to be shared later).
-struct Env {
-    dir: tempfile::TempDir,
-    drctl: Drctl,
-}
-
-impl Env {
-    fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let store = format!("file://{}", dir.path().join("store").display());
-        let drctl = Drctl::initialised(store).unwrap();
-        Env { dir, drctl }
-    }
-
-    fn file(&self, name: &str, content: &str) -> PathBuf {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, content).unwrap();
-        path
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        self.drctl.run(args)
-    }
-
-    fn ok(&self, args: &[&str]) -> Run {
-        let run = self.run(args);
-        assert_eq!(run.code, 0, "drctl {args:?}: {run}");
-        run
-    }
-
-    fn apply(&self, content: &str) -> Run {
-        let path = self.file("apply.yaml", content);
-        self.run(&["apply", "-f", path.to_str().unwrap()])
-    }
-
-    fn store(&self) -> FileStore {
-        FileStore::new(self.dir.path().join("store"))
-    }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn write_status(store: &FileStore, name: &str, status: &FailoverGroupStatus) {
-    runtime().block_on(async {
-        let lease = store
-            .acquire_lease(
-                "drctl-controller",
-                "test-controller",
-                Timestamp::now(),
-                60_000,
-            )
-            .await
-            .unwrap()
-            .unwrap();
-        store
-            .write_status(name, status, &lease.fence())
-            .await
-            .unwrap();
-    });
-}
 
 /// us-east-1 impaired since 37 s ago: the policy decides in about 23 s.
 fn counting_down() -> FailoverGroupStatus {

