@@ -5,7 +5,6 @@
 
 use drctl_e2e::cli_env::{write_status, Env};
 use drctl_schema::{AutoFailoverStatus, FailoverGroupStatus, Phase, Timestamp};
-use drctl_state::{FileStore, Store};
 
 const ALIAS: &str = include_str!("../../examples/failovergroup.yaml");
 const POLICY: &str = "  autoFailover:
