@@ -2,3 +2,4 @@
 pub mod bin;
 pub mod cli_env;
 pub mod moto;
+pub mod sent;

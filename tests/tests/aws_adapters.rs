@@ -9,24 +9,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_rds::config::{Credentials, SharedCredentialsProvider};
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
-use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
-use drctl_cloud::aws::iam::{allowed_actions, policy_for, PolicyTarget};
-use drctl_cloud::aws::{operations, AwsCloud, HttpHealthCheck};
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+use drctl_cloud::aws::{AwsCloud, HttpHealthCheck};
 use drctl_cloud::{
     AlarmReading, AlarmState, Alarms, AliasTarget, Aurora, AutoScaling, ChangeStatus,
     CreateInstance, CreateSecondaryCluster, Dns, DnsRecord, Ecs, ErrorCategory, HealthCheck,
     LagQuery, RecordChange, ReplicationLag, SnapshotQuery,
 };
 use drctl_e2e::moto::{repo_root, MotoServer};
+use drctl_e2e::sent::SentOperations;
 use drctl_schema::FailoverGroup;
 use serde_json::Value;
 
@@ -35,43 +29,6 @@ const WEST: &str = "us-west-2";
 const PRIMARY: &str = "myapp-prod-primary";
 const SECONDARY: &str = "myapp-prod-secondary";
 const GLOBAL: &str = "myapp-prod-global";
-
-/// Records (SDK service name, operation) of every request the SDK is about to transmit.
-#[derive(Debug, Default, Clone)]
-struct SentOperations(Arc<Mutex<Vec<(String, String)>>>);
-
-impl SentOperations {
-    /// How many requests of this operation were sent (pages included).
-    fn count(&self, operation: &str) -> usize {
-        self.0
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(_, name)| name == operation)
-            .count()
-    }
-}
-
-impl Intercept for SentOperations {
-    fn name(&self) -> &'static str {
-        "SentOperations"
-    }
-
-    fn read_before_transmit(
-        &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if let Some(metadata) = cfg.load::<Metadata>() {
-            self.0
-                .lock()
-                .unwrap()
-                .push((metadata.service().to_string(), metadata.name().to_string()));
-        }
-        Ok(())
-    }
-}
 
 struct World {
     server: MotoServer,
@@ -572,39 +529,9 @@ fn witnessed_spec(world: &World) -> drctl_schema::FailoverGroupSpec {
     spec
 }
 
-/// Every operation sent is allowed by `drctl iam-policy`'s policy for the group and is in the
-/// adapters' table. Returns the names of the operations sent.
+/// Every operation sent is allowed by the witnessed group's policy and in the adapters' table.
 fn assert_allowed_by_the_policy(world: &World, sent: &SentOperations) -> BTreeSet<String> {
-    let spec = witnessed_spec(world);
-    let policy = policy_for(
-        &spec,
-        PolicyTarget {
-            partition: "aws",
-            account: "123456789012",
-            dynamodb_table: None,
-        },
-    );
-    let allowed: BTreeSet<String> = allowed_actions(&policy).into_iter().collect();
-    let sent: BTreeSet<(String, String)> = sent.0.lock().unwrap().iter().cloned().collect();
-    for (service, name) in &sent {
-        // The IAM action from what the SDK actually sent, not from drctl's own table (which
-        // the policy is generated from).
-        let prefix = match service.as_str() {
-            "RDS" => "rds",
-            "Route 53" => "route53",
-            "ECS" => "ecs",
-            "Application Auto Scaling" => "application-autoscaling",
-            "CloudWatch" => "cloudwatch",
-            other => panic!("{name} was sent to {other:?}, a service the adapters do not use"),
-        };
-        let action = format!("{prefix}:{name}");
-        assert!(allowed.contains(&action), "{action} is not in the policy");
-        assert!(
-            operations::find(name).is_some(),
-            "{name} was sent but is not in the operations table"
-        );
-    }
-    sent.into_iter().map(|(_, name)| name).collect()
+    drctl_e2e::sent::assert_allowed_by_the_policy(&witnessed_spec(world), sent)
 }
 
 fn lag_query(cluster: &str, region: &str) -> LagQuery {

@@ -7,50 +7,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_rds::config::{Credentials, SharedCredentialsProvider};
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
-use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
-use drctl_cloud::aws::iam::{allowed_actions, operations_for, policy_for, PolicyTarget};
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+use drctl_cloud::aws::iam::operations_for;
 use drctl_cloud::aws::AwsCloud;
 use drctl_cloud::{
     ClusterEndpoint, Dns, ErrorCategory, FailoverRole, RecoveryControlConfig, RoutingControlState,
     RoutingControlUpdate, RoutingControls,
 };
 use drctl_e2e::moto::{repo_root, MotoServer};
+use drctl_e2e::sent::{assert_allowed_by_the_policy, SentOperations};
 use drctl_schema::{FailoverGroup, FailoverGroupSpec};
 use serde_json::Value;
-
-/// (SDK service name, operation) of every request the SDK is about to transmit.
-#[derive(Debug, Default, Clone)]
-struct SentOperations(Arc<Mutex<Vec<(String, String)>>>);
-
-impl Intercept for SentOperations {
-    fn name(&self) -> &'static str {
-        "SentOperations"
-    }
-
-    fn read_before_transmit(
-        &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if let Some(metadata) = cfg.load::<Metadata>() {
-            self.0
-                .lock()
-                .unwrap()
-                .push((metadata.service().to_string(), metadata.name().to_string()));
-        }
-        Ok(())
-    }
-}
 
 struct World {
     server: MotoServer,
@@ -276,36 +246,4 @@ fn upsert_spec() -> FailoverGroupSpec {
         .unwrap()
         .remove(0)
         .spec
-}
-
-/// Every operation sent is allowed by the group's policy and in the adapters' table.
-fn assert_allowed_by_the_policy(
-    spec: &FailoverGroupSpec,
-    sent: &SentOperations,
-) -> BTreeSet<String> {
-    let policy = policy_for(
-        spec,
-        PolicyTarget {
-            partition: "aws",
-            account: "123456789012",
-            dynamodb_table: None,
-        },
-    );
-    let allowed: BTreeSet<String> = allowed_actions(&policy).into_iter().collect();
-    let sent: BTreeSet<(String, String)> = sent.0.lock().unwrap().iter().cloned().collect();
-    for (service, name) in &sent {
-        let prefix = match service.as_str() {
-            "Route 53" => "route53",
-            "Route53 Recovery Cluster" => "route53-recovery-cluster",
-            "Route53 Recovery Control Config" => "route53-recovery-control-config",
-            other => panic!("{name} was sent to {other:?}, a service these adapters do not use"),
-        };
-        let action = format!("{prefix}:{name}");
-        assert!(allowed.contains(&action), "{action} is not in the policy");
-        assert!(
-            drctl_cloud::aws::operations::find(name).is_some(),
-            "{name} was sent but is not in the operations table"
-        );
-    }
-    sent.into_iter().map(|(_, name)| name).collect()
 }

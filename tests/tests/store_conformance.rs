@@ -9,17 +9,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::Command;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     StreamViewType,
 };
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use drctl_e2e::moto::MotoServer;
+use drctl_e2e::sent::SentOperations;
 use drctl_state::dynamodb::Timeouts;
 use drctl_state::testkit::{self, dynamodb_emulator_store, emulator_client, emulator_config};
 use drctl_state::{ChangeMarker, DynamoStore, InitOutcome, Store, StoreError};
@@ -248,34 +245,6 @@ async fn open_without_a_region_is_an_invalid_url_error_in_a_clean_environment() 
         "child failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-}
-
-/// The DynamoDB operations a client sent, in order.
-#[derive(Debug, Default, Clone)]
-struct SentOperations(Arc<Mutex<Vec<String>>>);
-
-impl SentOperations {
-    fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.lock().unwrap())
-    }
-}
-
-impl Intercept for SentOperations {
-    fn name(&self) -> &'static str {
-        "SentOperations"
-    }
-
-    fn read_before_transmit(
-        &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if let Some(metadata) = cfg.load::<Metadata>() {
-            self.0.lock().unwrap().push(metadata.name().to_string());
-        }
-        Ok(())
-    }
 }
 
 /// An initialised store on its own emulator whose requests are recorded.

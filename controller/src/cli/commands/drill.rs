@@ -7,8 +7,8 @@ use std::path::Path;
 
 use drctl_schema::FailoverGroup;
 
-use super::common::{duration, open_store, store_error, table};
-use super::sim::{group_from_file, print_report, secs, simulate};
+use super::common::{duration, open_store, store_error};
+use super::sim::{group_from_file, print_report, secs, simulate, steps_table};
 use crate::cli::args::DrillArgs;
 use crate::cli::exit::{CliError, CliResult, ExitStatus};
 use crate::drill::spec::{Drill, MAX_DRILL_BYTES};
@@ -93,31 +93,8 @@ pub fn render(report: &DrillReport) -> String {
         out.push_str(&format!("[{:>7.1}s] {}\n", entry.at_seconds, entry.what));
     }
     out.push('\n');
-    let rows: Vec<Vec<String>> = report
-        .steps
-        .iter()
-        .map(|s| {
-            vec![
-                s.operation.clone(),
-                s.name.clone(),
-                s.state.clone(),
-                s.start_seconds
-                    .map(|v| format!("{v:.1}"))
-                    .unwrap_or_default(),
-                s.end_seconds.map(|v| format!("{v:.1}")).unwrap_or_default(),
-                secs(s.duration_seconds),
-            ]
-        })
-        .collect();
-    if !rows.is_empty() {
-        out.push_str(&table(
-            &["OPERATION", "STEP", "STATE", "AT(s)", "END(s)", "DURATION"],
-            &rows,
-        ));
-        if !out.ends_with('\n') {
-            out.push('\n');
-        }
-        out.push('\n');
+    if !report.steps.is_empty() {
+        out.push_str(&steps_table(&report.steps));
     }
     out.push_str(&format!(
         "RTO (incident -> serving): {}\nRPO recorded: {}\nwrites lost (measured): {}\n",

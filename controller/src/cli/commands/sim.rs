@@ -267,18 +267,9 @@ pub(super) fn secs(v: Option<f64>) -> String {
     v.map(duration).unwrap_or_else(|| "-".to_string())
 }
 
-/// The human report: steps, figures, API calls, invariants.
-pub fn render(report: &ScenarioReport) -> String {
-    let mut out = String::new();
-    out.push_str(&format!(
-        "scenario {} on failovergroup/{} (seed {}), {} of virtual time\n\n",
-        report.scenario.name(),
-        report.group,
-        report.seed,
-        duration(report.virtual_seconds)
-    ));
-    let rows: Vec<Vec<String>> = report
-        .steps
+/// The steps of a rehearsal (`drctl sim`, `drctl drill`) as a table, ending in a blank line.
+pub(super) fn steps_table(steps: &[crate::simulation::StepTiming]) -> String {
+    let rows: Vec<Vec<String>> = steps
         .iter()
         .map(|s| {
             vec![
@@ -293,7 +284,7 @@ pub fn render(report: &ScenarioReport) -> String {
             ]
         })
         .collect();
-    out.push_str(&table(
+    let mut out = table(
         &[
             "OPERATION",
             "STEP",
@@ -303,11 +294,25 @@ pub fn render(report: &ScenarioReport) -> String {
             "DURATION",
         ],
         &rows,
-    ));
+    );
     if !out.ends_with('\n') {
         out.push('\n');
     }
     out.push('\n');
+    out
+}
+
+/// The human report: steps, figures, API calls, invariants.
+pub fn render(report: &ScenarioReport) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "scenario {} on failovergroup/{} (seed {}), {} of virtual time\n\n",
+        report.scenario.name(),
+        report.group,
+        report.seed,
+        duration(report.virtual_seconds)
+    ));
+    out.push_str(&steps_table(&report.steps));
     out.push_str(&format!(
         "RTO (incident -> serving): {}\nrecovery (decision -> serving): {}\ncritical path: {}\nRPO recorded: {}\nwrites lost (measured): {}\n",
         secs(report.rto_seconds),
