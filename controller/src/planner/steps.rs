@@ -734,7 +734,7 @@ fn wait_compute_ready(ctx: &StepContext<'_>) -> StepEval {
 /// writer elsewhere and the operation is being finished past its irreversible step (the next
 /// operation brings DNS back). Following the spec then would ask DNS to go where the writer
 /// is not, which invariant 4 forbids, and the operation would never finish.
-fn dns_destination<'a>(ctx: &StepContext<'a>) -> &'a str {
+pub(super) fn dns_destination<'a>(ctx: &StepContext<'a>) -> &'a str {
     if ctx.op.to != ctx.spec.writer {
         ctx.op.to.as_str()
     } else {

@@ -83,7 +83,8 @@ pub fn move_traffic(ctx: &StepContext<'_>, rc: &RoutingControlSpec, owner: &str)
 /// 53's health checkers need `HEALTH_CHECK_PROPAGATION` to agree and answer with the other
 /// record. Counted from when MoveDns saw the new state.
 pub fn wait_health_checkers(ctx: &StepContext<'_>) -> StepEval {
-    let owner = ctx.spec.dns_owner();
+    // The operation's own destination, as MoveDns uses (see `dns_destination`).
+    let owner = super::dns_destination(ctx);
     match ctx.world.dns_reading(ctx.spec) {
         DnsReading::Unreachable(e) => return StepEval::Wait(format!("ARC data plane: {e}")),
         DnsReading::Known(current) if current.as_deref() != Some(owner) => {
