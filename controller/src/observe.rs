@@ -298,7 +298,12 @@ async fn read_witnesses(
     regions: &BTreeMap<String, RegionView>,
     services: &[ServiceView],
 ) -> Vec<WitnessReading> {
-    let Some(policy) = spec.auto_failover.as_ref().filter(|p| p.enabled) else {
+    // A suspended group's policy decides nothing (NotArmed): its witnesses are not read.
+    let Some(policy) = spec
+        .auto_failover
+        .as_ref()
+        .filter(|p| p.enabled && !spec.suspended)
+    else {
         return Vec::new();
     };
     let writer = spec.writer.as_str();

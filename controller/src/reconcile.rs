@@ -424,8 +424,7 @@ fn record_decision(
     decision: &PolicyFailover,
     status: &mut FailoverGroupStatus,
 ) -> Result<(FailoverGroup, Event), ReconcileError> {
-    let mut target = doc.clone();
-    target.status = None;
+    let mut target = target_base(doc);
     target.spec.writer = decision.to.clone();
     target.spec.dns_owner = Some(decision.to.clone());
     let predicted = drctl_state::rules::updated_record(&target_base(doc), &target)?;
