@@ -86,11 +86,6 @@ async fn lag_over_budget_decides_nothing_loses_nothing_and_ends_blocked() {
     assert!(report.decisions.is_empty(), "{:#?}", report.decisions);
     assert_eq!(report.lost_writes, 0);
     assert_eq!(report.final_phase, Some(Phase::Blocked));
-    let blocked = report
-        .timeline
-        .iter()
-        .any(|t| t.what.starts_with("Blocked"));
-    assert!(blocked, "{:#?}", report.timeline);
 }
 
 #[tokio::test(start_paused = true)]
@@ -103,13 +98,16 @@ async fn flapping_region_causes_at_most_one_automatic_failover() {
 async fn the_same_outage_without_auto_failover_is_never_decided_by_policy() {
     let group = example_group().unwrap();
     assert!(group.spec.auto_failover.is_none());
-    let report = run_scenario_on(Scenario::RegionOutageAuto, ScenarioOptions::new(1), group)
-        .await
-        .map(|r| checked("no-policy", r));
-    // Nobody decides: the wait for the failover runs out, with no decision by policy.
-    match report {
-        Ok(r) => assert_eq!(by(&r, "policy"), 0, "{:#?}", r.decisions),
-        Err(e) => assert!(e.to_string().contains("not reached"), "{e}"),
+    let outcome = run_scenario_on(Scenario::RegionOutageAuto, ScenarioOptions::new(1), group).await;
+    // Nobody decides: the scenario's wait for the automatic failover runs out (and not an
+    // earlier wait, such as the initial convergence).
+    match outcome {
+        Ok(r) => panic!("a failover happened without a policy: {:#?}", r.decisions),
+        Err(e) => assert!(
+            e.to_string()
+                .contains("automatic failover to us-west-2: not reached"),
+            "{e}"
+        ),
     }
 }
 
@@ -122,7 +120,8 @@ async fn operator_scenarios_report_the_operators_decisions() {
     let d = &report.decisions[0];
     assert_eq!((d.by.as_str(), d.type_.as_str()), ("operator", "Failover"));
     assert!(d.reason.contains("--allow-data-loss"), "{}", d.reason);
-    assert!(report.final_phase.is_some());
+    // Serving from us-west-2 while us-east-1 is still dark: Degraded, not Converged.
+    assert_eq!(report.final_phase, Some(Phase::Degraded));
 }
 
 // --- Recording the decision: one spec write with its event, on the version the pass read ------

@@ -84,6 +84,8 @@ async fn a_planned_switchover_of_a_routing_control_group_flips_the_controls_and_
     );
     let pass = report.converged_pass_calls.unwrap();
     assert_eq!(pass.mutating, 0, "{pass:?}");
+    // ARCHITECTURE.md: the two controls are read instead of the record, 5 reads instead of 4.
+    assert_eq!(pass.read, 5, "{pass:?}");
 }
 
 /// The figures of docs/benchmarks.md ("Traffic on the data plane"): every outage scenario,
