@@ -18,8 +18,28 @@ use drctl::simulation::fleet::{fleet_once, fleet_steady_paced, run_fleet_outage,
 use drctl::simulation::{run_in_virtual_time, run_scenario, Scenario, ScenarioOptions};
 use drctl_cloud::pacing::PaceLimits;
 
-/// CPU seconds this process has used (user + system), from /proc/self/stat.
+/// CPU seconds this process has used: the sum of its threads' time on a CPU, in
+/// nanoseconds, from /proc/self/task/*/schedstat (/proc/self/stat counts in 10 ms ticks,
+/// too coarse for a 100-group run), with the ticks as a fallback. A thread that exits takes
+/// its time with it: the differences taken here are between marks made on the simulation's
+/// own thread while it runs.
 fn cpu_seconds() -> f64 {
+    let from_schedstat = std::fs::read_dir("/proc/self/task").ok().map(|tasks| {
+        tasks
+            .filter_map(Result::ok)
+            .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+            .filter_map(|line| line.split_whitespace().next()?.parse::<f64>().ok())
+            .sum::<f64>()
+            / 1e9
+    });
+    match from_schedstat {
+        Some(seconds) if seconds > 0.0 => seconds,
+        _ => cpu_seconds_from_ticks(),
+    }
+}
+
+/// CPU seconds (user + system) from /proc/self/stat, in 10 ms ticks.
+fn cpu_seconds_from_ticks() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // The fields after the command name, which is in parentheses and may hold spaces.
     let fields: Vec<&str> = stat
@@ -47,11 +67,103 @@ fn rss_mib() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-/// The largest fleet measured under AWS's rate limits.
-const PACED_UP_TO: usize = 1000;
-
 #[derive(Default, Clone)]
 struct Marks(Vec<(String, Instant, f64)>);
+
+/// One size's figures (see the table's header).
+struct Row {
+    converge_virtual: f64,
+    setup_wall: f64,
+    converge_wall: f64,
+    converge_cpu: f64,
+    steady_cpu: f64,
+    reads_per_group: f64,
+    mutating_per_group: f64,
+    change_to_action: Option<f64>,
+}
+
+/// Converge `n` fresh groups, then one steady period and one change to the last group.
+fn measure(n: usize) -> Result<Row, String> {
+    let marks = Arc::new(Mutex::new(Marks::default()));
+    let recorder = marks.clone();
+    let narrator: drctl::simulation::Narrator = Arc::new(move |_, what: &str| {
+        if let Ok(mut m) = recorder.lock() {
+            m.0.push((what.to_string(), Instant::now(), cpu_seconds()));
+        }
+    });
+    let wall0 = Instant::now();
+    // Every size under AWS's documented limits, paced as in production
+    // (docs/rate-limits.md); `FLEET_UNPACED=1` lifts the controller's pacing to measure its
+    // own cost apart from the limits.
+    let pace = if std::env::var_os("FLEET_UNPACED").is_some() {
+        PaceLimits::none()
+    } else {
+        PaceLimits::default()
+    };
+    let steady =
+        match run_in_virtual_time(
+            move || async move { fleet_steady_paced(n, 1, narrator, pace).await },
+        ) {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) | Err(e) => return Err(e.to_string()),
+        };
+    let marks = marks.lock().map(|m| m.clone()).unwrap_or_default();
+    let at = |name: &str| marks.0.iter().find(|(w, _, _)| w == name).cloned();
+    let (Some(built), Some(conv), Some(s0), Some(s1)) = (
+        at("provisioned"),
+        at("converged"),
+        at("steady-start"),
+        at("steady-end"),
+    ) else {
+        return Err("a phase was not reached".to_string());
+    };
+    let per = |v: u64| v as f64 / n as f64;
+    // From the simulated AWS built to every group Ready: the controller's work, not the
+    // harness's provisioning of the world.
+    Ok(Row {
+        converge_virtual: steady.converge_seconds,
+        setup_wall: (built.1 - wall0).as_secs_f64(),
+        converge_wall: (conv.1 - built.1).as_secs_f64(),
+        converge_cpu: conv.2 - built.2,
+        steady_cpu: s1.2 - s0.2,
+        reads_per_group: per(steady.steady_calls.read),
+        mutating_per_group: per(steady.steady_calls.mutating),
+        change_to_action: steady.change_to_action_seconds,
+    })
+}
+
+/// The median of `runs` convergences of `n` groups: (wall, CPU) seconds.
+fn median_convergence(n: usize, runs: usize) -> Result<(f64, f64), String> {
+    let mut walls = Vec::new();
+    let mut cpus = Vec::new();
+    for _ in 0..runs {
+        let row = measure(n)?;
+        walls.push(row.converge_wall);
+        cpus.push(row.converge_cpu);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    Ok((median(&mut walls), median(&mut cpus)))
+}
+
+/// Linearity, 1,000 against 100 groups, each the median of repeated runs in this process:
+/// one convergence of 100 groups takes a few tens of milliseconds, within this machine's
+/// noise and below /proc's 10 ms CPU tick, so a single run's ratio says little.
+fn ratio_of_medians() {
+    let (Ok((wall_100, cpu_100)), Ok((wall_1000, cpu_1000))) =
+        (median_convergence(100, 21), median_convergence(1000, 5))
+    else {
+        eprintln!("the linearity runs failed");
+        std::process::exit(1);
+    };
+    println!(
+        "converge, 1,000 / 100 groups (medians of 5 and 21 runs): wall {:.2} ({wall_1000:.3} / {wall_100:.3} s), CPU {:.2} ({cpu_1000:.2} / {cpu_100:.2} s) (target <= 12)",
+        wall_1000 / wall_100,
+        cpu_1000 / cpu_100
+    );
+}
 
 fn main() {
     let sizes: Vec<usize> = std::env::var("FLEET_SIZES")
@@ -73,77 +185,27 @@ fn main() {
         "act (vs)",
         "rss MiB"
     );
-    let mut walls = Vec::new();
     for &n in &sizes {
-        let marks = Arc::new(Mutex::new(Marks::default()));
-        let recorder = marks.clone();
-        let narrator: drctl::simulation::Narrator = Arc::new(move |_, what: &str| {
-            if let Ok(mut m) = recorder.lock() {
-                m.0.push((what.to_string(), Instant::now(), cpu_seconds()));
-            }
-        });
-        let wall0 = Instant::now();
-        // Up to 1,000 groups under AWS's documented limits (paced as in production). Above
-        // that the limits, not the controller, bound the fleet: a 30 s resync of 10,000
-        // groups asks RDS for more than its documented rate (docs/rate-limits.md), so the largest
-        // size measures the controller's own cost with pacing lifted, and says so.
-        let pace = if n > PACED_UP_TO {
-            PaceLimits::none()
-        } else {
-            PaceLimits::default()
-        };
-        let result =
-            run_in_virtual_time(
-                move || async move { fleet_steady_paced(n, 1, narrator, pace).await },
-            );
-        let steady = match result {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) | Err(e) => {
-                eprintln!("{n} groups: {e}");
-                std::process::exit(1);
-            }
-        };
-        let marks = marks.lock().map(|m| m.clone()).unwrap_or_default();
-        let at = |name: &str| marks.0.iter().find(|(w, _, _)| w == name).cloned();
-        let (Some(built), Some(conv), Some(s0), Some(s1)) = (
-            at("provisioned"),
-            at("converged"),
-            at("steady-start"),
-            at("steady-end"),
-        ) else {
-            eprintln!("{n} groups: a phase was not reached");
+        let row = measure(n).unwrap_or_else(|e| {
+            eprintln!("{n} groups: {e}");
             std::process::exit(1);
-        };
-        // From the simulated AWS built to every group Ready: the controller's work, not the
-        // harness's provisioning of the world.
-        let wall = (conv.1 - built.1).as_secs_f64();
-        let setup = (built.1 - wall0).as_secs_f64();
-        walls.push((n, wall));
-        let per = |v: u64| v as f64 / n as f64;
+        });
         println!(
-            "{n:>6} {:>10.1} {setup:>9.2} {wall:>9.2} {:>9.2} {:>10.3} {:>10.3} {:>10.3} {:>9} {:>9.0}",
-            steady.converge_seconds,
-            conv.2 - built.2,
-            s1.2 - s0.2,
-            per(steady.steady_calls.read),
-            per(steady.steady_calls.mutating),
-            steady
-                .change_to_action_seconds
+            "{n:>6} {:>10.1} {:>9.2} {:>9.2} {:>9.2} {:>10.3} {:>10.3} {:>10.3} {:>9} {:>9.0}",
+            row.converge_virtual,
+            row.setup_wall,
+            row.converge_wall,
+            row.converge_cpu,
+            row.steady_cpu,
+            row.reads_per_group,
+            row.mutating_per_group,
+            row.change_to_action
                 .map(|s| format!("{s:.2}"))
                 .unwrap_or_else(|| "-".into()),
             rss_mib()
         );
-        if n > PACED_UP_TO {
-            println!("{n:>6} (pacing lifted: the controller's own cost, not AWS's limits)");
-        }
     }
-    let wall_of = |n: usize| walls.iter().find(|(m, _)| *m == n).map(|(_, w)| *w);
-    if let (Some(a), Some(b)) = (wall_of(100), wall_of(1000)) {
-        println!(
-            "wall time to converge, 1,000 / 100 groups: {:.2} (target <= 12)",
-            b / a
-        );
-    }
+    ratio_of_medians();
 
     let once_wall = Instant::now();
     match run_in_virtual_time(|| async { fleet_once(1000, 1).await }) {

@@ -177,11 +177,13 @@ pub async fn observe(
     // An armed automatic-failover policy looks every ARMED_POLL: its light reads may not be
     // older than that, or the count of afterSeconds would start late.
     let armed = spec.auto_failover.as_ref().is_some_and(|p| p.enabled) && !spec.suspended;
-    let light = Freshness::MaxAge(if armed {
-        crate::planner::auto_failover::ARMED_POLL
+    // Other converged groups resync: their light reads may be as old as the rate budget
+    // requires (fleet/coalesce.rs), so a large fleet's steady cost is its listings' pages.
+    let light = if armed {
+        Freshness::MaxAge(crate::planner::auto_failover::ARMED_POLL)
     } else {
-        LIGHT_MAX_AGE
-    });
+        Freshness::Resync(LIGHT_MAX_AGE)
+    };
     let fresh = if req.full { since } else { light };
     let record_fresh = if req.fresh_record { since } else { light };
     let ask_order = ask_order(reads, spec, status);

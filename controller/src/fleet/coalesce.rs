@@ -11,6 +11,14 @@
 //! - Each key remembers which items the fleet asks for (its *interest*). A batch fills the
 //!   calls it has to make anyway with the stalest interesting items, so neighbours (the other
 //!   services of an ECS cluster, say) are refreshed at no extra call.
+//! - A converged group's resync (`Freshness::Resync`) is answered by a *refresh*: one fetch
+//!   of every interesting item of the key (a listing, or full chunks), when that costs fewer
+//!   calls than one per item. Resyncs that miss while a refresh is in flight wait for it
+//!   instead of calling. The age a resync accepts is derived from the rate budget: at least
+//!   `1 / REFRESH_SHARE` times as long as the last refresh took, so refreshes, which are
+//!   paced with every other call, take at most that share of the time. A steady fleet then
+//!   costs its pages, not its groups, and at 10,000 groups its resyncs cannot outgrow the
+//!   account's rate and starve the groups that have work to do.
 //! - An endpoint (service and region) whose call failed retryably is *dark*: its reads fail at
 //!   once, without a call, and every `PROBE_INTERVAL` one call is sent as a probe *beside*
 //!   the passes (nobody waits for it); when it answers, the endpoint is read again. Only the
@@ -37,6 +45,9 @@ pub enum Freshness {
     Since(Instant),
     /// An answer fetched at most this long ago.
     MaxAge(Duration),
+    /// A converged group's resync: at most this old, or as old as the rate budget requires
+    /// (see the module comment), answered by a refresh of the whole key where that is cheaper.
+    Resync(Duration),
 }
 
 impl Freshness {
@@ -45,7 +56,9 @@ impl Freshness {
         match self {
             Freshness::Fresh => None,
             Freshness::Since(t) => Some(t),
-            Freshness::MaxAge(age) => Some(now.checked_sub(age).unwrap_or(now)),
+            Freshness::MaxAge(age) | Freshness::Resync(age) => {
+                Some(now.checked_sub(age).unwrap_or(now))
+            }
         }
     }
 }
@@ -59,6 +72,18 @@ pub const INTEREST_TTL: Duration = Duration::from_secs(900);
 
 /// How often interest is swept of what `INTEREST_TTL` forgets.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The share of the time a key's refreshes may take: a resync accepts answers up to
+/// `1 / REFRESH_SHARE` times as old as the last refresh took. A quarter leaves the rest of
+/// a service's rate to the groups with work to do (first passes, operations), which read
+/// fresh.
+pub const REFRESH_SHARE: f64 = 0.25;
+
+/// The age a resync of `asked` accepts, given how long the key's last refresh took.
+pub fn resync_age(asked: Duration, last_refresh: Option<Duration>) -> Duration {
+    let budgeted = last_refresh.map_or(Duration::ZERO, |took| took.div_f64(REFRESH_SHARE));
+    asked.max(budgeted)
+}
 
 /// One kind of read: what a key is (one call's scope), what one reader asks for, and what it
 /// gets back.
@@ -77,6 +102,13 @@ pub trait ReadKind: Send + Sync + 'static {
     /// How many items one call answers, for kinds that `pad` their calls with interest
     /// (None: a listing, which answers every item, so all interest is offered).
     const PER_CALL: Option<usize> = None;
+
+    /// About how many calls one fetch of `interest` items of `key` makes (a refresh pays
+    /// only when this is fewer than one call per item). Listings override it with the pages
+    /// they took last time.
+    fn refresh_calls(&self, _key: &Self::Key, interest: usize) -> usize {
+        interest.div_ceil(Self::PER_CALL.unwrap_or(1).max(1))
+    }
 
     /// `asked` padded with `interest` up to what the calls `asked` needs can carry.
     fn padded(asked: Vec<Self::Item>, interest: &[Self::Item]) -> Vec<Self::Item> {
@@ -119,8 +151,18 @@ type Waiter<R> = (
     oneshot::Sender<CloudResult<<R as ReadKind>::Out>>,
 );
 
+/// A refresh of every interesting item of a key, in flight: the items it fetches, and the
+/// resyncs waiting for it.
+struct Refresh<R: ReadKind> {
+    items: BTreeSet<R::Item>,
+    waiting: Vec<Waiter<R>>,
+}
+
 struct Slot<R: ReadKind> {
     waiting: Vec<Waiter<R>>,
+    refresh: Option<Refresh<R>>,
+    /// How long the last refresh took, from its first call to its answer.
+    last_refresh: Option<Duration>,
     /// A batch is lingering for more readers (not sent yet).
     lingering: bool,
     /// Item -> when a reader last asked for it.
@@ -183,6 +225,8 @@ impl<R: ReadKind> Default for Slot<R> {
     fn default() -> Self {
         Slot {
             waiting: Vec::new(),
+            refresh: None,
+            last_refresh: None,
             lingering: false,
             interest: BTreeMap::new(),
             answers: BTreeMap::new(),
@@ -274,6 +318,25 @@ pub struct Context {
     pub pacer: Arc<Pacer>,
 }
 
+/// Send each waiter its item's answer, or the fetch's error.
+fn answer<R: ReadKind>(waiting: Vec<Waiter<R>>, result: &CloudResult<BTreeMap<R::Item, R::Out>>) {
+    for (item, tx) in waiting {
+        let out = match result {
+            Ok(answers) => answers.get(&item).cloned().ok_or_else(|| {
+                CloudError::new(
+                    ErrorCategory::Terminal,
+                    R::SERVICE,
+                    R::OPERATION,
+                    "NotCovered",
+                    "the shared read did not answer this item (a bug)",
+                )
+            }),
+            Err(e) => Err(e.clone()),
+        };
+        let _ = tx.send(out);
+    }
+}
+
 pub struct Coalescer<R: ReadKind> {
     kind: R,
     slots: Mutex<BTreeMap<R::Key, Slot<R>>>,
@@ -304,6 +367,10 @@ impl<R: ReadKind> Coalescer<R> {
             let mut slots = self.lock();
             let slot = slots.entry(key.clone()).or_default();
             slot.note_interest(&item, now);
+            let freshness = match freshness {
+                Freshness::Resync(age) => Freshness::Resync(resync_age(age, slot.last_refresh)),
+                other => other,
+            };
             if let (Some(floor), Some((sent, out))) =
                 (freshness.floor(now), slot.answers.get(&item))
             {
@@ -321,11 +388,8 @@ impl<R: ReadKind> Coalescer<R> {
                 return Err(err);
             }
             let (tx, rx) = oneshot::channel();
-            slot.waiting.push((item, tx));
-            if !slot.lingering {
-                slot.lingering = true;
-                tokio::spawn(self.clone().flush(ctx.clone(), key));
-            }
+            let resync = matches!(freshness, Freshness::Resync(_));
+            self.enqueue(ctx, key, slot, (item, tx), resync);
             rx
         };
         rx.await.unwrap_or_else(|_| {
@@ -337,6 +401,74 @@ impl<R: ReadKind> Coalescer<R> {
                 "the shared read was cancelled before it answered",
             ))
         })
+    }
+
+    /// Queue a reader: a resync joins the key's refresh (in flight, or started now when a
+    /// refresh costs fewer calls than one per interesting item); anything else joins the
+    /// lingering batch.
+    fn enqueue(
+        self: &Arc<Self>,
+        ctx: &Arc<Context>,
+        key: R::Key,
+        slot: &mut Slot<R>,
+        waiter: Waiter<R>,
+        resync: bool,
+    ) {
+        if resync {
+            match slot.refresh.as_mut() {
+                Some(refresh) if refresh.items.contains(&waiter.0) => {
+                    refresh.waiting.push(waiter);
+                    return;
+                }
+                Some(_) => {}
+                None if self.kind.refresh_calls(&key, slot.interest.len())
+                    < slot.interest.len() =>
+                {
+                    slot.refresh = Some(Refresh {
+                        items: slot.interest.keys().cloned().collect(),
+                        waiting: vec![waiter],
+                    });
+                    tokio::spawn(self.clone().refresh(ctx.clone(), key));
+                    return;
+                }
+                None => {}
+            }
+        }
+        slot.waiting.push(waiter);
+        if !slot.lingering {
+            slot.lingering = true;
+            tokio::spawn(self.clone().flush(ctx.clone(), key));
+        }
+    }
+
+    /// One fetch of every item the key's refresh holds, answering the resyncs that wait
+    /// for it; how long it took sets the age the next resyncs accept.
+    async fn refresh(self: Arc<Self>, ctx: Arc<Context>, key: R::Key) {
+        ctx.pacer.ready(R::SERVICE, R::region(&key)).await;
+        let items: Vec<R::Item> = self
+            .lock()
+            .get(&key)
+            .and_then(|slot| slot.refresh.as_ref())
+            .map(|refresh| refresh.items.iter().cloned().collect())
+            .unwrap_or_default();
+        let sent = Instant::now();
+        let result = self.kind.fetch(&ctx.cloud, &key, items, Vec::new()).await;
+        ctx.darkness.record(R::SERVICE, R::region(&key), &result);
+        let result = result.map(|answers| answers.into_iter().collect::<BTreeMap<_, _>>());
+        let waiting = {
+            let mut slots = self.lock();
+            let Some(slot) = slots.get_mut(&key) else {
+                return;
+            };
+            slot.last_refresh = Some(sent.elapsed());
+            if let Ok(answers) = &result {
+                for (item, out) in answers {
+                    slot.store_answer(item.clone(), sent, out.clone());
+                }
+            }
+            slot.refresh.take().map(|r| r.waiting).unwrap_or_default()
+        };
+        answer::<R>(waiting, &result);
     }
 
     async fn flush(self: Arc<Self>, ctx: Arc<Context>, key: R::Key) {
@@ -356,28 +488,10 @@ impl<R: ReadKind> Coalescer<R> {
         let sent = Instant::now();
         let result = self.kind.fetch(&ctx.cloud, &key, asked, interest).await;
         ctx.darkness.record(R::SERVICE, R::region(&key), &result);
-        match result {
-            Ok(answers) => {
-                let answers: BTreeMap<R::Item, R::Out> = answers.into_iter().collect();
-                for (item, tx) in waiting {
-                    let out = answers.get(&item).cloned().ok_or_else(|| {
-                        CloudError::new(
-                            ErrorCategory::Terminal,
-                            R::SERVICE,
-                            R::OPERATION,
-                            "NotCovered",
-                            "the shared read did not answer this item (a bug)",
-                        )
-                    });
-                    let _ = tx.send(out);
-                }
-                self.remember(&key, sent, answers);
-            }
-            Err(e) => {
-                for (_, tx) in waiting {
-                    let _ = tx.send(Err(e.clone()));
-                }
-            }
+        let result = result.map(|answers| answers.into_iter().collect::<BTreeMap<_, _>>());
+        answer::<R>(waiting, &result);
+        if let Ok(answers) = result {
+            self.remember(&key, sent, answers);
         }
     }
 
@@ -437,6 +551,8 @@ mod tests {
     struct Tens {
         calls: Arc<AtomicUsize>,
         fail: Arc<Mutex<Option<CloudError>>>,
+        /// How long one fetch takes.
+        takes: Arc<Mutex<Duration>>,
     }
 
     #[async_trait]
@@ -462,7 +578,8 @@ mod tests {
             let items = Self::padded(asked, &interest);
             self.calls
                 .fetch_add(items.len().div_ceil(3), Ordering::SeqCst);
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            let takes = *self.takes.lock().unwrap();
+            tokio::time::sleep(takes).await;
             if let Some(e) = self.fail.lock().unwrap().clone() {
                 return Err(e);
             }
@@ -475,12 +592,14 @@ mod tests {
         co: Arc<Coalescer<Tens>>,
         calls: Arc<AtomicUsize>,
         fail: Arc<Mutex<Option<CloudError>>>,
+        takes: Arc<Mutex<Duration>>,
     }
 
     fn fixture() -> Fixture {
         let world = drctl_sim::SimWorld::new(drctl_sim::SimConfig::new(1));
         let calls = Arc::new(AtomicUsize::new(0));
         let fail = Arc::new(Mutex::new(None));
+        let takes = Arc::new(Mutex::new(Duration::from_millis(100)));
         Fixture {
             ctx: Arc::new(Context {
                 cloud: world.cloud("test"),
@@ -491,9 +610,11 @@ mod tests {
             co: Coalescer::new(Tens {
                 calls: calls.clone(),
                 fail: fail.clone(),
+                takes: takes.clone(),
             }),
             calls,
             fail,
+            takes,
         }
     }
 
@@ -617,6 +738,84 @@ mod tests {
         read_all(&f, &[1], Freshness::Fresh).await;
         *f.fail.lock().unwrap() = None;
         assert_eq!(read_all(&f, &[1], Freshness::Fresh).await[0], Ok(10));
+    }
+
+    const ITEMS: [u32; 6] = [1, 2, 3, 4, 5, 6];
+
+    #[tokio::test(start_paused = true)]
+    async fn resyncs_of_a_key_share_one_refresh_of_all_its_interest() {
+        let f = fixture();
+        read_all(&f, &ITEMS, Freshness::Fresh).await;
+        assert_eq!(f.calls.load(Ordering::SeqCst), 2, "six items, three a call");
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        // Each resync on its own, a little apart: the first starts the refresh of all six,
+        // the others find it in flight and wait for it.
+        let (co, ctx) = (f.co.clone(), f.ctx.clone());
+        let first = tokio::spawn(async move {
+            co.get(
+                &ctx,
+                "us-east-1".into(),
+                1,
+                Freshness::Resync(Duration::from_secs(5)),
+            )
+            .await
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let rest = read_all(
+            &f,
+            &[2, 3, 4, 5, 6],
+            Freshness::Resync(Duration::from_secs(5)),
+        )
+        .await;
+        assert_eq!(first.await.unwrap(), Ok(10));
+        assert_eq!(
+            rest.into_iter().map(Result::unwrap).collect::<Vec<_>>(),
+            [20, 30, 40, 50, 60]
+        );
+        assert_eq!(
+            f.calls.load(Ordering::SeqCst),
+            4,
+            "one refresh (two calls) for six resyncs, not a batch each"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_resync_accepts_answers_as_old_as_the_refresh_budget_requires() {
+        let f = fixture();
+        read_all(&f, &ITEMS, Freshness::Fresh).await;
+        // A refresh that takes 4 s (paced behind other calls, say) may use a quarter of the
+        // time: its answers then serve resyncs for 16 s, not the 5 s they ask for.
+        *f.takes.lock().unwrap() = Duration::from_secs(4);
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        let resync = Freshness::Resync(Duration::from_secs(5));
+        read_all(&f, &[1], resync).await;
+        assert_eq!(f.calls.load(Ordering::SeqCst), 4, "the refresh");
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        read_all(&f, &ITEMS, resync).await;
+        assert_eq!(
+            f.calls.load(Ordering::SeqCst),
+            4,
+            "14 s old and within budget"
+        );
+        read_all(&f, &[1], Freshness::MaxAge(Duration::from_secs(5))).await;
+        assert_eq!(
+            f.calls.load(Ordering::SeqCst),
+            5,
+            "a read with a strict age is not stretched"
+        );
+        // That call (sent at 20 s) carried items 2 and 3 too; item 6 is from the refresh at
+        // 6 s, and at 27 s past its 16 s.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        read_all(&f, &[6], resync).await;
+        assert_eq!(f.calls.load(Ordering::SeqCst), 7, "21 s old: refreshed");
+    }
+
+    #[test]
+    fn the_resync_age_is_what_was_asked_or_four_times_the_last_refresh() {
+        let s = Duration::from_secs;
+        assert_eq!(resync_age(s(5), None), s(5));
+        assert_eq!(resync_age(s(5), Some(s(1))), s(5));
+        assert_eq!(resync_age(s(5), Some(s(10))), s(40));
     }
 
     #[test]

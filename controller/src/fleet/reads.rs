@@ -209,6 +209,15 @@ impl ListingSizes {
             .unwrap_or(1)
     }
 
+    /// The listing was refused (a policy written per group grants only filtered reads): a
+    /// refresh is then never cheaper than asking one by one.
+    fn refused(&self, key: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_string(), usize::MAX);
+    }
+
     fn remember(&self, key: &str, items: usize, per_page: usize) {
         self.0
             .lock()
@@ -248,6 +257,10 @@ impl ReadKind for Globals {
         key
     }
 
+    fn refresh_calls(&self, region: &String, _interest: usize) -> usize {
+        self.sizes.pages(region)
+    }
+
     async fn fetch(
         &self,
         cloud: &Cloud,
@@ -263,6 +276,7 @@ impl ReadKind for Globals {
             // A policy written per group grants DescribeGlobalClusters on that group's
             // global cluster only: ask one by one.
             Err(e) if !e.is_retryable() => {
+                self.sizes.refused(region);
                 return globals_one_by_one(cloud, region, asked).await;
             }
             Err(e) => return Err(e),
@@ -300,6 +314,10 @@ impl ReadKind for Records {
     /// Route 53's control plane is one endpoint, whatever the zone.
     fn region(_zone: &String) -> &str {
         ""
+    }
+
+    fn refresh_calls(&self, zone: &String, _interest: usize) -> usize {
+        self.sizes.pages(zone)
     }
 
     async fn fetch(

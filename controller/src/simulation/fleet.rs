@@ -186,14 +186,52 @@ impl FleetRun {
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(SimulationError::Timeout(format!(
-                    "{what}: {} of {total} groups within {} s of virtual time",
+                    "{what}: {} of {total} groups within {} s of virtual time; the others: {}",
                     total - left.len(),
-                    limit.as_secs()
+                    limit.as_secs(),
+                    self.why_not(&left).await?
                 )));
             }
             pending = Some(left);
             tokio::time::sleep(poll).await;
         }
+    }
+
+    /// The groups `left` counted by phase and by the reason of their first condition that
+    /// is not True, most common first (what a timeout reports).
+    async fn why_not(&self, left: &[String]) -> Result<String, SimulationError> {
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for name in left {
+            let status = self.store.get(name).await?.and_then(|d| d.status);
+            let why = match &status {
+                None => "no status".to_string(),
+                Some(s) => {
+                    let blocking = s
+                        .conditions
+                        .iter()
+                        .find(|c| c.status != drctl_schema::ConditionStatus::True);
+                    match blocking {
+                        Some(c) => format!(
+                            "{} {} {}: {}",
+                            s.phase.as_str(),
+                            c.type_,
+                            c.reason,
+                            c.message
+                        ),
+                        None => s.phase.as_str().to_string(),
+                    }
+                }
+            };
+            *counts.entry(why).or_default() += 1;
+        }
+        let mut ranked: Vec<(String, usize)> = counts.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1));
+        Ok(ranked
+            .into_iter()
+            .take(3)
+            .map(|(why, n)| format!("{n} {why}"))
+            .collect::<Vec<_>>()
+            .join("; "))
     }
 
     /// What `drctl failover -l fleet=outage --to REGION --allow-data-loss` does: one
