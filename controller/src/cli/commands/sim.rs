@@ -6,9 +6,11 @@ use drctl_schema::FailoverGroup;
 
 use super::common::{duration, open_store, store_error, table};
 use super::input::read_all;
+use super::report::{check_html_target, write_page};
 use crate::cli::args::{Baseline, SimArgs};
 use crate::cli::exit::{CliError, CliResult, ExitStatus};
 use crate::drill::campaign::CampaignReport;
+use crate::report::{from_run, Page};
 use crate::simulation::fleet::{run_fleet_outage, FleetOptions, FleetReport, FLEET_OUTAGE};
 use crate::simulation::{
     example_group, run_in_virtual_time, run_scenario, Scenario, ScenarioOptions, ScenarioReport,
@@ -210,12 +212,21 @@ fn render_campaign(report: &CampaignReport) -> String {
 }
 
 pub async fn run(store_url: &str, args: SimArgs) -> CliResult<ExitStatus> {
+    if let Some(file) = &args.html {
+        check_html_target(file)?;
+    }
     let group = rehearsed_group(store_url, &args).await?;
     if let Some(runs) = args.campaign {
         return run_campaign(group, &args, runs).await;
     }
     let scenario_name = args.scenario.clone().unwrap_or_default();
     if scenario_name == FLEET_OUTAGE {
+        if args.html.is_some() {
+            return Err(CliError::invalid(anyhow::anyhow!(
+                "--html: the page is of one group's operations; --scenario fleet-outage \
+                 rehearses a fleet"
+            )));
+        }
         if group.is_some() {
             return Err(CliError::invalid(anyhow::anyhow!(
                 "--scenario fleet-outage builds its own fleet of groups (--groups N); \
@@ -250,6 +261,9 @@ pub async fn run(store_url: &str, args: SimArgs) -> CliResult<ExitStatus> {
     })
     .await?;
     print_report(&report, args.json, render)?;
+    if let Some(file) = &args.html {
+        write_page(file, &page(&report))?;
+    }
     if report.invariant_violations.is_empty()
         && report
             .baseline
@@ -260,6 +274,70 @@ pub async fn run(store_url: &str, args: SimArgs) -> CliResult<ExitStatus> {
         Ok(ExitStatus::Success)
     } else {
         Ok(ExitStatus::Failure)
+    }
+}
+
+/// The run's page: its figures, then each operation drctl ran (the sequential baseline ran
+/// none: it is the runbook, without drctl).
+fn page(report: &ScenarioReport) -> Page {
+    let mut summary = vec![
+        (
+            "RTO (incident -> serving)".to_string(),
+            secs(report.rto_seconds),
+        ),
+        (
+            "recovery (decision -> serving)".to_string(),
+            secs(report.recovery_seconds),
+        ),
+        ("RPO recorded".to_string(), rpo_text(report.rpo_seconds)),
+        (
+            "writes lost (measured)".to_string(),
+            report.lost_writes.to_string(),
+        ),
+    ];
+    if let Some(j) = &report.objectives {
+        summary.push(("objectives".to_string(), j.summary()));
+    }
+    summary.push((
+        "invariants".to_string(),
+        invariants_text(&report.invariant_violations),
+    ));
+    let operations = report
+        .record
+        .as_ref()
+        .map(|record| {
+            from_run(
+                &report.group,
+                report.objectives.as_ref().map(|j| j.objectives),
+                record,
+                &report.decisions,
+            )
+        })
+        .unwrap_or_default();
+    Page {
+        title: format!(
+            "scenario {} on failovergroup/{} (seed {})",
+            report.scenario.name(),
+            report.group,
+            report.seed
+        ),
+        summary,
+        operations,
+    }
+}
+
+/// An RPO figure for a person: `0.50 s`, or `-` when none was produced.
+pub(super) fn rpo_text(v: Option<f64>) -> String {
+    v.map(|v| format!("{v:.2} s"))
+        .unwrap_or_else(|| "-".to_string())
+}
+
+/// The §5 checker's verdict in one line.
+pub(super) fn invariants_text(violations: &[String]) -> String {
+    if violations.is_empty() {
+        "no violation (docs/design-contract.md §5)".to_string()
+    } else {
+        format!("VIOLATED: {}", violations.join("; "))
     }
 }
 
