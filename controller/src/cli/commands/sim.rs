@@ -35,7 +35,7 @@ where
 pub(super) fn print_report<R: serde::Serialize>(
     report: &R,
     json: bool,
-    render: fn(&R) -> String,
+    render: impl Fn(&R) -> String,
 ) -> CliResult<()> {
     if json {
         let text = serde_json::to_string_pretty(report)
@@ -169,7 +169,8 @@ async fn run_campaign(
             move || async move { crate::drill::campaign::run_campaign(&group, runs, seed).await },
         )
         .await?;
-    print_report(&report, args.json, render_campaign)?;
+    let rehearsed = rehearsed_flags(args);
+    print_report(&report, args.json, |r| render_campaign(r, &rehearsed))?;
     Ok(if report.failures.is_empty() {
         ExitStatus::Success
     } else {
@@ -177,7 +178,32 @@ async fn run_campaign(
     })
 }
 
-fn render_campaign(report: &CampaignReport) -> String {
+/// The flags that name the campaign's group (` -f FILE`, ` --group NAME`, or nothing for
+/// the shipped example), for the replay command of a failure.
+fn rehearsed_flags(args: &SimArgs) -> String {
+    match (&args.file, &args.group) {
+        (Some(file), _) => format!(" -f {}", shell_word(file)),
+        (None, Some(name)) => format!(" --group {}", shell_word(name)),
+        (None, None) => String::new(),
+    }
+}
+
+/// `word` as one shell word: as it is when it is plain, else single-quoted.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+=:,@".contains(&b));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// The campaign for a person; `rehearsed` are the flags that name its group (replayed with
+/// each failure's seed).
+fn render_campaign(report: &CampaignReport, rehearsed: &str) -> String {
     let ops: Vec<String> = report
         .operations
         .iter()
@@ -196,7 +222,7 @@ fn render_campaign(report: &CampaignReport) -> String {
     }
     for f in &report.failures {
         out.push_str(&format!(
-            "\nFAILED seed {} (replay: drctl sim --campaign 1 --seed {}), shrunk from {} to {} faults:\n",
+            "\nFAILED seed {} (replay: drctl sim --campaign 1 --seed {}{rehearsed}), shrunk from {} to {} faults:\n",
             f.seed,
             f.seed,
             f.faults_drawn,
@@ -458,4 +484,59 @@ pub fn render(report: &ScenarioReport) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drill::campaign::{CampaignFailure, CampaignOperation, Schedule};
+    use clap::Parser;
+
+    fn failed_campaign() -> CampaignReport {
+        CampaignReport {
+            seed: 40,
+            runs: 3,
+            failures: vec![CampaignFailure {
+                seed: 41,
+                schedule: Schedule {
+                    operation: CampaignOperation::Switchover,
+                    faults: Vec::new(),
+                    actions: Vec::new(),
+                    writer: "us-west-2".into(),
+                },
+                violations: vec!["invariant 4".into()],
+                faults_drawn: 2,
+            }],
+            operations: Default::default(),
+            faults: 2,
+            timings: "compressed".into(),
+        }
+    }
+
+    fn args(line: &[&str]) -> SimArgs {
+        let mut all = vec!["drctl", "sim", "--campaign", "3"];
+        all.extend_from_slice(line);
+        match crate::cli::Cli::parse_from(all).command {
+            crate::cli::args::Command::Sim(args) => args,
+            other => panic!("not sim: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_campaign_failures_replay_names_the_group_it_rehearsed() {
+        let report = failed_campaign();
+        let from_file = render_campaign(
+            &report,
+            &rehearsed_flags(&args(&["-f", "groups/shop.yaml"])),
+        );
+        assert!(
+            from_file.contains("(replay: drctl sim --campaign 1 --seed 41 -f groups/shop.yaml)"),
+            "{from_file}"
+        );
+        let stored = render_campaign(&report, &rehearsed_flags(&args(&["--group", "shop"])));
+        assert!(stored.contains("--seed 41 --group shop)"), "{stored}");
+        let example = render_campaign(&report, &rehearsed_flags(&args(&[])));
+        assert!(example.contains("--seed 41)"), "{example}");
+        assert_eq!(shell_word("my group's.yaml"), r"'my group'\''s.yaml'");
+    }
 }
