@@ -352,3 +352,47 @@ fn html_into_a_missing_directory_is_refused_before_anything_runs() {
     let campaign = env.run(&["sim", "--campaign", "1", "--html", "x.html"]);
     assert_eq!(campaign.code, 2, "{campaign}");
 }
+
+/// The same report from a DynamoDB store (moto on loopback): status and journal are read
+/// through the store, whichever it is.
+#[test]
+fn report_reads_a_dynamodb_store_as_it_reads_a_file_store() {
+    let moto = drctl_e2e::moto::MotoServer::start().unwrap();
+    let drctl = drctl_e2e::bin::Drctl::new("dynamodb://drctl-report")
+        .unwrap()
+        .envs(moto.env());
+    let dir = tempfile::tempdir().unwrap();
+    let group = dir.path().join("group.yaml");
+    std::fs::write(&group, EXAMPLE).unwrap();
+    for args in [
+        vec!["init"],
+        vec!["apply", "-f", group.to_str().unwrap()],
+        vec!["controller", "--cloud", "sim", "--once"],
+        vec!["failover", "myapp-prod", "--to", "us-west-2"],
+        vec![
+            "controller",
+            "--cloud",
+            "sim",
+            "--until-converged",
+            "--timeout",
+            "900",
+        ],
+    ] {
+        let run = drctl.run(&args);
+        assert_eq!(run.code, 0, "drctl {args:?}: {run}\n{}", moto.log_tail(20));
+    }
+    let run = drctl.run(&["report", "myapp-prod", "-o", "json"]);
+    assert_eq!(run.code, 0, "{run}");
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["operation_type"], "Switchover", "{report:#}");
+    assert!(
+        report["mutations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["api_operation"] == "SwitchoverGlobalCluster"),
+        "{report:#}"
+    );
+    let unknown = drctl.run(&["report", "nope", "-o", "md"]);
+    assert_eq!(unknown.code, 1, "{unknown}");
+}
