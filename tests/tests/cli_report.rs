@@ -396,3 +396,47 @@ fn report_reads_a_dynamodb_store_as_it_reads_a_file_store() {
     let unknown = drctl.run(&["report", "nope", "-o", "md"]);
     assert_eq!(unknown.code, 1, "{unknown}");
 }
+
+/// After a second operation the status holds only that one; the first is rebuilt from the
+/// journal, with the steps and times it had.
+#[test]
+fn an_earlier_operation_is_reported_from_the_journal_after_a_later_one() {
+    let env = switched_over();
+    let first = env.json(&["report", "myapp-prod", "-o", "json"]);
+    assert_eq!(first["source"], "status");
+    env.ok(&["failover", "myapp-prod", "--to", "us-east-1"]);
+    env.ok(&[
+        "controller",
+        "--cloud",
+        "sim",
+        "--until-converged",
+        "--timeout",
+        "900",
+    ]);
+    let id = first["operation_id"].as_str().unwrap();
+    let latest = env.json(&["report", "myapp-prod", "-o", "json"]);
+    assert_ne!(latest["operation_id"], id, "a second operation ran");
+    let again = env.json(&["report", "myapp-prod", "--operation", id, "-o", "json"]);
+    assert_eq!(again["source"], "journal", "{again:#}");
+    for field in [
+        "operation_type",
+        "from",
+        "to",
+        "state",
+        "started_at",
+        "finished_at",
+    ] {
+        assert_eq!(again[field], first[field], "{field}");
+    }
+    let times = |r: &serde_json::Value| -> Vec<(serde_json::Value, serde_json::Value)> {
+        r["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["name"].clone(), s["end_seconds"].clone()))
+            .collect()
+    };
+    assert_eq!(times(&again), times(&first));
+    assert_eq!(again["rto_seconds"], first["rto_seconds"]);
+    assert_eq!(again["mutations"], first["mutations"]);
+}

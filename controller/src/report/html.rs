@@ -96,6 +96,12 @@ fn render_operation(r: &OperationReport) -> String {
             _ => "not finished".to_string(),
         }
     );
+    if r.source == super::RecordSource::Journal {
+        out.push_str(
+            "<p class=\"source\">This operation was rebuilt from the journal: the status no \
+             longer holds it (no notes; its RPO as the journal rounds it, to 0.1 s).</p>\n",
+        );
+    }
     out.push_str(&figures(r));
     out.push_str("<h3>Steps</h3>\n");
     out.push_str(&timeline(&r.steps));

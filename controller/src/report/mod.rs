@@ -3,12 +3,14 @@
 //!
 //! - `model`: the [`OperationReport`] value, built purely from an operation, the group's
 //!   journal and the objectives; its serde form is `drctl report -o json`.
+//! - `journal`: an operation the status no longer holds, rebuilt from the journal.
 //! - `run`: a rehearsal's operations (sim, drill) mapped into the same value.
 //! - `html`, `markdown`: the renderers. HTML is one self-contained page: inline CSS, an
 //!   inline SVG timeline, no scripts, nothing loaded from elsewhere; every string that came
 //!   from a user or the cloud goes through [`html::escape`].
 
 pub mod html;
+pub mod journal;
 pub mod markdown;
 pub mod model;
 pub mod run;
@@ -18,7 +20,7 @@ mod tests;
 
 pub use model::{
     DecidedBy, DecisionReport, MutationOutcome, MutationReport, ObjectiveVerdict, OperationReport,
-    ReportError, ReportInput, StepReport, Verdict,
+    RecordSource, ReportError, ReportInput, StepReport, Verdict,
 };
 pub use run::{from_run, RunRecord};
 

@@ -50,6 +50,16 @@ pub struct OperationReport {
     pub decisions: Vec<DecisionReport>,
     /// Facts the operation carried (snapshot ids, change ids, who allowed data loss).
     pub notes: BTreeMap<String, String>,
+    /// Where the operation's record came from: `status`, or `journal` for an operation the
+    /// status no longer holds (rebuilt from its events: no notes, RPO rounded to 0.1 s).
+    pub source: RecordSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordSource {
+    Status,
+    Journal,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -160,11 +170,10 @@ pub enum ReportError {
         known: Vec<String>,
     },
     #[error(
-        "failovergroup/{group}: operation {id} is in the journal but no longer in the status \
-         (only the current and the last operation are kept); reporting an older operation \
-         is not supported yet"
+        "failovergroup/{group}: operation {id} is no longer in the status, and the journal \
+         does not hold its start (OperationStarted): it cannot be rebuilt"
     )]
-    OnlyInJournal { group: String, id: String },
+    StartNotJournaled { group: String, id: String },
 }
 
 /// What one report is built from.
@@ -183,7 +192,8 @@ pub struct ReportInput<'a> {
 
 impl OperationReport {
     /// The report of `operation_id` (default: the running operation, else the last one) of
-    /// a stored group, from its status and journal.
+    /// a stored group, from its status and journal. An operation the status no longer holds
+    /// is rebuilt from the journal (`report::journal`).
     pub fn from_status(
         doc: &FailoverGroup,
         journal: &[Event],
@@ -197,37 +207,43 @@ impl OperationReport {
             .flatten()
             .flatten()
             .collect();
-        let operation = match operation_id {
-            None => known.first().copied().ok_or(ReportError::NoOperation {
-                group: group.to_string(),
-            })?,
-            Some(id) => match known.iter().find(|op| op.id == id) {
-                Some(op) => op,
-                None if journal
-                    .iter()
-                    .any(|e| e.operation_id.as_deref() == Some(id)) =>
-                {
-                    return Err(ReportError::OnlyInJournal {
-                        group: group.to_string(),
-                        id: id.to_string(),
-                    })
-                }
-                None => {
-                    return Err(ReportError::UnknownOperation {
-                        group: group.to_string(),
-                        id: id.to_string(),
-                        known: known.iter().map(|op| op.id.clone()).collect(),
-                    })
-                }
-            },
-        };
-        Ok(OperationReport::build(ReportInput {
+        let input = |operation| ReportInput {
             group,
             operation,
             journal,
             recorded: status.and_then(|s| s.objectives.as_ref()),
             objectives: doc.spec.objectives,
-        }))
+        };
+        let Some(id) = operation_id else {
+            return match known.first() {
+                Some(op) => Ok(OperationReport::build(input(op))),
+                None => Err(ReportError::NoOperation {
+                    group: group.to_string(),
+                }),
+            };
+        };
+        if let Some(op) = known.iter().find(|op| op.id == id) {
+            return Ok(OperationReport::build(input(op)));
+        }
+        if !journal
+            .iter()
+            .any(|e| e.operation_id.as_deref() == Some(id))
+        {
+            return Err(ReportError::UnknownOperation {
+                group: group.to_string(),
+                id: id.to_string(),
+                known: known.iter().map(|op| op.id.clone()).collect(),
+            });
+        }
+        let rebuilt = super::journal::operation_from_journal(journal, id).ok_or_else(|| {
+            ReportError::StartNotJournaled {
+                group: group.to_string(),
+                id: id.to_string(),
+            }
+        })?;
+        let mut report = OperationReport::build(input(&rebuilt));
+        report.source = RecordSource::Journal;
+        Ok(report)
     }
 
     /// The report of one operation.
@@ -270,6 +286,7 @@ impl OperationReport {
             mutations: journal.iter().filter_map(|e| mutation(op, e)).collect(),
             decisions: journal.iter().filter_map(|e| decision(op, e)).collect(),
             notes: op.notes.clone(),
+            source: RecordSource::Status,
         }
     }
 }

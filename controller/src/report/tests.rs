@@ -354,7 +354,10 @@ fn from_status_refuses_an_unknown_operation_or_a_group_without_one() {
         "names the known ones: {err}"
     );
     let err = OperationReport::from_status(&doc, &journal(), Some("op-0-g1")).unwrap_err();
-    assert!(matches!(err, ReportError::OnlyInJournal { .. }), "{err}");
+    assert!(
+        matches!(err, ReportError::StartNotJournaled { .. }),
+        "{err}"
+    );
     let err = OperationReport::from_status(&group(None), &[], None).unwrap_err();
     assert_eq!(
         err,
@@ -509,4 +512,70 @@ fn a_run_adds_the_scripted_operators_decisions_to_the_operation_they_caused() {
         "the policy's come from the journal, not twice"
     );
     assert_eq!(reports[1].rpo_seconds, Some(0.0));
+}
+
+/// The events the planner journals for `op` (reconcile.rs journals them with its id).
+fn journal_of(op: &Operation) -> Vec<Event> {
+    let mut events = vec![ours(
+        event(
+            0.0,
+            "controller/r1",
+            "OperationStarted",
+            "Failover us-east-1 -> us-west-2 (op-1-g2) for generation 2",
+        ),
+        None,
+        serde_json::json!(null),
+    )];
+    let mut steps: Vec<&StepRecord> = op.steps.iter().collect();
+    steps.reverse();
+    for s in steps {
+        let secs = |t: Option<Timestamp>| t.unwrap().seconds_since(at(0.0));
+        let mut started = event(secs(s.started_at), "controller/r1", "StepStarted", "");
+        started.message = format!("{}: running", s.name);
+        let mut done = event(secs(s.finished_at), "controller/r1", "StepSucceeded", "");
+        done.message = format!("{}: {} done", s.name, s.name);
+        for e in [started, done] {
+            events.push(ours(e, Some(s.name.as_str()), serde_json::json!(null)));
+        }
+    }
+    events.push(ours(
+        event(
+            155.0,
+            "controller/r1",
+            "OperationSucceeded",
+            "Failover us-east-1 -> us-west-2 finished in 155 s, RPO 2.0 s",
+        ),
+        None,
+        serde_json::json!(null),
+    ));
+    events
+}
+
+#[test]
+fn an_operation_the_status_no_longer_holds_is_rebuilt_from_its_journal() {
+    // The steps of a Failover's plan, in a journal that names them in another order.
+    let mut op = failover(Some(2.0));
+    op.steps
+        .retain(|s| !matches!(s.name, StepName::Preflight | StepName::ScaleDownSource));
+    op.finished_at = Some(at(155.0));
+    let mut later = failover(None);
+    later.id = "op-9-g3".into();
+    let doc = group(Some(status_with(None, Some(later))));
+    let mut events = journal_of(&op);
+    events.extend(journal());
+    let rebuilt = OperationReport::from_status(&doc, &events, Some("op-1-g2")).unwrap();
+    let from_status = build(&op, &events, doc.spec.objectives);
+    assert_eq!(rebuilt.source, RecordSource::Journal);
+    assert_eq!(rebuilt.steps, from_status.steps);
+    assert_eq!(rebuilt.critical_path, from_status.critical_path);
+    assert_eq!(rebuilt.rto_seconds, Some(155.0));
+    assert_eq!(rebuilt.rpo_seconds, Some(2.0));
+    assert_eq!(rebuilt.state, "Succeeded");
+    assert_eq!(rebuilt.mutations, from_status.mutations);
+    assert_eq!(rebuilt.decisions, from_status.decisions);
+    let page = render_page(&Page::single(rebuilt));
+    assert!(
+        page.contains("rebuilt from the journal"),
+        "the page says so"
+    );
 }
