@@ -613,7 +613,7 @@ impl Drilling {
 
     fn report(&self, plan: &DrillPlan, end: Option<&FailoverGroup>) -> DrillReport {
         let incident = incident_at(plan);
-        let (rto, rpo) = self.figures(incident);
+        let (rto, rpo) = figures(self.t0, &self.operations, incident);
         let first_id = self
             .operations
             .first()
@@ -678,21 +678,26 @@ impl Drilling {
             record: None,
         }
     }
+}
 
-    /// RTO from the incident to the first operation that served after it; RPO the largest
-    /// judged window (`planner::objectives::judged_rpo_of`: 0 for planned moves, unmeasured
-    /// when a failover recorded none or nothing ran).
-    fn figures(&self, incident: Option<f64>) -> (Option<f64>, Option<f64>) {
-        let rto = incident.and_then(|at| {
-            self.operations
-                .iter()
-                .filter_map(served_at)
-                .map(|t| t.seconds_since(self.t0))
-                .find(|served| *served >= at)
-                .map(|served| served - at)
-        });
-        (rto, judged_rpo_of(&self.operations))
-    }
+/// RTO from the incident (seconds on the drill's clock, whose zero is `t0`) to the first
+/// operation that served after it; RPO the largest judged window
+/// (`planner::objectives::judged_rpo_of`: 0 for planned moves, unmeasured when a failover
+/// recorded none or nothing ran).
+fn figures(
+    t0: Timestamp,
+    operations: &[Operation],
+    incident: Option<f64>,
+) -> (Option<f64>, Option<f64>) {
+    let rto = incident.and_then(|at| {
+        operations
+            .iter()
+            .filter_map(served_at)
+            .map(|t| t.seconds_since(t0))
+            .find(|served| *served >= at)
+            .map(|served| served - at)
+    });
+    (rto, judged_rpo_of(operations))
 }
 
 /// Every start, end and action, in time order (ties keep starts, then ends, then actions).
@@ -811,4 +816,45 @@ fn expect_failures(expect: Option<&Expect>, doc: &FailoverGroup) -> Vec<String> 
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use drctl_schema::{OperationState, OperationType, StepRecord, StepState};
+
+    fn served(type_: OperationType, rpo: Option<f64>, served_s: i64) -> Operation {
+        Operation {
+            id: "op-1".into(),
+            type_,
+            from: "us-east-1".into(),
+            to: "us-west-2".into(),
+            started_at: Timestamp::from_millis(0),
+            finished_at: Some(Timestamp::from_millis(served_s * 1000)),
+            generation: 2,
+            state: OperationState::Succeeded,
+            steps: vec![StepRecord {
+                name: StepName::Verify,
+                state: StepState::Succeeded,
+                started_at: Some(Timestamp::from_millis(0)),
+                finished_at: Some(Timestamp::from_millis(served_s * 1000)),
+                detail: None,
+            }],
+            rpo_seconds: rpo,
+            rto_seconds: None,
+            notes: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_drills_rpo_is_unmeasured_when_its_failover_recorded_no_window() {
+        let t0 = Timestamp::from_millis(0);
+        let unrecorded = [served(OperationType::Failover, None, 200)];
+        assert_eq!(figures(t0, &unrecorded, Some(50.0)), (Some(150.0), None));
+        let recorded = [served(OperationType::Failover, Some(1.5), 200)];
+        assert_eq!(figures(t0, &recorded, Some(50.0)).1, Some(1.5));
+        let planned = [served(OperationType::Switchover, None, 90)];
+        assert_eq!(figures(t0, &planned, None), (None, Some(0.0)));
+        assert_eq!(figures(t0, &[], None), (None, None));
+    }
 }
