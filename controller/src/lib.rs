@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod observe;
 pub mod planner;
 pub mod reconcile;
+pub mod report;
 pub mod routing;
 pub mod runbook;
 pub mod runtime;

@@ -41,6 +41,14 @@ pub enum HistoryFormat {
     Json,
 }
 
+/// `drctl report -o`: a self-contained HTML page, the report as JSON, or Markdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Html,
+    Json,
+    Md,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CloudKind {
     Aws,
@@ -189,6 +197,22 @@ pub enum Command {
     /// Exit 0 when the objectives and `expect` are met and no invariant is broken, 1
     /// otherwise, 2 for an invalid drill (the field named). See docs/drills.md.
     Drill(DrillArgs),
+    /// One operation of a group, from its status and journal: the steps on a time axis, RTO
+    /// and RPO against spec.objectives, the AWS mutations made, who decided and why.
+    ///
+    /// `-o html` is one self-contained page (inline CSS and SVG, nothing loaded from
+    /// elsewhere); redirect it to a file. See docs/drills.md.
+    Report {
+        /// The group whose operation to report.
+        name: String,
+        /// The operation (its id, as `drctl describe` shows it); default: the running one,
+        /// else the last one.
+        #[arg(long = "operation", value_name = "ID")]
+        operation: Option<String>,
+        /// Output format: a self-contained HTML page, JSON, or Markdown.
+        #[arg(short = 'o', long = "output", value_enum)]
+        output: ReportFormat,
+    },
     /// Print the JSON Schema of the document.
     Schema,
     /// The least-privilege IAM policy (JSON) for the calls drctl makes for a group.
@@ -342,6 +366,10 @@ pub struct SimArgs {
     /// Also run the same scenario in the runbook's sequential order and compare.
     #[arg(long, value_enum)]
     pub baseline: Option<Baseline>,
+    /// Also write the run's page (the same as `drctl report -o html`) to FILE: one
+    /// self-contained HTML file with the steps of each operation on a time axis.
+    #[arg(long, value_name = "FILE", conflicts_with = "campaign")]
+    pub html: Option<PathBuf>,
     /// fleet-outage: how many groups (1 to 20000).
     #[arg(long, value_name = "N", default_value_t = 100,
           value_parser = clap::value_parser!(u32).range(1..=20_000))]
@@ -356,6 +384,10 @@ pub struct DrillArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also write the drill's page (the same as `drctl report -o html`) to FILE: one
+    /// self-contained HTML file with the steps of each operation on a time axis.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// `--scenario`'s help: every scenario `drctl sim` knows, from the list it runs them from.

@@ -15,22 +15,14 @@ use drctl_schema::FieldError;
 pub use run::{run_drill, DrillReport};
 pub use spec::{check, parse, DrillPlan};
 
+/// A drill that cannot be rehearsed as written (exit 2). A rehearsal that fails on the way
+/// is a `SimulationError` (exit 1), from `run_drill`.
 #[derive(Debug, thiserror::Error)]
 pub enum DrillError {
-    /// The drill document is malformed or does not fit its group (exit 2).
+    /// The drill document is malformed or does not fit its group.
     #[error("{source_name}: {}", problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n"))]
     Invalid {
         source_name: String,
         problems: Vec<FieldError>,
     },
-    /// The rehearsal itself failed (exit 1).
-    #[error(transparent)]
-    Simulation(#[from] crate::simulation::SimulationError),
-}
-
-impl DrillError {
-    /// Invalid input (exit 2) rather than a failed rehearsal.
-    pub fn is_invalid(&self) -> bool {
-        matches!(self, DrillError::Invalid { .. })
-    }
 }

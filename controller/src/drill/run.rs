@@ -21,10 +21,12 @@ use super::spec::{
     service_of, Action, DrillPlan, Expect, Fault, OutageScope, Rejoin, TimedAction, TimedFault,
 };
 use crate::metrics::Metrics;
+use crate::planner::objectives::judged_rpo_of;
+use crate::report::RunRecord;
 use crate::runtime::{Controller, RunMode, RuntimeConfig};
 use crate::simulation::{
-    converged_on, fresh_document, served_at, step_timings_since, CallCounts, SimulationError,
-    StepTiming, TimelineEntry, LEASE, OPERATOR, REPLICA,
+    converged_on, fresh_document, served_at, step_timings_since, CallCounts, Decision,
+    SimulationError, StepTiming, TimelineEntry, LEASE, OPERATOR, REPLICA,
 };
 
 /// What `drctl drill` reports (the §7.4 fields first).
@@ -57,6 +59,12 @@ pub struct DrillReport {
     pub timeline: Vec<TimelineEntry>,
     /// Virtual seconds from the group's first convergence to the end of the drill.
     pub virtual_seconds: f64,
+    /// The operator's actions as they took effect, for the page (`--html`).
+    #[serde(skip)]
+    pub decisions: Vec<Decision>,
+    /// The operations and journal of the drill, for the page (`--html`).
+    #[serde(skip)]
+    pub record: Option<RunRecord>,
 }
 
 impl DrillReport {
@@ -107,6 +115,7 @@ pub async fn run_drill(
         approval_pending: false,
         allow_data_loss: false,
         waiting_actions: Default::default(),
+        decisions: Vec::new(),
     };
     let first = drilling
         .wait_initial_convergence(&group.spec.writer)
@@ -120,7 +129,20 @@ pub async fn run_drill(
     drilling.replica.stop();
     (&mut drilling.replica.task).await.ok();
     let end = last?.or(Some(first));
-    Ok(drilling.report(plan, end.as_ref()))
+    let mut report = drilling.report(plan, end.as_ref());
+    // The journal is read for the page once the drill is judged; a store fault still in
+    // force is the drill's, not the reader's.
+    world.set_store_unavailable(false);
+    report.record = Some(RunRecord {
+        start: drilling.t0,
+        operations: drilling.operations.clone(),
+        journal: drilling
+            .operator
+            .events(&drilling.name)
+            .await
+            .unwrap_or_default(),
+    });
+    Ok(report)
 }
 
 /// One controller replica: a task that can be killed (a crash) or stopped.
@@ -167,9 +189,15 @@ impl Replica {
 /// Something due on the drill's clock.
 #[derive(Debug, Clone, Copy)]
 enum Due {
-    FaultStarts(usize),
-    FaultEnds(usize),
+    Fault(usize, Edge),
     Act(usize),
+}
+
+/// A fault's start or end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Edge {
+    Starts,
+    Ends,
 }
 
 struct Drilling {
@@ -193,11 +221,24 @@ struct Drilling {
     allow_data_loss: bool,
     /// Actions due and not yet accepted by the store (indexes into the plan's actions).
     waiting_actions: std::collections::VecDeque<usize>,
+    /// The operator's actions that took effect, in seconds on the drill's clock.
+    decisions: Vec<Decision>,
 }
 
 impl Drilling {
     fn now_s(&self) -> f64 {
         self.world.now().seconds_since(self.t0)
+    }
+
+    /// The operator did `what` (a journal reason, as the CLI would journal it) with `command`.
+    fn decided(&mut self, what: &str, command: String) {
+        self.decisions.push(Decision {
+            at_seconds: self.now_s(),
+            by: "operator".to_string(),
+            type_: what.to_string(),
+            reason: command.clone(),
+        });
+        self.say(format!("operator: {command}"));
     }
 
     fn say(&mut self, what: impl Into<String>) {
@@ -253,9 +294,9 @@ impl Drilling {
                 if start + *at > tokio::time::Instant::now() {
                     break;
                 }
-                match due {
-                    Due::Act(j) => self.waiting_actions.push_back(*j),
-                    _ => self.apply(plan, *due),
+                match *due {
+                    Due::Act(j) => self.waiting_actions.push_back(j),
+                    Due::Fault(i, edge) => self.apply(plan, i, edge),
                 }
                 next += 1;
             }
@@ -327,28 +368,21 @@ impl Drilling {
                 };
                 if self.operator.approve(&self.name, &approval).await.is_ok() {
                     self.approval_pending = false;
-                    self.say(format!("operator: drctl approve {}", self.name));
+                    self.decided("Approved", format!("drctl approve {}", self.name));
                 }
             }
         }
     }
 
-    /// Start or end a fault.
-    fn apply(&mut self, plan: &DrillPlan, due: Due) {
-        match due {
-            Due::FaultStarts(i) => {
-                if let Some(f) = plan.faults.get(i) {
-                    self.active.insert(i);
-                    self.start_fault(plan, f);
-                }
-            }
-            Due::FaultEnds(i) => {
-                if let Some(f) = plan.faults.get(i) {
-                    self.active.remove(&i);
-                    self.end_fault(plan, f);
-                }
-            }
-            Due::Act(_) => {}
+    /// Start or end fault `i`.
+    fn apply(&mut self, plan: &DrillPlan, i: usize, edge: Edge) {
+        let Some(f) = plan.faults.get(i) else { return };
+        if edge == Edge::Starts {
+            self.active.insert(i);
+            self.start_fault(plan, f);
+        } else {
+            self.active.remove(&i);
+            self.end_fault(plan, f);
         }
     }
 
@@ -494,6 +528,7 @@ impl Drilling {
                     self.replica.name
                 ));
             }
+            // One-offs: `agenda` never schedules their end, and there is nothing to undo.
             Fault::RegionRecover(_) | Fault::LostResponse(_) => {}
         }
     }
@@ -545,10 +580,8 @@ impl Drilling {
                 if done {
                     self.allow_data_loss |= loss;
                     let flag = if loss { " --allow-data-loss" } else { "" };
-                    self.say(format!(
-                        "operator: drctl failover {} --to {to}{flag}",
-                        self.name
-                    ));
+                    let command = format!("drctl failover {} --to {to}{flag}", self.name);
+                    self.decided("FailoverRequested", command);
                 }
                 done
             }
@@ -556,8 +589,12 @@ impl Drilling {
                 let suspend = matches!(action, Action::Suspend);
                 let done = self.edit(|doc| doc.spec.suspended = suspend).await;
                 if done {
-                    let verb = if suspend { "suspend" } else { "resume" };
-                    self.say(format!("operator: drctl {verb} {}", self.name));
+                    let (verb, what) = if suspend {
+                        ("suspend", "Suspended")
+                    } else {
+                        ("resume", "Resumed")
+                    };
+                    self.decided(what, format!("drctl {verb} {}", self.name));
                 }
                 done
             }
@@ -576,7 +613,7 @@ impl Drilling {
 
     fn report(&self, plan: &DrillPlan, end: Option<&FailoverGroup>) -> DrillReport {
         let incident = incident_at(plan);
-        let (rto, rpo) = self.figures(incident);
+        let (rto, rpo) = figures(self.t0, &self.operations, incident);
         let first_id = self
             .operations
             .first()
@@ -637,41 +674,39 @@ impl Drilling {
             api_calls,
             timeline: self.timeline.clone(),
             virtual_seconds: self.now_s(),
+            decisions: self.decisions.clone(),
+            record: None,
         }
     }
+}
 
-    /// RTO from the incident to the first operation that served after it; RPO the largest
-    /// window recorded (0 when operations ran and none cut replication).
-    fn figures(&self, incident: Option<f64>) -> (Option<f64>, Option<f64>) {
-        let rto = incident.and_then(|at| {
-            self.operations
-                .iter()
-                .filter_map(served_at)
-                .map(|t| t.seconds_since(self.t0))
-                .find(|served| *served >= at)
-                .map(|served| served - at)
-        });
-        let rpo = if self.operations.is_empty() {
-            None
-        } else {
-            Some(
-                self.operations
-                    .iter()
-                    .filter_map(|o| o.rpo_seconds)
-                    .fold(0.0, f64::max),
-            )
-        };
-        (rto, rpo)
-    }
+/// RTO from the incident (seconds on the drill's clock, whose zero is `t0`) to the first
+/// operation that served after it; RPO the largest judged window
+/// (`planner::objectives::judged_rpo_of`: 0 for planned moves, unmeasured when a failover
+/// recorded none or nothing ran).
+fn figures(
+    t0: Timestamp,
+    operations: &[Operation],
+    incident: Option<f64>,
+) -> (Option<f64>, Option<f64>) {
+    let rto = incident.and_then(|at| {
+        operations
+            .iter()
+            .filter_map(served_at)
+            .map(|t| t.seconds_since(t0))
+            .find(|served| *served >= at)
+            .map(|served| served - at)
+    });
+    (rto, judged_rpo_of(operations))
 }
 
 /// Every start, end and action, in time order (ties keep starts, then ends, then actions).
 fn agenda(faults: &[TimedFault], actions: &[TimedAction]) -> Vec<(Duration, Due)> {
     let mut out = Vec::new();
     for (i, f) in faults.iter().enumerate() {
-        out.push((f.at, Due::FaultStarts(i)));
+        out.push((f.at, Due::Fault(i, Edge::Starts)));
         if let Some(d) = f.for_.filter(|_| !f.fault.is_one_off()) {
-            out.push((f.at + d, Due::FaultEnds(i)));
+            out.push((f.at + d, Due::Fault(i, Edge::Ends)));
         }
     }
     for (j, a) in actions.iter().enumerate() {
@@ -781,4 +816,45 @@ fn expect_failures(expect: Option<&Expect>, doc: &FailoverGroup) -> Vec<String> 
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use drctl_schema::{OperationState, OperationType, StepRecord, StepState};
+
+    fn served(type_: OperationType, rpo: Option<f64>, served_s: i64) -> Operation {
+        Operation {
+            id: "op-1".into(),
+            type_,
+            from: "us-east-1".into(),
+            to: "us-west-2".into(),
+            started_at: Timestamp::from_millis(0),
+            finished_at: Some(Timestamp::from_millis(served_s * 1000)),
+            generation: 2,
+            state: OperationState::Succeeded,
+            steps: vec![StepRecord {
+                name: StepName::Verify,
+                state: StepState::Succeeded,
+                started_at: Some(Timestamp::from_millis(0)),
+                finished_at: Some(Timestamp::from_millis(served_s * 1000)),
+                detail: None,
+            }],
+            rpo_seconds: rpo,
+            rto_seconds: None,
+            notes: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_drills_rpo_is_unmeasured_when_its_failover_recorded_no_window() {
+        let t0 = Timestamp::from_millis(0);
+        let unrecorded = [served(OperationType::Failover, None, 200)];
+        assert_eq!(figures(t0, &unrecorded, Some(50.0)), (Some(150.0), None));
+        let recorded = [served(OperationType::Failover, Some(1.5), 200)];
+        assert_eq!(figures(t0, &recorded, Some(50.0)).1, Some(1.5));
+        let planned = [served(OperationType::Switchover, None, 90)];
+        assert_eq!(figures(t0, &planned, None), (None, Some(0.0)));
+        assert_eq!(figures(t0, &[], None), (None, None));
+    }
 }

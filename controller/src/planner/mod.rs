@@ -6,6 +6,7 @@ pub mod action;
 pub mod auto_failover;
 pub mod deadlines;
 pub mod explain;
+pub mod objectives;
 pub mod status;
 pub mod steps;
 
@@ -733,10 +734,7 @@ impl<'a> Builder<'a> {
             self.status.objectives = None;
             return;
         };
-        // A switchover (alone or closing a failback) never loses a write: its window is 0.
-        let rpo = op
-            .rpo_seconds
-            .or_else(|| (op.type_ != OperationType::Failover).then_some(0.0));
+        let rpo = objectives::judged_rpo(op);
         let judgement = ObjectivesJudgement::judge(&op.id, objectives, op.rto_seconds, rpo);
         for miss in &judgement.missed {
             self.event(

@@ -264,5 +264,6 @@ fn empty_report(scenario: Scenario, options: &ScenarioOptions, group: &str) -> S
         decisions: Vec::new(),
         final_phase: None,
         baseline: None,
+        record: None,
     }
 }

@@ -230,6 +230,9 @@ pub struct ScenarioReport {
     pub final_phase: Option<Phase>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<Box<ScenarioReport>>,
+    /// The operations and journal of the run, for its page (`--html`); not in the JSON.
+    #[serde(skip)]
+    pub record: Option<crate::report::RunRecord>,
 }
 
 struct Run {
@@ -607,9 +610,15 @@ pub async fn run_scenario_on(
             .first()
             .map(|o| o.id.as_str())
             .unwrap_or_default();
-        // A planned move loses nothing by construction; a failover records its window.
-        let rpo = report.rpo_seconds.or(Some(0.0));
+        let rpo = crate::planner::objectives::judged_rpo_of(&operations);
         drctl_schema::ObjectivesJudgement::judge(first, objectives, report.rto_seconds, rpo)
+    });
+    // The page reads the journal as `drctl report` does; a journal that cannot be read
+    // leaves the page without mutations rather than failing the run.
+    report.record = Some(crate::report::RunRecord {
+        start,
+        journal: store.events(&run.doc_name).await.unwrap_or_default(),
+        operations,
     });
 
     Ok(report)
@@ -849,6 +858,7 @@ async fn drive(
             decisions: Vec::new(),
             final_phase: None,
             baseline: None,
+            record: None,
         },
         operations,
     ))

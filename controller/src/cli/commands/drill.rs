@@ -8,19 +8,29 @@ use std::path::Path;
 use drctl_schema::FailoverGroup;
 
 use super::common::{duration, open_store, store_error};
-use super::sim::{group_from_file, print_report, secs, simulate, steps_table};
+use super::report::{check_html_target, write_page};
+use super::sim::{
+    group_from_file, invariants_text, print_report, rpo_text, secs, simulate, steps_table,
+};
 use crate::cli::args::DrillArgs;
 use crate::cli::exit::{CliError, CliResult, ExitStatus};
 use crate::drill::spec::{Drill, MAX_DRILL_BYTES};
 use crate::drill::{check, parse, run_drill, DrillError, DrillReport};
+use crate::report::{from_run, Page};
 
 pub async fn run(store_url: &str, args: DrillArgs) -> CliResult<ExitStatus> {
+    if let Some(file) = &args.html {
+        check_html_target(file)?;
+    }
     let text = read_drill(&args.file)?;
     let drill = parse(&text, &args.file).map_err(drill_error)?;
     let group = drill_group(store_url, &drill, &args.file).await?;
     let plan = check(&drill, &group, &args.file).map_err(drill_error)?;
     let report = simulate(move || async move { run_drill(&plan, &group).await }).await?;
     print_report(&report, args.json, render)?;
+    if let Some(file) = &args.html {
+        write_page(file, &page(&report))?;
+    }
     Ok(if report.passed() {
         ExitStatus::Success
     } else {
@@ -28,12 +38,10 @@ pub async fn run(store_url: &str, args: DrillArgs) -> CliResult<ExitStatus> {
     })
 }
 
+/// A drill that cannot be rehearsed as written is invalid input (exit 2); a rehearsal that
+/// fails on the way is a failure (exit 1, from `simulate`).
 fn drill_error(err: DrillError) -> CliError {
-    if err.is_invalid() {
-        CliError::invalid(anyhow::Error::new(err))
-    } else {
-        CliError::failure(anyhow::Error::new(err))
-    }
+    CliError::invalid(anyhow::Error::new(err))
 }
 
 /// The drill file's text, at most `MAX_DRILL_BYTES` (exit 2 naming the file otherwise).
@@ -107,6 +115,63 @@ pub fn render(report: &DrillReport) -> String {
     ));
     out.push_str(&verdict(report));
     out
+}
+
+/// The drill's page: its verdict and figures, then each operation it ran.
+fn page(report: &DrillReport) -> Page {
+    let verdict = if report.passed() { "PASSED" } else { "FAILED" };
+    let mut summary = vec![
+        ("verdict".to_string(), verdict.to_string()),
+        (
+            "RTO (incident -> serving)".to_string(),
+            secs(report.rto_seconds),
+        ),
+        ("RPO".to_string(), rpo_text(report.rpo_seconds)),
+        (
+            "objectives".to_string(),
+            report
+                .objectives
+                .as_ref()
+                .map_or_else(|| "none given".to_string(), |j| j.summary()),
+        ),
+        (
+            "expect".to_string(),
+            if report.expect_met {
+                "met".to_string()
+            } else {
+                format!("NOT MET: {}", report.expect_failures.join("; "))
+            },
+        ),
+        (
+            "invariants".to_string(),
+            invariants_text(&report.invariant_violations),
+        ),
+        (
+            "writes lost (measured)".to_string(),
+            report.lost_writes.to_string(),
+        ),
+    ];
+    summary.push(("virtual time".to_string(), duration(report.virtual_seconds)));
+    let operations = report
+        .record
+        .as_ref()
+        .map(|record| {
+            from_run(
+                &report.group,
+                report.objectives.as_ref().map(|j| j.objectives),
+                record,
+                &report.decisions,
+            )
+        })
+        .unwrap_or_default();
+    Page {
+        title: format!(
+            "drill {} on failovergroup/{} (seed {})",
+            report.drill, report.group, report.seed
+        ),
+        summary,
+        operations,
+    }
 }
 
 fn verdict(report: &DrillReport) -> String {

@@ -19,6 +19,7 @@ mod iam_policy;
 mod init;
 mod input;
 mod plan;
+mod report;
 mod schema;
 mod select;
 mod sim;
@@ -51,6 +52,11 @@ pub async fn dispatch(cli: Cli) -> CliResult<ExitStatus> {
         Command::Demo(args) => demo::run(args).await,
         Command::Sim(args) => sim::run(&store, args).await,
         Command::Drill(args) => drill::run(&store, args).await,
+        Command::Report {
+            name,
+            operation,
+            output,
+        } => report::run(&store, &name, operation.as_deref(), output).await,
         Command::Schema => schema::run(),
         #[cfg(feature = "aws")]
         Command::IamPolicy {

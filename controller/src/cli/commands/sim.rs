@@ -6,9 +6,11 @@ use drctl_schema::FailoverGroup;
 
 use super::common::{duration, open_store, store_error, table};
 use super::input::read_all;
+use super::report::{check_html_target, write_page};
 use crate::cli::args::{Baseline, SimArgs};
 use crate::cli::exit::{CliError, CliResult, ExitStatus};
 use crate::drill::campaign::CampaignReport;
+use crate::report::{from_run, Page};
 use crate::simulation::fleet::{run_fleet_outage, FleetOptions, FleetReport, FLEET_OUTAGE};
 use crate::simulation::{
     example_group, run_in_virtual_time, run_scenario, Scenario, ScenarioOptions, ScenarioReport,
@@ -33,7 +35,7 @@ where
 pub(super) fn print_report<R: serde::Serialize>(
     report: &R,
     json: bool,
-    render: fn(&R) -> String,
+    render: impl Fn(&R) -> String,
 ) -> CliResult<()> {
     if json {
         let text = serde_json::to_string_pretty(report)
@@ -167,7 +169,8 @@ async fn run_campaign(
             move || async move { crate::drill::campaign::run_campaign(&group, runs, seed).await },
         )
         .await?;
-    print_report(&report, args.json, render_campaign)?;
+    let rehearsed = rehearsed_flags(args);
+    print_report(&report, args.json, |r| render_campaign(r, &rehearsed))?;
     Ok(if report.failures.is_empty() {
         ExitStatus::Success
     } else {
@@ -175,7 +178,32 @@ async fn run_campaign(
     })
 }
 
-fn render_campaign(report: &CampaignReport) -> String {
+/// The flags that name the campaign's group (` -f FILE`, ` --group NAME`, or nothing for
+/// the shipped example), for the replay command of a failure.
+fn rehearsed_flags(args: &SimArgs) -> String {
+    match (&args.file, &args.group) {
+        (Some(file), _) => format!(" -f {}", shell_word(file)),
+        (None, Some(name)) => format!(" --group {}", shell_word(name)),
+        (None, None) => String::new(),
+    }
+}
+
+/// `word` as one shell word: as it is when it is plain, else single-quoted.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+=:,@".contains(&b));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// The campaign for a person; `rehearsed` are the flags that name its group (replayed with
+/// each failure's seed).
+fn render_campaign(report: &CampaignReport, rehearsed: &str) -> String {
     let ops: Vec<String> = report
         .operations
         .iter()
@@ -194,7 +222,7 @@ fn render_campaign(report: &CampaignReport) -> String {
     }
     for f in &report.failures {
         out.push_str(&format!(
-            "\nFAILED seed {} (replay: drctl sim --campaign 1 --seed {}), shrunk from {} to {} faults:\n",
+            "\nFAILED seed {} (replay: drctl sim --campaign 1 --seed {}{rehearsed}), shrunk from {} to {} faults:\n",
             f.seed,
             f.seed,
             f.faults_drawn,
@@ -210,12 +238,21 @@ fn render_campaign(report: &CampaignReport) -> String {
 }
 
 pub async fn run(store_url: &str, args: SimArgs) -> CliResult<ExitStatus> {
+    if let Some(file) = &args.html {
+        check_html_target(file)?;
+    }
     let group = rehearsed_group(store_url, &args).await?;
     if let Some(runs) = args.campaign {
         return run_campaign(group, &args, runs).await;
     }
     let scenario_name = args.scenario.clone().unwrap_or_default();
     if scenario_name == FLEET_OUTAGE {
+        if args.html.is_some() {
+            return Err(CliError::invalid(anyhow::anyhow!(
+                "--html: the page is of one group's operations; --scenario fleet-outage \
+                 rehearses a fleet"
+            )));
+        }
         if group.is_some() {
             return Err(CliError::invalid(anyhow::anyhow!(
                 "--scenario fleet-outage builds its own fleet of groups (--groups N); \
@@ -250,6 +287,9 @@ pub async fn run(store_url: &str, args: SimArgs) -> CliResult<ExitStatus> {
     })
     .await?;
     print_report(&report, args.json, render)?;
+    if let Some(file) = &args.html {
+        write_page(file, &page(&report))?;
+    }
     if report.invariant_violations.is_empty()
         && report
             .baseline
@@ -260,6 +300,70 @@ pub async fn run(store_url: &str, args: SimArgs) -> CliResult<ExitStatus> {
         Ok(ExitStatus::Success)
     } else {
         Ok(ExitStatus::Failure)
+    }
+}
+
+/// The run's page: its figures, then each operation drctl ran (the sequential baseline ran
+/// none: it is the runbook, without drctl).
+fn page(report: &ScenarioReport) -> Page {
+    let mut summary = vec![
+        (
+            "RTO (incident -> serving)".to_string(),
+            secs(report.rto_seconds),
+        ),
+        (
+            "recovery (decision -> serving)".to_string(),
+            secs(report.recovery_seconds),
+        ),
+        ("RPO recorded".to_string(), rpo_text(report.rpo_seconds)),
+        (
+            "writes lost (measured)".to_string(),
+            report.lost_writes.to_string(),
+        ),
+    ];
+    if let Some(j) = &report.objectives {
+        summary.push(("objectives".to_string(), j.summary()));
+    }
+    summary.push((
+        "invariants".to_string(),
+        invariants_text(&report.invariant_violations),
+    ));
+    let operations = report
+        .record
+        .as_ref()
+        .map(|record| {
+            from_run(
+                &report.group,
+                report.objectives.as_ref().map(|j| j.objectives),
+                record,
+                &report.decisions,
+            )
+        })
+        .unwrap_or_default();
+    Page {
+        title: format!(
+            "scenario {} on failovergroup/{} (seed {})",
+            report.scenario.name(),
+            report.group,
+            report.seed
+        ),
+        summary,
+        operations,
+    }
+}
+
+/// An RPO figure for a person: `0.50 s`, or `-` when none was produced.
+pub(super) fn rpo_text(v: Option<f64>) -> String {
+    v.map(|v| format!("{v:.2} s"))
+        .unwrap_or_else(|| "-".to_string())
+}
+
+/// The §5 checker's verdict in one line.
+pub(super) fn invariants_text(violations: &[String]) -> String {
+    if violations.is_empty() {
+        "no violation (docs/design-contract.md §5)".to_string()
+    } else {
+        format!("VIOLATED: {}", violations.join("; "))
     }
 }
 
@@ -380,4 +484,59 @@ pub fn render(report: &ScenarioReport) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drill::campaign::{CampaignFailure, CampaignOperation, Schedule};
+    use clap::Parser;
+
+    fn failed_campaign() -> CampaignReport {
+        CampaignReport {
+            seed: 40,
+            runs: 3,
+            failures: vec![CampaignFailure {
+                seed: 41,
+                schedule: Schedule {
+                    operation: CampaignOperation::Switchover,
+                    faults: Vec::new(),
+                    actions: Vec::new(),
+                    writer: "us-west-2".into(),
+                },
+                violations: vec!["invariant 4".into()],
+                faults_drawn: 2,
+            }],
+            operations: Default::default(),
+            faults: 2,
+            timings: "compressed".into(),
+        }
+    }
+
+    fn args(line: &[&str]) -> SimArgs {
+        let mut all = vec!["drctl", "sim", "--campaign", "3"];
+        all.extend_from_slice(line);
+        match crate::cli::Cli::parse_from(all).command {
+            crate::cli::args::Command::Sim(args) => args,
+            other => panic!("not sim: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_campaign_failures_replay_names_the_group_it_rehearsed() {
+        let report = failed_campaign();
+        let from_file = render_campaign(
+            &report,
+            &rehearsed_flags(&args(&["-f", "groups/shop.yaml"])),
+        );
+        assert!(
+            from_file.contains("(replay: drctl sim --campaign 1 --seed 41 -f groups/shop.yaml)"),
+            "{from_file}"
+        );
+        let stored = render_campaign(&report, &rehearsed_flags(&args(&["--group", "shop"])));
+        assert!(stored.contains("--seed 41 --group shop)"), "{stored}");
+        let example = render_campaign(&report, &rehearsed_flags(&args(&[])));
+        assert!(example.contains("--seed 41)"), "{example}");
+        assert_eq!(shell_word("my group's.yaml"), r"'my group'\''s.yaml'");
+    }
 }

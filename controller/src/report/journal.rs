@@ -1,0 +1,164 @@
+//! An operation the status no longer holds (the status keeps the running and the last one),
+//! rebuilt from the journal events the planner wrote for it: `OperationStarted` (type,
+//! regions, generation), each step's `StepStarted`, `StepSucceeded`, `StepSkipped` and
+//! `StepReopened`, and `OperationSucceeded` (its RPO, as the message rounds it to 0.1 s) or
+//! `OperationSuperseded`. Pure.
+
+use drctl_schema::{Operation, OperationState, OperationType, StepName, StepRecord, StepState};
+use drctl_state::Event;
+
+use crate::planner::OperationPlan;
+
+/// The operation `id` as its journal events describe it; None when the journal does not
+/// hold its start.
+pub fn operation_from_journal(journal: &[Event], id: &str) -> Option<Operation> {
+    let mut events: Vec<&Event> = journal
+        .iter()
+        .filter(|e| e.operation_id.as_deref() == Some(id))
+        .collect();
+    events.sort_by_key(|e| (e.at, e.seq));
+    let started = events.iter().find(|e| e.reason == "OperationStarted")?;
+    let (type_, from, to, generation) = parse_started(&started.message)?;
+    let mut op = Operation {
+        id: id.to_string(),
+        type_,
+        from,
+        to,
+        started_at: started.at,
+        finished_at: None,
+        generation,
+        state: OperationState::Running,
+        steps: Vec::new(),
+        rpo_seconds: None,
+        rto_seconds: None,
+        notes: Default::default(),
+    };
+    for e in &events {
+        apply(&mut op, e);
+    }
+    order_steps(&mut op);
+    if op.state == OperationState::Succeeded {
+        op.rto_seconds = crate::simulation::served_at(&op).map(|t| t.seconds_since(op.started_at));
+    }
+    Some(op)
+}
+
+/// One event's effect on the operation being rebuilt.
+fn apply(op: &mut Operation, e: &Event) {
+    match e.reason.as_str() {
+        "OperationSucceeded" => {
+            op.state = OperationState::Succeeded;
+            op.finished_at = Some(e.at);
+            op.rpo_seconds = parse_rpo(&e.message);
+        }
+        "OperationSuperseded" => {
+            op.state = OperationState::Superseded;
+            op.finished_at = Some(e.at);
+        }
+        reason @ ("StepStarted" | "StepSucceeded" | "StepSkipped" | "StepReopened") => {
+            // Only the planner's step events make a step: an approval or an AWS call names
+            // its step too, but says nothing of its state.
+            let Some(name) = e.step.as_deref().and_then(step_name) else {
+                return;
+            };
+            let step = step_of(op, name);
+            match reason {
+                "StepStarted" => {
+                    step.state = StepState::Running;
+                    step.started_at.get_or_insert(e.at);
+                }
+                "StepSucceeded" | "StepSkipped" => {
+                    step.state = if reason == "StepSkipped" {
+                        StepState::Skipped
+                    } else {
+                        StepState::Succeeded
+                    };
+                    step.started_at.get_or_insert(e.at);
+                    step.finished_at = Some(e.at);
+                    step.detail = Some(detail(name, &e.message));
+                }
+                "StepReopened" => {
+                    step.state = StepState::Running;
+                    step.finished_at = None;
+                    step.detail = Some(detail(name, &e.message));
+                }
+                _ => {}
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The steps in the order the operation's plan lists them (as the status would), a step the
+/// plan does not list after them in the order the journal first named it. The plan is told
+/// by the operation's type, and a failback's mode by its first step.
+fn order_steps(op: &mut Operation) {
+    let has = |name: StepName| op.steps.iter().any(|s| s.name == name);
+    let plan = match op.type_ {
+        OperationType::Switchover => OperationPlan::Switchover,
+        OperationType::Failover => OperationPlan::Failover,
+        OperationType::Failback if has(StepName::SnapshotStale) => OperationPlan::FailbackStale,
+        OperationType::Failback => OperationPlan::FailbackRejoined,
+    };
+    let planned = plan.steps();
+    let rank = |name: StepName| {
+        planned
+            .iter()
+            .position(|p| *p == name)
+            .unwrap_or(usize::MAX)
+    };
+    // A stable sort keeps the journal's order among the steps the plan does not list.
+    op.steps.sort_by_key(|s| rank(s.name));
+}
+
+/// The step's record, added (pending) the first time the journal names it.
+fn step_of(op: &mut Operation, name: StepName) -> &mut StepRecord {
+    let at = match op.steps.iter().position(|s| s.name == name) {
+        Some(at) => at,
+        None => {
+            op.steps.push(StepRecord::pending(name));
+            op.steps.len() - 1
+        }
+    };
+    &mut op.steps[at]
+}
+
+fn step_name(text: &str) -> Option<StepName> {
+    StepName::ALL.iter().copied().find(|s| s.as_str() == text)
+}
+
+/// `Failover us-east-1 -> us-west-2 (op-1-g2) for generation 2`.
+fn parse_started(message: &str) -> Option<(OperationType, String, String, u64)> {
+    let words: Vec<&str> = message.split_whitespace().collect();
+    let type_ = match *words.first()? {
+        "Switchover" => OperationType::Switchover,
+        "Failover" => OperationType::Failover,
+        "Failback" => OperationType::Failback,
+        _ => return None,
+    };
+    if words.get(2) != Some(&"->") {
+        return None;
+    }
+    let generation = words.last()?.parse().ok()?;
+    Some((
+        type_,
+        words.get(1)?.to_string(),
+        words.get(3)?.to_string(),
+        generation,
+    ))
+}
+
+/// `..., RPO 0.7 s` at the end of `OperationSucceeded`.
+fn parse_rpo(message: &str) -> Option<f64> {
+    let (_, rest) = message.rsplit_once(", RPO ")?;
+    rest.strip_suffix(" s")?.parse().ok()
+}
+
+/// `MoveDns: api.example.com. points at us-west-2` without the step's name.
+fn detail(name: StepName, message: &str) -> String {
+    message
+        .strip_prefix(name.as_str())
+        .and_then(|m| m.strip_prefix(": "))
+        .unwrap_or(message)
+        .to_string()
+}
