@@ -122,6 +122,22 @@ pub struct CreateInstance {
     pub engine: String,
 }
 
+/// Where a ListResourceRecordSets page starts: Route 53's next (name, type, set identifier).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordCursor {
+    pub name: String,
+    pub record_type: String,
+    pub identifier: Option<String>,
+}
+
+/// One page of a zone's simple-routing records, and where the next page starts (None: the
+/// last page).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RecordPage {
+    pub records: Vec<DnsRecord>,
+    pub next: Option<RecordCursor>,
+}
+
 /// A Route 53 resource record set (simple routing).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DnsRecord {

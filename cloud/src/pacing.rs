@@ -20,7 +20,7 @@ use crate::error::{CloudResult, Service};
 use crate::model::*;
 use crate::model::{
     ECS_SERVICES_PER_DESCRIBE, LAG_QUERIES_PER_CALL, RDS_FILTER_VALUES_MAX,
-    RDS_GLOBAL_CLUSTERS_PER_PAGE, ROUTE53_RECORD_SETS_PER_PAGE, SCALABLE_TARGET_IDS_PER_DESCRIBE,
+    RDS_GLOBAL_CLUSTERS_PER_PAGE, SCALABLE_TARGET_IDS_PER_DESCRIBE,
 };
 use crate::ports::*;
 
@@ -446,16 +446,15 @@ impl Dns for Paced {
             .await
     }
 
-    async fn list_records(&self, hosted_zone_id: &str) -> CloudResult<Vec<DnsRecord>> {
+    /// A token per page: the listing itself is the trait's loop over this, so a zone's pages
+    /// are spaced at the paced rate instead of sent in a burst Route 53 would throttle.
+    async fn list_records_page(
+        &self,
+        hosted_zone_id: &str,
+        from: Option<&RecordCursor>,
+    ) -> CloudResult<RecordPage> {
         self.pacer.take(Service::Route53, GLOBAL).await;
-        let all = self.inner.dns.list_records(hosted_zone_id).await?;
-        self.pacer.charge_pages(
-            Service::Route53,
-            GLOBAL,
-            all.len(),
-            ROUTE53_RECORD_SETS_PER_PAGE,
-        );
-        Ok(all)
+        self.inner.dns.list_records_page(hosted_zone_id, from).await
     }
 
     async fn change_record(

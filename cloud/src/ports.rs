@@ -10,7 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use drctl_schema::Timestamp;
 
-use crate::error::CloudResult;
+use crate::error::{CloudError, CloudResult, ErrorCategory, Service};
 use crate::model::*;
 
 /// Aurora global databases, clusters, instances and snapshots (aws-sdk-rds).
@@ -159,10 +159,42 @@ pub trait Dns: Send + Sync {
         record_type: &str,
     ) -> CloudResult<Option<DnsRecord>>;
 
-    /// ListResourceRecordSets over the whole zone, every page (300 per page): the
-    /// simple-routing records, as get_record returns them (routing-policy records with set
-    /// identifiers skipped).
-    async fn list_records(&self, hosted_zone_id: &str) -> CloudResult<Vec<DnsRecord>>;
+    /// One ListResourceRecordSets page (300 records) from `from` (None: the zone's start):
+    /// the simple-routing records on it, as get_record returns them (routing-policy records
+    /// with set identifiers skipped), and where the next page starts.
+    async fn list_records_page(
+        &self,
+        hosted_zone_id: &str,
+        from: Option<&RecordCursor>,
+    ) -> CloudResult<RecordPage>;
+
+    /// The whole zone, page after page. One call per page, each through
+    /// `list_records_page`, so a wrapper that paces calls paces every page: a burst of a
+    /// zone's pages is what Route 53's 5 requests/s throttles.
+    async fn list_records(&self, hosted_zone_id: &str) -> CloudResult<Vec<DnsRecord>> {
+        let mut records = Vec::new();
+        let mut from: Option<RecordCursor> = None;
+        loop {
+            let page = self
+                .list_records_page(hosted_zone_id, from.as_ref())
+                .await?;
+            records.extend(page.records);
+            match page.next {
+                // An endpoint that hands back the page it was asked for would loop forever.
+                Some(next) if from.as_ref() == Some(&next) => {
+                    return Err(CloudError::new(
+                        ErrorCategory::Retryable,
+                        Service::Route53,
+                        "ListResourceRecordSets",
+                        "MalformedResponse",
+                        "the next page starts where this one did",
+                    ))
+                }
+                Some(next) => from = Some(next),
+                None => return Ok(records),
+            }
+        }
+    }
 
     /// ChangeResourceRecordSets, one all-or-nothing batch. With `expected`, the batch is
     /// DELETE(expected) + CREATE(desired): a compare-and-swap that fails if someone else moved

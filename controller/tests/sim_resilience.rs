@@ -504,8 +504,12 @@ impl Dns for ForgetfulRoute53 {
         self.inner.get_record(zone, name, type_).await
     }
 
-    async fn list_records(&self, zone: &str) -> CloudResult<Vec<DnsRecord>> {
-        self.inner.list_records(zone).await
+    async fn list_records_page(
+        &self,
+        zone: &str,
+        from: Option<&drctl_cloud::RecordCursor>,
+    ) -> CloudResult<drctl_cloud::RecordPage> {
+        self.inner.list_records_page(zone, from).await
     }
 
     async fn change_records(

@@ -9,11 +9,11 @@ use drctl_cloud::{
     check_record_batch, AlarmReading, Alarms, Aurora, AutoScaling, ChangeInfo, ChangeStatus, Clock,
     CloudResult, ClusterEndpoint, ClusterSnapshot, CreateInstance, CreateSecondaryCluster,
     DbCluster, DbInstance, Dns, DnsRecord, Ecs, EcsService, FailoverRecord, GlobalCluster,
-    HealthCheck, HealthCheckInfo, LagQuery, RecordChange, RecoveryControlConfig, ReplicationLag,
-    RoutingControlState, RoutingControlUpdate, RoutingControls, ScalableTarget, Service,
-    SnapshotQuery, CLOUDWATCH_ALARM_NAMES_PER_CALL, ECS_SERVICES_PER_DESCRIBE,
-    LAG_QUERIES_PER_CALL, RDS_FILTER_VALUES_MAX, RDS_GLOBAL_CLUSTERS_PER_PAGE,
-    ROUTE53_RECORD_SETS_PER_PAGE, SCALABLE_TARGET_IDS_PER_DESCRIBE,
+    HealthCheck, HealthCheckInfo, LagQuery, RecordChange, RecordCursor, RecordPage,
+    RecoveryControlConfig, ReplicationLag, RoutingControlState, RoutingControlUpdate,
+    RoutingControls, ScalableTarget, Service, SnapshotQuery, CLOUDWATCH_ALARM_NAMES_PER_CALL,
+    ECS_SERVICES_PER_DESCRIBE, LAG_QUERIES_PER_CALL, RDS_FILTER_VALUES_MAX,
+    RDS_GLOBAL_CLUSTERS_PER_PAGE, ROUTE53_RECORD_SETS_PER_PAGE, SCALABLE_TARGET_IDS_PER_DESCRIBE,
 };
 use drctl_schema::Timestamp;
 
@@ -481,35 +481,38 @@ impl Dns for SimCloud {
             .await
     }
 
-    async fn list_records(&self, hosted_zone_id: &str) -> CloudResult<Vec<DnsRecord>> {
-        let mut records = Vec::new();
-        let mut start: Option<(String, String)> = None;
-        loop {
-            let from = start.clone();
-            let resource = match &from {
-                Some((name, record_type)) => format!("{hosted_zone_id} from {name} {record_type}"),
-                None => hosted_zone_id.to_string(),
-            };
-            let (page, next) = self
-                .world
-                .call(
-                    &self.caller,
-                    Service::Route53,
-                    "ListResourceRecordSets",
-                    ROUTE53_CONTROL_REGION,
-                    false,
-                    resource,
-                    |st, _| {
-                        st.records_page(hosted_zone_id, from.as_ref(), ROUTE53_RECORD_SETS_PER_PAGE)
-                    },
-                )
-                .await?;
-            records.extend(page);
-            match next {
-                Some(next) => start = Some(next),
-                None => return Ok(records),
-            }
-        }
+    async fn list_records_page(
+        &self,
+        hosted_zone_id: &str,
+        from: Option<&RecordCursor>,
+    ) -> CloudResult<RecordPage> {
+        let start = from.map(|c| (c.name.clone(), c.record_type.clone()));
+        let resource = match &start {
+            Some((name, record_type)) => format!("{hosted_zone_id} from {name} {record_type}"),
+            None => hosted_zone_id.to_string(),
+        };
+        let (records, next) = self
+            .world
+            .call(
+                &self.caller,
+                Service::Route53,
+                "ListResourceRecordSets",
+                ROUTE53_CONTROL_REGION,
+                false,
+                resource,
+                |st, _| {
+                    st.records_page(hosted_zone_id, start.as_ref(), ROUTE53_RECORD_SETS_PER_PAGE)
+                },
+            )
+            .await?;
+        Ok(RecordPage {
+            records,
+            next: next.map(|(name, record_type)| RecordCursor {
+                name,
+                record_type,
+                identifier: None,
+            }),
+        })
     }
 
     async fn change_records(

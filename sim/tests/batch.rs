@@ -6,6 +6,7 @@
 mod common;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use common::*;
 use drctl_cloud::{ChangeStatus, DnsRecord, ErrorCategory, LagQuery, RecordChange, Service};
@@ -163,6 +164,51 @@ async fn every_page_of_a_listing_takes_a_token_from_the_rate_limiter() {
     let pages = calls_of(&world, before, "ListResourceRecordSets");
     let outcomes: Vec<bool> = pages.iter().map(|c| c.outcome.ok).collect();
     assert_eq!(outcomes, [true, false]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_paced_listing_spaces_its_pages_so_route53_throttles_none_of_them() {
+    let world = fleet(1);
+    world.set_rate_limit(Service::Route53, None);
+    let filler = world.cloud("t");
+    let extra: Vec<RecordChange> = (1..700)
+        .map(|i| upsert(named(&east_record(), &record_name(i))))
+        .collect();
+    for batch in extra.chunks(400) {
+        filler
+            .dns
+            .change_records(ZONE, batch, "fill")
+            .await
+            .unwrap();
+    }
+    // Route 53 takes one request a second with no burst; the controller paces the same.
+    let one_a_second = RateLimit {
+        per_second: 1,
+        burst: 1,
+    };
+    world.set_rate_limit(Service::Route53, Some(one_a_second));
+    let pacer = drctl_cloud::pacing::Pacer::new(drctl_cloud::pacing::PaceLimits {
+        route53: Some(drctl_cloud::pacing::Rate {
+            per_second: 1.0,
+            burst: 1.0,
+        }),
+        ..drctl_cloud::pacing::PaceLimits::none()
+    });
+    let cloud = drctl_cloud::pacing::paced(world.cloud("t"), pacer);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (before, start) = (world.call_count(), tokio::time::Instant::now());
+
+    let records = cloud.dns.list_records(ZONE).await.unwrap();
+
+    assert_eq!(records.len(), 700, "three pages, every record");
+    let pages = calls_of(&world, before, "ListResourceRecordSets");
+    assert_eq!(pages.len(), 3);
+    assert!(pages.iter().all(|c| c.outcome.ok), "no page throttled");
+    assert_eq!(
+        tokio::time::Instant::now() - start,
+        Duration::from_secs(2),
+        "a page a second"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -124,23 +124,16 @@ pub(crate) fn to_changes(changes: &[RecordChange]) -> Result<Vec<Change>, CloudE
 }
 
 /// Where the next page of a whole-zone listing starts.
-#[derive(Debug, Clone, PartialEq)]
-struct ListingCursor {
-    name: String,
-    record_type: RrType,
-    identifier: Option<String>,
-}
-
 fn next_cursor(
     page: &aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsOutput,
-) -> CloudResult<Option<ListingCursor>> {
+) -> CloudResult<Option<RecordCursor>> {
     if !page.is_truncated() {
         return Ok(None);
     }
     match (page.next_record_name(), page.next_record_type()) {
-        (Some(name), Some(record_type)) => Ok(Some(ListingCursor {
+        (Some(name), Some(record_type)) => Ok(Some(RecordCursor {
             name: name.to_string(),
-            record_type: record_type.clone(),
+            record_type: record_type.as_str().to_string(),
             identifier: page.next_record_identifier().map(str::to_string),
         })),
         _ => Err(malformed_response(
@@ -222,35 +215,30 @@ impl Dns for AwsCloud {
         }
     }
 
-    async fn list_records(&self, hosted_zone_id: &str) -> CloudResult<Vec<DnsRecord>> {
-        let mut records = Vec::new();
-        let mut cursor: Option<ListingCursor> = None;
-        loop {
-            let page = self
-                .route53()
-                .list_resource_record_sets()
-                .hosted_zone_id(hosted_zone_id)
-                .set_start_record_name(cursor.as_ref().map(|c| c.name.clone()))
-                .set_start_record_type(cursor.as_ref().map(|c| c.record_type.clone()))
-                .set_start_record_identifier(cursor.as_ref().and_then(|c| c.identifier.clone()))
-                .max_items(LISTING_PAGE_SIZE)
-                .send()
-                .await
-                .map_err(err(&ops::LIST_RESOURCE_RECORD_SETS))?;
-            records.extend(page.resource_record_sets().iter().filter_map(to_dns_record));
-            let next = next_cursor(&page)?;
-            if next.is_some() && next == cursor {
-                // An endpoint that hands back the page it was asked for would loop forever.
-                return Err(malformed_response(
-                    &ops::LIST_RESOURCE_RECORD_SETS,
-                    "the next page starts where this one did",
-                ));
-            }
-            match next {
-                Some(next) => cursor = Some(next),
-                None => return Ok(records),
-            }
-        }
+    async fn list_records_page(
+        &self,
+        hosted_zone_id: &str,
+        from: Option<&RecordCursor>,
+    ) -> CloudResult<RecordPage> {
+        let page = self
+            .route53()
+            .list_resource_record_sets()
+            .hosted_zone_id(hosted_zone_id)
+            .set_start_record_name(from.map(|c| c.name.clone()))
+            .set_start_record_type(from.map(|c| RrType::from(c.record_type.as_str())))
+            .set_start_record_identifier(from.and_then(|c| c.identifier.clone()))
+            .max_items(LISTING_PAGE_SIZE)
+            .send()
+            .await
+            .map_err(err(&ops::LIST_RESOURCE_RECORD_SETS))?;
+        Ok(RecordPage {
+            records: page
+                .resource_record_sets()
+                .iter()
+                .filter_map(to_dns_record)
+                .collect(),
+            next: next_cursor(&page)?,
+        })
     }
 
     async fn change_records(

@@ -19,7 +19,8 @@ use async_trait::async_trait;
 use drctl_cloud::pacing::Pacer;
 use drctl_cloud::{
     ChangeInfo, ChangeStatus, CloudError, CloudResult, Dns, DnsRecord, ErrorCategory, RecordChange,
-    Service, ROUTE53_MAX_CHANGES_PER_BATCH, ROUTE53_MAX_VALUE_CHARS_PER_BATCH,
+    RecordCursor, RecordPage, Service, ROUTE53_MAX_CHANGES_PER_BATCH,
+    ROUTE53_MAX_VALUE_CHARS_PER_BATCH,
 };
 use tokio::sync::oneshot;
 
@@ -164,8 +165,12 @@ impl Dns for BatchedDns {
             .await
     }
 
-    async fn list_records(&self, hosted_zone_id: &str) -> CloudResult<Vec<DnsRecord>> {
-        self.0.paced.list_records(hosted_zone_id).await
+    async fn list_records_page(
+        &self,
+        hosted_zone_id: &str,
+        from: Option<&RecordCursor>,
+    ) -> CloudResult<RecordPage> {
+        self.0.paced.list_records_page(hosted_zone_id, from).await
     }
 
     async fn change_record(
