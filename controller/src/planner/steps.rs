@@ -143,6 +143,7 @@ pub fn dependencies(step: StepName) -> &'static [StepName] {
         DeleteStale => &[AwaitApproval],
         RecreateSecondary => &[DeleteStale],
         WaitReplicaSynced => &[RecreateSecondary],
+        PromoteReplica => &[],
     }
 }
 
@@ -310,6 +311,10 @@ pub fn evaluate(step: StepName, ctx: &StepContext<'_>) -> StepEval {
         DeleteStale => rebuild::delete_stale(ctx),
         RecreateSecondary => rebuild::recreate_secondary(ctx),
         WaitReplicaSynced => rebuild::wait_replica_synced(ctx),
+        PromoteReplica => StepEval::Blocked(
+            "PromoteReplica belongs to spec.database.kind rdsReplica, not supported yet"
+                .to_string(),
+        ),
     }
 }
 

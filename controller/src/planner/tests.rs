@@ -81,6 +81,8 @@ impl SpecBuilder {
             database: DatabaseSpec {
                 global_cluster_identifier: "app-global".to_string(),
                 clusters,
+                kind: Default::default(),
+                instances: Default::default(),
             },
             dns: DnsSpec {
                 hosted_zone_id: "Z0123456789".to_string(),
