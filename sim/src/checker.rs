@@ -224,9 +224,12 @@ fn check_losses(run: &RunRecord, input: &InvariantInput, v: &mut Vec<Violation>)
             let call = l
                 .call_seq
                 .and_then(|s| run.calls.iter().find(|c| c.seq == s));
+            // rdsReplica: PromoteReadReplica has no AllowDataLoss parameter; the call is the
+            // cut, and whether it was allowed is the spec's (or the policy's) allowance below.
             let by_allowed_failover = call.is_some_and(|c| {
-                c.operation == "FailoverGlobalCluster"
-                    && c.resource.contains("allowDataLoss=true")
+                ((c.operation == "FailoverGlobalCluster"
+                    && c.resource.contains("allowDataLoss=true"))
+                    || c.operation == "PromoteReadReplica")
                     && c.outcome.applied
             });
             if !by_allowed_failover {

@@ -15,6 +15,7 @@ mod health;
 pub mod iam;
 pub mod operations;
 mod rds;
+pub mod rds_instances;
 mod retry;
 mod route53;
 mod timing;
@@ -141,6 +142,8 @@ impl AwsCloud {
             recovery_config: shared,
             health,
             clock: Arc::new(SystemClock),
+            rds_instances: Arc::new(rds_instances::UnsupportedRdsInstances),
+            replica_lag: Arc::new(rds_instances::UnsupportedRdsInstances),
         }
     }
 
