@@ -149,7 +149,9 @@ fn check_single_writer_of(run: &RunRecord, log: &[&WritableChange], v: &mut Vec<
         if c.writable && counts && !was {
             edges.push((c.at_ms, 1, &c.cluster));
             open.insert(&c.cluster, true);
-        } else if !c.writable && was {
+        } else if (!c.writable || !counts) && was {
+            // Closed, or become a standalone nobody writes to (an RDS primary left behind
+            // by PromoteReadReplica, its application fenced).
             edges.push((c.at_ms, -1, &c.cluster));
             open.insert(&c.cluster, false);
         }

@@ -226,6 +226,11 @@ impl State {
         if let Some(old) = self.clusters.get_mut(&writer) {
             old.former_global = old.global.take();
         }
+        // Still writable, but standalone now: invariant 1 counts it only if it is written
+        // to from here on (its application was fenced for a planned promotion).
+        if self.writable.get(&writer).copied().unwrap_or(false) {
+            self.log_writable(ctx.now, vec![(writer.clone(), true, true)]);
+        }
         if let Some(c) = self.clusters.get_mut(&k) {
             c.read_only = true;
             c.status = "modifying".to_string();

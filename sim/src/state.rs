@@ -796,7 +796,7 @@ impl State {
         Some((k.clone(), w, standalone))
     }
 
-    fn log_writable(&mut self, t: i64, changes: Vec<(Key, bool, bool)>) {
+    pub(crate) fn log_writable(&mut self, t: i64, changes: Vec<(Key, bool, bool)>) {
         for (k, w, standalone) in changes {
             self.writable.insert(k.clone(), w);
             self.writable_log.push(WritableChange {

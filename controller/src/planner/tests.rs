@@ -229,6 +229,7 @@ impl WorldBuilder {
                 witnesses: Vec::new(),
                 suspect_since: None,
                 routing: None,
+                instances: None,
             },
         }
     }

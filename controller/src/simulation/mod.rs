@@ -313,8 +313,15 @@ impl Run {
                     .as_ref()
                     .map(|s| s.phase.as_str())
                     .unwrap_or("none");
+                // Say what it was waiting for: the Ready condition's message.
+                let why = doc
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
+                    .map(|c| format!(": {}", c.message))
+                    .unwrap_or_default();
                 return Err(SimulationError::Timeout(format!(
-                    "{what}: not reached within {} s of virtual time (phase {phase})",
+                    "{what}: not reached within {} s of virtual time (phase {phase}){why}",
                     limit.as_secs()
                 )));
             }
@@ -443,6 +450,14 @@ pub async fn run_scenario_on(
     options: ScenarioOptions,
     group: FailoverGroup,
 ) -> Result<ScenarioReport, SimulationError> {
+    if options.strategy == Strategy::Sequential
+        && crate::planner::steps::rds_replica::is_rds(&group.spec)
+    {
+        return Err(SimulationError::World(
+            "the sequential runbook baseline is not supported yet for spec.database.kind rdsReplica (it scripts Aurora's FailoverGlobalCluster)"
+                .to_string(),
+        ));
+    }
     let mut config = SimConfig::new(options.seed);
     if let Some(timings) = &options.timings {
         config.timings = timings.clone();
