@@ -2447,3 +2447,5 @@ mod routing_modes {
         assert_eq!(dns.reason, "HealthCheckRoutingUnsupported");
     }
 }
+
+mod rds_replica;
