@@ -112,7 +112,7 @@ impl State {
             })
     }
 
-    pub(crate) fn describe_db_instance(&mut self, region: &str, id: &str) -> Option<RdsInstance> {
+    pub(crate) fn describe_db_instance(&self, region: &str, id: &str) -> Option<RdsInstance> {
         let k = (region.to_string(), id.to_string());
         let c = self.pair_instance_or_err("DescribeDBInstances", &k).ok()?;
         let tree = c.global.as_ref().and_then(|g| self.globals.get(g));

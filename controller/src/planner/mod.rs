@@ -293,6 +293,22 @@ impl<'a> Builder<'a> {
     }
 
     fn writer_unknown(&mut self) {
+        if steps::rds_replica::is_rds(self.input.spec) {
+            let seen: Vec<String> = self
+                .input
+                .world
+                .regions
+                .values()
+                .map(|r| format!("{} {}", r.region, r.membership.as_str()))
+                .collect();
+            let detail = format!(
+                "no primary DB instance among spec.database.instances ({})",
+                seen.join(", ")
+            );
+            let poll = self.input.config.degraded_poll;
+            self.set_phase(Phase::Degraded, detail, poll);
+            return;
+        }
         let detail = match &self.input.world.global {
             Seen::Unreachable(e) => format!("cannot read the global cluster: {e}"),
             Seen::Known(None) => format!(
