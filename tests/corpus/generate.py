@@ -114,7 +114,7 @@ case("targets-extra-region", alias(("  compute:", "      eu-west-1: {aliasDnsNam
 case("service-regions-missing", alias(("          us-east-1: {cluster: myapp-prod, service: worker}\n", "")),
      "spec.compute.services[1].regions: missing an entry for region us-east-1")
 # spec.database.kind: rdsReplica (docs/design-contract.md §7.5).
-case("rds-kind-unknown", rds(("kind: rdsReplica", "kind: rdsCluster")),
+case("rds-kind-unknown", rds(("    kind: rdsReplica", "    kind: rdsCluster")),
      "spec.database.kind: unknown variant `rdsCluster`")
 case("rds-instances-missing", re.sub(r"    instances:\n(      .*\n)+", "", RDS),
      "spec.database.instances: is required with spec.database.kind: rdsReplica")

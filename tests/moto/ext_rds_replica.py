@@ -9,20 +9,26 @@ standalone DB instance") makes it a standalone instance with no source, and the 
 stops listing it (moto removes a cross-region replica by identifier, though it lists it by
 ARN, so it never did). This module patches RDSBackend.promote_read_replica to do that; read
 replicas also report their `read replication` StatusInfos entry (`replicating`), which
-moto leaves out. tests/moto/serve.py imports it before the server starts.
+moto leaves out; and promoting an instance that does not exist is DBInstanceNotFound, not
+an HTTP 500. tests/moto/serve.py imports it before the server starts.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from moto.rds.exceptions import DBInstanceNotFoundError
 from moto.rds.models import DBInstance, RDSBackend
 
 _original_promote = RDSBackend.promote_read_replica
 
 
 def _promote_read_replica(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstance:
-    database = self.databases[db_kwargs["db_instance_identifier"]]
+    identifier = db_kwargs["db_instance_identifier"]
+    if identifier not in self.databases:
+        # moto answered a KeyError with HTTP 500; RDS says DBInstanceNotFound.
+        raise DBInstanceNotFoundError(identifier)
+    database = self.databases[identifier]
     source_id = database.source_db_instance_identifier
     promoted = _original_promote(self, db_kwargs)
     if source_id:
