@@ -86,12 +86,34 @@ async fn an_rds_stale_failback_rebuilds_the_old_primary_as_a_replica_and_switche
 }
 
 #[tokio::test(start_paused = true)]
-async fn the_runbook_baseline_is_refused_for_an_rds_group_naming_the_kind() {
+async fn a_planned_rds_switch_fences_waits_for_replica_lag_zero_and_loses_nothing() {
+    let report = run(Scenario::PlannedSwitchover, 1).await;
+    assert_eq!(report.lost_writes, 0);
+    let switch = steps_of(&report, "Switchover");
+    let at = |name: &str| switch.iter().position(|s| *s == name).unwrap();
+    assert!(at("FenceSource") < at("WaitReplicaSynced"), "{switch:?}");
+    assert!(at("WaitReplicaSynced") < at("PromoteReplica"), "{switch:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_sequential_runbook_baseline_promotes_the_replica_and_is_slower_than_drctl() {
+    let drctl = run(Scenario::RegionOutageFailover, 3).await;
     let mut options = ScenarioOptions::new(3);
     options.group = Some(rds_group());
     options.strategy = Strategy::Sequential;
-    let err = run_scenario(Scenario::RegionOutageFailover, options)
+    let baseline = run_scenario(Scenario::RegionOutageFailover, options)
         .await
-        .unwrap_err();
-    assert!(err.to_string().contains("rdsReplica"), "{err}");
+        .unwrap();
+    assert!(
+        baseline.invariant_violations.is_empty(),
+        "{:#?}",
+        baseline.invariant_violations
+    );
+    let names = steps_of(&baseline, "Runbook");
+    assert_eq!(names.first(), Some(&"PromoteReplica"), "{names:?}");
+    let (a, b) = (
+        drctl.recovery_seconds.unwrap(),
+        baseline.recovery_seconds.unwrap(),
+    );
+    assert!(a < b, "drctl {a} s vs sequential {b} s");
 }

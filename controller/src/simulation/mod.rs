@@ -450,14 +450,6 @@ pub async fn run_scenario_on(
     options: ScenarioOptions,
     group: FailoverGroup,
 ) -> Result<ScenarioReport, SimulationError> {
-    if options.strategy == Strategy::Sequential
-        && crate::planner::steps::rds_replica::is_rds(&group.spec)
-    {
-        return Err(SimulationError::World(
-            "the sequential runbook baseline is not supported yet for spec.database.kind rdsReplica (it scripts Aurora's FailoverGlobalCluster)"
-                .to_string(),
-        ));
-    }
     let mut config = SimConfig::new(options.seed);
     if let Some(timings) = &options.timings {
         config.timings = timings.clone();
