@@ -461,3 +461,41 @@ fn promotion_and_instance_deletion_are_destructive_actions() {
     assert_eq!(promote.subject(), "PromoteReadReplica us-west-2/db");
     assert!(StepName::PromoteReplica.is_destructive());
 }
+
+#[test]
+fn a_promotion_whose_answer_was_lost_is_not_reissued_within_its_grace_then_is() {
+    let mut spec = rds_spec(WEST);
+    spec.allow_data_loss = true;
+    let mut status = operation_at(
+        OperationPlan::RdsFailover,
+        EAST,
+        WEST,
+        StepName::PromoteReplica,
+        T0,
+    );
+    let promote = Action::PromoteReadReplica {
+        region: WEST.to_string(),
+        instance_id: db_id(WEST).to_string(),
+    };
+    note_in(
+        &mut status,
+        &steps::note::action_issued_at(StepName::PromoteReplica, &promote),
+        T0,
+    );
+    // The world still shows the replica: the call's effect is not visible yet.
+    let view = pair(
+        Seen::Unreachable("timeout".to_string()),
+        Seen::Known(Some(db(WEST, Some(EAST)))),
+    );
+    let world = rds_world(WorldBuilder::healthy().down(EAST), &spec, view, None, None);
+    let within = Run::new(&spec, &world)
+        .status(status.clone())
+        .at(T0 + 5_000)
+        .plan();
+    assert!(within.actions.is_empty(), "{:?}", within.actions);
+    let after = Run::new(&spec, &world)
+        .status(status)
+        .at(T0 + 60_000)
+        .plan();
+    assert_eq!(action_of(&after, "PromoteReadReplica"), promote);
+}
