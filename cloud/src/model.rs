@@ -586,3 +586,165 @@ pub struct HealthCheckInfo {
     /// The routing control a RECOVERY_CONTROL check follows.
     pub routing_control_arn: Option<String>,
 }
+
+// ---------------------------------------------------------------------------------------
+// RDS DB instances and cross-region read replicas (spec.database.kind: rdsReplica).
+// ---------------------------------------------------------------------------------------
+
+/// `DBInstanceStatus` of DescribeDBInstances, the values drctl reasons about; anything else
+/// is kept as `Other` with AWS's word.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RdsInstanceStatus {
+    Available,
+    Creating,
+    /// PromoteReadReplica (and other modifications) in progress.
+    Modifying,
+    Rebooting,
+    BackingUp,
+    Deleting,
+    Other(String),
+}
+
+impl RdsInstanceStatus {
+    pub fn from_aws(status: &str) -> RdsInstanceStatus {
+        match status {
+            "available" => RdsInstanceStatus::Available,
+            "creating" => RdsInstanceStatus::Creating,
+            "modifying" => RdsInstanceStatus::Modifying,
+            "rebooting" => RdsInstanceStatus::Rebooting,
+            "backing-up" => RdsInstanceStatus::BackingUp,
+            "deleting" => RdsInstanceStatus::Deleting,
+            other => RdsInstanceStatus::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            RdsInstanceStatus::Available => "available",
+            RdsInstanceStatus::Creating => "creating",
+            RdsInstanceStatus::Modifying => "modifying",
+            RdsInstanceStatus::Rebooting => "rebooting",
+            RdsInstanceStatus::BackingUp => "backing-up",
+            RdsInstanceStatus::Deleting => "deleting",
+            RdsInstanceStatus::Other(s) => s,
+        }
+    }
+}
+
+/// The read-replication entry of `StatusInfos` (`StatusType: read replication`) of a replica.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReplicationState {
+    Replicating,
+    Error,
+    Stopped,
+    Terminated,
+    Other(String),
+}
+
+impl ReplicationState {
+    pub fn from_aws(status: &str) -> ReplicationState {
+        match status {
+            "replicating" => ReplicationState::Replicating,
+            "error" => ReplicationState::Error,
+            "stopped" => ReplicationState::Stopped,
+            "terminated" => ReplicationState::Terminated,
+            other => ReplicationState::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            ReplicationState::Replicating => "replicating",
+            ReplicationState::Error => "error",
+            ReplicationState::Stopped => "stopped",
+            ReplicationState::Terminated => "terminated",
+            ReplicationState::Other(s) => s,
+        }
+    }
+}
+
+/// `DBInstance` from DescribeDBInstances, as an rdsReplica group needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RdsInstance {
+    pub identifier: String,
+    pub arn: String,
+    pub region: String,
+    pub status: RdsInstanceStatus,
+    pub engine: String,
+    pub engine_version: String,
+    pub instance_class: String,
+    pub storage_encrypted: bool,
+    pub kms_key_id: Option<String>,
+    /// `ReadReplicaSourceDBInstanceIdentifier`: set on a read replica (an ARN when the source
+    /// is in another region), absent on a standalone or primary instance.
+    pub read_replica_source: Option<String>,
+    /// `ReadReplicaDBInstanceIdentifiers`: this instance's replicas (ARNs across regions).
+    pub read_replicas: Vec<String>,
+    /// A replica's read-replication state (`StatusInfos`); None on a non-replica.
+    pub replication: Option<ReplicationState>,
+}
+
+impl RdsInstance {
+    pub fn is_replica(&self) -> bool {
+        self.read_replica_source.is_some()
+    }
+
+    /// Is this instance a read replica of `source` (given by identifier or ARN)?
+    pub fn replicates_from(&self, source: &RdsInstance) -> bool {
+        self.read_replica_source
+            .as_deref()
+            .is_some_and(|s| s == source.arn || s == source.identifier)
+    }
+}
+
+/// `Status` of a DB snapshot (DescribeDBSnapshots).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DbSnapshotStatus {
+    Creating,
+    Available,
+    Other(String),
+}
+
+impl DbSnapshotStatus {
+    pub fn from_aws(status: &str) -> DbSnapshotStatus {
+        match status {
+            "creating" => DbSnapshotStatus::Creating,
+            "available" => DbSnapshotStatus::Available,
+            other => DbSnapshotStatus::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            DbSnapshotStatus::Creating => "creating",
+            DbSnapshotStatus::Available => "available",
+            DbSnapshotStatus::Other(s) => s,
+        }
+    }
+}
+
+/// `DBSnapshot` from DescribeDBSnapshots.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DbSnapshot {
+    pub identifier: String,
+    pub instance_identifier: String,
+    /// `manual` | `automated`.
+    pub snapshot_type: String,
+    pub status: DbSnapshotStatus,
+    pub created_at: Option<Timestamp>,
+}
+
+/// CreateDBInstanceReadReplica in `region` from a source instance in `source_region`
+/// (cross-region: the source is named by ARN, and the request carries `SourceRegion` so the
+/// SDK presigns it; an encrypted source needs a KMS key of `region`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateReadReplica {
+    pub region: String,
+    pub identifier: String,
+    pub source_region: String,
+    pub source_instance_arn: String,
+    pub instance_class: Option<String>,
+    pub kms_key_id: Option<String>,
+    pub db_subnet_group: Option<String>,
+    pub vpc_security_group_ids: Vec<String>,
+}

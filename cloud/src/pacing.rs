@@ -225,6 +225,10 @@ pub fn paced(cloud: Cloud, pacer: Arc<Pacer>) -> Cloud {
         recovery_config: cloud.recovery_config,
         health: cloud.health,
         clock: cloud.clock,
+        // rdsReplica groups make a handful of calls per pass, outside the fleet's shared
+        // reads: not paced yet (the SDK's standard retry absorbs throttling).
+        rds_instances: cloud.rds_instances,
+        replica_lag: cloud.replica_lag,
     }
 }
 

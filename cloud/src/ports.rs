@@ -100,6 +100,55 @@ pub trait Aurora: Send + Sync {
     async fn create_instance(&self, request: &CreateInstance) -> CloudResult<()>;
 }
 
+/// RDS DB instances with cross-region read replicas (spec.database.kind: rdsReplica),
+/// aws-sdk-rds. Every call is asked in the region of the instance it names.
+#[async_trait]
+pub trait RdsInstances: Send + Sync {
+    /// DescribeDBInstances(DBInstanceIdentifier). None when it does not exist.
+    async fn describe_db_instance(
+        &self,
+        region: &str,
+        instance_id: &str,
+    ) -> CloudResult<Option<RdsInstance>>;
+
+    /// PromoteReadReplica: the replica becomes a standalone, writable instance. Irreversible;
+    /// the caller re-reads first (a promoted instance is no longer a replica).
+    async fn promote_read_replica(&self, region: &str, instance_id: &str) -> CloudResult<()>;
+
+    /// CreateDBInstanceReadReplica across regions. "Already exists" means an earlier attempt
+    /// worked (the identifier is the spec's).
+    async fn create_read_replica(&self, request: &CreateReadReplica) -> CloudResult<()>;
+
+    /// DeleteDBInstance with `SkipFinalSnapshot=true` (drctl takes its own manual snapshot
+    /// first, and checks it is available) and `DeleteAutomatedBackups=false`.
+    async fn delete_db_instance(&self, region: &str, instance_id: &str) -> CloudResult<()>;
+
+    /// CreateDBSnapshot (manual), under a deterministic name.
+    async fn create_db_snapshot(
+        &self,
+        region: &str,
+        instance_id: &str,
+        snapshot_id: &str,
+    ) -> CloudResult<()>;
+
+    /// DescribeDBSnapshots of one instance (every page), manual ones.
+    async fn describe_db_snapshots(
+        &self,
+        region: &str,
+        instance_id: &str,
+    ) -> CloudResult<Vec<DbSnapshot>>;
+}
+
+/// CloudWatch: the `ReplicaLag` metric (AWS/RDS, DBInstanceIdentifier) of an RDS read replica,
+/// published in the replica's region. Its own trait beside [`ReplicationLag`] (Aurora's
+/// metric is asked of the primary's region, by cluster).
+#[async_trait]
+pub trait InstanceReplicaLag: Send + Sync {
+    /// The latest ReplicaLag of `replica_id` in `region`, seconds; None without a recent
+    /// datapoint.
+    async fn replica_lag(&self, region: &str, replica_id: &str) -> CloudResult<Option<f64>>;
+}
+
 /// CloudWatch: Aurora global replication lag.
 #[async_trait]
 pub trait ReplicationLag: Send + Sync {
@@ -351,4 +400,8 @@ pub struct Cloud {
     pub recovery_config: Arc<dyn RecoveryControlConfig>,
     pub health: Arc<dyn HealthCheck>,
     pub clock: Arc<dyn Clock>,
+    /// spec.database.kind rdsReplica: DB instances and read replicas.
+    pub rds_instances: Arc<dyn RdsInstances>,
+    /// spec.database.kind rdsReplica: the replica's ReplicaLag metric.
+    pub replica_lag: Arc<dyn InstanceReplicaLag>,
 }

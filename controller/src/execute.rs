@@ -31,6 +31,11 @@ fn already_done(action: &Action, err: &CloudError) -> bool {
             code == "DBInstanceNotFound" || code == "DBInstanceNotFoundFault"
         }
         Action::DeleteCluster { .. } => code == "DBClusterNotFoundFault",
+        Action::CreateDbSnapshot { .. } => code == "DBSnapshotAlreadyExists",
+        Action::CreateReadReplica(_) => code == "DBInstanceAlreadyExists",
+        Action::DeleteDbInstance { .. } => {
+            code == "DBInstanceNotFound" || code == "DBInstanceNotFoundFault"
+        }
         _ => false,
     }
 }
@@ -177,6 +182,36 @@ pub async fn execute(cloud: &Cloud, action: &Action) -> Result<ActionOutcome, Cl
         Action::CreateInstance(request) => cloud
             .aurora
             .create_instance(request)
+            .await
+            .map(|_| ActionOutcome::Applied),
+        Action::PromoteReadReplica {
+            region,
+            instance_id,
+        } => cloud
+            .rds_instances
+            .promote_read_replica(region, instance_id)
+            .await
+            .map(|_| ActionOutcome::Applied),
+        Action::CreateDbSnapshot {
+            region,
+            instance_id,
+            snapshot_id,
+        } => cloud
+            .rds_instances
+            .create_db_snapshot(region, instance_id, snapshot_id)
+            .await
+            .map(|_| ActionOutcome::Applied),
+        Action::DeleteDbInstance {
+            region,
+            instance_id,
+        } => cloud
+            .rds_instances
+            .delete_db_instance(region, instance_id)
+            .await
+            .map(|_| ActionOutcome::Applied),
+        Action::CreateReadReplica(request) => cloud
+            .rds_instances
+            .create_read_replica(request)
             .await
             .map(|_| ActionOutcome::Applied),
     };

@@ -13,6 +13,7 @@ pub mod execute;
 pub mod fleet;
 pub mod metrics;
 pub mod observe;
+pub mod observe_rds;
 pub mod planner;
 pub mod reconcile;
 pub mod report;

@@ -187,8 +187,9 @@ pub async fn observe(
     let fresh = if req.full { since } else { light };
     let record_fresh = if req.fresh_record { since } else { light };
     let ask_order = ask_order(reads, spec, status);
+    let rds = crate::planner::steps::rds_replica::is_rds(spec);
     let clusters_fut = async {
-        if req.full {
+        if req.full && !rds {
             Some(read_clusters(reads, spec, since).await)
         } else {
             None
@@ -233,8 +234,16 @@ pub async fn observe(
     let dark = reads.dark_rds_regions();
     let routing_fut =
         crate::routing::observe_routing(cloud, spec, status, &dark, &mut cache.routing);
+    let global_fut = async {
+        if rds {
+            // An rdsReplica group has no global cluster: its instances are read below.
+            Seen::Known(None)
+        } else {
+            describe_global(reads, spec, &ask_order, fresh).await
+        }
+    };
     let (global, record, services, clusters, scalable, dns_change, health, routing) = tokio::join!(
-        describe_global(reads, spec, &ask_order, fresh),
+        global_fut,
         record_fut,
         describe_services(reads, spec, fresh),
         clusters_fut,
@@ -255,11 +264,20 @@ pub async fn observe(
         cache.scalable = scalable;
     }
 
-    let mut regions = region_views(spec, global.known().and_then(|g| g.as_ref()), cache);
-    read_extras(cloud, spec, req, &mut regions).await;
-    if req.full {
-        cache.lag = read_lag(reads, spec, &regions, since).await;
-    }
+    let mut instances = None;
+    let regions = if rds {
+        let observed = crate::observe_rds::observe_instances(cloud, spec, status).await;
+        cache.lag = observed.lag;
+        instances = Some(observed.pair);
+        observed.regions
+    } else {
+        let mut regions = region_views(spec, global.known().and_then(|g| g.as_ref()), cache);
+        read_extras(cloud, spec, req, &mut regions).await;
+        if req.full {
+            cache.lag = read_lag(reads, spec, &regions, since).await;
+        }
+        regions
+    };
 
     let witnesses = read_witnesses(cloud, spec, &regions, &services).await;
     let services = services
@@ -288,6 +306,7 @@ pub async fn observe(
         witnesses,
         suspect_since: None,
         routing,
+        instances,
     }
 }
 

@@ -64,51 +64,11 @@ pub async fn run_sequential(
     poll: Duration,
 ) -> Result<RunbookTimings, CloudError> {
     let mut timings = Vec::new();
-    let global = spec.database.global_cluster_identifier.clone();
-    let target_id = spec
-        .database
-        .clusters
-        .get(to)
-        .map(|c| c.identifier.clone())
-        .unwrap_or_default();
-
-    // 1. aws rds failover-global-cluster (or switchover).
-    let started = cloud.clock.now();
-    let target = retry(poll, "describe target", || async {
-        cloud
-            .aurora
-            .describe_clusters(to, std::slice::from_ref(&target_id))
-            .await
-    })
-    .await?;
-    let arn = target.first().map(|c| c.arn.clone()).unwrap_or_default();
-    retry(poll, "promote", || async {
-        if failover {
-            cloud
-                .aurora
-                .failover_global_cluster(to, &global, &arn, true)
-                .await
-        } else {
-            cloud
-                .aurora
-                .switchover_global_cluster(to, &global, &arn)
-                .await
-        }
-    })
-    .await?;
-    let name = if failover { "Failover" } else { "Switchover" };
-    timings.push((name.to_string(), started, cloud.clock.now()));
-
-    let started = cloud.clock.now();
-    wait(poll, "writer", || async {
-        let g = cloud.aurora.describe_global_cluster(to, &global).await?;
-        Ok(g.map(|g| {
-            g.failover_state.is_none() && g.writer().map(|w| w.cluster_arn == arn).unwrap_or(false)
-        })
-        .unwrap_or(false))
-    })
-    .await?;
-    timings.push(("WaitWriter".to_string(), started, cloud.clock.now()));
+    if crate::planner::steps::rds_replica::is_rds(spec) {
+        promote_rds(cloud, spec, to, failover, poll, &mut timings).await?;
+    } else {
+        promote_aurora(cloud, spec, to, failover, poll, &mut timings).await?;
+    }
 
     // 2. Scale up ECS: min capacity and desired count to production levels.
     let started = cloud.clock.now();
@@ -196,4 +156,124 @@ pub async fn run_sequential(
         served = Some(cloud.clock.now());
     }
     Ok((timings, served))
+}
+
+/// Step 1 on Aurora: `aws rds failover-global-cluster` (or switchover), then wait for the
+/// writer.
+async fn promote_aurora(
+    cloud: &Cloud,
+    spec: &FailoverGroupSpec,
+    to: &str,
+    failover: bool,
+    poll: Duration,
+    timings: &mut Vec<(String, Timestamp, Timestamp)>,
+) -> Result<(), CloudError> {
+    let global = spec.database.global_cluster_identifier.clone();
+    let target_id = spec
+        .database
+        .clusters
+        .get(to)
+        .map(|c| c.identifier.clone())
+        .unwrap_or_default();
+
+    let started = cloud.clock.now();
+    let target = retry(poll, "describe target", || async {
+        cloud
+            .aurora
+            .describe_clusters(to, std::slice::from_ref(&target_id))
+            .await
+    })
+    .await?;
+    let arn = target.first().map(|c| c.arn.clone()).unwrap_or_default();
+    retry(poll, "promote", || async {
+        if failover {
+            cloud
+                .aurora
+                .failover_global_cluster(to, &global, &arn, true)
+                .await
+        } else {
+            cloud
+                .aurora
+                .switchover_global_cluster(to, &global, &arn)
+                .await
+        }
+    })
+    .await?;
+    let name = if failover { "Failover" } else { "Switchover" };
+    timings.push((name.to_string(), started, cloud.clock.now()));
+
+    let started = cloud.clock.now();
+    wait(poll, "writer", || async {
+        let g = cloud.aurora.describe_global_cluster(to, &global).await?;
+        Ok(g.map(|g| {
+            g.failover_state.is_none() && g.writer().map(|w| w.cluster_arn == arn).unwrap_or(false)
+        })
+        .unwrap_or(false))
+    })
+    .await?;
+    timings.push(("WaitWriter".to_string(), started, cloud.clock.now()));
+    Ok(())
+}
+
+/// Step 1 on RDS (spec.database.kind rdsReplica): a planned move first scales the source's
+/// compute to zero and waits for ReplicaLag 0 (there is no managed switchover across
+/// regions); then `aws rds promote-read-replica`, and wait until the replica is a
+/// standalone, available primary.
+async fn promote_rds(
+    cloud: &Cloud,
+    spec: &FailoverGroupSpec,
+    to: &str,
+    failover: bool,
+    poll: Duration,
+    timings: &mut Vec<(String, Timestamp, Timestamp)>,
+) -> Result<(), CloudError> {
+    let target_id = spec
+        .database
+        .instances
+        .get(to)
+        .map(|i| i.identifier.clone())
+        .unwrap_or_default();
+    if !failover {
+        let started = cloud.clock.now();
+        let from = spec.other_region(to).unwrap_or_default().to_string();
+        for svc in &spec.compute.services {
+            let Some(r) = svc.regions.get(&from) else {
+                continue;
+            };
+            retry(poll, "fence", || async {
+                cloud
+                    .ecs
+                    .update_desired_count(&from, &r.cluster, &r.service, 0)
+                    .await
+            })
+            .await?;
+        }
+        wait(poll, "ReplicaLag 0", || async {
+            Ok(cloud.replica_lag.replica_lag(to, &target_id).await? == Some(0.0))
+        })
+        .await?;
+        timings.push(("FenceSource".to_string(), started, cloud.clock.now()));
+    }
+    let started = cloud.clock.now();
+    retry(poll, "promote", || async {
+        cloud
+            .rds_instances
+            .promote_read_replica(to, &target_id)
+            .await
+    })
+    .await?;
+    timings.push(("PromoteReplica".to_string(), started, cloud.clock.now()));
+    let started = cloud.clock.now();
+    wait(poll, "writer", || async {
+        let found = cloud
+            .rds_instances
+            .describe_db_instance(to, &target_id)
+            .await?;
+        Ok(found.is_some_and(|i| {
+            !i.is_replica() && i.status == drctl_cloud::RdsInstanceStatus::Available
+        }))
+    })
+    .await?;
+    timings.push(("WaitWriter".to_string(), started, cloud.clock.now()));
+    Ok(())
 }

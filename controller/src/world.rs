@@ -124,6 +124,25 @@ pub struct ObservedWorld {
     pub suspect_since: Option<Timestamp>,
     /// `spec.dns.routing: routingControl`: the routing controls, read on ARC's data plane.
     pub routing: Option<RoutingView>,
+    /// `spec.database.kind: rdsReplica`: the DB instance pair (None for Aurora groups).
+    pub instances: Option<InstancePairView>,
+}
+
+/// What one pass knows of an rdsReplica group's DB instances. `regions` carries each
+/// region's membership derived from it (see `planner::steps::rds_replica::memberships`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct InstancePairView {
+    /// Each region's spec'd instance (DescribeDBInstances), or why it could not be read.
+    pub instances: BTreeMap<String, Seen<Option<drctl_cloud::RdsInstance>>>,
+    /// Manual snapshots of each region's instance, read while an operation runs.
+    pub snapshots: BTreeMap<String, Vec<drctl_cloud::DbSnapshot>>,
+}
+
+impl InstancePairView {
+    /// The instance in `region`, when read and present.
+    pub fn instance(&self, region: &str) -> Option<&drctl_cloud::RdsInstance> {
+        self.instances.get(region)?.known()?.as_ref()
+    }
 }
 
 /// What one pass knows of a routingControl group's ARC side.

@@ -28,6 +28,11 @@ pub enum Claim {
         record_name: String,
         record_type: String,
     },
+    /// An RDS DB instance of an rdsReplica group.
+    Instance {
+        region: String,
+        identifier: String,
+    },
 }
 
 impl fmt::Display for Claim {
@@ -36,6 +41,9 @@ impl fmt::Display for Claim {
             Claim::GlobalCluster { identifier } => write!(f, "global cluster {identifier:?}"),
             Claim::Cluster { region, identifier } => {
                 write!(f, "cluster {identifier:?} in {region}")
+            }
+            Claim::Instance { region, identifier } => {
+                write!(f, "DB instance {identifier:?} in {region}")
             }
             Claim::DnsRecord {
                 hosted_zone_id,
@@ -52,12 +60,26 @@ impl fmt::Display for Claim {
 /// The resources a document claims, each with the field path that claims it.
 pub fn claims(doc: &FailoverGroup) -> Vec<(String, Claim)> {
     let spec = &doc.spec;
-    let mut out = vec![(
-        "spec.database.globalClusterIdentifier".to_string(),
-        Claim::GlobalCluster {
-            identifier: spec.database.global_cluster_identifier.to_ascii_lowercase(),
-        },
-    )];
+    let mut out = Vec::new();
+    // An rdsReplica group has no global cluster: nothing to claim (two of them would
+    // otherwise clash on the empty identifier).
+    if !spec.database.global_cluster_identifier.is_empty() {
+        out.push((
+            "spec.database.globalClusterIdentifier".to_string(),
+            Claim::GlobalCluster {
+                identifier: spec.database.global_cluster_identifier.to_ascii_lowercase(),
+            },
+        ));
+    }
+    for (region, instance) in &spec.database.instances {
+        out.push((
+            format!("spec.database.instances.{region}.identifier"),
+            Claim::Instance {
+                region: region.clone(),
+                identifier: instance.identifier.to_ascii_lowercase(),
+            },
+        ));
+    }
     for (region, cluster) in &spec.database.clusters {
         out.push((
             format!("spec.database.clusters.{region}.identifier"),

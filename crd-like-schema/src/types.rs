@@ -127,9 +127,70 @@ impl FailoverGroupSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DatabaseSpec {
+    /// `auroraGlobal` (the default: an Aurora Global Database) or `rdsReplica` (a primary DB
+    /// instance and its cross-region read replica, docs/design-contract.md §7.5). Left out of
+    /// the serialized document when it is the default, so that today's documents round-trip
+    /// byte for byte.
+    #[serde(default, skip_serializing_if = "DatabaseKind::is_aurora_global")]
+    pub kind: DatabaseKind,
+    /// auroraGlobal only (required there, refused with rdsReplica). Empty when absent.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub global_cluster_identifier: String,
-    /// One entry per region; also the template used to recreate a stale member.
+    /// auroraGlobal only: one entry per region; also the template used to recreate a stale
+    /// member.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub clusters: BTreeMap<Region, ClusterTemplate>,
+    /// rdsReplica only: the primary DB instance and its cross-region read replica, one per
+    /// region; also the template to recreate either side as a replica of the other.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub instances: BTreeMap<Region, InstanceTemplate>,
+}
+
+/// Which kind of replicated database the group fails over.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum DatabaseKind {
+    /// An Aurora Global Database (`globalClusterIdentifier`, `clusters`).
+    #[default]
+    AuroraGlobal,
+    /// An RDS DB instance with a cross-region read replica (`instances`).
+    RdsReplica,
+}
+
+impl DatabaseKind {
+    pub fn is_aurora_global(&self) -> bool {
+        *self == DatabaseKind::AuroraGlobal
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatabaseKind::AuroraGlobal => "auroraGlobal",
+            DatabaseKind::RdsReplica => "rdsReplica",
+        }
+    }
+}
+
+/// One RDS DB instance of an rdsReplica pair. Only `identifier` is required; the rest is
+/// needed only to recreate the instance as a cross-region read replica.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InstanceTemplate {
+    pub identifier: String,
+    /// `postgres`, `mysql`, `mariadb`, ... (RDS engines with cross-region read replicas).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_class: Option<String>,
+    /// KMS key in this instance's own region: an encrypted cross-region read replica needs a
+    /// key of the region it is created in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_subnet_group: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vpc_security_group_ids: Vec<String>,
 }
 
 /// One Aurora cluster of the global database. Only `identifier` is required; the rest is
@@ -826,10 +887,12 @@ pub enum StepName {
     DeleteStale,
     RecreateSecondary,
     WaitReplicaSynced,
+    /// rdsReplica: PromoteReadReplica (docs/design-contract.md §7.5).
+    PromoteReplica,
 }
 
 impl StepName {
-    pub const ALL: [StepName; 17] = [
+    pub const ALL: [StepName; 18] = [
         StepName::Preflight,
         StepName::FenceSource,
         StepName::ScaleUpTarget,
@@ -847,6 +910,7 @@ impl StepName {
         StepName::DeleteStale,
         StepName::RecreateSecondary,
         StepName::WaitReplicaSynced,
+        StepName::PromoteReplica,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -868,6 +932,7 @@ impl StepName {
             StepName::DeleteStale => "DeleteStale",
             StepName::RecreateSecondary => "RecreateSecondary",
             StepName::WaitReplicaSynced => "WaitReplicaSynced",
+            StepName::PromoteReplica => "PromoteReplica",
         }
     }
 
@@ -875,7 +940,10 @@ impl StepName {
     pub fn is_destructive(self) -> bool {
         matches!(
             self,
-            StepName::Switchover | StepName::Failover | StepName::DeleteStale
+            StepName::Switchover
+                | StepName::Failover
+                | StepName::DeleteStale
+                | StepName::PromoteReplica
         )
     }
 }

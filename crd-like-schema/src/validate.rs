@@ -8,9 +8,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+mod rds_replica;
+
 use crate::types::{
-    Capacity, ClusterTemplate, DnsRouting, DnsSpec, DnsTarget, FailoverGroup, FailoverGroupSpec,
-    Objectives, RecordType, API_VERSION, KIND, MAX_RPO_OBJECTIVE_SECONDS,
+    Capacity, ClusterTemplate, DatabaseKind, DnsRouting, DnsSpec, DnsTarget, FailoverGroup,
+    FailoverGroupSpec, Objectives, RecordType, API_VERSION, KIND, MAX_RPO_OBJECTIVE_SECONDS,
     MAX_RTO_OBJECTIVE_SECONDS,
 };
 
@@ -236,6 +238,22 @@ pub fn validate_transition(
     }
     immutable(
         &mut errs,
+        "spec.database.kind",
+        o.database.kind.as_str(),
+        n.database.kind.as_str(),
+    );
+    for (region, old_instance) in &o.database.instances {
+        if let Some(new_instance) = n.database.instances.get(region) {
+            immutable(
+                &mut errs,
+                &format!("spec.database.instances.{region}.identifier"),
+                &old_instance.identifier,
+                &new_instance.identifier,
+            );
+        }
+    }
+    immutable(
+        &mut errs,
         "spec.dns.hostedZoneId",
         &o.dns.hosted_zone_id,
         &n.dns.hosted_zone_id,
@@ -331,13 +349,30 @@ fn check_spec(spec: &FailoverGroupSpec, errs: &mut ValidationErrors) {
 
     // Database.
     let db = &spec.database;
-    if let Err(why) = rds_identifier(&db.global_cluster_identifier) {
+    if db.kind == DatabaseKind::RdsReplica {
+        rds_replica::check_database(errs, db, regions);
+    } else if !db.instances.is_empty() {
+        errs.push(
+            "spec.database.instances",
+            "is only for spec.database.kind: rdsReplica (an auroraGlobal group lists spec.database.clusters)",
+        );
+    }
+    if db.kind != DatabaseKind::AuroraGlobal {
+        // rdsReplica's own checks are above; the Aurora ones below do not apply.
+    } else if db.global_cluster_identifier.is_empty() {
+        errs.push(
+            "spec.database.globalClusterIdentifier",
+            "is required (missing field)",
+        );
+    } else if let Err(why) = rds_identifier(&db.global_cluster_identifier) {
         errs.push(
             "spec.database.globalClusterIdentifier",
             format!("{:?} {why}", db.global_cluster_identifier),
         );
     }
-    covers_regions(errs, "spec.database.clusters", &db.clusters, regions);
+    if db.kind == DatabaseKind::AuroraGlobal {
+        covers_regions(errs, "spec.database.clusters", &db.clusters, regions);
+    }
     for (region, cluster) in &db.clusters {
         check_cluster(
             errs,

@@ -30,7 +30,7 @@ pub(crate) fn global_arn(id: &str) -> String {
 /// A customer-managed key usable by a cluster in `region`: not an AWS-managed alias, and,
 /// when given as an ARN, in that region (aws-facts: encrypted cross-region secondaries need
 /// a customer-managed KMS key in their own region).
-fn kms_usable_in(key: &str, region: &str) -> bool {
+pub(crate) fn kms_usable_in(key: &str, region: &str) -> bool {
     if key.contains("alias/aws/") {
         return false;
     }

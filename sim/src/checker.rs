@@ -149,7 +149,9 @@ fn check_single_writer_of(run: &RunRecord, log: &[&WritableChange], v: &mut Vec<
         if c.writable && counts && !was {
             edges.push((c.at_ms, 1, &c.cluster));
             open.insert(&c.cluster, true);
-        } else if !c.writable && was {
+        } else if (!c.writable || !counts) && was {
+            // Closed, or become a standalone nobody writes to (an RDS primary left behind
+            // by PromoteReadReplica, its application fenced).
             edges.push((c.at_ms, -1, &c.cluster));
             open.insert(&c.cluster, false);
         }
@@ -224,9 +226,12 @@ fn check_losses(run: &RunRecord, input: &InvariantInput, v: &mut Vec<Violation>)
             let call = l
                 .call_seq
                 .and_then(|s| run.calls.iter().find(|c| c.seq == s));
+            // rdsReplica: PromoteReadReplica has no AllowDataLoss parameter; the call is the
+            // cut, and whether it was allowed is the spec's (or the policy's) allowance below.
             let by_allowed_failover = call.is_some_and(|c| {
-                c.operation == "FailoverGlobalCluster"
-                    && c.resource.contains("allowDataLoss=true")
+                ((c.operation == "FailoverGlobalCluster"
+                    && c.resource.contains("allowDataLoss=true"))
+                    || c.operation == "PromoteReadReplica")
                     && c.outcome.applied
             });
             if !by_allowed_failover {

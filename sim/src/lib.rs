@@ -25,6 +25,7 @@ pub mod checker;
 pub mod config;
 mod ecs;
 mod ports;
+mod rds_instance;
 pub mod record;
 mod recovery;
 mod rng;

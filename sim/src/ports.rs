@@ -106,6 +106,7 @@ fn global_clusters_page(st: &State, marker: Option<&str>) -> (Vec<GlobalCluster>
         .flatten();
     let clusters = page
         .into_iter()
+        .filter(|id| !crate::rds_instance::is_pair(id))
         .filter_map(|id| st.describe_global_cluster(id))
         .collect();
     (clusters, next)
@@ -748,6 +749,126 @@ impl HealthCheck for SimCloud {
                 false,
                 url.to_string(),
                 |st, _| st.probe(url),
+            )
+            .await
+    }
+}
+
+#[async_trait]
+impl drctl_cloud::RdsInstances for SimCloud {
+    async fn describe_db_instance(
+        &self,
+        region: &str,
+        instance_id: &str,
+    ) -> CloudResult<Option<drctl_cloud::RdsInstance>> {
+        self.world
+            .call(
+                &self.caller,
+                Service::Rds,
+                "DescribeDBInstances",
+                region,
+                false,
+                instance_id.to_string(),
+                |st, _| Ok(st.describe_db_instance(region, instance_id)),
+            )
+            .await
+    }
+
+    async fn promote_read_replica(&self, region: &str, instance_id: &str) -> CloudResult<()> {
+        self.world
+            .call(
+                &self.caller,
+                Service::Rds,
+                "PromoteReadReplica",
+                region,
+                true,
+                instance_id.to_string(),
+                |st, ctx| st.promote_read_replica(ctx, region, instance_id),
+            )
+            .await
+    }
+
+    async fn create_read_replica(
+        &self,
+        request: &drctl_cloud::CreateReadReplica,
+    ) -> CloudResult<()> {
+        self.world
+            .call(
+                &self.caller,
+                Service::Rds,
+                "CreateDBInstanceReadReplica",
+                &request.region,
+                true,
+                format!("{} <- {}", request.identifier, request.source_instance_arn),
+                |st, ctx| st.create_read_replica(ctx, request),
+            )
+            .await
+    }
+
+    async fn delete_db_instance(&self, region: &str, instance_id: &str) -> CloudResult<()> {
+        self.world
+            .call(
+                &self.caller,
+                Service::Rds,
+                "DeleteDBInstance",
+                region,
+                true,
+                format!("{instance_id} skipFinalSnapshot=true"),
+                |st, ctx| st.delete_db_instance(ctx, region, instance_id),
+            )
+            .await
+    }
+
+    async fn create_db_snapshot(
+        &self,
+        region: &str,
+        instance_id: &str,
+        snapshot_id: &str,
+    ) -> CloudResult<()> {
+        self.world
+            .call(
+                &self.caller,
+                Service::Rds,
+                "CreateDBSnapshot",
+                region,
+                true,
+                format!("{instance_id} -> {snapshot_id}"),
+                |st, ctx| st.create_db_snapshot(ctx, region, instance_id, snapshot_id),
+            )
+            .await
+    }
+
+    async fn describe_db_snapshots(
+        &self,
+        region: &str,
+        instance_id: &str,
+    ) -> CloudResult<Vec<drctl_cloud::DbSnapshot>> {
+        self.world
+            .call(
+                &self.caller,
+                Service::Rds,
+                "DescribeDBSnapshots",
+                region,
+                false,
+                instance_id.to_string(),
+                |st, _| Ok(st.describe_db_snapshots(region, instance_id)),
+            )
+            .await
+    }
+}
+
+#[async_trait]
+impl drctl_cloud::InstanceReplicaLag for SimCloud {
+    async fn replica_lag(&self, region: &str, replica_id: &str) -> CloudResult<Option<f64>> {
+        self.world
+            .call(
+                &self.caller,
+                Service::CloudWatch,
+                "GetMetricData",
+                region,
+                false,
+                format!("ReplicaLag {replica_id}"),
+                |st, _| Ok(st.replica_lag_of(region, replica_id)),
             )
             .await
     }

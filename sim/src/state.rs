@@ -216,6 +216,8 @@ pub(crate) enum Event {
     ResyncDone(Key),
     AutoScalingClamp(Key3),
     ChangeInSync(String),
+    /// rdsReplica: PromoteReadReplica finished rebooting the replica as a primary.
+    ReplicaPromoted(Key),
 }
 
 /// (region, cluster, service).
@@ -534,7 +536,8 @@ impl State {
             | Event::ClusterDeleted(k)
             | Event::SnapshotDone(k)
             | Event::Rejoin(k)
-            | Event::ResyncDone(k) => cluster_global(self, k),
+            | Event::ResyncDone(k)
+            | Event::ReplicaPromoted(k) => cluster_global(self, k),
             // Instances, scaling and DNS do not touch replication.
             Event::InstanceCreated(_)
             | Event::InstanceDeleted(_)
@@ -569,6 +572,7 @@ impl State {
             Event::ResyncDone(k) => self.resync_done(t, k),
             Event::AutoScalingClamp(k) => self.autoscaling_clamp(t, k),
             Event::ChangeInSync(id) => self.change_insync(t, id),
+            Event::ReplicaPromoted(k) => self.replica_promoted(t, k),
         }
     }
 
@@ -792,7 +796,7 @@ impl State {
         Some((k.clone(), w, standalone))
     }
 
-    fn log_writable(&mut self, t: i64, changes: Vec<(Key, bool, bool)>) {
+    pub(crate) fn log_writable(&mut self, t: i64, changes: Vec<(Key, bool, bool)>) {
         for (k, w, standalone) in changes {
             self.writable.insert(k.clone(), w);
             self.writable_log.push(WritableChange {
@@ -836,6 +840,10 @@ impl State {
             Ok(k) if !self.accepts_writes(&k) => {
                 Fate::Rejected(format!("{} does not accept writes", key_str(&k)))
             }
+            Ok(k) if self.pair_app_fenced(global, &k) => Fate::Rejected(format!(
+                "the application in {} is scaled to zero (fenced)",
+                k.0
+            )),
             Ok(k) => match self.clusters.get(&k) {
                 None => Fate::Rejected(format!("{} does not exist", key_str(&k))),
                 Some(c) if c.global.is_none() => Fate::Committed {

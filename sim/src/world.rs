@@ -122,6 +122,9 @@ impl SimWorld {
         spec: &FailoverGroupSpec,
         opts: &ProvisionOptions,
     ) -> Result<(), SimError> {
+        // rdsReplica: the instance pair on the global-database machinery (rds_instance.rs).
+        let pair_spec = crate::rds_instance::as_pair_spec(spec);
+        let spec = &pair_spec;
         let mut st = self.current();
         let t = st.now;
         let gid = spec.database.global_cluster_identifier.clone();
@@ -298,6 +301,8 @@ impl SimWorld {
             routing: h.clone(),
             recovery_config: h.clone(),
             health: h.clone(),
+            rds_instances: h.clone(),
+            replica_lag: h.clone(),
             clock: h,
         }
     }

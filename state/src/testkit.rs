@@ -94,6 +94,8 @@ pub fn group(name: &str) -> FailoverGroup {
             database: DatabaseSpec {
                 global_cluster_identifier: format!("{name}-global"),
                 clusters,
+                kind: Default::default(),
+                instances: Default::default(),
             },
             dns: DnsSpec {
                 hosted_zone_id: "Z0123456789".to_string(),

@@ -16,6 +16,7 @@ BAD = os.path.join(HERE, "bad")
 ALIAS = open(os.path.join(ROOT, "examples", "failovergroup.yaml")).read()
 CNAME = open(os.path.join(ROOT, "examples", "failovergroup-cname.yaml")).read()
 ARC = open(os.path.join(ROOT, "examples", "failovergroup-routing-control.yaml")).read()
+RDS = open(os.path.join(ROOT, "examples", "failovergroup-rds.yaml")).read()
 
 
 def sub(text, old, new, count=1):
@@ -32,6 +33,13 @@ def alias(*pairs):
 
 def arc(*pairs):
     text = ARC
+    for old, new in pairs:
+        text = sub(text, old, new)
+    return text
+
+
+def rds(*pairs):
+    text = RDS
     for old, new in pairs:
         text = sub(text, old, new)
     return text
@@ -105,6 +113,24 @@ case("targets-extra-region", alias(("  compute:", "      eu-west-1: {aliasDnsNam
      'spec.dns.targets.eu-west-1: "eu-west-1" is not one of spec.regions')
 case("service-regions-missing", alias(("          us-east-1: {cluster: myapp-prod, service: worker}\n", "")),
      "spec.compute.services[1].regions: missing an entry for region us-east-1")
+# spec.database.kind: rdsReplica (docs/design-contract.md §7.5).
+case("rds-kind-unknown", rds(("    kind: rdsReplica", "    kind: rdsCluster")),
+     "spec.database.kind: unknown variant `rdsCluster`")
+case("rds-instances-missing", re.sub(r"    instances:\n(      .*\n)+", "", RDS),
+     "spec.database.instances: is required with spec.database.kind: rdsReplica")
+case("rds-instance-identifier-bad", rds(("identifier: shop-db-replica", "identifier: shop--replica")),
+     'spec.database.instances.us-west-2.identifier: "shop--replica" is not an RDS identifier')
+case("rds-instance-region-outside", rds(("      us-west-2:\n        identifier: shop-db-replica", "      eu-west-1:\n        identifier: shop-db-replica")),
+     'spec.database.instances.eu-west-1: "eu-west-1" is not one of spec.regions',
+     "spec.database.instances: missing an entry for region us-west-2")
+case("rds-global-cluster-refused", rds(("    kind: rdsReplica\n", "    kind: rdsReplica\n    globalClusterIdentifier: shop-global\n")),
+     "spec.database.globalClusterIdentifier: is refused with spec.database.kind: rdsReplica")
+case("rds-clusters-refused", rds(("    kind: rdsReplica\n", "    kind: rdsReplica\n    clusters:\n      us-east-1: {identifier: shop}\n")),
+     "spec.database.clusters: is refused with spec.database.kind: rdsReplica")
+case("aurora-instances-refused", alias(("    globalClusterIdentifier: myapp-prod-global\n", "    globalClusterIdentifier: myapp-prod-global\n    instances:\n      us-east-1: {identifier: myapp-db}\n")),
+     "spec.database.instances: is only for spec.database.kind: rdsReplica")
+case("rds-instance-unknown-field", rds(("identifier: shop-db-replica", "identifier: shop-db-replica\n        instanceCount: 2")),
+     "spec.database.instances.us-west-2.instanceCount: unknown field `instanceCount`")
 # Compute.
 case("capacity-min-greater-than-max", alias(("{desired: 6, min: 6, max: 24}", "{desired: 30, min: 30, max: 24}")),
      "spec.compute.services[0].active.min: 30 is greater than max 24")

@@ -1085,7 +1085,11 @@ fn completion_scripts_mention_the_commands() {
 fn shipped_examples_apply_cleanly() {
     let env = Env::new();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    for example in ["failovergroup.yaml", "failovergroup-cname.yaml"] {
+    for example in [
+        "failovergroup.yaml",
+        "failovergroup-cname.yaml",
+        "failovergroup-rds.yaml",
+    ] {
         let run = env.run(&["apply", "-f", root.join(example).to_str().unwrap()]);
         assert_eq!(run.code, 0, "{example}: {run}");
     }

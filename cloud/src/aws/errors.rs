@@ -282,6 +282,10 @@ const RETRYABLE_CODES: &[&str] = &[
     "DBClusterAlreadyExistsFault",
     "DBInstanceAlreadyExists",
     "DBClusterSnapshotAlreadyExistsFault",
+    // rdsReplica: a DB snapshot in a state that does not allow the call now, or ours
+    // already taken.
+    "InvalidDBSnapshotState",
+    "DBSnapshotAlreadyExists",
 ];
 
 /// The spec names something AWS does not have or cannot do: nothing changes until the spec
@@ -347,6 +351,7 @@ const NEEDS_OPERATOR_CODES: &[&str] = &[
     "SnapshotQuotaExceeded",
     "LimitExceededException",
     "DBClusterSnapshotNotFoundFault",
+    "DBSnapshotNotFound",
 ];
 
 /// The category of an AWS error code, for this operation.

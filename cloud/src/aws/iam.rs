@@ -95,6 +95,43 @@ impl Arns<'_> {
             .collect()
     }
 
+    /// rdsReplica: the spec's DB instances, by ARN.
+    fn instances(&self) -> Vec<String> {
+        self.spec
+            .database
+            .instances
+            .iter()
+            .map(|(region, i)| self.rds(region, &format!("db:{}", i.identifier)))
+            .collect()
+    }
+
+    /// rdsReplica: what a call on the instance pair is authorised against. Every call names
+    /// one of the spec's instances; CreateDBInstanceReadReplica also its subnet group, and
+    /// CreateDBSnapshot the snapshot, whose name drctl chooses (`drctl-stale-*`).
+    fn instance_resources(&self, op: &AwsOperation) -> Vec<String> {
+        let mut r = self.instances();
+        if op.name == operations::CREATE_DB_INSTANCE_READ_REPLICA.name {
+            r.extend(
+                self.spec
+                    .database
+                    .instances
+                    .iter()
+                    .filter_map(|(region, i)| {
+                        i.db_subnet_group
+                            .as_ref()
+                            .map(|g| self.rds(region, &format!("subgrp:{g}")))
+                    }),
+            );
+        }
+        if op.name == operations::CREATE_DB_SNAPSHOT.name {
+            r.extend(self.per_region("snapshot:drctl-*"));
+        }
+        if op.name == operations::DESCRIBE_DB_SNAPSHOTS.name {
+            r.extend(self.per_region("snapshot:*"));
+        }
+        r
+    }
+
     fn routing_control(&self) -> Option<&drctl_schema::RoutingControlSpec> {
         self.spec
             .dns
@@ -157,6 +194,14 @@ impl Arns<'_> {
 
     /// The resources one operation is authorised against.
     fn resources(&self, op: &AwsOperation) -> Vec<String> {
+        if self.spec.database.kind == drctl_schema::DatabaseKind::RdsReplica
+            && op.service == crate::error::Service::Rds
+        {
+            let mut resources = self.instance_resources(op);
+            resources.sort();
+            resources.dedup();
+            return resources;
+        }
         let mut resources = match op.scope {
             // Switchover/failover name both the global cluster and the target member;
             // CreateDBCluster names the new member, the global cluster and its subnet group.
@@ -200,6 +245,7 @@ impl Arns<'_> {
             Scope::EcsServices => self.ecs_services(),
             Scope::ScalableTargets => self.scalable_targets(),
             Scope::Alarms => self.alarms(),
+            Scope::InstanceSnapshots => Vec::new(),
             Scope::Any => vec!["*".to_string()],
         };
         resources.sort();
@@ -220,6 +266,14 @@ pub fn operations_for(spec: &FailoverGroupSpec) -> Vec<&'static AwsOperation> {
 /// made only for `spec.dns.routing: routingControl`, the witness reads only for a
 /// `spec.autoFailover` with witness alarms.
 fn needed(spec: &FailoverGroupSpec, op: &AwsOperation) -> bool {
+    if op.service == crate::error::Service::Rds {
+        let rds_replica = spec.database.kind == drctl_schema::DatabaseKind::RdsReplica;
+        return if rds_replica {
+            RDS_REPLICA_OPERATIONS.contains(&op.name)
+        } else {
+            !RDS_REPLICA_ONLY.contains(&op.name)
+        };
+    }
     match op.scope {
         Scope::HealthChecks | Scope::RoutingControls | Scope::ArcCluster => {
             spec.dns.routing == drctl_schema::DnsRouting::RoutingControl
@@ -231,6 +285,22 @@ fn needed(spec: &FailoverGroupSpec, op: &AwsOperation) -> bool {
         _ => true,
     }
 }
+
+/// The RDS calls of an rdsReplica group (observe/rds_replica steps), and those only it makes.
+const RDS_REPLICA_OPERATIONS: &[&str] = &[
+    operations::DESCRIBE_DB_INSTANCES.name,
+    operations::PROMOTE_READ_REPLICA.name,
+    operations::CREATE_DB_INSTANCE_READ_REPLICA.name,
+    operations::DELETE_DB_INSTANCE.name,
+    operations::CREATE_DB_SNAPSHOT.name,
+    operations::DESCRIBE_DB_SNAPSHOTS.name,
+];
+const RDS_REPLICA_ONLY: &[&str] = &[
+    operations::PROMOTE_READ_REPLICA.name,
+    operations::CREATE_DB_INSTANCE_READ_REPLICA.name,
+    operations::CREATE_DB_SNAPSHOT.name,
+    operations::DESCRIBE_DB_SNAPSHOTS.name,
+];
 
 /// Route 53's normalised form for the record-name condition key: lower case, no trailing dot.
 fn normalized_record_name(name: &str) -> String {
@@ -311,12 +381,20 @@ pub fn policy_for(spec: &FailoverGroupSpec, target: PolicyTarget<'_>) -> Value {
 
     // Encrypted secondaries: RDS uses the caller's permissions on the region's KMS key when
     // CreateDBCluster names it, and only through RDS.
+    // rdsReplica: CreateDBInstanceReadReplica names the replica region's key the same way.
+    let instance_keys = spec
+        .database
+        .instances
+        .iter()
+        .map(|(region, i)| (region, i.kms_key_id.as_ref()));
     let kms_keys: Vec<(String, String)> = spec
         .database
         .clusters
         .iter()
-        .filter_map(|(region, c)| {
-            c.kms_key_id.as_ref().map(|k| {
+        .map(|(region, c)| (region, c.kms_key_id.as_ref()))
+        .chain(instance_keys)
+        .filter_map(|(region, key)| {
+            key.map(|k| {
                 let arn = if k.starts_with("arn:") {
                     k.clone()
                 } else {

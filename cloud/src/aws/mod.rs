@@ -15,6 +15,7 @@ mod health;
 pub mod iam;
 pub mod operations;
 mod rds;
+mod rds_instances;
 mod retry;
 mod route53;
 mod timing;
@@ -138,9 +139,11 @@ impl AwsCloud {
             ecs: shared.clone(),
             autoscaling: shared.clone(),
             routing: shared.clone(),
-            recovery_config: shared,
+            recovery_config: shared.clone(),
             health,
             clock: Arc::new(SystemClock),
+            rds_instances: shared.clone(),
+            replica_lag: shared.clone(),
         }
     }
 

@@ -19,6 +19,8 @@ pub enum Scope {
     Instances,
     /// Cluster snapshots of the group's regions (plus the member clusters they come from).
     Snapshots,
+    /// rdsReplica: DB snapshots of the group's regions (plus the instances they come from).
+    InstanceSnapshots,
     /// The hosted zone of the record.
     HostedZone,
     /// Route 53 change ids (`change/*`: ids are only known after the change).
@@ -120,6 +122,27 @@ pub const CREATE_DB_CLUSTER: AwsOperation =
     op(Service::Rds, "CreateDBCluster", true, Scope::GlobalCluster);
 pub const CREATE_DB_INSTANCE: AwsOperation =
     op(Service::Rds, "CreateDBInstance", true, Scope::Instances);
+/// rdsReplica: the spec's DB instances and their snapshots.
+pub const PROMOTE_READ_REPLICA: AwsOperation =
+    op(Service::Rds, "PromoteReadReplica", true, Scope::Instances);
+pub const CREATE_DB_INSTANCE_READ_REPLICA: AwsOperation = op(
+    Service::Rds,
+    "CreateDBInstanceReadReplica",
+    true,
+    Scope::Instances,
+);
+pub const CREATE_DB_SNAPSHOT: AwsOperation = op(
+    Service::Rds,
+    "CreateDBSnapshot",
+    true,
+    Scope::InstanceSnapshots,
+);
+pub const DESCRIBE_DB_SNAPSHOTS: AwsOperation = op(
+    Service::Rds,
+    "DescribeDBSnapshots",
+    false,
+    Scope::InstanceSnapshots,
+);
 
 pub const LIST_RESOURCE_RECORD_SETS: AwsOperation = op(
     Service::Route53,
@@ -201,6 +224,10 @@ pub const ALL: &[AwsOperation] = &[
     DELETE_DB_CLUSTER,
     CREATE_DB_CLUSTER,
     CREATE_DB_INSTANCE,
+    PROMOTE_READ_REPLICA,
+    CREATE_DB_INSTANCE_READ_REPLICA,
+    CREATE_DB_SNAPSHOT,
+    DESCRIBE_DB_SNAPSHOTS,
     LIST_RESOURCE_RECORD_SETS,
     CHANGE_RESOURCE_RECORD_SETS,
     GET_CHANGE,

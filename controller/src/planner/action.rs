@@ -5,7 +5,8 @@
 use std::fmt;
 
 use drctl_cloud::{
-    ClusterEndpoint, CreateInstance, CreateSecondaryCluster, DnsRecord, RoutingControlUpdate,
+    ClusterEndpoint, CreateInstance, CreateReadReplica, CreateSecondaryCluster, DnsRecord,
+    RoutingControlUpdate,
 };
 use drctl_schema::StepName;
 use serde::Serialize;
@@ -76,6 +77,25 @@ pub enum Action {
     },
     CreateSecondaryCluster(CreateSecondaryCluster),
     CreateInstance(CreateInstance),
+    /// rdsReplica: PromoteReadReplica.
+    PromoteReadReplica {
+        region: String,
+        instance_id: String,
+    },
+    /// rdsReplica: CreateDBSnapshot of a DB instance.
+    CreateDbSnapshot {
+        region: String,
+        instance_id: String,
+        snapshot_id: String,
+    },
+    /// rdsReplica: DeleteDBInstance of a standalone instance (SkipFinalSnapshot: drctl's
+    /// manual snapshot is kept).
+    DeleteDbInstance {
+        region: String,
+        instance_id: String,
+    },
+    /// rdsReplica: CreateDBInstanceReadReplica across regions.
+    CreateReadReplica(CreateReadReplica),
 }
 
 impl Action {
@@ -95,6 +115,10 @@ impl Action {
             Action::DeleteCluster { .. } => "DeleteDBCluster",
             Action::CreateSecondaryCluster(_) => "CreateDBCluster",
             Action::CreateInstance(_) => "CreateDBInstance",
+            Action::PromoteReadReplica { .. } => "PromoteReadReplica",
+            Action::CreateDbSnapshot { .. } => "CreateDBSnapshot",
+            Action::DeleteDbInstance { .. } => "DeleteDBInstance",
+            Action::CreateReadReplica(_) => "CreateDBInstanceReadReplica",
         }
     }
 
@@ -148,6 +172,20 @@ impl Action {
             } => format!("{region}/{instance_id}"),
             Action::CreateSecondaryCluster(c) => format!("{}/{}", c.region, c.identifier),
             Action::CreateInstance(i) => format!("{}/{}", i.region, i.identifier),
+            Action::PromoteReadReplica {
+                region,
+                instance_id,
+            }
+            | Action::DeleteDbInstance {
+                region,
+                instance_id,
+            } => format!("{region}/{instance_id}"),
+            Action::CreateDbSnapshot {
+                region,
+                snapshot_id,
+                ..
+            } => format!("{region}/{snapshot_id}"),
+            Action::CreateReadReplica(r) => format!("{}/{}", r.region, r.identifier),
         };
         format!("{} {on}", self.operation())
     }
@@ -160,6 +198,8 @@ impl Action {
                 | Action::FailoverGlobalCluster { .. }
                 | Action::DeleteCluster { .. }
                 | Action::DeleteInstance { .. }
+                | Action::PromoteReadReplica { .. }
+                | Action::DeleteDbInstance { .. }
         )
     }
 }
@@ -267,6 +307,36 @@ impl fmt::Display for Action {
                 f,
                 "create DB instance {} ({}) in cluster {} in {}",
                 req.identifier, req.instance_class, req.cluster_identifier, req.region
+            ),
+            Action::PromoteReadReplica {
+                region,
+                instance_id,
+            } => write!(
+                f,
+                "promote read replica {instance_id} in {region} to a standalone primary (irreversible)"
+            ),
+            Action::CreateDbSnapshot {
+                region,
+                instance_id,
+                snapshot_id,
+            } => write!(
+                f,
+                "snapshot DB instance {instance_id} in {region} as {snapshot_id}"
+            ),
+            Action::DeleteDbInstance {
+                region,
+                instance_id,
+            } => write!(
+                f,
+                "delete DB instance {instance_id} in {region} (SkipFinalSnapshot: drctl's manual snapshot is kept)"
+            ),
+            Action::CreateReadReplica(req) => write!(
+                f,
+                "create DB instance {} in {} as a read replica of {} (KMS key {})",
+                req.identifier,
+                req.region,
+                req.source_instance_arn,
+                req.kms_key_id.as_deref().unwrap_or("none")
             ),
         }
     }

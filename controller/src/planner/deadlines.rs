@@ -56,6 +56,8 @@ pub fn deadline(step: StepName) -> Option<Deadline> {
         // Failover promotes in "a few minutes" (a field report: a whole failover in about
         // 8 min); a switchover "grows with the replication lag", no figure. About twice that.
         Switchover | Failover | WaitWriter => (minutes(15), Degraded),
+        // PromoteReadReplica: "a few minutes" (a reboot and recovery), no firmer figure.
+        PromoteReplica => (minutes(15), Degraded),
         // Fargate launches about 100 tasks at once, then 20/s; AWS gives no start-up time.
         WaitComputeReady => (minutes(10), Degraded),
         // Waits for the writer's compute or for the Route 53 control plane (us-east-1 only):

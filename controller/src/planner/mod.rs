@@ -294,6 +294,22 @@ impl<'a> Builder<'a> {
     }
 
     fn writer_unknown(&mut self) {
+        if steps::rds_replica::is_rds(self.input.spec) {
+            let seen: Vec<String> = self
+                .input
+                .world
+                .regions
+                .values()
+                .map(|r| format!("{} {}", r.region, r.membership.as_str()))
+                .collect();
+            let detail = format!(
+                "no primary DB instance among spec.database.instances ({})",
+                seen.join(", ")
+            );
+            let poll = self.input.config.degraded_poll;
+            self.set_phase(Phase::Degraded, detail, poll);
+            return;
+        }
         let detail = match &self.input.world.global {
             Seen::Unreachable(e) => format!("cannot read the global cluster: {e}"),
             Seen::Known(None) => format!(
@@ -334,13 +350,18 @@ impl<'a> Builder<'a> {
         let to = input.spec.writer.as_str();
         let world = input.world;
         let source = world.region(from);
-        let source_healthy = source
-            .map(|r| {
-                r.reachable == Some(true)
-                    && r.membership == Membership::Writer
-                    && r.cluster.as_ref().map(|c| c.status.as_str()) == Some("available")
-            })
-            .unwrap_or(false);
+        let rds = steps::rds_replica::is_rds(input.spec);
+        let source_healthy = if rds {
+            steps::rds_replica::source_healthy(world, from)
+        } else {
+            source
+                .map(|r| {
+                    r.reachable == Some(true)
+                        && r.membership == Membership::Writer
+                        && r.cluster.as_ref().map(|c| c.status.as_str()) == Some("available")
+                })
+                .unwrap_or(false)
+        };
         let target = world
             .region(to)
             .map(|r| r.membership)
@@ -387,9 +408,14 @@ impl<'a> Builder<'a> {
                 return None;
             }
         };
+        let chosen = if rds {
+            steps::rds_replica::plan_for(chosen)
+        } else {
+            chosen
+        };
         let id = format!("op-{}-g{}", input.now.millis(), input.generation);
         let mut op = new_operation(chosen, id, from, to, input.generation, input.now);
-        if chosen == OperationPlan::Failover && !input.spec.allow_data_loss {
+        if chosen.operation_type() == OperationType::Failover && !input.spec.allow_data_loss {
             if let Some(d) = input.policy_allowance {
                 op.notes.insert(
                     note::DATA_LOSS_ALLOWED_BY.to_string(),
@@ -536,7 +562,9 @@ impl<'a> Builder<'a> {
                     return;
                 }
                 self.start_step(op, step, &detail);
-                if step == StepName::Failover && op.rpo_seconds.is_none() {
+                let cut = step == StepName::Failover
+                    || (step == StepName::PromoteReplica && op.type_ == OperationType::Failover);
+                if cut && op.rpo_seconds.is_none() {
                     // The data-loss window is the replication lag at the cut: the last lag
                     // we measured before the writer became unreachable.
                     op.rpo_seconds = Some(last_known_lag.unwrap_or(0.0));

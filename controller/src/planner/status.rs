@@ -82,16 +82,30 @@ pub fn summarize(
             let membership = view.map(|v| v.membership).unwrap_or(Membership::Unknown);
             MemberSummary {
                 region: region.clone(),
+                // rdsReplica: the DB instance stands where an Aurora cluster would.
                 cluster: spec
                     .database
                     .clusters
                     .get(region)
                     .map(|c| c.identifier.clone())
+                    .or_else(|| {
+                        spec.database
+                            .instances
+                            .get(region)
+                            .map(|i| i.identifier.clone())
+                    })
                     .unwrap_or_default(),
                 role: membership.as_str().to_string(),
                 status: view
                     .and_then(|v| v.cluster.as_ref())
-                    .map(|c| c.status.clone()),
+                    .map(|c| c.status.clone())
+                    .or_else(|| {
+                        world
+                            .instances
+                            .as_ref()
+                            .and_then(|p| p.instance(region))
+                            .map(|i| i.status.as_str().to_string())
+                    }),
                 synchronization_status: match membership {
                     Membership::Secondary { synced: true } => Some("connected".to_string()),
                     Membership::Secondary { synced: false } => Some("pending-resync".to_string()),

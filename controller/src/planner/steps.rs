@@ -6,6 +6,7 @@
 //! the same evaluation skips what is already true), `Act` when an action is needed, `Wait`
 //! while AWS works, `Blocked` when it needs a spec change or a person.
 
+pub mod rds_replica;
 mod rebuild;
 pub(crate) mod routing;
 
@@ -61,16 +62,20 @@ pub enum OperationPlan {
     Failover,
     FailbackRejoined,
     FailbackStale,
+    /// spec.database.kind rdsReplica (steps/rds_replica.rs).
+    RdsSwitchover,
+    RdsFailover,
+    RdsFailbackStale,
 }
 
 impl OperationPlan {
     pub fn operation_type(self) -> OperationType {
         match self {
-            OperationPlan::Switchover => OperationType::Switchover,
-            OperationPlan::Failover => OperationType::Failover,
-            OperationPlan::FailbackRejoined | OperationPlan::FailbackStale => {
-                OperationType::Failback
-            }
+            OperationPlan::Switchover | OperationPlan::RdsSwitchover => OperationType::Switchover,
+            OperationPlan::Failover | OperationPlan::RdsFailover => OperationType::Failover,
+            OperationPlan::FailbackRejoined
+            | OperationPlan::FailbackStale
+            | OperationPlan::RdsFailbackStale => OperationType::Failback,
         }
     }
 
@@ -88,6 +93,9 @@ impl OperationPlan {
             ScaleDownSource,
         ];
         match self {
+            OperationPlan::RdsSwitchover
+            | OperationPlan::RdsFailover
+            | OperationPlan::RdsFailbackStale => rds_replica::steps(self),
             OperationPlan::Switchover => switchover.to_vec(),
             OperationPlan::Failover => vec![
                 FenceSource,
@@ -143,12 +151,17 @@ pub fn dependencies(step: StepName) -> &'static [StepName] {
         DeleteStale => &[AwaitApproval],
         RecreateSecondary => &[DeleteStale],
         WaitReplicaSynced => &[RecreateSecondary],
+        PromoteReplica => &[],
     }
 }
 
 /// Is every present dependency of `step` done?
 pub fn ready_to_run(op: &Operation, step: StepName) -> bool {
-    dependencies(step).iter().all(|dep| {
+    let deps = match rds_replica::plan_of(op) {
+        Some(plan) => rds_replica::dependencies(plan, step),
+        None => dependencies(step),
+    };
+    deps.iter().all(|dep| {
         op.step(*dep)
             .map(|record| record.state.is_done())
             .unwrap_or(true)
@@ -171,6 +184,9 @@ pub fn new_operation(
         OperationPlan::FailbackStale => {
             notes.insert(note::FAILBACK_MODE.to_string(), "stale".to_string());
         }
+        OperationPlan::RdsSwitchover
+        | OperationPlan::RdsFailover
+        | OperationPlan::RdsFailbackStale => rds_replica::start_notes(plan, &mut notes),
         _ => {}
     }
     Operation {
@@ -291,6 +307,14 @@ pub fn rds_identifier(raw: &str) -> String {
 }
 
 pub fn evaluate(step: StepName, ctx: &StepContext<'_>) -> StepEval {
+    if rds_replica::is_rds(ctx.spec) {
+        return rds_replica::evaluate(step, ctx);
+    }
+    evaluate_aurora(step, ctx)
+}
+
+/// The Aurora Global Database steps (and the compute and DNS steps every kind shares).
+fn evaluate_aurora(step: StepName, ctx: &StepContext<'_>) -> StepEval {
     use StepName::*;
     match step {
         Preflight => preflight(ctx),
@@ -310,6 +334,10 @@ pub fn evaluate(step: StepName, ctx: &StepContext<'_>) -> StepEval {
         DeleteStale => rebuild::delete_stale(ctx),
         RecreateSecondary => rebuild::recreate_secondary(ctx),
         WaitReplicaSynced => rebuild::wait_replica_synced(ctx),
+        PromoteReplica => StepEval::Blocked(
+            "PromoteReplica belongs to spec.database.kind rdsReplica, not supported yet"
+                .to_string(),
+        ),
     }
 }
 

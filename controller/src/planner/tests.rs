@@ -81,6 +81,8 @@ impl SpecBuilder {
             database: DatabaseSpec {
                 global_cluster_identifier: "app-global".to_string(),
                 clusters,
+                kind: Default::default(),
+                instances: Default::default(),
             },
             dns: DnsSpec {
                 hosted_zone_id: "Z0123456789".to_string(),
@@ -227,6 +229,7 @@ impl WorldBuilder {
                 witnesses: Vec::new(),
                 suspect_since: None,
                 routing: None,
+                instances: None,
             },
         }
     }
@@ -2444,3 +2447,5 @@ mod routing_modes {
         assert_eq!(dns.reason, "HealthCheckRoutingUnsupported");
     }
 }
+
+mod rds_replica;

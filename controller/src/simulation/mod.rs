@@ -316,8 +316,15 @@ impl Run {
                     .as_ref()
                     .map(|s| s.phase.as_str())
                     .unwrap_or("none");
+                // Say what it was waiting for: the Ready condition's message.
+                let why = doc
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
+                    .map(|c| format!(": {}", c.message))
+                    .unwrap_or_default();
                 return Err(SimulationError::Timeout(format!(
-                    "{what}: not reached within {} s of virtual time (phase {phase})",
+                    "{what}: not reached within {} s of virtual time (phase {phase}){why}",
                     limit.as_secs()
                 )));
             }

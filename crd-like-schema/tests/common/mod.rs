@@ -51,3 +51,13 @@ pub fn assert_problem(doc: &FailoverGroup, path: &str, needle: &str) {
         "expected a problem `{path}: ...{needle}...`, got {found:#?}"
     );
 }
+
+pub const RDS_EXAMPLE: &str = include_str!("../../../examples/failovergroup-rds.yaml");
+
+/// examples/failovergroup-rds.yaml (spec.database.kind: rdsReplica), with one change applied.
+pub fn rds_with(change: impl FnOnce(&mut FailoverGroup)) -> FailoverGroup {
+    let mut docs = parse_documents(RDS_EXAMPLE.as_bytes(), "failovergroup-rds.yaml").unwrap();
+    let mut doc = docs.remove(0);
+    change(&mut doc);
+    doc
+}

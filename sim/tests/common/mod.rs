@@ -91,6 +91,8 @@ pub fn spec() -> FailoverGroupSpec {
         database: DatabaseSpec {
             global_cluster_identifier: GLOBAL.to_string(),
             clusters,
+            kind: Default::default(),
+            instances: Default::default(),
         },
         dns: DnsSpec {
             hosted_zone_id: ZONE.to_string(),
