@@ -225,7 +225,7 @@ impl FleetRun {
             *counts.entry(why).or_default() += 1;
         }
         let mut ranked: Vec<(String, usize)> = counts.into_iter().collect();
-        ranked.sort_by(|a, b| b.1.cmp(&a.1));
+        ranked.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
         Ok(ranked
             .into_iter()
             .take(3)
