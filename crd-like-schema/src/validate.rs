@@ -8,6 +8,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+mod dependencies;
+
+pub use dependencies::{dynamodb_table_name, s3_bucket_name};
+
 use crate::types::{
     Capacity, ClusterTemplate, DnsRouting, DnsSpec, DnsTarget, FailoverGroup, FailoverGroupSpec,
     Objectives, RecordType, API_VERSION, KIND, MAX_RPO_OBJECTIVE_SECONDS,
@@ -430,6 +434,9 @@ fn check_spec(spec: &FailoverGroupSpec, errs: &mut ValidationErrors) {
     }
     if let Some(policy) = &spec.auto_failover {
         check_auto_failover(errs, policy, regions);
+    }
+    if let Some(deps) = &spec.dependencies {
+        dependencies::check(errs, deps, regions);
     }
 
     // Verify.
