@@ -87,7 +87,11 @@ impl PaceLimits {
             Service::Ecs => self.ecs,
             Service::AutoScaling => self.autoscaling,
             Service::CloudWatch => self.cloudwatch,
-            Service::RoutingControl | Service::RecoveryControlConfig | Service::Http => None,
+            Service::RoutingControl
+            | Service::RecoveryControlConfig
+            | Service::Http
+            | Service::S3
+            | Service::DynamoDb => None,
         }
     }
 }
@@ -225,6 +229,11 @@ pub fn paced(cloud: Cloud, pacer: Arc<Pacer>) -> Cloud {
         recovery_config: cloud.recovery_config,
         health: cloud.health,
         clock: cloud.clock,
+        // The dependencies are read once per full pass of the groups that declare them, a
+        // few calls each; S3 and DynamoDB control-plane rates are not paced here.
+        s3: cloud.s3,
+        tables: cloud.tables,
+        dependency_metrics: cloud.dependency_metrics,
     }
 }
 

@@ -124,6 +124,9 @@ pub struct ObservedWorld {
     pub suspect_since: Option<Timestamp>,
     /// `spec.dns.routing: routingControl`: the routing controls, read on ARC's data plane.
     pub routing: Option<RoutingView>,
+    /// spec.dependencies as last read (this pass's, else the cached reading); None without
+    /// them or before the first reading.
+    pub dependencies: Option<crate::dependencies::DependenciesView>,
 }
 
 /// What one pass knows of a routingControl group's ARC side.

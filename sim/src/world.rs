@@ -272,6 +272,7 @@ impl SimWorld {
                 );
             }
         }
+        st.deps.provision(spec);
         st.groups.push(Group { spec: spec.clone() });
         st.refresh_writable_of(t, &provisioned);
         Ok(())
@@ -298,6 +299,9 @@ impl SimWorld {
             routing: h.clone(),
             recovery_config: h.clone(),
             health: h.clone(),
+            s3: h.clone(),
+            tables: h.clone(),
+            dependency_metrics: h.clone(),
             clock: h,
         }
     }
@@ -421,7 +425,7 @@ impl SimWorld {
             Service::AutoScaling => st.cfg.limits.autoscaling = limit,
             Service::CloudWatch => st.cfg.limits.cloudwatch = limit,
             Service::RoutingControl => st.cfg.limits.routing_control = limit,
-            Service::RecoveryControlConfig | Service::Http => {}
+            Service::RecoveryControlConfig | Service::Http | Service::S3 | Service::DynamoDb => {}
         }
     }
 
@@ -952,7 +956,9 @@ fn throttle_code(service: Service, op: &str) -> &'static str {
         Service::Ecs
         | Service::AutoScaling
         | Service::RoutingControl
-        | Service::RecoveryControlConfig => "ThrottlingException",
+        | Service::RecoveryControlConfig
+        | Service::DynamoDb => "ThrottlingException",
+        Service::S3 => "SlowDown",
         Service::Http => "TooManyRequests",
     }
 }
@@ -966,6 +972,8 @@ fn server_error_code(service: Service) -> &'static str {
         Service::CloudWatch => "InternalServiceFault",
         Service::RoutingControl | Service::RecoveryControlConfig => "InternalServerException",
         Service::Http => "BadGateway",
+        Service::S3 => "InternalError",
+        Service::DynamoDb => "InternalServerError",
     }
 }
 

@@ -111,6 +111,7 @@ impl SpecBuilder {
             verify: None,
             objectives: None,
             auto_failover: None,
+            dependencies: None,
         })
     }
     fn writer(mut self, region: &str) -> Self {
@@ -227,6 +228,7 @@ impl WorldBuilder {
                 witnesses: Vec::new(),
                 suspect_since: None,
                 routing: None,
+                dependencies: None,
             },
         }
     }
