@@ -30,9 +30,10 @@ if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
 fi
 
 # Prove the emulator imports before declaring the venv ready.
-if ! "$venv/bin/python" -c "import moto.server, boto3, cbor2" >"$log" 2>&1; then
+if ! "$venv/bin/python" -c "import moto.server, boto3, cbor2" >"$log" 2>&1 \
+        || ! "$venv/bin/aws" --version >>"$log" 2>&1; then
     cat "$log" >&2
-    echo "setup-venv.sh: moto/boto3 installed but do not import in $venv" >&2
+    echo "setup-venv.sh: moto/boto3/awscli installed but do not run in $venv" >&2
     exit 1
 fi
 echo "$wanted" >"$stamp"

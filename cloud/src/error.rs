@@ -15,6 +15,10 @@ pub enum Service {
     /// ARC's control-config API (route53-recovery-control-config), in us-west-2 only.
     RecoveryControlConfig,
     Http,
+    /// spec.dependencies: S3 replication (read only).
+    S3,
+    /// spec.dependencies: DynamoDB global tables (read only; the store has its own client).
+    DynamoDb,
 }
 
 impl Service {
@@ -28,6 +32,8 @@ impl Service {
             Service::RoutingControl => "route53-recovery-cluster",
             Service::RecoveryControlConfig => "route53-recovery-control-config",
             Service::Http => "http",
+            Service::S3 => "s3",
+            Service::DynamoDb => "dynamodb",
         }
     }
 }

@@ -748,3 +748,176 @@ pub struct CreateReadReplica {
     pub db_subnet_group: Option<String>,
     pub vpc_security_group_ids: Vec<String>,
 }
+
+// ---------------------------------------------------------------------------------------------
+// spec.dependencies: S3 replication and DynamoDB global tables, observed and never changed.
+// ---------------------------------------------------------------------------------------------
+
+/// A replication rule's `Status` (GetBucketReplication).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RuleStatus {
+    Enabled,
+    Disabled,
+}
+
+/// One rule of a bucket's replication configuration, as far as drctl looks at it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicationRule {
+    /// The rule's `ID` (the `RuleId` dimension of its replication metrics).
+    pub id: Option<String>,
+    pub status: RuleStatus,
+    /// `Destination.Bucket`: the destination bucket's ARN, `arn:aws:s3:::NAME`.
+    pub destination_bucket_arn: String,
+    /// `Destination.Metrics.Status` is Enabled: S3 publishes ReplicationLatency and
+    /// OperationsPendingReplication for this rule.
+    pub metrics_enabled: bool,
+}
+
+impl ReplicationRule {
+    /// The destination bucket's name (the ARN's resource part).
+    pub fn destination_bucket(&self) -> &str {
+        bucket_of_arn(&self.destination_bucket_arn)
+    }
+}
+
+/// `arn:aws:s3:::NAME` -> `NAME` (a bare name is returned as it is).
+pub fn bucket_of_arn(arn: &str) -> &str {
+    arn.rsplit(":::").next().unwrap_or(arn)
+}
+
+/// What GetBucketReplication says about a bucket. The two "not there" answers are facts
+/// about the dependency, not failures of the call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BucketReplication {
+    /// `NoSuchBucket`.
+    NoSuchBucket,
+    /// `ReplicationConfigurationNotFoundError`: the bucket replicates nothing.
+    NotConfigured,
+    Configured {
+        rules: Vec<ReplicationRule>,
+    },
+}
+
+/// A bucket's versioning (GetBucketVersioning). A bucket that never had versioning turned on
+/// has no `Status` at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum VersioningStatus {
+    Enabled,
+    Suspended,
+    NeverEnabled,
+}
+
+impl VersioningStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersioningStatus::Enabled => "Enabled",
+            VersioningStatus::Suspended => "Suspended",
+            VersioningStatus::NeverEnabled => "never enabled",
+        }
+    }
+}
+
+/// A DynamoDB table's `TableStatus` (DescribeTable).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TableStatus {
+    Active,
+    Creating,
+    Updating,
+    Deleting,
+    Archiving,
+    Archived,
+    InaccessibleEncryptionCredentials,
+    /// A value this build does not know, kept for the message.
+    Other(String),
+}
+
+impl TableStatus {
+    pub fn as_str(&self) -> &str {
+        match self {
+            TableStatus::Active => "ACTIVE",
+            TableStatus::Creating => "CREATING",
+            TableStatus::Updating => "UPDATING",
+            TableStatus::Deleting => "DELETING",
+            TableStatus::Archiving => "ARCHIVING",
+            TableStatus::Archived => "ARCHIVED",
+            TableStatus::InaccessibleEncryptionCredentials => "INACCESSIBLE_ENCRYPTION_CREDENTIALS",
+            TableStatus::Other(s) => s,
+        }
+    }
+}
+
+/// One replica's `ReplicaStatus` (DescribeTable's `Replicas`, global tables 2019.11.21).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ReplicaStatus {
+    Active,
+    Creating,
+    CreationFailed,
+    Updating,
+    Deleting,
+    RegionDisabled,
+    InaccessibleEncryptionCredentials,
+    Archiving,
+    Archived,
+    /// A value this build does not know, kept for the message.
+    Other(String),
+}
+
+impl ReplicaStatus {
+    pub fn as_str(&self) -> &str {
+        match self {
+            ReplicaStatus::Active => "ACTIVE",
+            ReplicaStatus::Creating => "CREATING",
+            ReplicaStatus::CreationFailed => "CREATION_FAILED",
+            ReplicaStatus::Updating => "UPDATING",
+            ReplicaStatus::Deleting => "DELETING",
+            ReplicaStatus::RegionDisabled => "REGION_DISABLED",
+            ReplicaStatus::InaccessibleEncryptionCredentials => {
+                "INACCESSIBLE_ENCRYPTION_CREDENTIALS"
+            }
+            ReplicaStatus::Archiving => "ARCHIVING",
+            ReplicaStatus::Archived => "ARCHIVED",
+            ReplicaStatus::Other(s) => s,
+        }
+    }
+}
+
+/// One entry of a table's `Replicas`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableReplica {
+    pub region: String,
+    pub status: ReplicaStatus,
+}
+
+/// DescribeTable of one table in one region: the table there and the replicas it lists (the
+/// other regions of the global table; a table that is not global lists none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableDescription {
+    pub name: String,
+    pub status: TableStatus,
+    pub replicas: Vec<TableReplica>,
+}
+
+/// A replication metric of a dependency (CloudWatch GetMetricData), asked in the region that
+/// publishes it: the source bucket's region for S3, the table's region for DynamoDB.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum DependencyMetric {
+    /// `AWS/S3 ReplicationLatency` (seconds) of one rule, published only where the rule has
+    /// replication metrics enabled.
+    S3ReplicationLatency {
+        source_bucket: String,
+        destination_bucket: String,
+        rule_id: String,
+    },
+    /// `AWS/S3 OperationsPendingReplication` (a count) of one rule.
+    S3OperationsPendingReplication {
+        source_bucket: String,
+        destination_bucket: String,
+        rule_id: String,
+    },
+    /// `AWS/DynamoDB ReplicationLatency` (published in milliseconds; answered in seconds)
+    /// from the asked region to `receiving_region`.
+    DynamoDbReplicationLatency {
+        table: String,
+        receiving_region: String,
+    },
+}

@@ -87,7 +87,11 @@ impl PaceLimits {
             Service::Ecs => self.ecs,
             Service::AutoScaling => self.autoscaling,
             Service::CloudWatch => self.cloudwatch,
-            Service::RoutingControl | Service::RecoveryControlConfig | Service::Http => None,
+            Service::RoutingControl
+            | Service::RecoveryControlConfig
+            | Service::Http
+            | Service::S3
+            | Service::DynamoDb => None,
         }
     }
 }
@@ -229,6 +233,11 @@ pub fn paced(cloud: Cloud, pacer: Arc<Pacer>) -> Cloud {
         // reads: not paced yet (the SDK's standard retry absorbs throttling).
         rds_instances: cloud.rds_instances,
         replica_lag: cloud.replica_lag,
+        // The dependencies are read once per full pass of the groups that declare them, a
+        // few calls each; S3 and DynamoDB control-plane rates are not paced here.
+        s3: cloud.s3,
+        tables: cloud.tables,
+        dependency_metrics: cloud.dependency_metrics,
     }
 }
 

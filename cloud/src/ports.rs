@@ -197,6 +197,54 @@ pub trait Alarms: Send + Sync {
     ) -> CloudResult<Vec<AlarmReading>>;
 }
 
+/// S3 (aws-sdk-s3): a bucket's replication configuration and versioning, read for
+/// `spec.dependencies.s3Replication` and never changed. Asked in the bucket's own region.
+#[async_trait]
+pub trait S3Replication: Send + Sync {
+    /// GetBucketReplication. `NoSuchBucket` and `ReplicationConfigurationNotFoundError` are
+    /// answers ([`BucketReplication`]), not errors.
+    async fn get_bucket_replication(
+        &self,
+        region: &str,
+        bucket: &str,
+    ) -> CloudResult<BucketReplication>;
+
+    /// GetBucketVersioning. None: no such bucket.
+    async fn get_bucket_versioning(
+        &self,
+        region: &str,
+        bucket: &str,
+    ) -> CloudResult<Option<VersioningStatus>>;
+}
+
+/// DynamoDB tables (aws-sdk-dynamodb's DescribeTable), read for
+/// `spec.dependencies.dynamodbGlobalTables` and never changed. The store's own table is the
+/// state crate's business, not this port's.
+#[async_trait]
+pub trait GlobalTables: Send + Sync {
+    /// DescribeTable in `region`. None: `ResourceNotFoundException` (no table, hence no
+    /// replica, there).
+    async fn describe_table(
+        &self,
+        region: &str,
+        table: &str,
+    ) -> CloudResult<Option<TableDescription>>;
+}
+
+/// CloudWatch GetMetricData for the dependencies' replication metrics: the same service as
+/// [`ReplicationLag`], its own trait because it asks other namespaces with other dimensions,
+/// and a test that replaces one keeps the other real.
+#[async_trait]
+pub trait DependencyMetrics: Send + Sync {
+    /// The newest datapoint of each metric in the last minutes, in the order asked (None: no
+    /// recent datapoint). One call (plus pages) per 500 metrics; no metrics: no call.
+    async fn dependency_metrics(
+        &self,
+        region: &str,
+        metrics: &[DependencyMetric],
+    ) -> CloudResult<Vec<Option<f64>>>;
+}
+
 /// Route 53 records and changes. The control plane lives in us-east-1.
 #[async_trait]
 pub trait Dns: Send + Sync {
@@ -404,4 +452,8 @@ pub struct Cloud {
     pub rds_instances: Arc<dyn RdsInstances>,
     /// spec.database.kind rdsReplica: the replica's ReplicaLag metric.
     pub replica_lag: Arc<dyn InstanceReplicaLag>,
+    /// spec.dependencies (read only).
+    pub s3: Arc<dyn S3Replication>,
+    pub tables: Arc<dyn GlobalTables>,
+    pub dependency_metrics: Arc<dyn DependencyMetrics>,
 }

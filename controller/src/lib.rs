@@ -8,6 +8,8 @@
 
 pub mod backoff;
 pub mod cli;
+pub mod continuous;
+pub mod dependencies;
 pub mod drill;
 pub mod execute;
 pub mod fleet;

@@ -146,6 +146,9 @@ pub struct ObserveCache {
     last_pass_end: Option<tokio::time::Instant>,
     /// routingControl groups: ARC's endpoints that failed, the last control-plane check.
     routing: crate::routing::RoutingCache,
+    /// spec.dependencies: the last reading and when it was made.
+    dependencies: Option<crate::dependencies::DependenciesView>,
+    dependencies_read_at: Option<tokio::time::Instant>,
 }
 
 /// How old a shared read a light pass accepts: another group's pass a few seconds ago
@@ -280,6 +283,7 @@ pub async fn observe(
     };
 
     let witnesses = read_witnesses(cloud, spec, &regions, &services).await;
+    read_dependencies(cloud, spec, req.full, cache).await;
     let services = services
         .into_iter()
         .map(|mut view| {
@@ -307,6 +311,26 @@ pub async fn observe(
         suspect_since: None,
         routing,
         instances,
+        dependencies: cache.dependencies.clone(),
+    }
+}
+
+/// spec.dependencies, on full passes when due (`dependencies::read_due`); otherwise the
+/// cached reading stands. A group without dependencies makes no call and keeps nothing.
+async fn read_dependencies(
+    cloud: &Cloud,
+    spec: &FailoverGroupSpec,
+    full: bool,
+    cache: &mut ObserveCache,
+) {
+    if spec.dependencies.is_none() {
+        cache.dependencies = None;
+        return;
+    }
+    let now = tokio::time::Instant::now();
+    if crate::dependencies::read_due(spec, full, cache.dependencies_read_at, now) {
+        cache.dependencies = crate::dependencies::read(cloud, spec).await;
+        cache.dependencies_read_at = Some(now);
     }
 }
 

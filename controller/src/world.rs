@@ -126,6 +126,9 @@ pub struct ObservedWorld {
     pub routing: Option<RoutingView>,
     /// `spec.database.kind: rdsReplica`: the DB instance pair (None for Aurora groups).
     pub instances: Option<InstancePairView>,
+    /// spec.dependencies as last read (this pass's, else the cached reading); None without
+    /// them or before the first reading.
+    pub dependencies: Option<crate::dependencies::DependenciesView>,
 }
 
 /// What one pass knows of an rdsReplica group's DB instances. `regions` carries each

@@ -84,6 +84,10 @@ pub struct FailoverGroupSpec {
     /// operator's decision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_failover: Option<AutoFailoverSpec>,
+    /// S3 replication and DynamoDB global tables the application relies on
+    /// (docs/design-contract.md §7.5): observed and reported, never changed by drctl.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dependencies: Option<DependenciesSpec>,
 }
 
 /// Recovery time and recovery point objectives (docs/design-contract.md §7.4).
@@ -547,6 +551,8 @@ pub mod condition_type {
     pub const COMPUTE_READY: &str = "ComputeReady";
     pub const WRITER_DRIFT: &str = "WriterDrift";
     pub const APPROVAL_REQUIRED: &str = "ApprovalRequired";
+    /// spec.dependencies (docs/design-contract.md §7.5); absent without them.
+    pub const DEPENDENCIES_READY: &str = "DependenciesReady";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -952,4 +958,48 @@ impl std::fmt::Display for StepName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// `spec.dependencies` (docs/design-contract.md §7.5): what the application needs besides the
+/// database drctl manages. drctl reads them and reports condition `DependenciesReady`; it
+/// never changes them. Each list, when given, must not be empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DependenciesSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_replication: Option<Vec<S3ReplicationDependency>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dynamodb_global_tables: Option<Vec<GlobalTableDependency>>,
+}
+
+impl DependenciesSpec {
+    /// The S3 replications listed (none when absent).
+    pub fn buckets(&self) -> &[S3ReplicationDependency] {
+        self.s3_replication.as_deref().unwrap_or_default()
+    }
+
+    /// The global tables listed (none when absent).
+    pub fn tables(&self) -> &[GlobalTableDependency] {
+        self.dynamodb_global_tables.as_deref().unwrap_or_default()
+    }
+}
+
+/// One bucket's Cross-Region Replication: `bucket` in `region` replicates to
+/// `destinationBucket` (in the other region of spec.regions).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct S3ReplicationDependency {
+    pub bucket: String,
+    /// The source bucket's region; one of spec.regions.
+    pub region: Region,
+    pub destination_bucket: String,
+}
+
+/// One DynamoDB global table (version 2019.11.21) with a replica in each of `regions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GlobalTableDependency {
+    pub table: String,
+    /// Regions that must hold an ACTIVE replica; each one of spec.regions.
+    pub regions: Vec<Region>,
 }

@@ -8,7 +8,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+mod dependencies;
 mod rds_replica;
+
+pub use dependencies::{dynamodb_table_name, s3_bucket_name};
 
 use crate::types::{
     Capacity, ClusterTemplate, DatabaseKind, DnsRouting, DnsSpec, DnsTarget, FailoverGroup,
@@ -465,6 +468,9 @@ fn check_spec(spec: &FailoverGroupSpec, errs: &mut ValidationErrors) {
     }
     if let Some(policy) = &spec.auto_failover {
         check_auto_failover(errs, policy, regions);
+    }
+    if let Some(deps) = &spec.dependencies {
+        dependencies::check(errs, deps, regions);
     }
 
     // Verify.

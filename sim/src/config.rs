@@ -191,6 +191,8 @@ impl SimTimings {
             SimService::Cloud(Service::RoutingControl | Service::RecoveryControlConfig) => {
                 self.latency_arc
             }
+            // Control-plane reads, as CloudWatch's: AWS documents no figure.
+            SimService::Cloud(Service::S3 | Service::DynamoDb) => self.latency_cloudwatch,
             SimService::Store => self.latency_store,
         }
     }
@@ -265,7 +267,9 @@ impl RateLimits {
             Service::AutoScaling => self.autoscaling,
             Service::CloudWatch => self.cloudwatch,
             Service::RoutingControl => self.routing_control,
-            Service::RecoveryControlConfig | Service::Http => None,
+            Service::RecoveryControlConfig | Service::Http | Service::S3 | Service::DynamoDb => {
+                None
+            }
         }
     }
 }
@@ -295,6 +299,9 @@ pub struct RandomFaults {
     /// Both ARC APIs (data plane and control config).
     #[serde(default)]
     pub arc: ServiceFaults,
+    /// S3 and DynamoDB, the reads of spec.dependencies.
+    #[serde(default)]
+    pub dependencies: ServiceFaults,
     /// Probability that a long-running operation (failover, switchover, create, delete,
     /// snapshot, DNS propagation) takes `slow_factor` times its timing.
     pub slow_operation: f64,
@@ -315,6 +322,7 @@ impl RandomFaults {
             Service::CloudWatch => self.cloudwatch,
             Service::Http => self.http,
             Service::RoutingControl | Service::RecoveryControlConfig => self.arc,
+            Service::S3 | Service::DynamoDb => self.dependencies,
         }
     }
 
@@ -327,6 +335,7 @@ impl RandomFaults {
             Service::CloudWatch => &mut self.cloudwatch,
             Service::Http => &mut self.http,
             Service::RoutingControl | Service::RecoveryControlConfig => &mut self.arc,
+            Service::S3 | Service::DynamoDb => &mut self.dependencies,
         }
     }
 }

@@ -23,6 +23,7 @@
 mod aurora;
 pub mod checker;
 pub mod config;
+pub mod dependencies;
 mod ecs;
 mod ports;
 mod rds_instance;

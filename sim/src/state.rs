@@ -276,6 +276,8 @@ pub(crate) struct State {
     pub partitions: BTreeSet<(String, String)>,
     pub fault_rules: Vec<crate::config::FaultRule>,
     pub writable: BTreeMap<Key, bool>,
+    /// spec.dependencies: buckets and global tables.
+    pub deps: crate::dependencies::Dependencies,
     // Logs.
     pub calls: Vec<CallRecord>,
     pub facts: Vec<Fact>,
@@ -328,6 +330,7 @@ impl State {
             lag_override: BTreeMap::new(),
             fault_rules: Vec::new(),
             writable: BTreeMap::new(),
+            deps: Default::default(),
             calls: Vec::new(),
             facts: Vec::new(),
             writable_log: Vec::new(),

@@ -275,6 +275,7 @@ impl SimWorld {
                 );
             }
         }
+        st.deps.provision(spec);
         st.groups.push(Group { spec: spec.clone() });
         st.refresh_writable_of(t, &provisioned);
         Ok(())
@@ -303,6 +304,9 @@ impl SimWorld {
             health: h.clone(),
             rds_instances: h.clone(),
             replica_lag: h.clone(),
+            s3: h.clone(),
+            tables: h.clone(),
+            dependency_metrics: h.clone(),
             clock: h,
         }
     }
@@ -426,7 +430,7 @@ impl SimWorld {
             Service::AutoScaling => st.cfg.limits.autoscaling = limit,
             Service::CloudWatch => st.cfg.limits.cloudwatch = limit,
             Service::RoutingControl => st.cfg.limits.routing_control = limit,
-            Service::RecoveryControlConfig | Service::Http => {}
+            Service::RecoveryControlConfig | Service::Http | Service::S3 | Service::DynamoDb => {}
         }
     }
 
@@ -957,7 +961,9 @@ fn throttle_code(service: Service, op: &str) -> &'static str {
         Service::Ecs
         | Service::AutoScaling
         | Service::RoutingControl
-        | Service::RecoveryControlConfig => "ThrottlingException",
+        | Service::RecoveryControlConfig
+        | Service::DynamoDb => "ThrottlingException",
+        Service::S3 => "SlowDown",
         Service::Http => "TooManyRequests",
     }
 }
@@ -971,6 +977,8 @@ fn server_error_code(service: Service) -> &'static str {
         Service::CloudWatch => "InternalServiceFault",
         Service::RoutingControl | Service::RecoveryControlConfig => "InternalServerException",
         Service::Http => "BadGateway",
+        Service::S3 => "InternalError",
+        Service::DynamoDb => "InternalServerError",
     }
 }
 

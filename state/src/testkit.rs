@@ -111,6 +111,7 @@ pub fn group(name: &str) -> FailoverGroup {
             verify: None,
             objectives: None,
             auto_failover: None,
+            dependencies: None,
         },
         status: None,
     }

@@ -216,6 +216,32 @@ case("auto-failover-witness-other-region", auto(("{region: us-west-2,", "{region
 case("auto-failover-unknown-field", auto(("minWitnesses: 1", "minWitnesses: 1\n    quorum: 2")),
      "spec.autoFailover.quorum: unknown field `quorum`")
 
+# Dependencies (docs/design-contract.md §7.5): the contract's example added to the alias example.
+DEPS = """  dependencies:
+    s3Replication: [{bucket: shop-assets-east, region: us-east-1, destinationBucket: shop-assets-west}]
+    dynamodbGlobalTables: [{table: shop-sessions, regions: [us-east-1, us-west-2]}]
+  failback:
+"""
+
+
+def deps(*pairs):
+    text = DEPS
+    for old, new in pairs:
+        text = sub(text, old, new)
+    return alias(("  failback:\n", text))
+
+
+case("dependencies-bucket-name", deps(("bucket: shop-assets-east", "bucket: Shop_Assets")),
+     'spec.dependencies.s3Replication[0].bucket: "Shop_Assets" is not an S3 bucket name')
+case("dependencies-bucket-region-outside-regions", deps(("region: us-east-1", "region: eu-west-1")),
+     'spec.dependencies.s3Replication[0].region: "eu-west-1" is not one of spec.regions')
+case("dependencies-table-region-outside-regions", deps(("regions: [us-east-1, us-west-2]", "regions: [us-east-1, eu-west-1]")),
+     'spec.dependencies.dynamodbGlobalTables[0].regions[1]: "eu-west-1" is not one of spec.regions')
+case("dependencies-empty-list", deps(("s3Replication: [{bucket: shop-assets-east, region: us-east-1, destinationBucket: shop-assets-west}]", "s3Replication: []")),
+     "spec.dependencies.s3Replication: is empty")
+case("dependencies-unknown-field", deps(("destinationBucket: shop-assets-west}", "destinationBucket: shop-assets-west, rule: all}")),
+     "spec.dependencies.s3Replication[0].rule: unknown field `rule`")
+
 # Traffic on the data plane (docs/design-contract.md §7.2).
 ARC_CONTROLS = re.search(r"      controls:\n(        .*\n)+", ARC).group(0)
 ARC_EAST = re.search(r"        us-east-1: arn:.*\n", ARC).group(0)

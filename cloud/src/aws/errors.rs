@@ -263,6 +263,8 @@ const RETRYABLE_CODES: &[&str] = &[
     "EndpointTemporarilyUnavailableException",
     "ServiceUnavailable",
     "ServiceUnavailableException",
+    // S3's throttling (503).
+    "SlowDown",
     "RequestTimeout",
     "RequestTimeoutException",
     // Application Auto Scaling: another update of the same target is in progress.
@@ -325,6 +327,9 @@ const NEEDS_SPEC_CHANGE_CODES: &[&str] = &[
     "ObjectNotFoundException",
     // ARC: the cluster or routing control named by the spec does not exist.
     "ResourceNotFoundException",
+    // S3: the bucket lives in another region than spec.dependencies says.
+    "PermanentRedirect",
+    "AuthorizationHeaderMalformed",
 ];
 
 /// Only a person can fix these: permissions, credentials, quotas, a missing snapshot we were

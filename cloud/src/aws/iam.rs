@@ -192,6 +192,34 @@ impl Arns<'_> {
             .collect()
     }
 
+    /// spec.dependencies.s3Replication's buckets, sources and destinations.
+    fn dependency_buckets(&self) -> Vec<String> {
+        self.spec
+            .dependencies
+            .iter()
+            .flat_map(|d| d.buckets())
+            .flat_map(|b| [&b.bucket, &b.destination_bucket])
+            .map(|bucket| format!("arn:{}:s3:::{bucket}", self.p))
+            .collect()
+    }
+
+    /// spec.dependencies.dynamodbGlobalTables' tables, each in its listed regions.
+    fn dependency_tables(&self) -> Vec<String> {
+        self.spec
+            .dependencies
+            .iter()
+            .flat_map(|d| d.tables())
+            .flat_map(|t| {
+                t.regions.iter().map(move |region| {
+                    format!(
+                        "arn:{}:dynamodb:{region}:{}:table/{}",
+                        self.p, self.account, t.table
+                    )
+                })
+            })
+            .collect()
+    }
+
     /// The resources one operation is authorised against.
     fn resources(&self, op: &AwsOperation) -> Vec<String> {
         if self.spec.database.kind == drctl_schema::DatabaseKind::RdsReplica
@@ -247,6 +275,9 @@ impl Arns<'_> {
             Scope::Alarms => self.alarms(),
             Scope::InstanceSnapshots => Vec::new(),
             Scope::Any => vec!["*".to_string()],
+            // Empty without dependencies of that kind: the action is then not granted.
+            Scope::DependencyBuckets => self.dependency_buckets(),
+            Scope::DependencyTables => self.dependency_tables(),
         };
         resources.sort();
         resources.dedup();
@@ -282,6 +313,14 @@ fn needed(spec: &FailoverGroupSpec, op: &AwsOperation) -> bool {
             .auto_failover
             .as_ref()
             .is_some_and(|policy| !policy.witnesses.alarms.is_empty()),
+        Scope::DependencyBuckets => spec
+            .dependencies
+            .as_ref()
+            .is_some_and(|d| !d.buckets().is_empty()),
+        Scope::DependencyTables => spec
+            .dependencies
+            .as_ref()
+            .is_some_and(|d| !d.tables().is_empty()),
         _ => true,
     }
 }
@@ -636,6 +675,51 @@ mod tests {
         assert!(!allowed_actions(&without)
             .iter()
             .any(|a| a.starts_with("dynamodb:")));
+    }
+
+    #[test]
+    fn dependencies_are_granted_their_reads_on_their_own_arns_only() {
+        let without = allowed_actions(&policy_for(&example_spec(), target(None)));
+        assert!(
+            !without
+                .iter()
+                .any(|a| a.starts_with("s3:") || a == "dynamodb:DescribeTable"),
+            "{without:?}"
+        );
+        let mut spec = example_spec();
+        spec.dependencies = Some(drctl_schema::DependenciesSpec {
+            s3_replication: Some(vec![drctl_schema::S3ReplicationDependency {
+                bucket: "shop-assets-east".into(),
+                region: "us-east-1".into(),
+                destination_bucket: "shop-assets-west".into(),
+            }]),
+            dynamodb_global_tables: Some(vec![drctl_schema::GlobalTableDependency {
+                table: "shop-sessions".into(),
+                regions: vec!["us-east-1".into(), "us-west-2".into()],
+            }]),
+        });
+        let policy = policy_for(&spec, target(None));
+        let s3 = statement_with(&policy, "s3:GetReplicationConfiguration");
+        assert_eq!(
+            s3["Action"],
+            json!(["s3:GetReplicationConfiguration", "s3:GetBucketVersioning"])
+        );
+        assert_eq!(
+            s3["Resource"],
+            json!([
+                "arn:aws:s3:::shop-assets-east",
+                "arn:aws:s3:::shop-assets-west"
+            ])
+        );
+        let table = statement_with(&policy, "dynamodb:DescribeTable");
+        assert_eq!(
+            table["Resource"],
+            json!([
+                "arn:aws:dynamodb:us-east-1:111122223333:table/shop-sessions",
+                "arn:aws:dynamodb:us-west-2:111122223333:table/shop-sessions",
+            ])
+        );
+        assert_eq!(table["Action"], json!(["dynamodb:DescribeTable"]));
     }
 
     #[test]

@@ -9,6 +9,8 @@
 mod arc;
 mod autoscaling;
 mod cloudwatch;
+mod dependency_metrics;
+mod dynamodb_tables;
 mod ecs;
 pub mod errors;
 mod health;
@@ -18,6 +20,7 @@ mod rds;
 mod rds_instances;
 mod retry;
 mod route53;
+pub mod s3;
 mod timing;
 
 use std::collections::HashMap;
@@ -86,6 +89,9 @@ struct RegionClients {
     ecs: aws_sdk_ecs::Client,
     autoscaling: aws_sdk_applicationautoscaling::Client,
     cloudwatch: aws_sdk_cloudwatch::Client,
+    /// spec.dependencies only.
+    s3: aws_sdk_s3::Client,
+    dynamodb: aws_sdk_dynamodb::Client,
 }
 
 impl AwsCloud {
@@ -144,6 +150,9 @@ impl AwsCloud {
             clock: Arc::new(SystemClock),
             rds_instances: shared.clone(),
             replica_lag: shared.clone(),
+            s3: shared.clone(),
+            tables: shared.clone(),
+            dependency_metrics: shared,
         }
     }
 
@@ -268,12 +277,17 @@ impl Inner {
         let mut ecs = aws_sdk_ecs::config::Builder::from(&self.config).region(region.clone());
         let mut autoscaling = aws_sdk_applicationautoscaling::config::Builder::from(&self.config)
             .region(region.clone());
-        let mut cloudwatch = aws_sdk_cloudwatch::config::Builder::from(&self.config).region(region);
+        let mut cloudwatch =
+            aws_sdk_cloudwatch::config::Builder::from(&self.config).region(region.clone());
+        let mut s3 = aws_sdk_s3::config::Builder::from(&self.config).region(region.clone());
+        let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&self.config).region(region);
         for interceptor in &self.interceptors {
             rds.push_interceptor(interceptor.clone());
             ecs.push_interceptor(interceptor.clone());
             autoscaling.push_interceptor(interceptor.clone());
             cloudwatch.push_interceptor(interceptor.clone());
+            s3.push_interceptor(interceptor.clone());
+            dynamodb.push_interceptor(interceptor.clone());
         }
         if let Some(observer) = &self.observer {
             rds.push_interceptor(timing::interceptor(Service::Rds, observer.clone()));
@@ -281,12 +295,16 @@ impl Inner {
             autoscaling
                 .push_interceptor(timing::interceptor(Service::AutoScaling, observer.clone()));
             cloudwatch.push_interceptor(timing::interceptor(Service::CloudWatch, observer.clone()));
+            s3.push_interceptor(timing::interceptor(Service::S3, observer.clone()));
+            dynamodb.push_interceptor(timing::interceptor(Service::DynamoDb, observer.clone()));
         }
         RegionClients {
             rds: aws_sdk_rds::Client::from_conf(rds.build()),
             ecs: aws_sdk_ecs::Client::from_conf(ecs.build()),
             autoscaling: aws_sdk_applicationautoscaling::Client::from_conf(autoscaling.build()),
             cloudwatch: aws_sdk_cloudwatch::Client::from_conf(cloudwatch.build()),
+            s3: aws_sdk_s3::Client::from_conf(s3.build()),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
         }
     }
 }

@@ -39,6 +39,10 @@ pub enum Scope {
     Alarms,
     /// APIs without resource-level permissions: `*` is the only resource AWS accepts.
     Any,
+    /// The buckets of spec.dependencies.s3Replication (sources and destinations).
+    DependencyBuckets,
+    /// The tables of spec.dependencies.dynamodbGlobalTables, in each of their regions.
+    DependencyTables,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +59,15 @@ pub struct AwsOperation {
 impl AwsOperation {
     /// The IAM action, e.g. `rds:FailoverGlobalCluster`.
     pub fn iam_action(&self) -> String {
-        format!("{}:{}", self.service.as_str(), self.name)
+        format!("{}:{}", self.service.as_str(), iam_action_name(self.name))
+    }
+}
+
+/// The IAM action of an API operation whose action is not named after it (S3's).
+pub fn iam_action_name(operation: &str) -> &str {
+    match operation {
+        "GetBucketReplication" => "GetReplicationConfiguration",
+        other => other,
     }
 }
 
@@ -209,6 +221,26 @@ pub const GET_METRIC_DATA: AwsOperation =
 pub const DESCRIBE_ALARMS: AwsOperation =
     op(Service::CloudWatch, "DescribeAlarms", false, Scope::Alarms);
 
+/// spec.dependencies: read only, and only for groups that declare them.
+pub const GET_BUCKET_REPLICATION: AwsOperation = op(
+    Service::S3,
+    "GetBucketReplication",
+    false,
+    Scope::DependencyBuckets,
+);
+pub const GET_BUCKET_VERSIONING: AwsOperation = op(
+    Service::S3,
+    "GetBucketVersioning",
+    false,
+    Scope::DependencyBuckets,
+);
+pub const DESCRIBE_TABLE: AwsOperation = op(
+    Service::DynamoDb,
+    "DescribeTable",
+    false,
+    Scope::DependencyTables,
+);
+
 /// Every operation the adapters make (the health probe is plain HTTP, not AWS).
 pub const ALL: &[AwsOperation] = &[
     DESCRIBE_GLOBAL_CLUSTERS,
@@ -241,6 +273,9 @@ pub const ALL: &[AwsOperation] = &[
     REGISTER_SCALABLE_TARGET,
     GET_METRIC_DATA,
     DESCRIBE_ALARMS,
+    GET_BUCKET_REPLICATION,
+    GET_BUCKET_VERSIONING,
+    DESCRIBE_TABLE,
 ];
 
 /// The table row for an operation as the SDK names it (`service` is the SDK's service name
@@ -270,5 +305,10 @@ mod tests {
             "application-autoscaling:RegisterScalableTarget"
         );
         assert_eq!(GET_CHANGE.iam_action(), "route53:GetChange");
+        assert_eq!(
+            GET_BUCKET_REPLICATION.iam_action(),
+            "s3:GetReplicationConfiguration"
+        );
+        assert_eq!(DESCRIBE_TABLE.iam_action(), "dynamodb:DescribeTable");
     }
 }

@@ -457,11 +457,16 @@ impl<'a> Builder<'a> {
             Some(lag) => format!("the writes of the last {lag:.1} s before the outage (the last measured replication lag)"),
             None => "the writes not yet replicated (lag unknown)".to_string(),
         };
-        let message = format!(
+        let mut message = format!(
             "{from}, the writer, is impaired, so a switchover (RPO 0) is impossible. A failover to {to} would lose {lag_text}. \
              To accept that loss: `drctl failover {} --to {to} --allow-data-loss` (sets spec.allowDataLoss: true)",
             input.name
         );
+        if let Some(note) =
+            crate::dependencies::operation_note(input.spec, input.world.dependencies.as_ref())
+        {
+            message.push_str(&format!(". Also: {note}"));
+        }
         let already = input.status.phase == Phase::Blocked;
         if !already {
             self.event("Blocked", message.clone(), None);
@@ -1059,6 +1064,13 @@ impl<'a> Builder<'a> {
             );
         }
         status::set_readiness(&mut self.status, input.spec, input.world, now);
+        crate::dependencies::set_condition(
+            &mut self.status,
+            input.spec,
+            input.world.dependencies.as_ref(),
+            now,
+        );
+        crate::continuous::set_conditions(&mut self.status, input.spec, input.world, now);
         let ready = is_true(&self.status.conditions, ct::READY);
         // Degraded-but-serving (e.g. the standby region is down) keeps the Ready condition.
         status::set_lag_gate_warning(&mut self.status, now);

@@ -57,6 +57,7 @@ pub fn set_condition(
         ct::WRITER_DRIFT,
         ct::APPROVAL_REQUIRED,
         REPLICATION_LAG_UNKNOWN,
+        ct::DEPENDENCIES_READY,
     ];
     conditions.sort_by_key(|c| {
         order

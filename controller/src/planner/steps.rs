@@ -317,7 +317,7 @@ pub fn evaluate(step: StepName, ctx: &StepContext<'_>) -> StepEval {
 fn evaluate_aurora(step: StepName, ctx: &StepContext<'_>) -> StepEval {
     use StepName::*;
     match step {
-        Preflight => preflight(ctx),
+        Preflight => with_dependencies(ctx, preflight(ctx)),
         FenceSource => fence_source(ctx),
         ScaleUpTarget => scale_services(ctx, &ctx.op.to, true),
         Switchover => promote(ctx, false),
@@ -338,6 +338,20 @@ fn evaluate_aurora(step: StepName, ctx: &StepContext<'_>) -> StepEval {
             "PromoteReplica belongs to spec.database.kind rdsReplica, not supported yet"
                 .to_string(),
         ),
+    }
+}
+
+/// Preflight lists spec.dependencies' state and lag when it passes; they never block it
+/// (drctl reports them, it does not move them).
+fn with_dependencies(ctx: &StepContext<'_>, eval: StepEval) -> StepEval {
+    let Some(note) = crate::dependencies::operation_note(ctx.spec, ctx.world.dependencies.as_ref())
+    else {
+        return eval;
+    };
+    match eval {
+        StepEval::Done(m) => StepEval::Done(format!("{m}; {note}")),
+        StepEval::DoneWithoutLag(m) => StepEval::DoneWithoutLag(format!("{m}; {note}")),
+        other => other,
     }
 }
 

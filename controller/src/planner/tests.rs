@@ -113,6 +113,7 @@ impl SpecBuilder {
             verify: None,
             objectives: None,
             auto_failover: None,
+            dependencies: None,
         })
     }
     fn writer(mut self, region: &str) -> Self {
@@ -230,6 +231,7 @@ impl WorldBuilder {
                 suspect_since: None,
                 routing: None,
                 instances: None,
+                dependencies: None,
             },
         }
     }

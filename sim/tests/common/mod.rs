@@ -126,6 +126,7 @@ pub fn spec() -> FailoverGroupSpec {
         }),
         objectives: None,
         auto_failover: None,
+        dependencies: None,
     }
 }
 
