@@ -602,6 +602,9 @@ pub enum OperationType {
     Switchover,
     Failover,
     Failback,
+    /// `spec.dnsOwner` moved while `spec.writer` did not (docs/design-contract.md §7.2):
+    /// traffic and active compute go to the DNS owner's region, the database is not touched.
+    AppTierFailover,
 }
 
 impl OperationType {
@@ -610,6 +613,7 @@ impl OperationType {
             OperationType::Switchover => "Switchover",
             OperationType::Failover => "Failover",
             OperationType::Failback => "Failback",
+            OperationType::AppTierFailover => "AppTierFailover",
         }
     }
 }

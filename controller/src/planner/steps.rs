@@ -6,6 +6,7 @@
 //! the same evaluation skips what is already true), `Act` when an action is needed, `Wait`
 //! while AWS works, `Blocked` when it needs a spec change or a person.
 
+pub(crate) mod app_tier;
 mod rebuild;
 pub(crate) mod routing;
 
@@ -61,6 +62,8 @@ pub enum OperationPlan {
     Failover,
     FailbackRejoined,
     FailbackStale,
+    /// spec.dnsOwner moved, the writer did not: traffic and compute only (`app_tier`).
+    AppTier,
 }
 
 impl OperationPlan {
@@ -71,6 +74,7 @@ impl OperationPlan {
             OperationPlan::FailbackRejoined | OperationPlan::FailbackStale => {
                 OperationType::Failback
             }
+            OperationPlan::AppTier => OperationType::AppTierFailover,
         }
     }
 
@@ -115,6 +119,7 @@ impl OperationPlan {
                 steps.extend(switchover);
                 steps
             }
+            OperationPlan::AppTier => app_tier::STEPS.to_vec(),
         }
     }
 }
@@ -293,6 +298,7 @@ pub fn rds_identifier(raw: &str) -> String {
 pub fn evaluate(step: StepName, ctx: &StepContext<'_>) -> StepEval {
     use StepName::*;
     match step {
+        Preflight if ctx.op.type_ == OperationType::AppTierFailover => app_tier::preflight(ctx),
         Preflight => preflight(ctx),
         FenceSource => fence_source(ctx),
         ScaleUpTarget => scale_services(ctx, &ctx.op.to, true),
@@ -730,24 +736,26 @@ fn wait_compute_ready(ctx: &StepContext<'_>) -> StepEval {
     }
 }
 
-/// Where this operation's DNS goes: the spec's DNS owner, unless the spec has since moved the
-/// writer elsewhere and the operation is being finished past its irreversible step (the next
-/// operation brings DNS back). Following the spec then would ask DNS to go where the writer
-/// is not, which invariant 4 forbids, and the operation would never finish.
+/// Where this operation's DNS goes: its own destination. A database operation brings
+/// traffic and compute with the writer it moves (ScaleUpTarget and ScaleDownSource act on its
+/// regions); when `spec.dnsOwner` names another region, the app-tier failover planned after
+/// it moves them on. An app-tier failover's destination is the DNS owner it was planned for.
+/// Following the spec's dnsOwner inside a database operation would point DNS at a region whose
+/// compute the operation scales down, or, finishing an operation the spec has since undone,
+/// at a region that cannot take the traffic yet.
 pub(super) fn dns_destination<'a>(ctx: &StepContext<'a>) -> &'a str {
-    if ctx.op.to != ctx.spec.writer {
-        ctx.op.to.as_str()
-    } else {
-        ctx.spec.dns_owner()
-    }
+    ctx.op.to.as_str()
 }
 
-/// Invariant 4: DNS only moves to a region whose cluster is the writer and whose compute
-/// is ready. None: it may move to `owner`.
+/// Invariant 4, refined for the app-tier failover: traffic goes only to a region whose
+/// compute is ready and which can reach a writable database (the writer's own region, or any
+/// region while the global writer is available: its app writes through the global writer
+/// endpoint). A database operation reaches MoveDns only after WaitWriter, so for it the
+/// writable database is in `owner` itself. None: DNS may move to `owner`.
 fn dns_move_gate(ctx: &StepContext<'_>, owner: &str) -> Option<StepEval> {
-    if ctx.world.writer_region() != Some(owner) {
-        return Some(StepEval::Blocked(format!(
-            "spec.dnsOwner {owner} is not the writer region: drctl only points DNS at the writer"
+    if let Err(why) = app_tier::writable_database(ctx.world) {
+        return Some(StepEval::Wait(format!(
+            "not moving traffic to {owner}: {why}"
         )));
     }
     let short = compute_shortfall(ctx.spec, ctx.world, owner);

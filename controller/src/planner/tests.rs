@@ -2444,3 +2444,5 @@ mod routing_modes {
         assert_eq!(dns.reason, "HealthCheckRoutingUnsupported");
     }
 }
+
+mod app_tier;
