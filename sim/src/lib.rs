@@ -20,6 +20,7 @@
 //! let violations = world.check_invariants(&InvariantInput { allow_data_loss: true, ..Default::default() });
 //! ```
 
+mod app_tier;
 mod aurora;
 pub mod checker;
 pub mod config;

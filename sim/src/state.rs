@@ -241,6 +241,8 @@ pub(crate) struct State {
     pub rng: SplitMix64,
     pub seq: u64,
     pub down: BTreeMap<String, OutageScope>,
+    /// Regions whose app tier (ECS, the load balancer) is down, their database up.
+    pub app_tier_down: BTreeSet<String>,
     pub route53_forced_down: bool,
     pub globals: BTreeMap<String, Global>,
     pub clusters: BTreeMap<Key, Cluster>,
@@ -301,6 +303,7 @@ impl State {
             rng: SplitMix64::new(seed),
             seq: 0,
             down: BTreeMap::new(),
+            app_tier_down: BTreeSet::new(),
             route53_forced_down: false,
             alarms: BTreeMap::new(),
             partitions: BTreeSet::new(),
@@ -475,7 +478,7 @@ impl State {
                     && s.reached_fact_for == Some(s.desired)
             });
             // A dark region's services wait for its return, which reconciles them again.
-            if settled || !self.region_up(&k.0) {
+            if settled || !self.compute_up(&k.0) {
                 self.unsettled.remove(&k);
             }
         }
@@ -576,6 +579,8 @@ impl State {
         match f {
             ScheduledFault::RegionOutage { region, scope } => self.region_down(t, &region, scope),
             ScheduledFault::RegionRecover { region } => self.region_recover(t, &region),
+            ScheduledFault::AppTierOutage { region } => self.app_tier_outage(t, &region),
+            ScheduledFault::AppTierRecover { region } => self.app_tier_recover(t, &region),
             ScheduledFault::Route53ControlPlaneOutage => {
                 if !self.route53_forced_down {
                     self.route53_forced_down = true;

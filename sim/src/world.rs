@@ -356,6 +356,20 @@ impl SimWorld {
         });
     }
 
+    /// Only `region`'s app tier goes down now: ECS and the load balancer stop answering and
+    /// its tasks stop serving; its Aurora cluster stays healthy (scenario `app-tier-outage`).
+    pub fn app_tier_outage(&self, region: &str) {
+        self.apply_now(ScheduledFault::AppTierOutage {
+            region: region.to_string(),
+        });
+    }
+
+    pub fn app_tier_recover(&self, region: &str) {
+        self.apply_now(ScheduledFault::AppTierRecover {
+            region: region.to_string(),
+        });
+    }
+
     /// Only the Route 53 control plane is impaired (DNS answers keep working).
     pub fn route53_control_plane_outage(&self) {
         self.apply_now(ScheduledFault::Route53ControlPlaneOutage);
@@ -898,6 +912,7 @@ fn plan_call(
     let unreachable = match service {
         Service::Route53 => !st.route53_up(),
         Service::Http => false,
+        Service::Ecs => !st.reachable_by(caller, region) || st.app_tier_down.contains(region),
         _ => !st.reachable_by(caller, region),
     };
     // Always four draws, so that one knob does not shift every later draw.

@@ -242,7 +242,11 @@ fn failover_critical_path(run: &Run) -> f64 {
     (t.failover_promote.max(t.task_startup) + t.dns_insync).as_secs_f64()
 }
 
-fn empty_report(scenario: Scenario, options: &ScenarioOptions, group: &str) -> ScenarioReport {
+pub(super) fn empty_report(
+    scenario: Scenario,
+    options: &ScenarioOptions,
+    group: &str,
+) -> ScenarioReport {
     ScenarioReport {
         scenario,
         group: group.to_string(),

@@ -17,6 +17,7 @@ use drctl_state::{ApprovalRecord, Store, StoreError};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+pub mod app_tier;
 pub mod auto;
 pub mod fleet;
 pub mod real_time_store;
@@ -54,10 +55,13 @@ pub enum Scenario {
     LagOverBudget,
     /// us-east-1 flaps, then fails for good; later the new writer's region fails too.
     FlappingRegion,
+    /// Only the app tier (ECS, the load balancer) of us-east-1 goes down, Aurora stays
+    /// healthy: the operator moves spec.dnsOwner alone (docs/design-contract.md §7.2).
+    AppTierOutage,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 9] = [
+    pub const ALL: [Scenario; 10] = [
         Scenario::PlannedSwitchover,
         Scenario::RegionOutageFailover,
         Scenario::RegionOutageDnsDown,
@@ -67,6 +71,7 @@ impl Scenario {
         Scenario::ControllerPartition,
         Scenario::LagOverBudget,
         Scenario::FlappingRegion,
+        Scenario::AppTierOutage,
     ];
 
     pub fn name(self) -> &'static str {
@@ -80,6 +85,7 @@ impl Scenario {
             Scenario::ControllerPartition => "controller-partition",
             Scenario::LagOverBudget => "lag-over-budget",
             Scenario::FlappingRegion => "flapping-region",
+            Scenario::AppTierOutage => "app-tier-outage",
         }
     }
 
@@ -498,6 +504,8 @@ pub async fn run_scenario_on(
 
     let result = if scenario.is_automatic() {
         auto::drive(scenario, &options, &mut run).await
+    } else if scenario == Scenario::AppTierOutage {
+        app_tier::drive(&options, &mut run).await
     } else {
         drive(scenario, &options, &mut run).await
     };
