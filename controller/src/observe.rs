@@ -231,7 +231,8 @@ pub async fn observe(
     let dark = reads.dark_rds_regions();
     let routing_fut =
         crate::routing::observe_routing(cloud, spec, status, &dark, &mut cache.routing);
-    let (global, record, services, clusters, scalable, dns_change, health, routing) = tokio::join!(
+    let health_checks_fut = crate::routing::observe_health_checks(cloud, spec, status);
+    let (global, record, services, clusters, scalable, dns_change, health, routing, health_checks) = tokio::join!(
         describe_global(reads, spec, &ask_order, fresh),
         record_fut,
         describe_services(reads, spec, fresh),
@@ -239,7 +240,8 @@ pub async fn observe(
         scalable_fut,
         change_fut,
         health_fut,
-        routing_fut
+        routing_fut,
+        health_checks_fut
     );
 
     if let Some(clusters) = clusters {
@@ -286,6 +288,7 @@ pub async fn observe(
         witnesses,
         suspect_since: None,
         routing,
+        health_checks,
     }
 }
 

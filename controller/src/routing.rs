@@ -7,6 +7,10 @@
 //! read outside operations, kept in `status.observed.routingControl`, and re-checked every
 //! `ROUTING_SETUP_RECHECK`: never on the recovery path.
 
+mod health_check;
+
+pub use health_check::{observe_health_checks, summarize_health_check};
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use drctl_cloud::{Cloud, CloudError, ClusterEndpoint, FailoverRole, RoutingControlState};

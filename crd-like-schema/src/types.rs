@@ -534,6 +534,30 @@ pub struct ObservedSummary {
     /// `spec.dns.routing: routingControl`: what the controller keeps of ARC between passes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing_control: Option<RoutingControlObserved>,
+    /// `spec.dns.routing: healthCheck`: the failover record Route 53 answers with, as its
+    /// health checks last read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheckObserved>,
+}
+
+/// Which failover record of a `routing: healthCheck` group Route 53 answers with, from its
+/// health checks' status (GetHealthCheckStatus, on the Route 53 control plane). Kept so that
+/// while the control plane does not answer, the last known answer is shown, marked stale.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HealthCheckObserved {
+    /// The region Route 53 answers with (PRIMARY while healthy, else SECONDARY while healthy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<Region>,
+    /// Route 53's verdict on each region's record (more than 18% of checkers healthy).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub healthy: BTreeMap<Region, bool>,
+    /// When the health checks last answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_at: Option<Timestamp>,
+    /// What is wrong with the setup (no failover pair, a record without a health check).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub setup_problems: Vec<String>,
 }
 
 /// The ARC cluster's endpoints and the setup check, both read on control planes while they

@@ -25,6 +25,7 @@ mod aurora;
 pub mod checker;
 pub mod config;
 mod ecs;
+mod health_checks;
 mod ports;
 pub mod record;
 mod recovery;
@@ -36,6 +37,7 @@ pub mod world;
 
 pub use checker::{check, loss_report, InvariantInput, RunRecord, Violation};
 pub use config::*;
+pub use health_checks::HealthCheckSettings;
 pub use ports::ROUTE53_CONTROL_REGION;
 pub use record::*;
 pub use recovery::RECOVERY_CONTROL_CONFIG_REGION;

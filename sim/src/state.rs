@@ -451,6 +451,7 @@ impl State {
             self.replicate_for(key.0, &ev);
             self.handle_event(key.0, ev);
             self.refresh_writable(key.0);
+            self.note_endpoints(key.0);
         }
         // Between events only replication and task launches move, and neither changes which
         // cluster accepts writes: every event and every RDS mutation refreshes that itself.
@@ -469,6 +470,11 @@ impl State {
         if self.unsettled.is_empty() {
             return;
         }
+        self.tick_services(t);
+        self.note_endpoints(t);
+    }
+
+    fn tick_services(&mut self, t: i64) {
         let keys: Vec<Key3> = self.unsettled.iter().cloned().collect();
         for k in keys {
             self.advance_service(&k, t);
@@ -967,7 +973,7 @@ impl State {
     /// The region DNS answers with at `t` (changes count once INSYNC).
     pub(crate) fn data_plane_region(&self, group: &Group, t: i64) -> Option<String> {
         let idx = self.groups.iter().position(|g| std::ptr::eq(g, group))?;
-        if self.is_routing_control_group(idx) {
+        if self.is_routing_control_group(idx) || self.is_health_check_group(idx) {
             return self.failover_answer(idx, t);
         }
         let zone = self.zones.get(&group.spec.dns.hosted_zone_id)?;

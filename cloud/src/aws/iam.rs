@@ -216,10 +216,13 @@ pub fn operations_for(spec: &FailoverGroupSpec) -> Vec<&'static AwsOperation> {
         .collect()
 }
 
-/// Does a group of this spec make this call? The ARC calls and the health-check reads are
-/// made only for `spec.dns.routing: routingControl`, the witness reads only for a
-/// `spec.autoFailover` with witness alarms.
+/// Does a group of this spec make this call? The ARC calls and GetHealthCheck are made only
+/// for `spec.dns.routing: routingControl`, GetHealthCheckStatus only for `healthCheck`, the
+/// witness reads only for a `spec.autoFailover` with witness alarms.
 fn needed(spec: &FailoverGroupSpec, op: &AwsOperation) -> bool {
+    if op.name == operations::GET_HEALTH_CHECK_STATUS.name {
+        return spec.dns.routing == drctl_schema::DnsRouting::HealthCheck;
+    }
     match op.scope {
         Scope::HealthChecks | Scope::RoutingControls | Scope::ArcCluster => {
             spec.dns.routing == drctl_schema::DnsRouting::RoutingControl

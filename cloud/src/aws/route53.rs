@@ -370,6 +370,39 @@ impl Dns for AwsCloud {
                 .map(str::to_string),
         }))
     }
+
+    async fn get_health_check_status(
+        &self,
+        health_check_id: &str,
+    ) -> CloudResult<Vec<HealthCheckObservation>> {
+        let op = &ops::GET_HEALTH_CHECK_STATUS;
+        let out = self
+            .route53()
+            .get_health_check_status()
+            .health_check_id(health_check_id)
+            .send()
+            .await
+            .map_err(err(op))?;
+        Ok(out
+            .health_check_observations()
+            .iter()
+            .map(|o| {
+                let status = o
+                    .status_report()
+                    .and_then(|r| r.status())
+                    .unwrap_or_default()
+                    .to_string();
+                HealthCheckObservation {
+                    region: o
+                        .region()
+                        .map(|r| r.as_str().to_string())
+                        .unwrap_or_default(),
+                    healthy: status.starts_with("Success"),
+                    status,
+                }
+            })
+            .collect())
+    }
 }
 
 impl AwsCloud {

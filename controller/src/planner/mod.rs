@@ -881,10 +881,17 @@ impl<'a> Builder<'a> {
         let mut degraded: Vec<String> = Vec::new();
 
         // Compute: min/max enforced on the scalable target; desired count only clamped into
-        // [min, max], because Application Auto Scaling owns it within that range.
+        // [min, max], because Application Auto Scaling owns it within that range. With
+        // routing healthCheck the active region is where Route 53 sends the traffic.
+        let active = match spec.dns.routing {
+            drctl_schema::DnsRouting::HealthCheck => {
+                world.dns_owner(spec).unwrap_or_else(|| owner.clone())
+            }
+            _ => owner.clone(),
+        };
         for svc in &spec.compute.services {
             for (region, reference) in &svc.regions {
-                let want = if *region == owner {
+                let want = if *region == active {
                     svc.active
                 } else {
                     svc.standby
@@ -933,7 +940,19 @@ impl<'a> Builder<'a> {
             Some(current) if current == owner => {}
             current => {
                 let short = steps::compute_shortfall(spec, world, &owner);
-                if let Err(why) = steps::app_tier::writable_database(world) {
+                if spec.dns.routing == drctl_schema::DnsRouting::HealthCheck {
+                    let answers = match world.dns_reading(spec) {
+                        crate::world::DnsReading::Unreachable(e) => e,
+                        crate::world::DnsReading::Known(_) => format!(
+                            "it answers with {}, spec.dnsOwner is {owner}",
+                            current.as_deref().unwrap_or("none of the spec's targets")
+                        ),
+                    };
+                    degraded.push(format!(
+                        "{}: {answers}",
+                        crate::world::HEALTH_CHECK_ROUTES_ITSELF
+                    ));
+                } else if let Err(why) = steps::app_tier::writable_database(world) {
                     degraded.push(format!(
                         "DNS points at {}; not moving it to {owner}: {why}",
                         current.as_deref().unwrap_or("nothing drctl knows")
@@ -943,8 +962,6 @@ impl<'a> Builder<'a> {
                         "DNS waits for compute in {owner}: {}",
                         short.join("; ")
                     ));
-                } else if spec.dns.routing == drctl_schema::DnsRouting::HealthCheck {
-                    degraded.push(crate::world::HEALTH_CHECK_UNSUPPORTED.to_string());
                 } else if let Some(rc) = crate::routing::routing_control(spec) {
                     match (world.dns_reading(spec), world.routing.as_ref()) {
                         (crate::world::DnsReading::Unreachable(e), _) => {

@@ -309,7 +309,8 @@ pub fn evaluate(step: StepName, ctx: &StepContext<'_>) -> StepEval {
         MoveDns => move_dns(ctx),
         WaitDnsInSync => wait_dns_in_sync(ctx),
         Verify => verify(ctx),
-        ScaleDownSource => scale_services(ctx, &ctx.op.from, false),
+        ScaleDownSource => routing::health_check_keeps_source(ctx)
+            .unwrap_or_else(|| scale_services(ctx, &ctx.op.from, false)),
         PreserveSnapshot => preserve_snapshot(ctx),
         SnapshotStale => snapshot_stale(ctx),
         AwaitApproval => await_approval(ctx),
@@ -777,14 +778,14 @@ fn dns_move_gate(ctx: &StepContext<'_>, owner: &str) -> Option<StepEval> {
 
 fn move_dns(ctx: &StepContext<'_>) -> StepEval {
     let owner = dns_destination(ctx).to_string();
+    if let Some(skip) = routing::health_check_skip(ctx) {
+        return skip;
+    }
     if ctx.world.dns_owner(ctx.spec).as_deref() == Some(owner.as_str()) {
         return StepEval::Done(format!(
             "{} already points at {owner}",
             ctx.spec.dns.record_name
         ));
-    }
-    if ctx.spec.dns.routing == drctl_schema::DnsRouting::HealthCheck {
-        return StepEval::Blocked(crate::world::HEALTH_CHECK_UNSUPPORTED.to_string());
     }
     if let Some(gate) = dns_move_gate(ctx, &owner) {
         return gate;
@@ -824,6 +825,9 @@ fn move_dns(ctx: &StepContext<'_>) -> StepEval {
 /// hammering at that moment. The bound costs no call, and for a change issued long before a
 /// restart it is already past.
 fn wait_dns_in_sync(ctx: &StepContext<'_>) -> StepEval {
+    if let Some(skip) = routing::health_check_skip(ctx) {
+        return skip;
+    }
     if crate::routing::routing_control(ctx.spec).is_some() {
         return routing::wait_health_checkers(ctx);
     }

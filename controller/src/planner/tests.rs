@@ -227,6 +227,7 @@ impl WorldBuilder {
                 witnesses: Vec::new(),
                 suspect_since: None,
                 routing: None,
+                health_checks: None,
             },
         }
     }
@@ -2440,8 +2441,10 @@ mod routing_modes {
             .iter()
             .find(|c| c.type_ == ct::DNS_READY)
             .unwrap();
+        // Nothing read of the health checks yet: unknown, and said so (no longer a refusal:
+        // routing healthCheck is observed, tests/app_tier.rs's health-check tests).
         assert_eq!(dns.status, ConditionStatus::Unknown);
-        assert_eq!(dns.reason, "HealthCheckRoutingUnsupported");
+        assert_eq!(dns.reason, "HealthCheckStatusUnknown");
     }
 }
 

@@ -283,3 +283,152 @@ fn a_health_check_group_never_starts_an_app_tier_failover() {
         None
     );
 }
+
+// --- routing: healthCheck: Route 53 moves traffic, drctl observes and reports ------------
+
+fn health_check_spec(writer: &str) -> FailoverGroupSpec {
+    let mut spec = SpecBuilder::new().writer(writer).build();
+    spec.dns.routing = drctl_schema::DnsRouting::HealthCheck;
+    spec
+}
+
+fn health_checked(mut world: ObservedWorld, live: &str, stale: Option<&str>) -> ObservedWorld {
+    world.record = Seen::Known(None);
+    world.health_checks = Some(crate::world::HealthCheckView {
+        live: Some(live.to_string()),
+        healthy: [(EAST.to_string(), live == EAST), (WEST.to_string(), true)]
+            .into_iter()
+            .collect(),
+        checked_at: Timestamp::from_millis(900_000),
+        stale: stale.map(str::to_string),
+        setup_problems: Vec::new(),
+    });
+    world
+}
+
+fn dns_ready(plan: &Plan) -> drctl_schema::Condition {
+    plan.status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == ct::DNS_READY)
+        .cloned()
+        .expect("DnsReady")
+}
+
+#[test]
+fn a_health_check_failover_skips_move_dns_and_never_changes_a_record() {
+    let spec = {
+        let mut s = health_check_spec(WEST);
+        s.allow_data_loss = true;
+        s
+    };
+    let world = health_checked(
+        WorldBuilder::healthy()
+            .writer(WEST)
+            .compute(WEST, 6, 6, 6, 24)
+            .build(),
+        WEST,
+        None,
+    );
+    let status = operation_at(
+        OperationPlan::Failover,
+        EAST,
+        WEST,
+        StepName::MoveDns,
+        T0 - 2_000,
+    );
+    let plan = Run::new(&spec, &world).status(status).plan();
+    for step in [StepName::MoveDns, StepName::WaitDnsInSync] {
+        assert_eq!(step_state(&plan, step), Some(StepState::Skipped), "{step}");
+    }
+    let detail = op_of(&plan)
+        .step(StepName::MoveDns)
+        .and_then(|s| s.detail.clone())
+        .unwrap_or_default();
+    assert!(detail.contains("Route 53 moves traffic itself"), "{detail}");
+    assert!(detail.contains("answers with us-west-2"), "{detail}");
+    assert!(
+        !operations(&plan).contains(&"ChangeResourceRecordSets"),
+        "{:?}",
+        plan.actions
+    );
+    let dns = dns_ready(&plan);
+    assert_eq!(dns.status, ConditionStatus::True, "{dns:?}");
+}
+
+#[test]
+fn dns_ready_says_when_route53_serves_a_region_that_can_reach_no_writable_database() {
+    // us-east-1 is dark; Route 53's checkers already answer with us-west-2, not yet writer.
+    let spec = health_check_spec(EAST);
+    let world = health_checked(WorldBuilder::healthy().down(EAST).build(), WEST, None);
+    let plan = Run::new(&spec, &world).plan();
+    let dns = dns_ready(&plan);
+    assert_eq!(dns.status, ConditionStatus::False, "{dns:?}");
+    assert_eq!(dns.reason, "PointsElsewhere");
+    assert!(
+        dns.message
+            .contains("answers api.example.com. with us-west-2"),
+        "{}",
+        dns.message
+    );
+    assert!(
+        dns.message.contains("can reach no writable database"),
+        "{}",
+        dns.message
+    );
+    assert!(plan
+        .actions
+        .iter()
+        .all(|a| a.action.operation() != "ChangeResourceRecordSets"));
+}
+
+#[test]
+fn with_the_control_plane_down_dns_ready_shows_the_last_known_answer_marked_stale() {
+    let spec = health_check_spec(EAST);
+    let world = health_checked(
+        WorldBuilder::healthy().build(),
+        EAST,
+        Some("Route 53 control plane unavailable: RequestTimeout"),
+    );
+    let plan = Run::new(&spec, &world).plan();
+    let dns = dns_ready(&plan);
+    assert_eq!(dns.status, ConditionStatus::Unknown);
+    assert_eq!(dns.reason, "HealthCheckStatusStale");
+    assert!(
+        dns.message
+            .contains("last known: Route 53 answered with us-east-1"),
+        "{}",
+        dns.message
+    );
+    assert!(dns.message.contains("(stale)"), "{}", dns.message);
+}
+
+#[test]
+fn a_health_check_switchover_keeps_the_source_scaled_while_route53_still_answers_with_it() {
+    let spec = health_check_spec(WEST);
+    let world = health_checked(
+        WorldBuilder::healthy()
+            .writer(WEST)
+            .compute(WEST, 6, 6, 6, 24)
+            .build(),
+        EAST,
+        None,
+    );
+    let status = operation_at(
+        OperationPlan::Switchover,
+        EAST,
+        WEST,
+        StepName::ScaleDownSource,
+        T0 - 2_000,
+    );
+    let plan = Run::new(&spec, &world).status(status).plan();
+    assert_eq!(
+        step_state(&plan, StepName::ScaleDownSource),
+        Some(StepState::Skipped)
+    );
+    // The live region keeps its active capacity: nothing lowers us-east-1.
+    for planned in &plan.actions {
+        assert!(!planned.action.subject().contains(EAST), "{:?}", plan.actions);
+        assert_ne!(planned.action.operation(), "UpdateService", "{:?}", plan.actions);
+    }
+}
