@@ -258,6 +258,7 @@ pub(super) fn empty_report(
         critical_path_seconds: None,
         rpo_seconds: None,
         lost_writes: 0,
+        dns_to_unwritable_seconds: None,
         api_calls: Default::default(),
         steps: Vec::new(),
         timeline: Vec::new(),

@@ -221,6 +221,13 @@ pub struct ScenarioReport {
     pub objectives: Option<drctl_schema::ObjectivesJudgement>,
     /// Committed writes the simulated application lost, measured independently.
     pub lost_writes: u64,
+    /// `routing: healthCheck` only: seconds in which Route 53, moving traffic by itself on its
+    /// health checks, answered with a region whose app served while no database could take
+    /// writes (before the writer moved there). Measured by the sim, not an invariant
+    /// violation: drctl did not send that traffic. Absent for the other modes, where DNS moves
+    /// only under invariant 4.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns_to_unwritable_seconds: Option<f64>,
     pub api_calls: BTreeMap<String, CallCounts>,
     pub steps: Vec<StepTiming>,
     pub timeline: Vec<TimelineEntry>,
@@ -597,6 +604,8 @@ pub async fn run_scenario_on(
     });
     report.invariant_violations = violations.iter().map(|v| v.to_string()).collect();
     report.lost_writes = world.data_loss().lost_writes.len() as u64;
+    report.dns_to_unwritable_seconds =
+        world.dns_to_unwritable_seconds(&group.spec.database.global_cluster_identifier);
     for call in world.calls() {
         if call.service == "store" {
             continue;
@@ -847,6 +856,7 @@ async fn drive(
             rpo_seconds: rpo,
             objectives: None,
             lost_writes: 0,
+            dns_to_unwritable_seconds: None,
             api_calls: BTreeMap::new(),
             steps,
             timeline: Vec::new(),

@@ -428,7 +428,16 @@ fn a_health_check_switchover_keeps_the_source_scaled_while_route53_still_answers
     );
     // The live region keeps its active capacity: nothing lowers us-east-1.
     for planned in &plan.actions {
-        assert!(!planned.action.subject().contains(EAST), "{:?}", plan.actions);
-        assert_ne!(planned.action.operation(), "UpdateService", "{:?}", plan.actions);
+        assert!(
+            !planned.action.subject().contains(EAST),
+            "{:?}",
+            plan.actions
+        );
+        assert_ne!(
+            planned.action.operation(),
+            "UpdateService",
+            "{:?}",
+            plan.actions
+        );
     }
 }
