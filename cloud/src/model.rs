@@ -21,6 +21,11 @@ pub struct GlobalCluster {
     pub members: Vec<GlobalMember>,
     /// Set only while a switchover or failover is in flight.
     pub failover_state: Option<FailoverState>,
+    /// Aurora's global writer endpoint (DescribeGlobalClusters' `Endpoint`): it always
+    /// resolves to the writer instance of the current primary, so an app that connects
+    /// through it follows a switchover or failover with no DNS change of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writer_endpoint: Option<String>,
 }
 
 impl GlobalCluster {

@@ -534,6 +534,10 @@ pub struct ObservedSummary {
     /// `spec.dns.routing: routingControl`: what the controller keeps of ARC between passes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing_control: Option<RoutingControlObserved>,
+    /// Aurora's global writer endpoint (it follows the writer: an app that connects through
+    /// it needs no DNS change for its database).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub global_writer_endpoint: Option<String>,
     /// `spec.dns.routing: healthCheck`: the failover record Route 53 answers with, as its
     /// health checks last read.
     #[serde(default, skip_serializing_if = "Option::is_none")]

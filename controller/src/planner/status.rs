@@ -138,6 +138,12 @@ pub fn summarize(
             world.routing.as_ref(),
             prev.routing_control.as_ref(),
         ),
+        global_writer_endpoint: world
+            .global
+            .known()
+            .and_then(|g| g.as_ref())
+            .and_then(|g| g.writer_endpoint.clone())
+            .or(prev.global_writer_endpoint.clone()),
         health_check: crate::routing::summarize_health_check(
             world.health_checks.as_ref(),
             prev.health_check.as_ref(),

@@ -216,6 +216,7 @@ impl WorldBuilder {
                     status: Some("available".to_string()),
                     members,
                     failover_state: None,
+                    writer_endpoint: None,
                 })),
                 regions,
                 record: Seen::Known(Some(record_at(EAST))),

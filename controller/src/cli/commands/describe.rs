@@ -213,6 +213,12 @@ pub fn render(doc: &FailoverGroup, events: &[Event], now: Timestamp) -> String {
     }
     out.push_str("Spec vs Observed:\n");
     out.push_str(&indent(&table(&["FIELD", "DESIRED", "OBSERVED"], &rows)));
+    if let Some(endpoint) = observed.and_then(|o| o.global_writer_endpoint.as_deref()) {
+        let _ = writeln!(
+            out,
+            "Global Writer:     {endpoint} (Aurora's global writer endpoint: it follows the writer, so an app that connects through it needs no DNS change for its database)"
+        );
+    }
     for line in traffic_notes(spec) {
         let _ = writeln!(out, "Traffic:           {line}");
     }
@@ -489,10 +495,29 @@ mod tests {
     }
 
     #[test]
-    fn an_app_tier_split_says_the_writer_stays_and_how_the_app_reaches_it() {
+    fn an_app_tier_split_shows_the_global_writer_endpoint_and_how_the_app_reaches_the_writer() {
         let mut doc = group(include_str!("../../../../examples/failovergroup.yaml"));
         doc.spec.dns_owner = Some("us-west-2".into());
+        doc.status = Some(drctl_schema::FailoverGroupStatus {
+            observed: Some(drctl_schema::ObservedSummary {
+                global_writer_endpoint: Some(
+                    "myapp-prod-global.global-abc123.global.rds.amazonaws.com".into(),
+                ),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
         let text = render(&doc, &[], Timestamp::from_millis(0));
+        assert!(
+            text.contains(
+                "Global Writer:     myapp-prod-global.global-abc123.global.rds.amazonaws.com"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("needs no DNS change for its database"),
+            "{text}"
+        );
         assert!(text.contains("app-tier failover: traffic and active compute in us-west-2, the Aurora writer stays in us-east-1"), "{text}");
         assert!(text.contains("global writer endpoint"), "{text}");
     }

@@ -441,3 +441,26 @@ fn a_health_check_switchover_keeps_the_source_scaled_while_route53_still_answers
         );
     }
 }
+
+#[test]
+fn the_global_writer_endpoint_is_observed_and_kept_while_the_global_cluster_is_unreadable() {
+    let spec = SpecBuilder::new().build();
+    let mut world = WorldBuilder::healthy().build();
+    if let Seen::Known(Some(g)) = &mut world.global {
+        g.writer_endpoint = Some("app-global.global-abc.global.rds.amazonaws.com".to_string());
+    }
+    let seen = Run::new(&spec, &world).plan().status;
+    let endpoint = |s: &FailoverGroupStatus| {
+        s.observed
+            .as_ref()
+            .and_then(|o| o.global_writer_endpoint.clone())
+    };
+    assert_eq!(
+        endpoint(&seen).as_deref(),
+        Some("app-global.global-abc.global.rds.amazonaws.com")
+    );
+    let mut dark = WorldBuilder::healthy().build();
+    dark.global = Seen::Unreachable("RequestTimeout".to_string());
+    let kept = Run::new(&spec, &dark).status(seen.clone()).plan().status;
+    assert_eq!(endpoint(&kept), endpoint(&seen));
+}
