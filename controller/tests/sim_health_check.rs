@@ -97,3 +97,78 @@ async fn a_planned_switchover_of_a_health_check_group_moves_the_writer_but_not_t
     .unwrap_err();
     assert!(err.to_string().contains("phase Degraded"), "{err}");
 }
+
+const ROUTING_CONTROL_GROUP: &str =
+    include_str!("../../examples/failovergroup-routing-control.yaml");
+
+/// docs/benchmarks.md's table: every outage scenario in the three routing modes (seed 1,
+/// virtual time). Printed with `-- --nocapture`; asserts only that each run that completes
+/// keeps every invariant and that no healthCheck or routingControl run mutates Route 53.
+#[tokio::test(start_paused = true)]
+async fn every_outage_scenario_side_by_side_in_the_three_modes() {
+    let routing_control =
+        drctl_schema::parse::parse_and_validate(ROUTING_CONTROL_GROUP.as_bytes(), "rc.yaml")
+            .unwrap()
+            .remove(0);
+    let modes = [
+        ("upsert", drctl::simulation::example_group().unwrap()),
+        ("routingControl", routing_control),
+        ("healthCheck", health_check_group()),
+    ];
+    println!("| scenario | mode | RTO (s) | recovery (s) | lost writes | route53 mutating | route53-recovery-cluster mutating | DNS to unwritable (s) |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    for scenario in [
+        Scenario::RegionOutageFailover,
+        Scenario::RegionOutageDnsDown,
+        Scenario::FailbackRejoined,
+        Scenario::FailbackStale,
+        Scenario::AppTierOutage,
+    ] {
+        for (mode, group) in &modes {
+            let row = match run_scenario_on(scenario, ScenarioOptions::new(1), group.clone()).await
+            {
+                Ok(r) => {
+                    assert!(
+                        r.invariant_violations.is_empty(),
+                        "{} {mode}: {:?}",
+                        scenario.name(),
+                        r.invariant_violations
+                    );
+                    if *mode != "upsert" {
+                        assert_eq!(route53_mutations(&r), 0, "{} {mode}", scenario.name());
+                    }
+                    let mutating = |svc: &str| r.api_calls.get(svc).map_or(0, |c| c.mutating);
+                    format!(
+                        "{:.1} | {:.1} | {} | {} | {} | {}",
+                        r.rto_seconds.unwrap_or(f64::NAN),
+                        r.recovery_seconds.unwrap_or(f64::NAN),
+                        r.lost_writes,
+                        mutating("route53"),
+                        mutating("route53-recovery-cluster"),
+                        r.dns_to_unwritable_seconds
+                            .map_or("-".to_string(), |w| format!("{w:.0}")),
+                    )
+                }
+                Err(e) => format!("did not complete: {e} | | | | |"),
+            };
+            println!("| {} | {mode} | {row} |", scenario.name());
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn in_an_app_tier_outage_route53_fails_a_health_check_group_over_and_back_by_itself() {
+    let report = run_on_health_checks(Scenario::AppTierOutage, 1).await;
+    assert_eq!(report.lost_writes, 0);
+    assert_eq!(route53_mutations(&report), 0, "{:?}", report.api_calls);
+    assert_eq!(
+        report.api_calls.get("rds").map_or(0, |c| c.mutating),
+        0,
+        "{:?}",
+        report.api_calls
+    );
+    // Three failed checks 30 s apart, at the checkers' phases: within two minutes.
+    let rto = report.rto_seconds.expect("Route 53 moved the traffic");
+    assert!(rto > 60.0 && rto < 120.0, "{rto}");
+    assert!(report.decisions.is_empty(), "{:?}", report.decisions);
+}

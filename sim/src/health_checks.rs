@@ -3,7 +3,8 @@
 //!
 //! * Each region's failover record (PRIMARY in spec.regions[0], SECONDARY in the other)
 //!   carries an HTTPS health check on its load balancer. The endpoint is healthy while the
-//!   region's app tier is up and every service of the group runs a task there.
+//!   region's app tier is up and a service of the group runs a task there (the load balancer
+//!   fronts the web service; a worker at zero standby tasks has no listener to fail).
 //! * Sixteen health checkers (two in each of Route 53's eight checker regions) probe it every
 //!   `interval` (10 or 30 s), each at its own phase. A checker changes its mind after
 //!   `failure_threshold` consecutive observations the other way; Route 53 considers the
@@ -186,7 +187,7 @@ impl State {
             return false;
         };
         self.compute_up(region)
-            && spec.compute.services.iter().all(|s| {
+            && spec.compute.services.iter().any(|s| {
                 s.regions.get(region).is_some_and(|r| {
                     self.services
                         .get(&(region.to_string(), r.cluster.clone(), r.service.clone()))

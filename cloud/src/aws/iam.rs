@@ -486,6 +486,33 @@ mod tests {
     }
 
     #[test]
+    fn only_a_health_check_group_is_granted_health_check_status_reads() {
+        let yaml = include_str!("../../../examples/failovergroup-health-check.yaml");
+        let spec = drctl_schema::parse_documents(yaml.as_bytes(), "hc.yaml")
+            .expect("the example parses")
+            .remove(0)
+            .spec;
+        let policy = policy_for(&spec, target(None));
+        let actions = allowed_actions(&policy);
+        assert!(actions.contains(&"route53:GetHealthCheckStatus".to_string()));
+        assert!(
+            !actions
+                .iter()
+                .any(|a| a.starts_with("route53-recovery") || a == "route53:GetHealthCheck"),
+            "{actions:?}"
+        );
+        let status = statement_with(&policy, "route53:GetHealthCheckStatus");
+        assert_eq!(
+            status["Resource"],
+            json!(["arn:aws:route53:::healthcheck/*"])
+        );
+        for other in [example_spec(), routing_control_spec()] {
+            let actions = allowed_actions(&policy_for(&other, target(None)));
+            assert!(!actions.contains(&"route53:GetHealthCheckStatus".to_string()));
+        }
+    }
+
+    #[test]
     fn mutations_are_scoped_to_the_groups_own_resources() {
         let policy = policy_for(&example_spec(), target(None));
         let switchover = statement_with(&policy, "rds:SwitchoverGlobalCluster");

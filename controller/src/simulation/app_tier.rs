@@ -58,6 +58,28 @@ pub(super) async fn drive(
 
     let mut report = empty_report(Scenario::AppTierOutage, options, &run.doc_name);
     let mut operations = Vec::new();
+    if run.doc().await?.spec.dns.routing == drctl_schema::DnsRouting::HealthCheck {
+        // Nothing to edit: Route 53 answers with the standby once the load balancer's health
+        // check fails, and with home again once it recovers.
+        let served = route53_answers(run, &standby, Duration::from_secs(900)).await?;
+        report.rto_seconds = Some(served - run.secs(incident_at));
+        report.recovery_seconds = None;
+        report.rpo_seconds = Some(0.0);
+        run.say(format!(
+            "Route 53 answers with {standby} by itself (routing healthCheck), {:.0} s after the incident",
+            report.rto_seconds.unwrap_or(0.0)
+        ));
+        route53_answers(
+            run,
+            &home,
+            Duration::from_secs(APP_TIER_OUTAGE_SECONDS + 900),
+        )
+        .await?;
+        run.say(format!(
+            "{home}'s app tier is back: Route 53 answers with it again"
+        ));
+        return Ok((report, operations));
+    }
     let out = move_dns_owner(run, &home, &standby).await?;
     let served = served_at(&out);
     report.rto_seconds = served.map(|t| t.seconds_since(incident_at));
@@ -145,4 +167,34 @@ fn dns_at(doc: &FailoverGroup, region: &str) -> bool {
 fn critical_path(run: &Run) -> f64 {
     let t = run.world.timings();
     (t.task_startup + t.dns_insync).as_secs_f64()
+}
+
+/// Wait until Route 53's data plane answers the group's record with `region`; returns when
+/// (seconds since the run started).
+async fn route53_answers(
+    run: &mut Run,
+    region: &str,
+    limit: Duration,
+) -> Result<f64, SimulationError> {
+    let record = crate::world::fqdn(&run.doc().await?.spec.dns.record_name);
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let answers = run
+            .world
+            .snapshot()
+            .records
+            .iter()
+            .find(|r| r.name == record)
+            .and_then(|r| r.answers_with.clone());
+        if answers.as_deref() == Some(region) {
+            return Ok(run.now_s());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(SimulationError::Timeout(format!(
+                "Route 53 did not answer with {region} within {} s",
+                limit.as_secs()
+            )));
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
