@@ -566,6 +566,12 @@ pub struct FailoverRecord {
     pub record: DnsRecord,
 }
 
+/// The region of ARC's control-config API (AWS: "available in US West (Oregon)").
+pub const RECOVERY_CONTROL_CONFIG_REGION: &str = "us-west-2";
+
+/// The type of a Route 53 health check that follows an ARC routing control.
+pub const RECOVERY_CONTROL_CHECK_TYPE: &str = "RECOVERY_CONTROL";
+
 /// One Route 53 health checker's last report on an endpoint (GetHealthCheckStatus).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthCheckObservation {

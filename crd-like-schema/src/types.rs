@@ -228,6 +228,14 @@ impl DnsSpec {
     pub fn effective_ttl(&self) -> u32 {
         self.ttl.unwrap_or(DEFAULT_CNAME_TTL)
     }
+
+    /// The routing controls of a `routing: routingControl` group; None in the other modes
+    /// (a `routingControl` block left behind by another mode is refused by validation).
+    pub fn routing_control(&self) -> Option<&RoutingControlSpec> {
+        self.routing_control
+            .as_ref()
+            .filter(|_| self.routing == DnsRouting::RoutingControl)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -37,8 +37,8 @@ pub(crate) const ARC_ENDPOINT_REGIONS: [&str; 5] = [
 /// Endpoint regions that must be up for the cluster to read or change a state.
 pub(crate) const ARC_QUORUM: usize = 3;
 
-/// Where the control-config API runs.
-pub const RECOVERY_CONTROL_CONFIG_REGION: &str = "us-west-2";
+/// Where the control-config API runs (one constant for the adapters and the sim).
+pub use drctl_cloud::RECOVERY_CONTROL_CONFIG_REGION;
 
 /// A routing control: its group, its region, and every state it had since when.
 #[derive(Debug, Clone)]
@@ -409,7 +409,7 @@ impl State {
             .get(id)
             .map(|control| HealthCheckInfo {
                 id: id.to_string(),
-                check_type: "RECOVERY_CONTROL".to_string(),
+                check_type: drctl_cloud::RECOVERY_CONTROL_CHECK_TYPE.to_string(),
                 routing_control_arn: Some(control.clone()),
             })
     }

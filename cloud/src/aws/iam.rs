@@ -96,11 +96,7 @@ impl Arns<'_> {
     }
 
     fn routing_control(&self) -> Option<&drctl_schema::RoutingControlSpec> {
-        self.spec
-            .dns
-            .routing_control
-            .as_ref()
-            .filter(|_| self.spec.dns.routing == drctl_schema::DnsRouting::RoutingControl)
+        self.spec.dns.routing_control()
     }
 
     fn hosted_zone(&self) -> String {
