@@ -952,7 +952,7 @@ impl<'a> Builder<'a> {
                         "{}: {answers}",
                         crate::world::HEALTH_CHECK_ROUTES_ITSELF
                     ));
-                } else if let Err(why) = steps::app_tier::writable_database(world) {
+                } else if let Err(why) = steps::app_tier::writable_database(world, &owner) {
                     degraded.push(format!(
                         "DNS points at {}; not moving it to {owner}: {why}",
                         current.as_deref().unwrap_or("nothing drctl knows")

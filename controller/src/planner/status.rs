@@ -325,7 +325,8 @@ fn health_check_dns_ready(
             (ConditionStatus::Unknown, reason, e)
         }
         DnsReading::Known(Some(live)) => {
-            let database = match crate::planner::steps::app_tier::writable_database(world) {
+            let database = match crate::planner::steps::app_tier::writable_database(world, &live)
+            {
                 Ok(_) => String::new(),
                 Err(why) => format!(
                     "; its app can reach no writable database ({why}): Route 53 moved traffic before the writer did, writes fail until it does"

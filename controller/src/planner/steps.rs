@@ -754,10 +754,15 @@ pub(super) fn dns_destination<'a>(ctx: &StepContext<'a>) -> &'a str {
 /// endpoint). A database operation reaches MoveDns only after WaitWriter, so for it the
 /// writable database is in `owner` itself. None: DNS may move to `owner`.
 fn dns_move_gate(ctx: &StepContext<'_>, owner: &str) -> Option<StepEval> {
-    if let Err(why) = app_tier::writable_database(ctx.world) {
-        return Some(StepEval::Wait(format!(
-            "not moving traffic to {owner}: {why}"
-        )));
+    if let Err(why) = app_tier::writable_database(ctx.world, owner) {
+        let detail = format!("not moving traffic to {owner}: {why}");
+        // A database operation's MoveDns runs after WaitWriter: a writer gone from its
+        // destination needs a person, as before the refinement.
+        return Some(if ctx.op.type_ == OperationType::AppTierFailover {
+            StepEval::Wait(detail)
+        } else {
+            StepEval::Blocked(detail)
+        });
     }
     let short = compute_shortfall(ctx.spec, ctx.world, owner);
     let undone = scale_up_undone(ctx.spec, ctx.world, owner);

@@ -63,13 +63,17 @@ pub fn spec_moved_away(op: &Operation, spec: &FailoverGroupSpec) -> bool {
 }
 
 /// Refined invariant 4, its database half: traffic may go to `region` only while it can
-/// reach a writable database. The global writer counts wherever it is, while its cluster is
-/// observed available, its region answers and no global operation is moving it. Ok: the
-/// writer's region; Err: why not.
-pub fn writable_database(world: &ObservedWorld) -> Result<String, String> {
+/// reach a writable database. In the writer's own region that is the writer (as before the
+/// refinement: a database operation reaches MoveDns only after WaitWriter saw it available).
+/// Across regions the global writer counts while its cluster is observed available, its
+/// region answers and no global operation is moving it. Ok: the writer's region; Err: why not.
+pub fn writable_database(world: &ObservedWorld, region: &str) -> Result<String, String> {
     let Some(writer) = world.writer_region() else {
         return Err("the Aurora writer is not known".to_string());
     };
+    if writer == region {
+        return Ok(writer.to_string());
+    }
     if let Some(state) = world.failover_in_flight() {
         return Err(format!(
             "an Aurora global operation is in flight ({}): the writer is moving",
@@ -107,7 +111,7 @@ pub fn preflight(ctx: &StepContext<'_>) -> StepEval {
             return StepEval::Wait(format!("cannot read the global cluster: {e}"))
         }
     }
-    let writer = match writable_database(ctx.world) {
+    let writer = match writable_database(ctx.world, to) {
         Ok(writer) => writer,
         Err(why) => return StepEval::Wait(why),
     };
