@@ -21,6 +21,11 @@ pub struct GlobalCluster {
     pub members: Vec<GlobalMember>,
     /// Set only while a switchover or failover is in flight.
     pub failover_state: Option<FailoverState>,
+    /// Aurora's global writer endpoint (DescribeGlobalClusters' `Endpoint`): it always
+    /// resolves to the writer instance of the current primary, so an app that connects
+    /// through it follows a switchover or failover with no DNS change of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writer_endpoint: Option<String>,
 }
 
 impl GlobalCluster {
@@ -575,6 +580,35 @@ pub struct FailoverRecord {
     pub role: FailoverRole,
     pub health_check_id: Option<String>,
     pub record: DnsRecord,
+}
+
+/// The region of ARC's control-config API (AWS: "available in US West (Oregon)").
+pub const RECOVERY_CONTROL_CONFIG_REGION: &str = "us-west-2";
+
+/// The type of a Route 53 health check that follows an ARC routing control.
+pub const RECOVERY_CONTROL_CHECK_TYPE: &str = "RECOVERY_CONTROL";
+
+/// One Route 53 health checker's last report on an endpoint (GetHealthCheckStatus).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthCheckObservation {
+    /// The checker's region (`us-east-1`, `sa-east-1`, ...).
+    pub region: String,
+    /// Its report began with `Success` (AWS: "Success: HTTP Status Code 200, OK").
+    pub healthy: bool,
+    /// The report as Route 53 gave it.
+    pub status: String,
+}
+
+/// The share of health checkers that must report an endpoint healthy for Route 53 to
+/// consider it healthy: more than 18% (Route 53 Developer Guide, "How Amazon Route 53
+/// determines whether a health check is healthy").
+pub const HEALTHY_CHECKER_SHARE: f64 = 0.18;
+
+/// Does Route 53 consider the endpoint healthy on these reports? More than 18% of the
+/// checkers that reported say so; no report at all is not healthy.
+pub fn route53_considers_healthy(observations: &[HealthCheckObservation]) -> bool {
+    let healthy = observations.iter().filter(|o| o.healthy).count();
+    !observations.is_empty() && healthy as f64 > HEALTHY_CHECKER_SHARE * observations.len() as f64
 }
 
 /// What GetHealthCheck (and GetHealthCheckStatus) tell about one health check.

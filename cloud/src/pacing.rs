@@ -522,6 +522,17 @@ impl Dns for Paced {
         self.pacer.take(Service::Route53, GLOBAL).await;
         self.inner.dns.get_health_check(health_check_id).await
     }
+
+    async fn get_health_check_status(
+        &self,
+        health_check_id: &str,
+    ) -> CloudResult<Vec<HealthCheckObservation>> {
+        self.pacer.take(Service::Route53, GLOBAL).await;
+        self.inner
+            .dns
+            .get_health_check_status(health_check_id)
+            .await
+    }
 }
 
 #[async_trait]

@@ -339,6 +339,14 @@ pub trait Dns: Send + Sync {
     /// GetHealthCheck. None when Route 53 has no such health check.
     async fn get_health_check(&self, health_check_id: &str)
         -> CloudResult<Option<HealthCheckInfo>>;
+
+    /// GetHealthCheckStatus: each health checker's last report on the check's endpoint
+    /// (`route53_considers_healthy` turns them into Route 53's verdict). A control-plane
+    /// call (us-east-1): the health checkers themselves keep working when it does not answer.
+    async fn get_health_check_status(
+        &self,
+        health_check_id: &str,
+    ) -> CloudResult<Vec<HealthCheckObservation>>;
 }
 
 /// ARC's routing-control data plane (aws-sdk-route53recoverycluster). Every call goes to one

@@ -245,7 +245,8 @@ pub async fn observe(
             describe_global(reads, spec, &ask_order, fresh).await
         }
     };
-    let (global, record, services, clusters, scalable, dns_change, health, routing) = tokio::join!(
+    let health_checks_fut = crate::routing::observe_health_checks(cloud, spec, status);
+    let (global, record, services, clusters, scalable, dns_change, health, routing, health_checks) = tokio::join!(
         global_fut,
         record_fut,
         describe_services(reads, spec, fresh),
@@ -253,7 +254,8 @@ pub async fn observe(
         scalable_fut,
         change_fut,
         health_fut,
-        routing_fut
+        routing_fut,
+        health_checks_fut
     );
 
     if let Some(clusters) = clusters {
@@ -312,6 +314,7 @@ pub async fn observe(
         routing,
         instances,
         dependencies: cache.dependencies.clone(),
+        health_checks,
     }
 }
 

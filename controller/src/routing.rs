@@ -7,11 +7,15 @@
 //! read outside operations, kept in `status.observed.routingControl`, and re-checked every
 //! `ROUTING_SETUP_RECHECK`: never on the recovery path.
 
+mod health_check;
+
+pub use health_check::{observe_health_checks, summarize_health_check};
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use drctl_cloud::{Cloud, CloudError, ClusterEndpoint, FailoverRole, RoutingControlState};
 use drctl_schema::{
-    ArcEndpoint, DnsRouting, FailoverGroupSpec, FailoverGroupStatus, RoutingControlObserved,
+    ArcEndpoint, FailoverGroupSpec, FailoverGroupStatus, RoutingControlObserved,
     RoutingControlSpec, Timestamp,
 };
 
@@ -29,10 +33,7 @@ pub struct RoutingCache {
 
 /// The routing controls of a routingControl group: None for the other modes.
 pub fn routing_control(spec: &FailoverGroupSpec) -> Option<&RoutingControlSpec> {
-    spec.dns
-        .routing_control
-        .as_ref()
-        .filter(|_| spec.dns.routing == DnsRouting::RoutingControl)
+    spec.dns.routing_control()
 }
 
 /// The endpoints kept in the status, in our types.
@@ -251,7 +252,7 @@ async fn setup_problems(
         match cloud.dns.get_health_check(check_id).await.ok()? {
             None => problems.push(format!("health check {check_id} ({region}) does not exist")),
             Some(info)
-                if info.check_type != "RECOVERY_CONTROL"
+                if info.check_type != drctl_cloud::RECOVERY_CONTROL_CHECK_TYPE
                     || info.routing_control_arn.as_deref() != Some(control.as_str()) =>
             {
                 problems.push(format!(

@@ -129,6 +129,8 @@ pub struct ObservedWorld {
     /// spec.dependencies as last read (this pass's, else the cached reading); None without
     /// them or before the first reading.
     pub dependencies: Option<crate::dependencies::DependenciesView>,
+    /// `spec.dns.routing: healthCheck`: which failover record Route 53 answers with.
+    pub health_checks: Option<HealthCheckView>,
 }
 
 /// What one pass knows of an rdsReplica group's DB instances. `regions` carries each
@@ -146,6 +148,22 @@ impl InstancePairView {
     pub fn instance(&self, region: &str) -> Option<&drctl_cloud::RdsInstance> {
         self.instances.get(region)?.known()?.as_ref()
     }
+}
+
+/// What one pass knows of a healthCheck group's failover records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthCheckView {
+    /// The region Route 53 answers with (None: none of the spec's targets).
+    pub live: Option<String>,
+    /// Route 53's verdict on each region's record.
+    pub healthy: BTreeMap<String, bool>,
+    /// When the health checks answered: this pass, or (stale) an earlier one.
+    pub checked_at: Timestamp,
+    /// Why this pass could not read them (the answer above is the last known): the Route
+    /// 53 control plane, in us-east-1, did not answer.
+    pub stale: Option<String>,
+    /// What is wrong with the setup.
+    pub setup_problems: Vec<String>,
 }
 
 /// What one pass knows of a routingControl group's ARC side.
@@ -174,10 +192,10 @@ pub struct RoutingSetupCheck {
     pub problems: Option<Vec<String>>,
 }
 
-/// Why a `routing: healthCheck` group's DNS is neither read nor moved (issue 10's step 6 is
-/// not built): its records are a failover pair Route 53 switches by itself, and an UPSERT of a
-/// simple record over them would be refused, or worse, fight them.
-pub const HEALTH_CHECK_UNSUPPORTED: &str = "spec.dns.routing healthCheck is not supported yet:      Route 53 moves traffic itself and drctl neither observes which failover record is live nor moves DNS";
+/// Why drctl never moves a `routing: healthCheck` group's DNS: its records are a failover
+/// pair Route 53 switches by itself on its health checks, and an UPSERT of a simple record
+/// over them would be refused, or worse, fight them.
+pub const HEALTH_CHECK_ROUTES_ITSELF: &str = "spec.dns.routing is healthCheck: Route 53 moves traffic itself when a record's health check fails; drctl does not move DNS";
 
 /// Where DNS sends traffic, as far as this pass could read it, in any routing mode.
 #[derive(Debug, Clone, PartialEq)]
@@ -213,7 +231,24 @@ impl ObservedWorld {
     /// Where DNS points, in the group's routing mode, or why that is unknown.
     pub fn dns_reading(&self, spec: &FailoverGroupSpec) -> DnsReading {
         if spec.dns.routing == DnsRouting::HealthCheck {
-            return DnsReading::Unreachable(HEALTH_CHECK_UNSUPPORTED.to_string());
+            return match &self.health_checks {
+                Some(view) if view.stale.is_none() && view.setup_problems.is_empty() => {
+                    DnsReading::Known(view.live.clone())
+                }
+                Some(view) if !view.setup_problems.is_empty() => DnsReading::Unreachable(format!(
+                    "the failover records are not set up for health checks: {}",
+                    view.setup_problems.join("; ")
+                )),
+                Some(view) => DnsReading::Unreachable(format!(
+                    "{}; last known: Route 53 answered with {} at {} (stale)",
+                    view.stale.as_deref().unwrap_or("not read"),
+                    view.live.as_deref().unwrap_or("no spec target"),
+                    view.checked_at
+                )),
+                None => DnsReading::Unreachable(
+                    "the health checks of the failover records have not been read".to_string(),
+                ),
+            };
         }
         if spec.dns.routing == DnsRouting::RoutingControl {
             return match self.routing.as_ref().map(|r| &r.states) {

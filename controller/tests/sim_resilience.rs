@@ -546,6 +546,13 @@ impl Dns for ForgetfulRoute53 {
     ) -> CloudResult<Option<drctl_cloud::HealthCheckInfo>> {
         self.inner.get_health_check(id).await
     }
+
+    async fn get_health_check_status(
+        &self,
+        id: &str,
+    ) -> CloudResult<Vec<drctl_cloud::HealthCheckObservation>> {
+        self.inner.get_health_check_status(id).await
+    }
 }
 
 #[tokio::test(start_paused = true)]

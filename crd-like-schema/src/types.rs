@@ -293,6 +293,14 @@ impl DnsSpec {
     pub fn effective_ttl(&self) -> u32 {
         self.ttl.unwrap_or(DEFAULT_CNAME_TTL)
     }
+
+    /// The routing controls of a `routing: routingControl` group; None in the other modes
+    /// (a `routingControl` block left behind by another mode is refused by validation).
+    pub fn routing_control(&self) -> Option<&RoutingControlSpec> {
+        self.routing_control
+            .as_ref()
+            .filter(|_| self.routing == DnsRouting::RoutingControl)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -601,6 +609,34 @@ pub struct ObservedSummary {
     /// `spec.dns.routing: routingControl`: what the controller keeps of ARC between passes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing_control: Option<RoutingControlObserved>,
+    /// Aurora's global writer endpoint (it follows the writer: an app that connects through
+    /// it needs no DNS change for its database).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub global_writer_endpoint: Option<String>,
+    /// `spec.dns.routing: healthCheck`: the failover record Route 53 answers with, as its
+    /// health checks last read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheckObserved>,
+}
+
+/// Which failover record of a `routing: healthCheck` group Route 53 answers with, from its
+/// health checks' status (GetHealthCheckStatus, on the Route 53 control plane). Kept so that
+/// while the control plane does not answer, the last known answer is shown, marked stale.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HealthCheckObserved {
+    /// The region Route 53 answers with (PRIMARY while healthy, else SECONDARY while healthy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<Region>,
+    /// Route 53's verdict on each region's record (more than 18% of checkers healthy).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub healthy: BTreeMap<Region, bool>,
+    /// When the health checks last answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_at: Option<Timestamp>,
+    /// What is wrong with the setup (no failover pair, a record without a health check).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub setup_problems: Vec<String>,
 }
 
 /// The ARC cluster's endpoints and the setup check, both read on control planes while they
@@ -669,6 +705,9 @@ pub enum OperationType {
     Switchover,
     Failover,
     Failback,
+    /// `spec.dnsOwner` moved while `spec.writer` did not (docs/design-contract.md §7.2):
+    /// traffic and active compute go to the DNS owner's region, the database is not touched.
+    AppTierFailover,
 }
 
 impl OperationType {
@@ -677,6 +716,7 @@ impl OperationType {
             OperationType::Switchover => "Switchover",
             OperationType::Failover => "Failover",
             OperationType::Failback => "Failback",
+            OperationType::AppTierFailover => "AppTierFailover",
         }
     }
 }

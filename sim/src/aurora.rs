@@ -114,6 +114,12 @@ impl State {
             ),
             members,
             failover_state,
+            // The form AWS gives it: <name>.global-<id>.global.rds.amazonaws.com.
+            writer_endpoint: Some(format!(
+                "{}.global-sim{:08x}.global.rds.amazonaws.com",
+                g.id,
+                crate::rng::hash_str(0, &g.id) as u32
+            )),
         })
     }
 

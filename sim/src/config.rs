@@ -481,6 +481,13 @@ pub enum ScheduledFault {
     RegionRecover {
         region: String,
     },
+    /// Only the region's app tier (ECS, the load balancer) goes down; Aurora stays up.
+    AppTierOutage {
+        region: String,
+    },
+    AppTierRecover {
+        region: String,
+    },
     Route53ControlPlaneOutage,
     Route53ControlPlaneRecover,
     SetRejoinMode(RejoinMode),

@@ -211,7 +211,7 @@ impl State {
 
     /// Start or stop tasks so that running + launching - stopping heads for desired.
     pub(crate) fn reconcile_service(&mut self, k: &Key3, t: i64) {
-        if !self.region_up(&k.0) {
+        if !self.compute_up(&k.0) {
             return;
         }
         let limit = self.cfg.limits.task_launches;

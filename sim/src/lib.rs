@@ -20,11 +20,13 @@
 //! let violations = world.check_invariants(&InvariantInput { allow_data_loss: true, ..Default::default() });
 //! ```
 
+mod app_tier;
 mod aurora;
 pub mod checker;
 pub mod config;
 pub mod dependencies;
 mod ecs;
+mod health_checks;
 mod ports;
 mod rds_instance;
 pub mod record;
@@ -37,6 +39,7 @@ pub mod world;
 
 pub use checker::{check, loss_report, InvariantInput, RunRecord, Violation};
 pub use config::*;
+pub use health_checks::HealthCheckSettings;
 pub use ports::ROUTE53_CONTROL_REGION;
 pub use record::*;
 pub use recovery::RECOVERY_CONTROL_CONFIG_REGION;

@@ -587,7 +587,28 @@ impl Dns for SimCloud {
                 ROUTE53_CONTROL_REGION,
                 false,
                 health_check_id.to_string(),
-                |st, _| Ok(st.get_health_check(health_check_id)),
+                |st, _| {
+                    Ok(st
+                        .get_health_check(health_check_id)
+                        .or_else(|| st.endpoint_check_info(health_check_id)))
+                },
+            )
+            .await
+    }
+
+    async fn get_health_check_status(
+        &self,
+        health_check_id: &str,
+    ) -> CloudResult<Vec<drctl_cloud::HealthCheckObservation>> {
+        self.world
+            .call(
+                &self.caller,
+                Service::Route53,
+                "GetHealthCheckStatus",
+                ROUTE53_CONTROL_REGION,
+                false,
+                health_check_id.to_string(),
+                |st, _| st.get_health_check_status(health_check_id),
             )
             .await
     }

@@ -37,8 +37,8 @@ pub(crate) const ARC_ENDPOINT_REGIONS: [&str; 5] = [
 /// Endpoint regions that must be up for the cluster to read or change a state.
 pub(crate) const ARC_QUORUM: usize = 3;
 
-/// Where the control-config API runs.
-pub const RECOVERY_CONTROL_CONFIG_REGION: &str = "us-west-2";
+/// Where the control-config API runs (one constant for the adapters and the sim).
+pub use drctl_cloud::RECOVERY_CONTROL_CONFIG_REGION;
 
 /// A routing control: its group, its region, and every state it had since when.
 #[derive(Debug, Clone)]
@@ -72,6 +72,11 @@ pub(crate) struct Recovery {
     pub health_checks: BTreeMap<String, String>,
     /// (zone, name, type) -> the failover pair.
     pub failover_records: BTreeMap<(String, String, String), Vec<FailoverRecord>>,
+    /// Ordinary (HTTPS) health checks of `routing: healthCheck` groups, by id.
+    pub endpoint_checks: BTreeMap<String, crate::health_checks::EndpointCheck>,
+    /// (group, region) -> when its load balancer started or stopped serving.
+    pub endpoint_log: BTreeMap<(usize, String), Vec<(i64, bool)>>,
+    pub health_check_settings: crate::health_checks::HealthCheckSettings,
 }
 
 fn arc_err(
@@ -91,7 +96,7 @@ fn panel_of(control_arn: &str) -> &str {
         .map_or(control_arn, |(panel, _)| panel)
 }
 
-fn record_key(spec: &FailoverGroupSpec) -> (String, String, String) {
+pub(crate) fn record_key(spec: &FailoverGroupSpec) -> (String, String, String) {
     (
         spec.dns.hosted_zone_id.clone(),
         norm_name(&spec.dns.record_name),
@@ -201,6 +206,9 @@ impl State {
         let Some(check) = &record.health_check_id else {
             return true;
         };
+        if let Some(verdict) = self.endpoint_check_verdict(check, t) {
+            return verdict;
+        }
         let seen_at = t - ms(self.cfg.timings.health_check_propagation);
         self.recovery
             .health_checks
@@ -401,7 +409,7 @@ impl State {
             .get(id)
             .map(|control| HealthCheckInfo {
                 id: id.to_string(),
-                check_type: "RECOVERY_CONTROL".to_string(),
+                check_type: drctl_cloud::RECOVERY_CONTROL_CHECK_TYPE.to_string(),
                 routing_control_arn: Some(control.clone()),
             })
     }

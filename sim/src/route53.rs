@@ -360,7 +360,7 @@ impl State {
                 format!("{host} does not resolve to a known target"),
             )
         })?;
-        if !self.region_up(&region) {
+        if !self.compute_up(&region) {
             return Err(cloud_err(
                 ErrorCategory::Retryable,
                 Service::Http,

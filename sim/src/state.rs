@@ -243,6 +243,8 @@ pub(crate) struct State {
     pub rng: SplitMix64,
     pub seq: u64,
     pub down: BTreeMap<String, OutageScope>,
+    /// Regions whose app tier (ECS, the load balancer) is down, their database up.
+    pub app_tier_down: BTreeSet<String>,
     pub route53_forced_down: bool,
     pub globals: BTreeMap<String, Global>,
     pub clusters: BTreeMap<Key, Cluster>,
@@ -305,6 +307,7 @@ impl State {
             rng: SplitMix64::new(seed),
             seq: 0,
             down: BTreeMap::new(),
+            app_tier_down: BTreeSet::new(),
             route53_forced_down: false,
             alarms: BTreeMap::new(),
             partitions: BTreeSet::new(),
@@ -453,6 +456,7 @@ impl State {
             self.replicate_for(key.0, &ev);
             self.handle_event(key.0, ev);
             self.refresh_writable(key.0);
+            self.note_endpoints(key.0);
         }
         // Between events only replication and task launches move, and neither changes which
         // cluster accepts writes: every event and every RDS mutation refreshes that itself.
@@ -471,6 +475,11 @@ impl State {
         if self.unsettled.is_empty() {
             return;
         }
+        self.tick_services(t);
+        self.note_endpoints(t);
+    }
+
+    fn tick_services(&mut self, t: i64) {
         let keys: Vec<Key3> = self.unsettled.iter().cloned().collect();
         for k in keys {
             self.advance_service(&k, t);
@@ -480,7 +489,7 @@ impl State {
                     && s.reached_fact_for == Some(s.desired)
             });
             // A dark region's services wait for its return, which reconciles them again.
-            if settled || !self.region_up(&k.0) {
+            if settled || !self.compute_up(&k.0) {
                 self.unsettled.remove(&k);
             }
         }
@@ -583,6 +592,8 @@ impl State {
         match f {
             ScheduledFault::RegionOutage { region, scope } => self.region_down(t, &region, scope),
             ScheduledFault::RegionRecover { region } => self.region_recover(t, &region),
+            ScheduledFault::AppTierOutage { region } => self.app_tier_outage(t, &region),
+            ScheduledFault::AppTierRecover { region } => self.app_tier_recover(t, &region),
             ScheduledFault::Route53ControlPlaneOutage => {
                 if !self.route53_forced_down {
                     self.route53_forced_down = true;
@@ -973,7 +984,7 @@ impl State {
     /// The region DNS answers with at `t` (changes count once INSYNC).
     pub(crate) fn data_plane_region(&self, group: &Group, t: i64) -> Option<String> {
         let idx = self.groups.iter().position(|g| std::ptr::eq(g, group))?;
-        if self.is_routing_control_group(idx) {
+        if self.is_routing_control_group(idx) || self.is_health_check_group(idx) {
             return self.failover_answer(idx, t);
         }
         let zone = self.zones.get(&group.spec.dns.hosted_zone_id)?;

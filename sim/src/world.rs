@@ -237,6 +237,9 @@ impl SimWorld {
         if spec.dns.routing == DnsRouting::RoutingControl {
             let group = st.groups.len();
             st.provision_routing_control(group, spec, t)?;
+        } else if spec.dns.routing == DnsRouting::HealthCheck {
+            let group = st.groups.len();
+            st.provision_health_checked_records(group, spec, t)?;
         } else {
             let zone = st.zones.entry(spec.dns.hosted_zone_id.clone()).or_default();
             let e = zone
@@ -361,6 +364,20 @@ impl SimWorld {
 
     pub fn region_recover(&self, region: &str) {
         self.apply_now(ScheduledFault::RegionRecover {
+            region: region.to_string(),
+        });
+    }
+
+    /// Only `region`'s app tier goes down now: ECS and the load balancer stop answering and
+    /// its tasks stop serving; its Aurora cluster stays healthy (scenario `app-tier-outage`).
+    pub fn app_tier_outage(&self, region: &str) {
+        self.apply_now(ScheduledFault::AppTierOutage {
+            region: region.to_string(),
+        });
+    }
+
+    pub fn app_tier_recover(&self, region: &str) {
+        self.apply_now(ScheduledFault::AppTierRecover {
             region: region.to_string(),
         });
     }
@@ -520,6 +537,25 @@ impl SimWorld {
         st.replicate_all(t);
         st.apply_scheduled(t, f);
         st.refresh_writable(t);
+        st.note_endpoints(t);
+    }
+
+    /// Health-check settings of the healthCheck groups provisioned from now on.
+    pub fn set_health_check_settings(&self, settings: crate::HealthCheckSettings) {
+        self.current().recovery.health_check_settings = settings;
+    }
+
+    /// `routing: healthCheck` groups: seconds, up to now, in which Route 53 answered with a
+    /// region whose app served while no database could take writes (Route 53 moved traffic
+    /// before the writer did). None for a group of another routing mode, or not provisioned.
+    pub fn dns_to_unwritable_seconds(&self, global_cluster_identifier: &str) -> Option<f64> {
+        let st = self.current();
+        let group = st
+            .groups
+            .iter()
+            .position(|g| g.spec.database.global_cluster_identifier == global_cluster_identifier)?;
+        st.is_health_check_group(group)
+            .then(|| st.dns_to_unwritable_ms(group) as f64 / 1000.0)
     }
 
     /// Drift: someone upgraded one cluster's engine version by hand.
@@ -812,7 +848,9 @@ impl SimWorld {
                     .get(&g.spec.dns.hosted_zone_id)
                     .and_then(|z| z.records.get(&key))
                     .and_then(|e| e.current.clone());
-                let points_to = if st.is_routing_control_group(i) {
+                let points_to = if st.is_health_check_group(i) {
+                    st.failover_answer(i, t)
+                } else if st.is_routing_control_group(i) {
                     st.routing_owner_now(i)
                 } else {
                     current.as_ref().and_then(|r| st.record_region(i, r))
@@ -907,6 +945,7 @@ fn plan_call(
     let unreachable = match service {
         Service::Route53 => !st.route53_up(),
         Service::Http => false,
+        Service::Ecs => !st.reachable_by(caller, region) || st.app_tier_down.contains(region),
         _ => !st.reachable_by(caller, region),
     };
     // Always four draws, so that one knob does not shift every later draw.

@@ -16,8 +16,7 @@ use crate::error::CloudResult;
 use crate::model::{ClusterEndpoint, RoutingControlState, RoutingControlUpdate};
 use crate::ports::{RecoveryControlConfig, RoutingControls};
 
-/// The control-config API's region (AWS: "available in US West (Oregon)").
-pub const RECOVERY_CONTROL_CONFIG_REGION: &str = "us-west-2";
+pub use crate::model::RECOVERY_CONTROL_CONFIG_REGION;
 
 fn mutation() -> aws_sdk_route53recoverycluster::config::Builder {
     aws_sdk_route53recoverycluster::config::Builder::default().retry_classifier(MutationRetryGuard)

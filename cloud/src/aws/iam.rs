@@ -133,11 +133,7 @@ impl Arns<'_> {
     }
 
     fn routing_control(&self) -> Option<&drctl_schema::RoutingControlSpec> {
-        self.spec
-            .dns
-            .routing_control
-            .as_ref()
-            .filter(|_| self.spec.dns.routing == drctl_schema::DnsRouting::RoutingControl)
+        self.spec.dns.routing_control()
     }
 
     fn hosted_zone(&self) -> String {
@@ -293,10 +289,13 @@ pub fn operations_for(spec: &FailoverGroupSpec) -> Vec<&'static AwsOperation> {
         .collect()
 }
 
-/// Does a group of this spec make this call? The ARC calls and the health-check reads are
-/// made only for `spec.dns.routing: routingControl`, the witness reads only for a
-/// `spec.autoFailover` with witness alarms.
+/// Does a group of this spec make this call? The ARC calls and GetHealthCheck are made only
+/// for `spec.dns.routing: routingControl`, GetHealthCheckStatus only for `healthCheck`, the
+/// witness reads only for a `spec.autoFailover` with witness alarms.
 fn needed(spec: &FailoverGroupSpec, op: &AwsOperation) -> bool {
+    if op.name == operations::GET_HEALTH_CHECK_STATUS.name {
+        return spec.dns.routing == drctl_schema::DnsRouting::HealthCheck;
+    }
     if op.service == crate::error::Service::Rds {
         let rds_replica = spec.database.kind == drctl_schema::DatabaseKind::RdsReplica;
         return if rds_replica {
@@ -597,6 +596,33 @@ mod tests {
             health["Resource"],
             json!(["arn:aws:route53:::healthcheck/*"])
         );
+    }
+
+    #[test]
+    fn only_a_health_check_group_is_granted_health_check_status_reads() {
+        let yaml = include_str!("../../../examples/failovergroup-health-check.yaml");
+        let spec = drctl_schema::parse_documents(yaml.as_bytes(), "hc.yaml")
+            .expect("the example parses")
+            .remove(0)
+            .spec;
+        let policy = policy_for(&spec, target(None));
+        let actions = allowed_actions(&policy);
+        assert!(actions.contains(&"route53:GetHealthCheckStatus".to_string()));
+        assert!(
+            !actions
+                .iter()
+                .any(|a| a.starts_with("route53-recovery") || a == "route53:GetHealthCheck"),
+            "{actions:?}"
+        );
+        let status = statement_with(&policy, "route53:GetHealthCheckStatus");
+        assert_eq!(
+            status["Resource"],
+            json!(["arn:aws:route53:::healthcheck/*"])
+        );
+        for other in [example_spec(), routing_control_spec()] {
+            let actions = allowed_actions(&policy_for(&other, target(None)));
+            assert!(!actions.contains(&"route53:GetHealthCheckStatus".to_string()));
+        }
     }
 
     #[test]

@@ -175,6 +175,13 @@ pub const GET_HEALTH_CHECK: AwsOperation = op(
     false,
     Scope::HealthChecks,
 );
+/// `routing: healthCheck`: which failover record Route 53 answers with.
+pub const GET_HEALTH_CHECK_STATUS: AwsOperation = op(
+    Service::Route53,
+    "GetHealthCheckStatus",
+    false,
+    Scope::HealthChecks,
+);
 
 /// ARC's data plane: asked at one of the cluster's regional endpoints.
 pub const GET_ROUTING_CONTROL_STATE: AwsOperation = op(
@@ -264,6 +271,7 @@ pub const ALL: &[AwsOperation] = &[
     CHANGE_RESOURCE_RECORD_SETS,
     GET_CHANGE,
     GET_HEALTH_CHECK,
+    GET_HEALTH_CHECK_STATUS,
     GET_ROUTING_CONTROL_STATE,
     UPDATE_ROUTING_CONTROL_STATES,
     DESCRIBE_CLUSTER,

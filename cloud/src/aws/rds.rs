@@ -66,6 +66,7 @@ pub(crate) fn to_global_cluster(g: &aws_sdk_rds::types::GlobalCluster) -> Global
                 is_data_loss_allowed: f.is_data_loss_allowed().unwrap_or(false),
             })
         }),
+        writer_endpoint: g.endpoint().map(str::to_string),
     }
 }
 

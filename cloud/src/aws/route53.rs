@@ -181,16 +181,8 @@ impl Dns for AwsCloud {
         let mut saw_routing_policy = false;
         loop {
             let page = self
-                .route53()
-                .list_resource_record_sets()
-                .hosted_zone_id(hosted_zone_id)
-                .start_record_name(&wanted_name)
-                .start_record_type(wanted_type.clone())
-                .set_start_record_identifier(start_identifier.take())
-                .max_items(LOOKUP_PAGE_SIZE)
-                .send()
-                .await
-                .map_err(err(&ops::LIST_RESOURCE_RECORD_SETS))?;
+                .lookup_page(hosted_zone_id, &wanted_name, &wanted_type, start_identifier)
+                .await?;
             for set in page.resource_record_sets() {
                 if normalize_record_name(set.name()) != wanted_name || *set.r#type() != wanted_type
                 {
@@ -202,16 +194,10 @@ impl Dns for AwsCloud {
                     None => saw_routing_policy = true,
                 }
             }
-            let same_next = page
-                .next_record_name()
-                .map(normalize_record_name)
-                .as_deref()
-                == Some(wanted_name.as_str())
-                && page.next_record_type() == Some(&wanted_type);
-            if !page.is_truncated() || !same_next {
+            start_identifier = next_lookup_page(&page, &wanted_name, &wanted_type);
+            if start_identifier.is_none() {
                 return self.no_simple_record(saw_routing_policy, &wanted_name, record_type);
             }
-            start_identifier = page.next_record_identifier().map(str::to_string);
         }
     }
 
@@ -291,16 +277,8 @@ impl Dns for AwsCloud {
         let mut start_identifier: Option<String> = None;
         loop {
             let page = self
-                .route53()
-                .list_resource_record_sets()
-                .hosted_zone_id(hosted_zone_id)
-                .start_record_name(&wanted_name)
-                .start_record_type(wanted_type.clone())
-                .set_start_record_identifier(start_identifier.take())
-                .max_items(LOOKUP_PAGE_SIZE)
-                .send()
-                .await
-                .map_err(err(&ops::LIST_RESOURCE_RECORD_SETS))?;
+                .lookup_page(hosted_zone_id, &wanted_name, &wanted_type, start_identifier)
+                .await?;
             let ours = |set: &&ResourceRecordSet| {
                 normalize_record_name(set.name()) == wanted_name && *set.r#type() == wanted_type
             };
@@ -310,16 +288,10 @@ impl Dns for AwsCloud {
                     .take_while(ours)
                     .filter_map(to_failover_record),
             );
-            let same_next = page
-                .next_record_name()
-                .map(normalize_record_name)
-                .as_deref()
-                == Some(wanted_name.as_str())
-                && page.next_record_type() == Some(&wanted_type);
-            if !page.is_truncated() || !same_next {
+            start_identifier = next_lookup_page(&page, &wanted_name, &wanted_type);
+            if start_identifier.is_none() {
                 return Ok(found);
             }
-            start_identifier = page.next_record_identifier().map(str::to_string);
         }
     }
 
@@ -358,9 +330,86 @@ impl Dns for AwsCloud {
                 .map(str::to_string),
         }))
     }
+
+    async fn get_health_check_status(
+        &self,
+        health_check_id: &str,
+    ) -> CloudResult<Vec<HealthCheckObservation>> {
+        let op = &ops::GET_HEALTH_CHECK_STATUS;
+        let out = self
+            .route53()
+            .get_health_check_status()
+            .health_check_id(health_check_id)
+            .send()
+            .await
+            .map_err(err(op))?;
+        Ok(out
+            .health_check_observations()
+            .iter()
+            .map(|o| {
+                let status = o
+                    .status_report()
+                    .and_then(|r| r.status())
+                    .unwrap_or_default()
+                    .to_string();
+                HealthCheckObservation {
+                    region: o
+                        .region()
+                        .map(|r| r.as_str().to_string())
+                        .unwrap_or_default(),
+                    healthy: status.starts_with("Success"),
+                    status,
+                }
+            })
+            .collect())
+    }
+}
+
+/// Where the next page of a lookup of (name, type) starts: Some(its set identifier) while
+/// the listing is truncated and the next record is still ours (several routing-policy
+/// records of one name and type), None when the lookup is complete. Records without a set
+/// identifier are never split over pages (one per name and type).
+fn next_lookup_page(
+    page: &aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsOutput,
+    wanted_name: &str,
+    wanted_type: &RrType,
+) -> Option<String> {
+    let same_next = page
+        .next_record_name()
+        .map(normalize_record_name)
+        .as_deref()
+        == Some(wanted_name)
+        && page.next_record_type() == Some(wanted_type);
+    if !page.is_truncated() || !same_next {
+        return None;
+    }
+    page.next_record_identifier().map(str::to_string)
 }
 
 impl AwsCloud {
+    /// One ListResourceRecordSets page from (name, type[, set identifier]): the lookup that
+    /// `get_record` and `list_failover_records` share.
+    async fn lookup_page(
+        &self,
+        hosted_zone_id: &str,
+        wanted_name: &str,
+        wanted_type: &RrType,
+        start_identifier: Option<String>,
+    ) -> CloudResult<
+        aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsOutput,
+    > {
+        self.route53()
+            .list_resource_record_sets()
+            .hosted_zone_id(hosted_zone_id)
+            .start_record_name(wanted_name)
+            .start_record_type(wanted_type.clone())
+            .set_start_record_identifier(start_identifier)
+            .max_items(LOOKUP_PAGE_SIZE)
+            .send()
+            .await
+            .map_err(err(&ops::LIST_RESOURCE_RECORD_SETS))
+    }
+
     fn no_simple_record(
         &self,
         saw_routing_policy: bool,

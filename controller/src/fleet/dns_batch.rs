@@ -241,6 +241,13 @@ impl Dns for BatchedDns {
     ) -> CloudResult<Option<drctl_cloud::HealthCheckInfo>> {
         self.0.paced.get_health_check(health_check_id).await
     }
+
+    async fn get_health_check_status(
+        &self,
+        health_check_id: &str,
+    ) -> CloudResult<Vec<drctl_cloud::HealthCheckObservation>> {
+        self.0.paced.get_health_check_status(health_check_id).await
+    }
 }
 
 #[cfg(test)]

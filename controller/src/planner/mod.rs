@@ -122,7 +122,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     //    before anything irreversible happened).
     let mut operation = input.status.operation.clone();
     if let Some(op) = &operation {
-        if op.state == OperationState::Running && op.to != input.spec.writer {
+        if op.state == OperationState::Running && steps::app_tier::spec_moved_away(op, input.spec) {
             if started_irreversible(op) {
                 b.event(
                     "SpecChangedDuringOperation",
@@ -139,12 +139,13 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                 b.event(
                     "OperationSuperseded",
                     format!(
-                        "operation {} ({} {} -> {}) superseded: spec.writer is now {}",
+                        "operation {} ({} {} -> {}) superseded: spec.writer is now {}, spec.dnsOwner {}",
                         op.id,
                         op.type_.as_str(),
                         op.from,
                         op.to,
-                        input.spec.writer
+                        input.spec.writer,
+                        input.spec.dns_owner()
                     ),
                     None,
                 );
@@ -165,7 +166,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                     operation = b.start_operation(writer);
                 }
             }
-            Some(_) => {}
+            Some(_) => operation = b.start_app_tier_failover(),
             None => b.writer_unknown(),
         }
     }
@@ -433,6 +434,39 @@ impl<'a> Builder<'a> {
                 op.type_.as_str(),
                 op.id,
                 input.generation
+            ),
+            None,
+        );
+        Some(op)
+    }
+
+    /// The writer is settled where the spec wants it; does traffic need to move to
+    /// spec.dnsOwner (an app-tier failover, docs/design-contract.md §7.2)?
+    fn start_app_tier_failover(&mut self) -> Option<Operation> {
+        let input = self.input;
+        let from = steps::app_tier::needed(input.spec, input.world)?;
+        let to = input.spec.dns_owner();
+        let id = format!("op-{}-g{}", input.now.millis(), input.generation);
+        let mut op = new_operation(
+            OperationPlan::AppTier,
+            id,
+            &from,
+            to,
+            input.generation,
+            input.now,
+        );
+        op.notes.insert(
+            steps::app_tier::WRITER_NOTE.to_string(),
+            input.spec.writer.clone(),
+        );
+        self.event(
+            "OperationStarted",
+            format!(
+                "{} {from} -> {to} ({}) for generation {}: traffic and compute move, the writer stays in {}",
+                op.type_.as_str(),
+                op.id,
+                input.generation,
+                input.spec.writer
             ),
             None,
         );
@@ -878,10 +912,17 @@ impl<'a> Builder<'a> {
         let mut degraded: Vec<String> = Vec::new();
 
         // Compute: min/max enforced on the scalable target; desired count only clamped into
-        // [min, max], because Application Auto Scaling owns it within that range.
+        // [min, max], because Application Auto Scaling owns it within that range. With
+        // routing healthCheck the active region is where Route 53 sends the traffic.
+        let active = match spec.dns.routing {
+            drctl_schema::DnsRouting::HealthCheck => {
+                world.dns_owner(spec).unwrap_or_else(|| owner.clone())
+            }
+            _ => owner.clone(),
+        };
         for svc in &spec.compute.services {
             for (region, reference) in &svc.regions {
-                let want = if *region == owner {
+                let want = if *region == active {
                     svc.active
                 } else {
                     svc.standby
@@ -923,16 +964,28 @@ impl<'a> Builder<'a> {
             }
         }
 
-        // DNS: point at the owner, only when the owner is the writer with compute ready
-        // (invariant 4).
+        // DNS: point at the owner, only when its compute is ready and it can reach a
+        // writable database (invariant 4, refined for the app-tier failover).
         let writer = world.writer_region();
         match world.dns_owner(spec) {
             Some(current) if current == owner => {}
             current => {
                 let short = steps::compute_shortfall(spec, world, &owner);
-                if writer != Some(owner.as_str()) {
+                if spec.dns.routing == drctl_schema::DnsRouting::HealthCheck {
+                    let answers = match world.dns_reading(spec) {
+                        crate::world::DnsReading::Unreachable(e) => e,
+                        crate::world::DnsReading::Known(_) => format!(
+                            "it answers with {}, spec.dnsOwner is {owner}",
+                            current.as_deref().unwrap_or("none of the spec's targets")
+                        ),
+                    };
                     degraded.push(format!(
-                        "DNS points at {}; not moving it to {owner}, which is not the writer",
+                        "{}: {answers}",
+                        crate::world::HEALTH_CHECK_ROUTES_ITSELF
+                    ));
+                } else if let Err(why) = steps::app_tier::writable_database(world, &owner) {
+                    degraded.push(format!(
+                        "DNS points at {}; not moving it to {owner}: {why}",
                         current.as_deref().unwrap_or("nothing drctl knows")
                     ));
                 } else if !short.is_empty() {
@@ -940,8 +993,6 @@ impl<'a> Builder<'a> {
                         "DNS waits for compute in {owner}: {}",
                         short.join("; ")
                     ));
-                } else if spec.dns.routing == drctl_schema::DnsRouting::HealthCheck {
-                    degraded.push(crate::world::HEALTH_CHECK_UNSUPPORTED.to_string());
                 } else if let Some(rc) = crate::routing::routing_control(spec) {
                     match (world.dns_reading(spec), world.routing.as_ref()) {
                         (crate::world::DnsReading::Unreachable(e), _) => {

@@ -153,6 +153,16 @@ pub fn summarize(
             world.routing.as_ref(),
             prev.routing_control.as_ref(),
         ),
+        global_writer_endpoint: world
+            .global
+            .known()
+            .and_then(|g| g.as_ref())
+            .and_then(|g| g.writer_endpoint.clone())
+            .or(prev.global_writer_endpoint.clone()),
+        health_check: crate::routing::summarize_health_check(
+            world.health_checks.as_ref(),
+            prev.health_check.as_ref(),
+        ),
     }
 }
 
@@ -194,40 +204,43 @@ pub fn set_readiness(
 
     let owner = spec.dns_owner();
     let routing_mode = crate::routing::routing_control(spec).is_some();
-    let (dns, dns_reason, dns_message) = match world.dns_reading(spec) {
-        DnsReading::Known(Some(current)) if current == owner => (
-            ConditionStatus::True,
-            "PointsAtOwner",
-            if routing_mode {
-                format!(
+    let (dns, dns_reason, dns_message) =
+        if spec.dns.routing == drctl_schema::DnsRouting::HealthCheck {
+            health_check_dns_ready(spec, world)
+        } else {
+            match world.dns_reading(spec) {
+                DnsReading::Known(Some(current)) if current == owner => (
+                    ConditionStatus::True,
+                    "PointsAtOwner",
+                    if routing_mode {
+                        format!(
                     "the routing control of {owner} is On, the other Off: {} answers with {owner}",
                     spec.dns.record_name
                 )
-            } else {
-                format!("{} points at {owner}", spec.dns.record_name)
-            },
-        ),
-        DnsReading::Unreachable(e) => (
-            ConditionStatus::Unknown,
-            if spec.dns.routing == drctl_schema::DnsRouting::HealthCheck {
-                "HealthCheckRoutingUnsupported"
-            } else if routing_mode {
-                "RoutingControlsUnreadable"
-            } else {
-                "Route53Unavailable"
-            },
-            e,
-        ),
-        DnsReading::Known(current) => (
-            ConditionStatus::False,
-            "PointsElsewhere",
-            format!(
-                "{} points at {}, spec.dnsOwner is {owner}",
-                spec.dns.record_name,
-                current.as_deref().unwrap_or("no spec target")
-            ),
-        ),
-    };
+                    } else {
+                        format!("{} points at {owner}", spec.dns.record_name)
+                    },
+                ),
+                DnsReading::Unreachable(e) => (
+                    ConditionStatus::Unknown,
+                    if routing_mode {
+                        "RoutingControlsUnreadable"
+                    } else {
+                        "Route53Unavailable"
+                    },
+                    e,
+                ),
+                DnsReading::Known(current) => (
+                    ConditionStatus::False,
+                    "PointsElsewhere",
+                    format!(
+                        "{} points at {}, spec.dnsOwner is {owner}",
+                        spec.dns.record_name,
+                        current.as_deref().unwrap_or("no spec target")
+                    ),
+                ),
+            }
+        };
     set_condition(
         &mut status.conditions,
         ct::DNS_READY,
@@ -305,5 +318,55 @@ pub fn set_lag_gate_warning(status: &mut FailoverGroupStatus, now: Timestamp) {
             )
         }
         None => {}
+    }
+}
+
+/// DnsReady of a `routing: healthCheck` group: where Route 53 answers, honestly, including
+/// when it sends traffic to a region that can reach no writable database (it moves traffic
+/// on its health checks, never asking drctl), or when the answer is only the last known one.
+fn health_check_dns_ready(
+    spec: &FailoverGroupSpec,
+    world: &ObservedWorld,
+) -> (ConditionStatus, &'static str, String) {
+    let owner = spec.dns_owner();
+    let record = &spec.dns.record_name;
+    match world.dns_reading(spec) {
+        DnsReading::Unreachable(e) => {
+            let reason = match &world.health_checks {
+                Some(view) if !view.setup_problems.is_empty() => "HealthCheckSetupIncomplete",
+                Some(view) if view.stale.is_some() => "HealthCheckStatusStale",
+                _ => "HealthCheckStatusUnknown",
+            };
+            (ConditionStatus::Unknown, reason, e)
+        }
+        DnsReading::Known(Some(live)) => {
+            let database = match crate::planner::steps::app_tier::writable_database(world, &live)
+            {
+                Ok(_) => String::new(),
+                Err(why) => format!(
+                    "; its app can reach no writable database ({why}): Route 53 moved traffic before the writer did, writes fail until it does"
+                ),
+            };
+            if live == owner {
+                (
+                    ConditionStatus::True,
+                    "PointsAtOwner",
+                    format!("Route 53 answers {record} with {owner}'s failover record (its health check is healthy){database}"),
+                )
+            } else {
+                (
+                    ConditionStatus::False,
+                    "PointsElsewhere",
+                    format!(
+                        "Route 53 answers {record} with {live}, spec.dnsOwner is {owner}: routing healthCheck moves traffic only when a health check fails{database}"
+                    ),
+                )
+            }
+        }
+        DnsReading::Known(None) => (
+            ConditionStatus::False,
+            "PointsElsewhere",
+            format!("Route 53 answers {record} with none of spec.dns.targets"),
+        ),
     }
 }

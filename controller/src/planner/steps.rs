@@ -6,6 +6,7 @@
 //! the same evaluation skips what is already true), `Act` when an action is needed, `Wait`
 //! while AWS works, `Blocked` when it needs a spec change or a person.
 
+pub(crate) mod app_tier;
 pub mod rds_replica;
 mod rebuild;
 pub(crate) mod routing;
@@ -66,6 +67,8 @@ pub enum OperationPlan {
     RdsSwitchover,
     RdsFailover,
     RdsFailbackStale,
+    /// spec.dnsOwner moved, the writer did not: traffic and compute only (`app_tier`).
+    AppTier,
 }
 
 impl OperationPlan {
@@ -76,6 +79,7 @@ impl OperationPlan {
             OperationPlan::FailbackRejoined
             | OperationPlan::FailbackStale
             | OperationPlan::RdsFailbackStale => OperationType::Failback,
+            OperationPlan::AppTier => OperationType::AppTierFailover,
         }
     }
 
@@ -123,6 +127,7 @@ impl OperationPlan {
                 steps.extend(switchover);
                 steps
             }
+            OperationPlan::AppTier => app_tier::STEPS.to_vec(),
         }
     }
 }
@@ -317,6 +322,9 @@ pub fn evaluate(step: StepName, ctx: &StepContext<'_>) -> StepEval {
 fn evaluate_aurora(step: StepName, ctx: &StepContext<'_>) -> StepEval {
     use StepName::*;
     match step {
+        Preflight if ctx.op.type_ == OperationType::AppTierFailover => {
+            with_dependencies(ctx, app_tier::preflight(ctx))
+        }
         Preflight => with_dependencies(ctx, preflight(ctx)),
         FenceSource => fence_source(ctx),
         ScaleUpTarget => scale_services(ctx, &ctx.op.to, true),
@@ -327,7 +335,8 @@ fn evaluate_aurora(step: StepName, ctx: &StepContext<'_>) -> StepEval {
         MoveDns => move_dns(ctx),
         WaitDnsInSync => wait_dns_in_sync(ctx),
         Verify => verify(ctx),
-        ScaleDownSource => scale_services(ctx, &ctx.op.from, false),
+        ScaleDownSource => routing::health_check_keeps_source(ctx)
+            .unwrap_or_else(|| scale_services(ctx, &ctx.op.from, false)),
         PreserveSnapshot => preserve_snapshot(ctx),
         SnapshotStale => snapshot_stale(ctx),
         AwaitApproval => await_approval(ctx),
@@ -772,25 +781,32 @@ fn wait_compute_ready(ctx: &StepContext<'_>) -> StepEval {
     }
 }
 
-/// Where this operation's DNS goes: the spec's DNS owner, unless the spec has since moved the
-/// writer elsewhere and the operation is being finished past its irreversible step (the next
-/// operation brings DNS back). Following the spec then would ask DNS to go where the writer
-/// is not, which invariant 4 forbids, and the operation would never finish.
+/// Where this operation's DNS goes: its own destination. A database operation brings
+/// traffic and compute with the writer it moves (ScaleUpTarget and ScaleDownSource act on its
+/// regions); when `spec.dnsOwner` names another region, the app-tier failover planned after
+/// it moves them on. An app-tier failover's destination is the DNS owner it was planned for.
+/// Following the spec's dnsOwner inside a database operation would point DNS at a region whose
+/// compute the operation scales down, or, finishing an operation the spec has since undone,
+/// at a region that cannot take the traffic yet.
 pub(super) fn dns_destination<'a>(ctx: &StepContext<'a>) -> &'a str {
-    if ctx.op.to != ctx.spec.writer {
-        ctx.op.to.as_str()
-    } else {
-        ctx.spec.dns_owner()
-    }
+    ctx.op.to.as_str()
 }
 
-/// Invariant 4: DNS only moves to a region whose cluster is the writer and whose compute
-/// is ready. None: it may move to `owner`.
+/// Invariant 4, refined for the app-tier failover: traffic goes only to a region whose
+/// compute is ready and which can reach a writable database (the writer's own region, or any
+/// region while the global writer is available: its app writes through the global writer
+/// endpoint). A database operation reaches MoveDns only after WaitWriter, so for it the
+/// writable database is in `owner` itself. None: DNS may move to `owner`.
 fn dns_move_gate(ctx: &StepContext<'_>, owner: &str) -> Option<StepEval> {
-    if ctx.world.writer_region() != Some(owner) {
-        return Some(StepEval::Blocked(format!(
-            "spec.dnsOwner {owner} is not the writer region: drctl only points DNS at the writer"
-        )));
+    if let Err(why) = app_tier::writable_database(ctx.world, owner) {
+        let detail = format!("not moving traffic to {owner}: {why}");
+        // A database operation's MoveDns runs after WaitWriter: a writer gone from its
+        // destination needs a person, as before the refinement.
+        return Some(if ctx.op.type_ == OperationType::AppTierFailover {
+            StepEval::Wait(detail)
+        } else {
+            StepEval::Blocked(detail)
+        });
     }
     let short = compute_shortfall(ctx.spec, ctx.world, owner);
     let undone = scale_up_undone(ctx.spec, ctx.world, owner);
@@ -811,14 +827,14 @@ fn dns_move_gate(ctx: &StepContext<'_>, owner: &str) -> Option<StepEval> {
 
 fn move_dns(ctx: &StepContext<'_>) -> StepEval {
     let owner = dns_destination(ctx).to_string();
+    if let Some(skip) = routing::health_check_skip(ctx) {
+        return skip;
+    }
     if ctx.world.dns_owner(ctx.spec).as_deref() == Some(owner.as_str()) {
         return StepEval::Done(format!(
             "{} already points at {owner}",
             ctx.spec.dns.record_name
         ));
-    }
-    if ctx.spec.dns.routing == drctl_schema::DnsRouting::HealthCheck {
-        return StepEval::Blocked(crate::world::HEALTH_CHECK_UNSUPPORTED.to_string());
     }
     if let Some(gate) = dns_move_gate(ctx, &owner) {
         return gate;
@@ -858,6 +874,9 @@ fn move_dns(ctx: &StepContext<'_>) -> StepEval {
 /// hammering at that moment. The bound costs no call, and for a change issued long before a
 /// restart it is already past.
 fn wait_dns_in_sync(ctx: &StepContext<'_>) -> StepEval {
+    if let Some(skip) = routing::health_check_skip(ctx) {
+        return skip;
+    }
     if crate::routing::routing_control(ctx.spec).is_some() {
         return routing::wait_health_checkers(ctx);
     }

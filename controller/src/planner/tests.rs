@@ -219,6 +219,7 @@ impl WorldBuilder {
                     status: Some("available".to_string()),
                     members,
                     failover_state: None,
+                    writer_endpoint: None,
                 })),
                 regions,
                 record: Seen::Known(Some(record_at(EAST))),
@@ -232,6 +233,7 @@ impl WorldBuilder {
                 routing: None,
                 instances: None,
                 dependencies: None,
+                health_checks: None,
             },
         }
     }
@@ -2445,9 +2447,12 @@ mod routing_modes {
             .iter()
             .find(|c| c.type_ == ct::DNS_READY)
             .unwrap();
+        // Nothing read of the health checks yet: unknown, and said so (no longer a refusal:
+        // routing healthCheck is observed, tests/app_tier.rs's health-check tests).
         assert_eq!(dns.status, ConditionStatus::Unknown);
-        assert_eq!(dns.reason, "HealthCheckRoutingUnsupported");
+        assert_eq!(dns.reason, "HealthCheckStatusUnknown");
     }
 }
 
+mod app_tier;
 mod rds_replica;

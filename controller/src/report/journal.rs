@@ -91,14 +91,21 @@ fn apply(op: &mut Operation, e: &Event) {
 
 /// The steps in the order the operation's plan lists them (as the status would), a step the
 /// plan does not list after them in the order the journal first named it. The plan is told
-/// by the operation's type, and a failback's mode by its first step.
+/// by the operation's type, and a failback's mode (and an rdsReplica group's plans) by its
+/// steps.
 fn order_steps(op: &mut Operation) {
     let has = |name: StepName| op.steps.iter().any(|s| s.name == name);
+    // An rdsReplica group's operations are the ones that promote a read replica.
+    let rds = has(StepName::PromoteReplica);
     let plan = match op.type_ {
+        OperationType::Switchover if rds => OperationPlan::RdsSwitchover,
         OperationType::Switchover => OperationPlan::Switchover,
+        OperationType::Failover if rds => OperationPlan::RdsFailover,
         OperationType::Failover => OperationPlan::Failover,
+        OperationType::Failback if rds => OperationPlan::RdsFailbackStale,
         OperationType::Failback if has(StepName::SnapshotStale) => OperationPlan::FailbackStale,
         OperationType::Failback => OperationPlan::FailbackRejoined,
+        OperationType::AppTierFailover => OperationPlan::AppTier,
     };
     let planned = plan.steps();
     let rank = |name: StepName| {

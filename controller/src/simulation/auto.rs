@@ -242,7 +242,11 @@ fn failover_critical_path(run: &Run) -> f64 {
     (t.failover_promote.max(t.task_startup) + t.dns_insync).as_secs_f64()
 }
 
-fn empty_report(scenario: Scenario, options: &ScenarioOptions, group: &str) -> ScenarioReport {
+pub(super) fn empty_report(
+    scenario: Scenario,
+    options: &ScenarioOptions,
+    group: &str,
+) -> ScenarioReport {
     ScenarioReport {
         scenario,
         group: group.to_string(),
@@ -254,6 +258,7 @@ fn empty_report(scenario: Scenario, options: &ScenarioOptions, group: &str) -> S
         critical_path_seconds: None,
         rpo_seconds: None,
         lost_writes: 0,
+        dns_to_unwritable_seconds: None,
         api_calls: Default::default(),
         steps: Vec::new(),
         timeline: Vec::new(),

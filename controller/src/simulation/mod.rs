@@ -17,6 +17,7 @@ use drctl_state::{ApprovalRecord, Store, StoreError};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+pub mod app_tier;
 pub mod auto;
 pub mod fleet;
 pub mod real_time_store;
@@ -54,10 +55,13 @@ pub enum Scenario {
     LagOverBudget,
     /// us-east-1 flaps, then fails for good; later the new writer's region fails too.
     FlappingRegion,
+    /// Only the app tier (ECS, the load balancer) of us-east-1 goes down, Aurora stays
+    /// healthy: the operator moves spec.dnsOwner alone (docs/design-contract.md §7.2).
+    AppTierOutage,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 9] = [
+    pub const ALL: [Scenario; 10] = [
         Scenario::PlannedSwitchover,
         Scenario::RegionOutageFailover,
         Scenario::RegionOutageDnsDown,
@@ -67,6 +71,7 @@ impl Scenario {
         Scenario::ControllerPartition,
         Scenario::LagOverBudget,
         Scenario::FlappingRegion,
+        Scenario::AppTierOutage,
     ];
 
     pub fn name(self) -> &'static str {
@@ -80,6 +85,7 @@ impl Scenario {
             Scenario::ControllerPartition => "controller-partition",
             Scenario::LagOverBudget => "lag-over-budget",
             Scenario::FlappingRegion => "flapping-region",
+            Scenario::AppTierOutage => "app-tier-outage",
         }
     }
 
@@ -215,6 +221,13 @@ pub struct ScenarioReport {
     pub objectives: Option<drctl_schema::ObjectivesJudgement>,
     /// Committed writes the simulated application lost, measured independently.
     pub lost_writes: u64,
+    /// `routing: healthCheck` only: seconds in which Route 53, moving traffic by itself on its
+    /// health checks, answered with a region whose app served while no database could take
+    /// writes (before the writer moved there). Measured by the sim, not an invariant
+    /// violation: drctl did not send that traffic. Absent for the other modes, where DNS moves
+    /// only under invariant 4.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns_to_unwritable_seconds: Option<f64>,
     pub api_calls: BTreeMap<String, CallCounts>,
     pub steps: Vec<StepTiming>,
     pub timeline: Vec<TimelineEntry>,
@@ -508,6 +521,8 @@ pub async fn run_scenario_on(
 
     let result = if scenario.is_automatic() {
         auto::drive(scenario, &options, &mut run).await
+    } else if scenario == Scenario::AppTierOutage {
+        app_tier::drive(&options, &mut run).await
     } else {
         drive(scenario, &options, &mut run).await
     };
@@ -599,6 +614,8 @@ pub async fn run_scenario_on(
     });
     report.invariant_violations = violations.iter().map(|v| v.to_string()).collect();
     report.lost_writes = world.data_loss().lost_writes.len() as u64;
+    report.dns_to_unwritable_seconds =
+        world.dns_to_unwritable_seconds(&group.spec.database.global_cluster_identifier);
     for call in world.calls() {
         if call.service == "store" {
             continue;
@@ -855,6 +872,7 @@ async fn drive(
             rpo_seconds: rpo,
             objectives: None,
             lost_writes: 0,
+            dns_to_unwritable_seconds: None,
             api_calls: BTreeMap::new(),
             steps,
             timeline: Vec::new(),

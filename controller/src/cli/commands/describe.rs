@@ -176,6 +176,7 @@ pub fn render(doc: &FailoverGroup, events: &[Event], now: Timestamp) -> String {
             ]);
         }
     }
+    rows.extend(health_check_rows(doc, now));
     for svc in &spec.compute.services {
         for region in &spec.regions {
             let want = if region == spec.dns_owner() {
@@ -212,6 +213,15 @@ pub fn render(doc: &FailoverGroup, events: &[Event], now: Timestamp) -> String {
     }
     out.push_str("Spec vs Observed:\n");
     out.push_str(&indent(&table(&["FIELD", "DESIRED", "OBSERVED"], &rows)));
+    if let Some(endpoint) = observed.and_then(|o| o.global_writer_endpoint.as_deref()) {
+        let _ = writeln!(
+            out,
+            "Global Writer:     {endpoint} (Aurora's global writer endpoint: it follows the writer, so an app that connects through it needs no DNS change for its database)"
+        );
+    }
+    for line in traffic_notes(spec) {
+        let _ = writeln!(out, "Traffic:           {line}");
+    }
 
     if let Some(o) = observed.filter(|o| !o.members.is_empty()) {
         let rows: Vec<Vec<String>> = o
@@ -276,6 +286,75 @@ pub fn render(doc: &FailoverGroup, events: &[Event], now: Timestamp) -> String {
 
     out.push_str(&render_events(events, now));
     out
+}
+
+/// `routing: healthCheck`: the record Route 53 answers with and each region's verdict, as
+/// last read (its age, "stale" when the last pass could not read them).
+fn health_check_rows(doc: &FailoverGroup, now: Timestamp) -> Vec<Vec<String>> {
+    let spec = &doc.spec;
+    if spec.dns.routing != drctl_schema::DnsRouting::HealthCheck {
+        return Vec::new();
+    }
+    let observed = doc
+        .status
+        .as_ref()
+        .and_then(|s| s.observed.as_ref())
+        .and_then(|o| o.health_check.as_ref());
+    let read = observed
+        .and_then(|h| h.checked_at)
+        .map(|t| format!(" (read {} ago)", age(t, now)))
+        .unwrap_or_default();
+    let mut rows = vec![vec![
+        "healthCheck live record".to_string(),
+        spec.dns_owner().to_string(),
+        observed
+            .and_then(|h| h.live.clone())
+            .map(|live| format!("{live}{read}"))
+            .unwrap_or_else(|| "-".to_string()),
+    ]];
+    for region in &spec.regions {
+        let verdict = observed
+            .and_then(|h| h.healthy.get(region))
+            .map(|ok| if *ok { "healthy" } else { "unhealthy" }.to_string());
+        rows.push(vec![
+            format!("healthCheck {region}"),
+            "healthy".to_string(),
+            verdict.unwrap_or_else(|| "-".to_string()),
+        ]);
+    }
+    if let Some(h) = observed.filter(|h| !h.setup_problems.is_empty()) {
+        rows.push(vec![
+            "healthCheck setup".to_string(),
+            "failover records with health checks".to_string(),
+            h.setup_problems.join("; "),
+        ]);
+    }
+    rows
+}
+
+/// What the routing mode and an app-tier split mean for the traffic, in words.
+fn traffic_notes(spec: &drctl_schema::FailoverGroupSpec) -> Vec<String> {
+    let mut notes = Vec::new();
+    if spec.dns_owner() != spec.writer {
+        notes.push(format!(
+            "app-tier failover: traffic and active compute in {}, the Aurora writer stays in {}; \
+             the app there writes through the global writer endpoint (or write forwarding)",
+            spec.dns_owner(),
+            spec.writer
+        ));
+    }
+    if spec.dns.routing == drctl_schema::DnsRouting::HealthCheck {
+        notes.push(
+            "routing healthCheck: Route 53 moves traffic by itself when a record's health check \
+             fails (more than 18% of its checkers), without drctl, which never moves DNS. It can \
+             send traffic to a region whose database is not the writer yet (the writer's region \
+             fails its check within interval x threshold, before anyone promotes the standby): \
+             writes fail there until the writer moves. `drctl sim --scenario region-outage-failover \
+             -f FILE` measures that window (dns_to_unwritable_seconds)"
+                .to_string(),
+        );
+    }
+    notes
 }
 
 fn render_events(events: &[Event], now: Timestamp) -> String {
@@ -368,4 +447,78 @@ fn render_operation(op: &Operation, now: Timestamp) -> String {
         &rows,
     )));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(yaml: &str) -> FailoverGroup {
+        drctl_schema::parse_documents(yaml.as_bytes(), "group.yaml")
+            .unwrap_or_default()
+            .remove(0)
+    }
+
+    #[test]
+    fn a_health_check_group_shows_the_live_record_its_verdicts_and_why_drctl_does_not_move_it() {
+        let mut doc = group(include_str!(
+            "../../../../examples/failovergroup-health-check.yaml"
+        ));
+        let now = Timestamp::from_millis(1_000_000);
+        doc.status = Some(drctl_schema::FailoverGroupStatus {
+            observed: Some(drctl_schema::ObservedSummary {
+                health_check: Some(drctl_schema::HealthCheckObserved {
+                    live: Some("us-west-2".into()),
+                    healthy: [("us-east-1".into(), false), ("us-west-2".into(), true)]
+                        .into_iter()
+                        .collect(),
+                    checked_at: Some(Timestamp::from_millis(940_000)),
+                    setup_problems: Vec::new(),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        let text = render(&doc, &[], now);
+        let live = text
+            .lines()
+            .find(|l| l.contains("healthCheck live record"))
+            .unwrap_or_default();
+        assert!(live.contains("us-east-1"), "{text}");
+        assert!(live.contains("us-west-2 (read 60s ago)"), "{text}");
+        assert!(text.contains("unhealthy"), "{text}");
+        assert!(text.contains("Route 53 moves traffic by itself"), "{text}");
+        assert!(
+            text.contains("whose database is not the writer yet"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_app_tier_split_shows_the_global_writer_endpoint_and_how_the_app_reaches_the_writer() {
+        let mut doc = group(include_str!("../../../../examples/failovergroup.yaml"));
+        doc.spec.dns_owner = Some("us-west-2".into());
+        doc.status = Some(drctl_schema::FailoverGroupStatus {
+            observed: Some(drctl_schema::ObservedSummary {
+                global_writer_endpoint: Some(
+                    "myapp-prod-global.global-abc123.global.rds.amazonaws.com".into(),
+                ),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        let text = render(&doc, &[], Timestamp::from_millis(0));
+        assert!(
+            text.contains(
+                "Global Writer:     myapp-prod-global.global-abc123.global.rds.amazonaws.com"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("needs no DNS change for its database"),
+            "{text}"
+        );
+        assert!(text.contains("app-tier failover: traffic and active compute in us-west-2, the Aurora writer stays in us-east-1"), "{text}");
+        assert!(text.contains("global writer endpoint"), "{text}");
+    }
 }

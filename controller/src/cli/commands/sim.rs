@@ -428,6 +428,11 @@ pub fn render(report: &ScenarioReport) -> String {
             .unwrap_or_else(|| "-".to_string()),
         report.lost_writes
     ));
+    if let Some(window) = report.dns_to_unwritable_seconds {
+        out.push_str(&format!(
+            "DNS to a region that could not take writes (routing healthCheck, Route 53's doing): {window:.0} s\n"
+        ));
+    }
     if let Some(j) = &report.objectives {
         out.push_str(&format!("objectives: {}\n", j.summary()));
     }

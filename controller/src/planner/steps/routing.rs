@@ -141,3 +141,42 @@ pub fn preflight(ctx: &StepContext<'_>) -> Option<StepEval> {
         ))),
     }
 }
+
+/// `routing: healthCheck`: MoveDns and WaitDnsInSync have nothing to do, Route 53 moves the
+/// traffic itself when a record's health check fails. Skipped, saying where it answers now
+/// (None: another mode).
+pub fn health_check_skip(ctx: &StepContext<'_>) -> Option<StepEval> {
+    if ctx.spec.dns.routing != drctl_schema::DnsRouting::HealthCheck {
+        return None;
+    }
+    let answers = match ctx.world.dns_reading(ctx.spec) {
+        DnsReading::Known(Some(region)) => format!("Route 53 answers with {region} now"),
+        DnsReading::Known(None) => "Route 53 answers with none of the spec's targets".to_string(),
+        DnsReading::Unreachable(e) => format!("which record is live is unknown: {e}"),
+    };
+    Some(StepEval::Skip(format!(
+        "{}; {answers} (DnsReady follows it)",
+        crate::world::HEALTH_CHECK_ROUTES_ITSELF
+    )))
+}
+
+/// `routing: healthCheck`: ScaleDownSource leaves the source at its capacity while Route 53
+/// still answers with it (its health check healthy): scaling down the region that serves the
+/// traffic would leave it on standby capacity, and drctl cannot move that traffic. None: scale
+/// down as usual.
+pub fn health_check_keeps_source(ctx: &StepContext<'_>) -> Option<StepEval> {
+    if ctx.spec.dns.routing != drctl_schema::DnsRouting::HealthCheck {
+        return None;
+    }
+    let from = ctx.op.from.as_str();
+    match ctx.world.dns_reading(ctx.spec) {
+        DnsReading::Known(Some(live)) if live == from => Some(StepEval::Skip(format!(
+            "Route 53 still answers with {from} (its health check is healthy): its services keep their capacity; \
+             routing healthCheck moves traffic only when that check fails"
+        ))),
+        DnsReading::Known(_) => None,
+        DnsReading::Unreachable(e) => Some(StepEval::Wait(format!(
+            "not scaling {from} down while it may still serve: {e}"
+        ))),
+    }
+}
