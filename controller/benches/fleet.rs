@@ -68,7 +68,7 @@ fn rss_mib() -> f64 {
 }
 
 #[derive(Default, Clone)]
-struct Marks(Vec<(String, Instant, f64)>);
+struct Marks(Vec<(String, Instant, f64, f64)>);
 
 /// One size's figures (see the table's header).
 struct Row {
@@ -80,6 +80,9 @@ struct Row {
     reads_per_group: f64,
     mutating_per_group: f64,
     change_to_action: Option<f64>,
+    /// Resident memory gained from the simulated AWS built to the end of the steady period:
+    /// the controller's state, plus what the simulated world keeps meanwhile (its call record).
+    rss_growth: f64,
 }
 
 /// Converge `n` fresh groups, then one steady period and one change to the last group.
@@ -88,7 +91,7 @@ fn measure(n: usize) -> Result<Row, String> {
     let recorder = marks.clone();
     let narrator: drctl::simulation::Narrator = Arc::new(move |_, what: &str| {
         if let Ok(mut m) = recorder.lock() {
-            m.0.push((what.to_string(), Instant::now(), cpu_seconds()));
+            m.0.push((what.to_string(), Instant::now(), cpu_seconds(), rss_mib()));
         }
     });
     let wall0 = Instant::now();
@@ -108,7 +111,7 @@ fn measure(n: usize) -> Result<Row, String> {
             Ok(Err(e)) | Err(e) => return Err(e.to_string()),
         };
     let marks = marks.lock().map(|m| m.clone()).unwrap_or_default();
-    let at = |name: &str| marks.0.iter().find(|(w, _, _)| w == name).cloned();
+    let at = |name: &str| marks.0.iter().find(|(w, _, _, _)| w == name).cloned();
     let (Some(built), Some(conv), Some(s0), Some(s1)) = (
         at("provisioned"),
         at("converged"),
@@ -129,6 +132,7 @@ fn measure(n: usize) -> Result<Row, String> {
         reads_per_group: per(steady.steady_calls.read),
         mutating_per_group: per(steady.steady_calls.mutating),
         change_to_action: steady.change_to_action_seconds,
+        rss_growth: s1.3 - built.3,
     })
 }
 
@@ -173,7 +177,7 @@ fn main() {
         .collect();
     println!("fleet runtime, simulated world in virtual time (seed 1)");
     println!(
-        "{:>6} {:>10} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>9} {:>9}",
+        "{:>6} {:>10} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>9} {:>9} {:>9}",
         "groups",
         "conv (vs)",
         "setup (s)",
@@ -183,7 +187,8 @@ fn main() {
         "reads/grp",
         "mut/grp",
         "act (vs)",
-        "rss MiB"
+        "rss MiB",
+        "+rss MiB"
     );
     for &n in &sizes {
         let row = measure(n).unwrap_or_else(|e| {
@@ -191,7 +196,7 @@ fn main() {
             std::process::exit(1);
         });
         println!(
-            "{n:>6} {:>10.1} {:>9.2} {:>9.2} {:>9.2} {:>10.3} {:>10.3} {:>10.3} {:>9} {:>9.0}",
+            "{n:>6} {:>10.1} {:>9.2} {:>9.2} {:>9.2} {:>10.3} {:>10.3} {:>10.3} {:>9} {:>9.0} {:>9.0}",
             row.converge_virtual,
             row.setup_wall,
             row.converge_wall,
@@ -202,7 +207,8 @@ fn main() {
             row.change_to_action
                 .map(|s| format!("{s:.2}"))
                 .unwrap_or_else(|| "-".into()),
-            rss_mib()
+            rss_mib(),
+            row.rss_growth
         );
     }
     ratio_of_medians();
