@@ -354,6 +354,14 @@ fn check_spec(spec: &FailoverGroupSpec, errs: &mut ValidationErrors) {
     let db = &spec.database;
     if db.kind == DatabaseKind::RdsReplica {
         rds_replica::check_database(errs, db, regions);
+        if spec.dns_owner() != spec.writer {
+            // The app-tier failover's steps check an Aurora writer's reachability; for a
+            // read-replica pair they are not built, so the spec is refused, not half-run.
+            errs.push(
+                "spec.dnsOwner",
+                "must equal spec.writer with spec.database.kind: rdsReplica (an app-tier failover, traffic without the database, is not supported for read replicas yet)",
+            );
+        }
     } else if !db.instances.is_empty() {
         errs.push(
             "spec.database.instances",

@@ -147,6 +147,19 @@ fn an_instance_outside_spec_regions_is_refused() {
 }
 
 #[test]
+fn a_dns_owner_apart_from_the_writer_is_refused_for_read_replicas() {
+    let doc = rds_with(|d| {
+        let other = if d.spec.writer == "us-east-1" {
+            "us-west-2"
+        } else {
+            "us-east-1"
+        };
+        d.spec.dns_owner = Some(other.to_string());
+    });
+    assert_problem(&doc, "spec.dnsOwner", "must equal spec.writer");
+}
+
+#[test]
 fn an_aurora_engine_or_a_foreign_kms_key_is_refused_on_an_instance() {
     let doc = rds_with(|d| {
         let replica = d.spec.database.instances.get_mut("us-west-2").unwrap();

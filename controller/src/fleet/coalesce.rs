@@ -79,6 +79,11 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 /// fresh.
 pub const REFRESH_SHARE: f64 = 0.25;
 
+/// The longest refresh the budget counts: resyncs never accept answers older than
+/// `MAX_REFRESH_BUDGET / REFRESH_SHARE` (4 minutes), however slow the account's rate made the
+/// last refresh, so a converged group still notices an outage within minutes.
+pub const MAX_REFRESH_BUDGET: Duration = Duration::from_secs(60);
+
 /// The age a resync of `asked` accepts, given how long the key's last refresh took.
 pub fn resync_age(asked: Duration, last_refresh: Option<Duration>) -> Duration {
     let budgeted = last_refresh.map_or(Duration::ZERO, |took| took.div_f64(REFRESH_SHARE));
@@ -371,6 +376,20 @@ impl<R: ReadKind> Coalescer<R> {
                 Freshness::Resync(age) => Freshness::Resync(resync_age(age, slot.last_refresh)),
                 other => other,
             };
+            // A resync's answer may be minutes old: once the endpoint is known dark, the
+            // outage is the news, not the answer from before it.
+            let resync = matches!(freshness, Freshness::Resync(_));
+            if resync {
+                if let Some((err, probe)) =
+                    ctx.darkness
+                        .check(R::SERVICE, R::OPERATION, R::region(&key))
+                {
+                    if probe {
+                        tokio::spawn(self.clone().probe(ctx.clone(), key, item));
+                    }
+                    return Err(err);
+                }
+            }
             if let (Some(floor), Some((sent, out))) =
                 (freshness.floor(now), slot.answers.get(&item))
             {
@@ -388,7 +407,6 @@ impl<R: ReadKind> Coalescer<R> {
                 return Err(err);
             }
             let (tx, rx) = oneshot::channel();
-            let resync = matches!(freshness, Freshness::Resync(_));
             self.enqueue(ctx, key, slot, (item, tx), resync);
             rx
         };
@@ -460,7 +478,11 @@ impl<R: ReadKind> Coalescer<R> {
             let Some(slot) = slots.get_mut(&key) else {
                 return;
             };
-            slot.last_refresh = Some(sent.elapsed());
+            // Only a refresh that answered sets the budget: a failed or timed-out one says
+            // nothing of what the next costs, and would stretch the age resyncs accept.
+            if result.is_ok() {
+                slot.last_refresh = Some(sent.elapsed().min(MAX_REFRESH_BUDGET));
+            }
             if let Ok(answers) = &result {
                 for (item, out) in answers {
                     slot.store_answer(item.clone(), sent, out.clone());
@@ -808,6 +830,54 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(3)).await;
         read_all(&f, &[6], resync).await;
         assert_eq!(f.calls.load(Ordering::SeqCst), 7, "21 s old: refreshed");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_resync_of_a_dark_endpoint_gets_the_outage_not_the_answer_from_before_it() {
+        let f = fixture();
+        read_all(&f, &ITEMS, Freshness::Fresh).await;
+        *f.fail.lock().unwrap() = Some(CloudError::new(
+            ErrorCategory::Retryable,
+            Service::Ecs,
+            "DescribeServices",
+            "RequestTimeout",
+            "connection timed out",
+        ));
+        assert!(read_all(&f, &[1], Freshness::Fresh).await[0].is_err());
+        let resync = Freshness::Resync(Duration::from_secs(60));
+        let err = read_all(&f, &[2], resync).await.remove(0).unwrap_err();
+        assert_eq!(
+            err.code, "EndpointDark",
+            "the answer cached 0.2 s ago is not served"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_refresh_does_not_stretch_the_age_resyncs_accept() {
+        let f = fixture();
+        read_all(&f, &ITEMS, Freshness::Fresh).await;
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        *f.takes.lock().unwrap() = Duration::from_secs(20);
+        *f.fail.lock().unwrap() = Some(CloudError::new(
+            ErrorCategory::Retryable,
+            Service::Ecs,
+            "DescribeServices",
+            "ThrottlingException",
+            "Rate exceeded",
+        ));
+        let resync = Freshness::Resync(Duration::from_secs(5));
+        assert!(
+            read_all(&f, &[1], resync).await[0].is_err(),
+            "the refresh failed"
+        );
+        *f.fail.lock().unwrap() = None;
+        *f.takes.lock().unwrap() = Duration::from_millis(100);
+        let before = f.calls.load(Ordering::SeqCst);
+        read_all(&f, &[1], resync).await;
+        assert!(
+            f.calls.load(Ordering::SeqCst) > before,
+            "26 s old answers are refreshed: the failed 20 s refresh set no 80 s budget"
+        );
     }
 
     #[test]

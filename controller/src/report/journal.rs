@@ -134,19 +134,22 @@ fn step_name(text: &str) -> Option<StepName> {
     StepName::ALL.iter().copied().find(|s| s.as_str() == text)
 }
 
-/// `Failover us-east-1 -> us-west-2 (op-1-g2) for generation 2`.
+/// `Failover us-east-1 -> us-west-2 (op-1-g2) for generation 2`, and an app-tier failover's
+/// `AppTierFailover ... for generation 2: traffic and compute move, ...`.
 fn parse_started(message: &str) -> Option<(OperationType, String, String, u64)> {
     let words: Vec<&str> = message.split_whitespace().collect();
     let type_ = match *words.first()? {
         "Switchover" => OperationType::Switchover,
         "Failover" => OperationType::Failover,
         "Failback" => OperationType::Failback,
+        "AppTierFailover" => OperationType::AppTierFailover,
         _ => return None,
     };
     if words.get(2) != Some(&"->") {
         return None;
     }
-    let generation = words.last()?.parse().ok()?;
+    let after = words.iter().position(|w| *w == "generation")?;
+    let generation = words.get(after + 1)?.trim_end_matches(':').parse().ok()?;
     Some((
         type_,
         words.get(1)?.to_string(),
@@ -168,4 +171,49 @@ fn detail(name: StepName, message: &str) -> String {
         .and_then(|m| m.strip_prefix(": "))
         .unwrap_or(message)
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn an_operation_start_is_read_back_from_its_journal_message_of_either_shape() {
+        assert_eq!(
+            parse_started("Failover us-east-1 -> us-west-2 (op-1-g2) for generation 2"),
+            Some((
+                OperationType::Failover,
+                "us-east-1".to_string(),
+                "us-west-2".to_string(),
+                2
+            ))
+        );
+        assert_eq!(
+            parse_started(
+                "AppTierFailover us-east-1 -> us-west-2 (op-1-g3) for generation 3: traffic and \
+                 compute move, the writer stays in us-east-1"
+            ),
+            Some((
+                OperationType::AppTierFailover,
+                "us-east-1".to_string(),
+                "us-west-2".to_string(),
+                3
+            ))
+        );
+        assert_eq!(parse_started("Rebooted us-east-1"), None);
+    }
+
+    #[test]
+    fn read_replica_mutations_are_named_as_aws_names_them() {
+        use crate::report::model::api_operation;
+        assert_eq!(api_operation("createDbSnapshot"), "CreateDBSnapshot");
+        assert_eq!(api_operation("deleteDbInstance"), "DeleteDBInstance");
+        assert_eq!(
+            api_operation("createReadReplica"),
+            "CreateDBInstanceReadReplica"
+        );
+        assert_eq!(api_operation("promoteReadReplica"), "PromoteReadReplica");
+    }
 }

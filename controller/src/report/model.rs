@@ -409,6 +409,9 @@ pub fn api_operation(tag: &str) -> String {
         "deleteCluster" => "DeleteDBCluster",
         "createSecondaryCluster" => "CreateDBCluster",
         "createInstance" => "CreateDBInstance",
+        "createDbSnapshot" => "CreateDBSnapshot",
+        "deleteDbInstance" => "DeleteDBInstance",
+        "createReadReplica" => "CreateDBInstanceReadReplica",
         _ => {
             let mut chars = tag.chars();
             return match chars.next() {

@@ -264,6 +264,7 @@ pub fn evaluate(step: StepName, ctx: &StepContext<'_>) -> StepEval {
     use StepName::*;
     match step {
         Preflight => preflight(ctx),
+        FenceSource if ctx.op.type_ != OperationType::Failover => planned_fence(ctx),
         WaitReplicaSynced => wait_replica_synced(ctx),
         PromoteReplica => promote_replica(ctx),
         WaitWriter => wait_writer(ctx),
@@ -315,6 +316,22 @@ fn preflight(ctx: &StepContext<'_>) -> StepEval {
             ctx.spec.max_lag_seconds
         )),
         None => StepEval::Wait("no ReplicaLag datapoint yet".to_string()),
+    }
+}
+
+/// A planned move (switchover, or the switch back after a rebuild) promotes the replica
+/// only once nothing writes to its source. The Aurora step's best effort (a Skip when the
+/// source does not answer or does not confirm zero) would let PromoteReadReplica cut writes
+/// nobody allowed to lose: SwitchoverGlobalCluster guarantees that for Aurora, and nothing
+/// does for a read replica. So here it Blocks, and says what would unblock it.
+fn planned_fence(ctx: &StepContext<'_>) -> StepEval {
+    match super::evaluate_aurora(StepName::FenceSource, ctx) {
+        StepEval::Skip(why) => StepEval::Blocked(format!(
+            "{why}; a planned move promotes the replica in {} only once nothing writes in {}: \
+             confirm the compute there at zero, or fail over with allowDataLoss",
+            ctx.op.to, ctx.op.from
+        )),
+        other => other,
     }
 }
 

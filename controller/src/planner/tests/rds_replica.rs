@@ -234,6 +234,37 @@ fn a_planned_rds_switch_fences_the_source_before_anything_is_promoted() {
 }
 
 #[test]
+fn a_planned_rds_switch_whose_source_cannot_be_fenced_blocks_instead_of_promoting() {
+    // The Aurora step's best effort would Skip here, and the replica would be promoted
+    // with its source maybe still taking writes nobody allowed to lose.
+    let spec = rds_spec(WEST);
+    let status = operation_at(
+        OperationPlan::RdsSwitchover,
+        EAST,
+        WEST,
+        StepName::FenceSource,
+        T0,
+    );
+    let world = rds_world(
+        WorldBuilder::healthy().down(EAST),
+        &spec,
+        healthy_pair(),
+        Some(0.0),
+        None,
+    );
+    let plan = Run::new(&spec, &world).status(status).at(T0 + 1000).plan();
+    assert_eq!(
+        step_state(&plan, StepName::FenceSource),
+        Some(StepState::Blocked)
+    );
+    assert!(
+        !operations(&plan).contains(&"PromoteReadReplica"),
+        "{:?}",
+        plan.actions
+    );
+}
+
+#[test]
 fn after_fencing_the_switch_waits_for_replica_lag_zero_then_promotes() {
     let spec = rds_spec(WEST);
     let status = operation_at(
