@@ -41,6 +41,34 @@ pub(crate) fn kms_usable_in(key: &str, region: &str) -> bool {
 }
 
 impl State {
+    /// A failover's cut (FailoverGlobalCluster with data loss, or PromoteReadReplica): the
+    /// writes the new writer had not replayed by `cursor` are lost, and the loss is a fact.
+    pub(crate) fn cut_history(&mut self, ctx: &Ctx, global: &str, cursor: i64, reason: &str) {
+        let mut lost = 0u64;
+        if let Some(app) = self.apps.get_mut(global) {
+            let keep = app.history.partition_point(|(commit, _)| *commit <= cursor);
+            for (_, idx) in app.history.drain(keep..) {
+                if let Some(w) = app.writes.get_mut(idx) {
+                    w.lost = Some(LossCause {
+                        at_ms: ctx.now,
+                        reason: reason.to_string(),
+                        call_seq: Some(ctx.seq),
+                        allow_data_loss: true,
+                    });
+                    lost += 1;
+                }
+            }
+        }
+        self.fact(
+            ctx.now,
+            FactKind::WritesLost {
+                global: global.to_string(),
+                count: lost,
+                cause_call_seq: ctx.seq,
+            },
+        );
+    }
+
     fn global_or_err(&self, op: &'static str, id: &str) -> CloudResult<&Global> {
         self.globals.get(id).ok_or_else(|| {
             rds_err(
@@ -503,29 +531,7 @@ impl State {
         }
         // The cut: the target keeps what it has replicated by now, the rest is lost.
         let cursor = self.clusters.get(&target).map_or(i64::MIN, |c| c.cursor);
-        let mut lost = 0u64;
-        if let Some(app) = self.apps.get_mut(global_id) {
-            let keep = app.history.partition_point(|(commit, _)| *commit <= cursor);
-            for (_, idx) in app.history.drain(keep..) {
-                if let Some(w) = app.writes.get_mut(idx) {
-                    w.lost = Some(LossCause {
-                        at_ms: ctx.now,
-                        reason: "FailoverCut".to_string(),
-                        call_seq: Some(ctx.seq),
-                        allow_data_loss: true,
-                    });
-                    lost += 1;
-                }
-            }
-        }
-        self.fact(
-            ctx.now,
-            FactKind::WritesLost {
-                global: global_id.to_string(),
-                count: lost,
-                cause_call_seq: ctx.seq,
-            },
-        );
+        self.cut_history(ctx, global_id, cursor, "FailoverCut");
         // Other secondaries cannot be ahead of the new history.
         let members: Vec<Key> = self
             .globals

@@ -28,7 +28,7 @@ use drctl_cloud::{
 };
 use drctl_schema::{ClusterTemplate, DatabaseKind, FailoverGroupSpec};
 
-use crate::record::{FactKind, LossCause};
+use crate::record::FactKind;
 use crate::state::{Cluster, Ctx, Event, Instance, State, SyncState};
 
 type Key = (String, String);
@@ -217,7 +217,7 @@ impl State {
         }
         self.replicate(&global, ctx.now);
         let cursor = self.clusters.get(&k).map_or(i64::MIN, |c| c.cursor);
-        self.cut_history(ctx, &global, cursor);
+        self.cut_history(ctx, &global, cursor, "PromoteReadReplicaCut");
         // The link breaks: the old primary is standalone from now on, reachable or not.
         if let Some(g) = self.globals.get_mut(&global) {
             g.members.remove(&writer);
@@ -245,33 +245,6 @@ impl State {
         let d = self.op_duration(self.cfg.timings.failover_promote);
         self.push_event(ctx.now + d, Event::ReplicaPromoted(k));
         Ok(())
-    }
-
-    /// The promotion's cut: writes the replica had not replayed are lost.
-    fn cut_history(&mut self, ctx: &Ctx, global: &str, cursor: i64) {
-        let mut lost = 0u64;
-        if let Some(app) = self.apps.get_mut(global) {
-            let keep = app.history.partition_point(|(commit, _)| *commit <= cursor);
-            for (_, idx) in app.history.drain(keep..) {
-                if let Some(w) = app.writes.get_mut(idx) {
-                    w.lost = Some(LossCause {
-                        at_ms: ctx.now,
-                        reason: "PromoteReadReplicaCut".to_string(),
-                        call_seq: Some(ctx.seq),
-                        allow_data_loss: true,
-                    });
-                    lost += 1;
-                }
-            }
-        }
-        self.fact(
-            ctx.now,
-            FactKind::WritesLost {
-                global: global.to_string(),
-                count: lost,
-                cause_call_seq: ctx.seq,
-            },
-        );
     }
 
     pub(crate) fn replica_promoted(&mut self, t: i64, k: Key) {

@@ -343,8 +343,9 @@ fn evaluate_aurora(step: StepName, ctx: &StepContext<'_>) -> StepEval {
         DeleteStale => rebuild::delete_stale(ctx),
         RecreateSecondary => rebuild::recreate_secondary(ctx),
         WaitReplicaSynced => rebuild::wait_replica_synced(ctx),
+        // Only rdsReplica plans list it, and `rds_replica::evaluate` takes their steps.
         PromoteReplica => StepEval::Blocked(
-            "PromoteReplica belongs to spec.database.kind rdsReplica, not supported yet"
+            "PromoteReplica is a step of spec.database.kind rdsReplica, not of an Aurora plan"
                 .to_string(),
         ),
     }
