@@ -51,6 +51,21 @@ impl Fleet {
         )
     }
 
+    /// The replica holding each of `count` shards' leases now ("" for a free one).
+    async fn shard_holders(&self, count: u32) -> Vec<String> {
+        let mut holders = Vec::new();
+        for i in 0..count {
+            let lease = self
+                .operator
+                .get_lease(&shards::lease_name(LEASE, i, count))
+                .await
+                .unwrap()
+                .filter(|l| l.expires_at > self.world.now());
+            holders.push(lease.map(|l| l.holder).unwrap_or_default());
+        }
+        holders
+    }
+
     fn start(&self, replica: &str, shards: u32) -> JoinHandle<()> {
         let controller = self.controller(replica, shards);
         tokio::spawn(async move {
@@ -218,7 +233,7 @@ async fn a_change_to_one_group_is_acted_on_within_two_seconds_among_converged_on
 }
 
 #[tokio::test(start_paused = true)]
-async fn three_replicas_share_the_shards_and_a_dead_replicas_shards_move_within_a_lease() {
+async fn three_replicas_each_hold_a_shard_and_a_dead_replicas_shard_moves_within_a_lease() {
     let fleet = Fleet::new(30).await;
     let replicas = ["replica-a", "replica-b", "replica-c"];
     let mut tasks: Vec<JoinHandle<()>> = replicas.iter().map(|r| fleet.start(r, 3)).collect();
@@ -227,17 +242,31 @@ async fn three_replicas_share_the_shards_and_a_dead_replicas_shards_move_within_
             docs.iter().all(|d| converged_on(d, EAST, 1))
         })
         .await;
-    let holder = |lease: Option<drctl_state::Lease>| lease.map(|l| l.holder).unwrap_or_default();
+    // Spread: the first replica to start took every shard; it sheds them one at a time to
+    // the others until each acts for its fair share of one.
+    let started = fleet.world.now();
     let mut holders = Vec::new();
-    for i in 0..3 {
-        holders.push(holder(
-            fleet
-                .operator
-                .get_lease(&shards::lease_name(LEASE, i, 3))
-                .await
-                .unwrap(),
-        ));
+    for _ in 0..60 {
+        holders = fleet.shard_holders(3).await;
+        let mut distinct = holders.clone();
+        distinct.sort();
+        distinct.dedup();
+        if distinct.len() == 3 && !distinct.contains(&String::new()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
+    let spread_in = fleet.world.now().seconds_since(started);
+    let mut distinct = holders.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        3,
+        "one shard per replica after {spread_in} s: {holders:?}"
+    );
+    // Two hand-overs, each a round (2 s), the release margin (5 s) and a retry (2 s).
+    assert!(spread_in <= 30.0, "spread in {spread_in} s");
     // Kill the replica that holds shard 0, as kill -9 would: its leases are not released.
     let victim = replicas.iter().position(|r| *r == holders[0]).unwrap();
     tasks.remove(victim).abort();

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Metrics;
 use crate::reconcile::LeaseCheck;
+use crate::runtime::balance::ShardBalance;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LeaseTimings {
@@ -50,6 +51,8 @@ pub struct ShardLease {
 struct Held {
     lease: Option<Lease>,
     act_until: Option<Instant>,
+    /// Shed to another replica: not taken back before this.
+    shed_until: Option<Instant>,
 }
 
 impl ShardLease {
@@ -88,6 +91,20 @@ impl ShardLease {
         self.step_down();
     }
 
+    /// Stop acting for the shard so that another replica can take it, and keep away from it
+    /// for `cooldown`. The lease held, to release once passes in flight are past it.
+    pub fn shed(&self, cooldown: Duration) -> Option<Lease> {
+        let mut held = self.lock();
+        let lease = held.lease.take();
+        held.act_until = None;
+        held.shed_until = lease.as_ref().map(|_| Instant::now() + cooldown);
+        lease
+    }
+
+    fn recently_shed(&self) -> bool {
+        self.lock().shed_until.is_some_and(|t| Instant::now() < t)
+    }
+
     fn step_down(&self) -> bool {
         let mut held = self.lock();
         let was = held.lease.is_some();
@@ -123,6 +140,8 @@ pub struct LeaseKeeper {
     pub timings: LeaseTimings,
     pub events: mpsc::UnboundedSender<LeaseEvent>,
     pub metrics: Arc<Metrics>,
+    /// The fair share of shards, when several replicas share them.
+    pub balance: Option<Arc<ShardBalance>>,
     /// The lease is stamped with the wall clock while this runtime runs on another (a
     /// rehearsal's virtual time): another holder's lease then runs out in real seconds, so
     /// waiting for it must not let virtual time run (see [`LeaseKeeper::pause`]).
@@ -136,6 +155,8 @@ enum Tended {
         new_epoch: bool,
     },
     HeldByOther(String),
+    /// Not asked for: shed a moment ago, or this replica is at its fair share (`balance`).
+    Declined,
     /// The store did not answer: act only until the last renewal's deadline.
     Unknown,
 }
@@ -182,7 +203,7 @@ impl LeaseKeeper {
     fn report(&self, shard: &ShardLease, tended: &Tended, first: bool) {
         // Ready means "a working replica": one that reaches the store, whether or not it
         // holds a lease. A standby that never reported ready would stall every rollout.
-        if *tended != Tended::Unknown {
+        if matches!(tended, Tended::Held { .. } | Tended::HeldByOther(_)) {
             self.metrics.set_ready(true);
         }
         let event = match tended {
@@ -210,6 +231,10 @@ impl LeaseKeeper {
     }
 
     async fn tend(&self, shard: &ShardLease) -> Tended {
+        let at_share = self.balance.as_ref().is_some_and(|b| !b.may_acquire());
+        if shard.lease().is_none() && (shard.recently_shed() || at_share) {
+            return Tended::Declined;
+        }
         let sent = Instant::now();
         let now = self.clock.now();
         let duration_ms = i64::try_from(self.timings.lease_duration.as_millis()).unwrap_or(15_000);
@@ -304,6 +329,7 @@ mod tests {
                 events: tx,
                 metrics: Metrics::new(),
                 others_expire_on_wall_clock: false,
+                balance: None,
             },
             rx,
         )
@@ -380,6 +406,24 @@ mod tests {
             events.push(e);
         }
         assert!(events.contains(&LeaseEvent::Gained(0)), "{events:?}");
+        stop.cancel();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_shed_shard_is_left_to_others_for_its_cooldown_then_taken_again() {
+        let world = SimWorld::new(SimConfig::new(1));
+        let (k, _rx) = keeper(&world, "a");
+        let shard = Arc::new(ShardLease::new(0, "drctl".into()));
+        let stop = CancellationToken::new();
+        tokio::spawn(k.run(shard.clone(), stop.clone()));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let lease = shard.shed(Duration::from_secs(20)).unwrap();
+        assert!(!shard.still_leader(), "acting stops when shed");
+        world.store().release_lease(&lease).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(15)).await;
+        assert!(!shard.still_leader(), "not taken back within the cooldown");
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        assert!(shard.still_leader(), "taken back once nobody else did");
         stop.cancel();
     }
 

@@ -2,6 +2,8 @@
 //!
 //! - `leader`: one task per shard lease that acquires and renews it, independent of the
 //!   reconciles; acting stops at the renew deadline.
+//! - `balance`: with several shards, one task that counts the live replicas through seat
+//!   leases and hands shards over one at a time until each holds its fair share.
 //! - `watcher`: one task that notices spec changes through the store's change marker and
 //!   lists the groups only when something changed.
 //! - `scheduler`: a delay queue keyed by group (dedupe, earliest due, spec changes and
@@ -10,6 +12,7 @@
 //! - this module: the loop that joins them, running at most `concurrency` passes at once and
 //!   never two passes of one group; a pass that hangs holds one slot and nothing else.
 
+pub mod balance;
 pub mod leader;
 pub mod requeue;
 pub mod scheduler;
@@ -35,6 +38,7 @@ use crate::metrics::Metrics;
 use crate::observe::ObserveCache;
 use crate::planner::PlannerConfig;
 use crate::reconcile::{reconcile_group, PassOutcome, ReconcileContext, ReconcileError};
+use balance::{Balancer, ShardBalance};
 use leader::{LeaseEvent, LeaseKeeper, LeaseTimings, ShardLease};
 use scheduler::{Scheduler, Urgency};
 use watcher::{Snapshot, Watcher};
@@ -162,6 +166,8 @@ pub struct Controller {
     pub config: RuntimeConfig,
     pub metrics: Arc<Metrics>,
     shards: Vec<Arc<ShardLease>>,
+    /// The same shards with this replica's fair share of them (several shards only).
+    balance: Option<Arc<ShardBalance>>,
     /// What lease times are stamped with: the cloud's clock unless told otherwise. A lease in
     /// a real store is shared with processes on real time, so a rehearsal on virtual time
     /// stamps its leases with the wall clock (`with_lease_clock`).
@@ -178,7 +184,7 @@ impl Controller {
         metrics: Arc<Metrics>,
     ) -> Self {
         let count = config.shards.max(1);
-        let shards = (0..count)
+        let shards: Vec<Arc<ShardLease>> = (0..count)
             .map(|i| {
                 Arc::new(ShardLease::new(
                     i,
@@ -186,6 +192,7 @@ impl Controller {
                 ))
             })
             .collect();
+        let balance = (count > 1).then(|| Arc::new(ShardBalance::new(shards.clone())));
         let lease_clock = cloud.clock.clone();
         let (cloud, reads) = fleet_cloud(cloud, config.pace.clone());
         Controller {
@@ -195,6 +202,7 @@ impl Controller {
             config,
             metrics,
             shards,
+            balance,
             lease_clock,
             leases_on_wall_clock: false,
         }
@@ -243,7 +251,10 @@ impl Controller {
         let stop = shutdown.child_token();
         let mut background = JoinSet::new();
         let (lease_tx, mut lease_events) = mpsc::unbounded_channel();
-        self.spawn_keepers(&mut background, lease_tx, &stop);
+        self.spawn_keepers(&mut background, lease_tx.clone(), &stop);
+        if mode != RunMode::Once {
+            self.spawn_balancer(&mut background, lease_tx, &stop);
+        }
         let (snap_tx, mut snapshots) = mpsc::channel(1);
         let relist = Arc::new(Notify::new());
         background.spawn(
@@ -323,10 +334,34 @@ impl Controller {
             events,
             metrics: self.metrics.clone(),
             others_expire_on_wall_clock: self.leases_on_wall_clock,
+            balance: self.balance.clone(),
         };
         for shard in &self.shards {
             background.spawn(keeper.clone().run(shard.clone(), stop.clone()));
         }
+    }
+
+    /// Several shards: spread them over the live replicas (`balance`). `--once` does not:
+    /// it refuses to run beside another replica.
+    fn spawn_balancer(
+        &self,
+        background: &mut JoinSet<()>,
+        events: mpsc::UnboundedSender<LeaseEvent>,
+        stop: &CancellationToken,
+    ) {
+        let Some(balance) = self.balance.clone() else {
+            return;
+        };
+        let balancer = Balancer {
+            store: self.store.clone(),
+            clock: self.lease_clock.clone(),
+            replica: self.config.replica_id.clone(),
+            timings: self.config.leases,
+            lease_name: self.config.lease_name.clone(),
+            balance,
+            events,
+        };
+        background.spawn(balancer.run(stop.clone()));
     }
 
     fn on_lease_event(

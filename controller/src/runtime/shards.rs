@@ -14,6 +14,12 @@ pub fn lease_name(base: &str, index: u32, count: u32) -> String {
     }
 }
 
+/// The name of seat `index` of `count`: each replica holds one, so the live replicas can be
+/// counted from the store (see `balance`).
+pub fn seat_name(base: &str, index: u32, count: u32) -> String {
+    format!("{base}-seat-{index}-of-{count}")
+}
+
 /// The shard of group `name` among `count` shards.
 pub fn shard_of(name: &str, count: u32) -> u32 {
     if count <= 1 {
