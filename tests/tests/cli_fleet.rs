@@ -373,6 +373,77 @@ fn failover_by_label_changes_nothing_when_a_selected_group_lacks_the_region() {
     assert_eq!(env.ok(&["get", "-o", "json"]).stdout, before);
 }
 
+/// The global-cluster ARNs a policy grants rds:FailoverGlobalCluster on.
+fn failover_grants(policy: &serde_json::Value) -> BTreeSet<String> {
+    policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| {
+            s["Action"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a == "rds:FailoverGlobalCluster")
+        })
+        .flat_map(|s| s["Resource"].as_array().unwrap().clone())
+        .filter_map(|r| r.as_str().map(str::to_string))
+        .filter(|r| r.contains(":global-cluster:"))
+        .collect()
+}
+
+#[test]
+fn a_fleet_policy_grants_exactly_the_selected_groups_and_says_when_it_outgrows_iam() {
+    let env = Env::new();
+    let dir = write_fleet(&env, "fleet", 40);
+    env.ok(&["apply", "-f", &dir]);
+    let account = ["--account", "111122223333"];
+    let one: serde_json::Value = serde_json::from_str(
+        &env.ok(&[&["iam-policy", "g000"][..], &account].concat())
+            .stdout,
+    )
+    .unwrap();
+
+    let run = env.ok(&[&["iam-policy", "-l", "team=payments"][..], &account].concat());
+    let fleet: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let payments: BTreeSet<String> = (0..40)
+        .filter(|i| team_of(*i) == "payments")
+        .map(|i| {
+            format!(
+                "arn:aws:rds::111122223333:global-cluster:{}-global",
+                fleet_name(i)
+            )
+        })
+        .collect();
+    assert_eq!(failover_grants(&fleet), payments);
+    assert_eq!(
+        fleet["Statement"].as_array().unwrap().len(),
+        one["Statement"].as_array().unwrap().len(),
+        "one statement per kind, however many groups"
+    );
+    // Ten groups' ARNs are past IAM's 6,144 characters: said, and the policy still printed.
+    assert!(run.stderr.contains("over IAM's 6144"), "{run}");
+    assert!(run.stderr.contains("--compact"), "{run}");
+
+    let run = env.ok(&[
+        &["iam-policy", "-l", "team=payments", "--compact"][..],
+        &account,
+    ]
+    .concat());
+    assert!(run.stderr.is_empty(), "fits once compacted: {run}");
+    let compact: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        failover_grants(&compact),
+        BTreeSet::from(["arn:aws:rds::111122223333:global-cluster:*".to_string()])
+    );
+
+    let run = env.run(&["iam-policy", "-l", "team=nobody"]);
+    assert_eq!(run.code, 1, "no policy for no group: {run}");
+    assert!(run.stdout.is_empty(), "{run}");
+    assert_eq!(env.run(&["iam-policy", "g000", "-l", "team=x"]).code, 2);
+    assert_eq!(env.run(&["iam-policy"]).code, 2);
+}
+
 #[test]
 fn name_and_selector_are_usage_errors_together_or_both_missing() {
     let env = Env::new();

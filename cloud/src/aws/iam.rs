@@ -498,6 +498,223 @@ pub fn policy_for(spec: &FailoverGroupSpec, target: PolicyTarget<'_>) -> Value {
     })
 }
 
+/// One policy for a fleet (`drctl iam-policy -l SELECTOR`): every group's policy, with the
+/// statements that grant the same actions under the same kind of condition merged into one,
+/// their resources and condition values unioned. A merged statement allows nothing a group's
+/// own policy did not allow to some group, with one loosening, which is why it is not used
+/// for a single group: a record-change statement of one hosted zone lists the record names
+/// and the record types of all its groups, so a name may be changed with another group's type.
+/// Statements that carry a condition merge only within the same resources (a record-change
+/// grant never spreads to another zone); the KMS grant merges across keys, whose region
+/// already ties them to their `kms:ViaService`.
+pub fn fleet_policy<'a>(
+    specs: impl IntoIterator<Item = &'a FailoverGroupSpec>,
+    target: PolicyTarget<'_>,
+) -> Value {
+    let mut merged: BTreeMap<String, MergedStatement> = BTreeMap::new();
+    for spec in specs {
+        let policy = policy_for(spec, target);
+        for s in policy["Statement"].as_array().into_iter().flatten() {
+            let actions = sorted_strings(&s["Action"]);
+            let stem = sid_stem(s["Sid"].as_str().unwrap_or_default(), &actions);
+            let resources = sorted_strings(&s["Resource"]);
+            let condition = condition_shape(&s["Condition"]);
+            let scope = if condition.is_empty() || stem.starts_with("Kms") {
+                Vec::new()
+            } else {
+                resources.clone()
+            };
+            let key =
+                serde_json::to_string(&(&stem, &actions, &condition, scope)).unwrap_or_default();
+            merged
+                .entry(key)
+                .or_insert_with(|| MergedStatement::new(stem, actions))
+                .add(resources, &s["Condition"]);
+        }
+    }
+    let mut counters: BTreeMap<String, usize> = BTreeMap::new();
+    let mut stems: BTreeMap<&str, usize> = BTreeMap::new();
+    for m in merged.values() {
+        *stems.entry(m.stem.as_str()).or_default() += 1;
+    }
+    let statements: Vec<Value> = merged
+        .values()
+        .map(|m| {
+            let n = counters.entry(m.stem.clone()).or_default();
+            *n += 1;
+            let sid = if stems.get(m.stem.as_str()).copied().unwrap_or(0) > 1 {
+                format!("{}{n}", m.stem)
+            } else {
+                m.stem.clone()
+            };
+            m.render(&sid)
+        })
+        .collect();
+    json!({
+        "Version": "2012-10-17",
+        "Statement": statements,
+    })
+}
+
+/// A fleet policy small enough for IAM (`drctl iam-policy -l ... --compact`): within each
+/// statement, the ARNs of one resource type in one region and account (two or more of them)
+/// become that type's wildcard, `arn:aws:rds:us-east-1:111122223333:cluster:*`. This widens
+/// the grant from the fleet's resources to every resource of those types there, which is the
+/// price of a fleet in one policy: at about 1.1 KB of ARNs per group, exact grants fit IAM's
+/// 6,144 characters for two or three groups. Hosted zones are never widened (a fleet has few,
+/// and record changes stay limited to the listed record names), nor is a statement's
+/// condition.
+pub fn compact_resources(policy: &Value) -> Value {
+    let mut out = policy.clone();
+    for s in out["Statement"].as_array_mut().into_iter().flatten() {
+        let resources = sorted_strings(&s["Resource"]);
+        let mut by_type: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for arn in resources {
+            by_type.entry(arn_type_prefix(&arn)).or_default().push(arn);
+        }
+        let compacted: std::collections::BTreeSet<String> = by_type
+            .into_iter()
+            .flat_map(|(prefix, arns)| {
+                let widen =
+                    arns.len() > 1 && !prefix.is_empty() && !prefix.ends_with("hostedzone/");
+                if widen {
+                    vec![format!("{prefix}*")]
+                } else {
+                    arns
+                }
+            })
+            .collect();
+        s["Resource"] = json!(compacted);
+    }
+    out
+}
+
+/// An ARN up to and including its resource type's separator ("...:cluster:", "...:service/");
+/// empty for anything that is not an ARN with a typed resource.
+fn arn_type_prefix(arn: &str) -> String {
+    // arn:partition:service:region:account:resource
+    let mut fields = arn.splitn(6, ':');
+    let head: Vec<&str> = fields.by_ref().take(5).collect();
+    let Some(resource) = fields.next() else {
+        return String::new();
+    };
+    if head.len() < 5 || head[0] != "arn" {
+        return String::new();
+    }
+    match resource.find([':', '/']) {
+        Some(i) => format!("{}:{}", head.join(":"), &resource[..=i]),
+        None => String::new(),
+    }
+}
+
+/// IAM's limit on a customer managed policy: 6,144 characters, whitespace not counted.
+pub const MANAGED_POLICY_MAX_CHARS: usize = 6_144;
+
+/// A policy's size as IAM counts it against [`MANAGED_POLICY_MAX_CHARS`].
+pub fn policy_chars(policy: &Value) -> usize {
+    serde_json::to_string(policy)
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .count()
+}
+
+struct MergedStatement {
+    stem: String,
+    actions: Vec<String>,
+    resources: std::collections::BTreeSet<String>,
+    /// operator -> condition key -> values
+    condition: BTreeMap<String, BTreeMap<String, std::collections::BTreeSet<String>>>,
+}
+
+impl MergedStatement {
+    fn new(stem: String, actions: Vec<String>) -> Self {
+        MergedStatement {
+            stem,
+            actions,
+            resources: Default::default(),
+            condition: BTreeMap::new(),
+        }
+    }
+
+    fn add(&mut self, resources: Vec<String>, condition: &Value) {
+        self.resources.extend(resources);
+        for (op, keys) in condition.as_object().into_iter().flatten() {
+            let entry = self.condition.entry(op.clone()).or_default();
+            for (key, values) in keys.as_object().into_iter().flatten() {
+                entry
+                    .entry(key.clone())
+                    .or_default()
+                    .extend(sorted_strings(values));
+            }
+        }
+    }
+
+    fn render(&self, sid: &str) -> Value {
+        let mut s = statement(
+            sid,
+            self.actions.clone(),
+            self.resources.iter().cloned().collect(),
+        );
+        if !self.condition.is_empty() {
+            s["Condition"] = json!(self.condition);
+        }
+        s
+    }
+}
+
+/// The kind of a statement: a numbered one ("Rds3", "Route532") is its service's, taken from
+/// its first action since a service's name may end in digits; a named one is its name.
+fn sid_stem(sid: &str, actions: &[String]) -> String {
+    let numbered = sid.ends_with(|c: char| c.is_ascii_digit());
+    match actions.first().and_then(|a| a.split_once(':')) {
+        Some((service, _)) if numbered => service
+            .split('-')
+            .map(|w| {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                    .unwrap_or_default()
+            })
+            .collect(),
+        _ => sid.to_string(),
+    }
+}
+
+/// A string or a list of strings, sorted.
+fn sorted_strings(value: &Value) -> Vec<String> {
+    let mut out: Vec<String> = match value {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    };
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// A condition's operators and keys, without their values.
+fn condition_shape(condition: &Value) -> Vec<(String, Vec<String>)> {
+    condition
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(op, keys)| {
+            let mut names: Vec<String> = keys
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, _)| k.clone())
+                .collect();
+            names.sort();
+            (op.clone(), names)
+        })
+        .collect()
+}
+
 /// Every action the policy allows (for checks such as "every operation sent is allowed").
 pub fn allowed_actions(policy: &Value) -> Vec<String> {
     let mut actions: Vec<String> = policy["Statement"]
@@ -623,6 +840,143 @@ mod tests {
             let actions = allowed_actions(&policy_for(&other, target(None)));
             assert!(!actions.contains(&"route53:GetHealthCheckStatus".to_string()));
         }
+    }
+
+    /// The example group renamed: its own global cluster and record, the same zone.
+    fn second_group() -> FailoverGroupSpec {
+        let mut spec = example_spec();
+        spec.database.global_cluster_identifier = "payments-global".into();
+        spec.dns.record_name = "pay.example.com".into();
+        spec
+    }
+
+    fn resources_of(statement: &Value) -> Vec<String> {
+        sorted_strings(&statement["Resource"])
+    }
+
+    #[test]
+    fn a_fleet_policy_of_one_group_allows_what_the_groups_own_policy_allows() {
+        let spec = example_spec();
+        let own = policy_for(&spec, target(Some("drctl")));
+        let fleet = fleet_policy([&spec], target(Some("drctl")));
+        assert_eq!(allowed_actions(&fleet), allowed_actions(&own));
+        for action in allowed_actions(&own) {
+            assert_eq!(
+                resources_of(&statement_with(&fleet, &action)),
+                resources_of(&statement_with(&own, &action)),
+                "{action}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_fleet_policy_merges_the_groups_statements_and_unions_their_resources() {
+        let (a, b) = (example_spec(), second_group());
+        let one = policy_for(&a, target(Some("drctl")));
+        let fleet = fleet_policy([&a, &b], target(Some("drctl")));
+        assert_eq!(
+            statements(&fleet).len(),
+            statements(&one).len(),
+            "two groups of one shape: one statement per kind"
+        );
+        let switchover = resources_of(&statement_with(&fleet, "rds:SwitchoverGlobalCluster"));
+        for id in ["myapp-prod-global", "payments-global"] {
+            let arn = format!("arn:aws:rds::111122223333:global-cluster:{id}");
+            assert!(switchover.contains(&arn), "{arn} in {switchover:?}");
+        }
+        let change = statement_with(&fleet, "route53:ChangeResourceRecordSets");
+        assert_eq!(
+            change["Condition"]["ForAllValues:StringEquals"]
+                ["route53:ChangeResourceRecordSetsNormalizedRecordNames"],
+            json!(["api.example.com", "pay.example.com"])
+        );
+        let mut sids: Vec<String> = statements(&fleet)
+            .iter()
+            .filter_map(|s| s["Sid"].as_str().map(str::to_string))
+            .collect();
+        sids.sort();
+        sids.dedup();
+        assert_eq!(sids.len(), statements(&fleet).len(), "every Sid unique");
+    }
+
+    #[test]
+    fn a_record_change_grant_never_spreads_to_another_groups_zone() {
+        let a = example_spec();
+        let mut b = second_group();
+        b.dns.hosted_zone_id = "Z0OTHERZONE0000000000".into();
+        let fleet = fleet_policy([&a, &b], target(None));
+        let changes: Vec<Value> = statements(&fleet)
+            .into_iter()
+            .filter(|s| {
+                s["Sid"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("Route53ChangeOwnRecord"))
+            })
+            .collect();
+        assert_eq!(changes.len(), 2, "{changes:?}");
+        for c in changes {
+            assert_eq!(resources_of(&c).len(), 1, "{c}");
+        }
+    }
+
+    #[test]
+    fn compacting_widens_each_resource_type_to_its_wildcard_but_never_a_hosted_zone() {
+        let (a, mut b) = (example_spec(), second_group());
+        b.dns.hosted_zone_id = "Z0OTHERZONE0000000000".into();
+        let fleet = fleet_policy([&a, &b], target(None));
+        let compact = compact_resources(&fleet);
+        assert_eq!(allowed_actions(&compact), allowed_actions(&fleet));
+        let switchover = resources_of(&statement_with(&compact, "rds:SwitchoverGlobalCluster"));
+        assert!(
+            switchover.contains(&"arn:aws:rds::111122223333:global-cluster:*".to_string()),
+            "{switchover:?}"
+        );
+        let changes: Vec<String> = statements(&compact)
+            .iter()
+            .filter(|s| {
+                s["Sid"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("Route53ChangeOwnRecord"))
+            })
+            .flat_map(resources_of)
+            .collect();
+        assert_eq!(changes.len(), 2, "each zone kept exact: {changes:?}");
+        assert!(changes.iter().all(|z| !z.ends_with('*')));
+        assert!(policy_chars(&compact) < policy_chars(&fleet));
+    }
+
+    #[test]
+    fn a_merged_statement_keeps_its_services_name_even_when_it_ends_in_digits() {
+        let fleet = fleet_policy([&example_spec(), &second_group()], target(None));
+        let sid = statement_with(&fleet, "route53:GetChange")["Sid"].clone();
+        assert!(
+            sid.as_str().is_some_and(|s| s.starts_with("Route53")),
+            "{sid}"
+        );
+    }
+
+    #[test]
+    fn a_single_arn_of_its_type_is_kept_exact() {
+        let policy = json!({"Statement": [{"Resource": [
+            "arn:aws:rds:us-east-1:1:cluster:a", "arn:aws:rds:us-west-2:1:cluster:b", "*"
+        ]}]});
+        assert_eq!(
+            compact_resources(&policy)["Statement"][0]["Resource"],
+            json!([
+                "*",
+                "arn:aws:rds:us-east-1:1:cluster:a",
+                "arn:aws:rds:us-west-2:1:cluster:b"
+            ])
+        );
+    }
+
+    #[test]
+    fn the_size_iam_counts_leaves_out_whitespace() {
+        let policy = json!({"Version": "2012-10-17", "Statement": []});
+        assert_eq!(
+            policy_chars(&policy),
+            r#"{"Version":"2012-10-17","Statement":[]}"#.len()
+        );
     }
 
     #[test]

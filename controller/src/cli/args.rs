@@ -215,10 +215,19 @@ pub enum Command {
     },
     /// Print the JSON Schema of the document.
     Schema,
-    /// The least-privilege IAM policy (JSON) for the calls drctl makes for a group.
+    /// The least-privilege IAM policy (JSON) for the calls drctl makes for a group, or with
+    /// -l for every group a label selector matches (one policy, statements merged).
+    #[command(group(ArgGroup::new("target").required(true).args(["name", "selector"])))]
     IamPolicy {
-        /// The group the policy is for.
-        name: String,
+        /// The group the policy is for (or -l SELECTOR for a fleet).
+        name: Option<String>,
+        /// Every group whose labels match, as kubectl writes it (see `drctl get -l`).
+        #[arg(short = 'l', long = "selector", value_name = "SELECTOR")]
+        selector: Option<Selector>,
+        /// Widen the ARNs of each resource type in a region to that type's wildcard, so that
+        /// a fleet's policy fits IAM's 6,144 characters (record changes stay per name).
+        #[arg(long)]
+        compact: bool,
         /// The AWS account id (12 digits) used in resource ARNs; * for any account.
         #[arg(long, default_value = "*", value_parser = parse_account)]
         account: String,

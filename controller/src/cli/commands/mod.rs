@@ -61,9 +61,22 @@ pub async fn dispatch(cli: Cli) -> CliResult<ExitStatus> {
         #[cfg(feature = "aws")]
         Command::IamPolicy {
             name,
+            selector,
+            compact,
             account,
             partition,
-        } => iam_policy::run(&store, &name, &account, &partition).await,
+        } => {
+            let which = match (name, selector) {
+                (Some(name), _) => iam_policy::Which::Group(name),
+                (None, Some(selector)) => iam_policy::Which::Selected(selector),
+                (None, None) => {
+                    return Err(super::exit::CliError::invalid(anyhow::anyhow!(
+                        "iam-policy: give NAME or -l SELECTOR"
+                    )))
+                }
+            };
+            iam_policy::run(&store, which, compact, &account, &partition).await
+        }
         #[cfg(not(feature = "aws"))]
         Command::IamPolicy { .. } => Err(super::exit::CliError::failure(anyhow::anyhow!(
             "this drctl was built without the `aws` feature"
