@@ -14,8 +14,7 @@
 //! that text unchanged, or empty, gives up: exit 3, nothing written. An editor that exits
 //! non-zero aborts (exit 1).
 
-use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::path::Path;
 
 use drctl_schema::parse::parse_and_validate;
 use drctl_schema::{validate_transition, FailoverGroup};
@@ -65,7 +64,7 @@ pub async fn run(store_url: &str, name: &str) -> CliResult<ExitStatus> {
     let mut round = Round::Fresh;
     let file = TempFile::create(name)?;
     for _ in 0..MAX_ROUNDS {
-        let body = edit_once(&file.path, name, problem.as_deref(), &content).await?;
+        let body = edit_once(file.path(), name, problem.as_deref(), &content).await?;
         if let Some(done) = gives_up(name, round, &body, &unedited, &content, problem.as_deref()) {
             return done;
         }
@@ -338,41 +337,60 @@ async fn run_editor(path: &Path) -> CliResult<()> {
     Ok(())
 }
 
-/// The file being edited, removed when the edit ends however it ends.
+/// The file being edited, removed when the edit ends however it ends. `tempfile` gives it a
+/// random name, creates it exclusively and with mode 0600: the document names the group's
+/// resources, and a predictable name in a shared /tmp could be raced by another user.
 struct TempFile {
-    path: PathBuf,
+    file: tempfile::NamedTempFile,
 }
 
 impl TempFile {
     fn create(name: &str) -> CliResult<Self> {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let path = std::env::temp_dir().join(format!(
-            "drctl-edit-{name}-{}-{nanos}.yaml",
-            std::process::id()
-        ));
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
+        let file = tempfile::Builder::new()
+            .prefix(&format!("drctl-edit-{name}-"))
+            .suffix(".yaml")
+            .tempfile()
             .map_err(|e| {
-                CliError::failure(anyhow::anyhow!("cannot create {}: {e}", path.display()))
+                CliError::failure(anyhow::anyhow!(
+                    "cannot create a file to edit in {}: {e}",
+                    std::env::temp_dir().display()
+                ))
             })?;
-        Ok(TempFile { path })
+        Ok(TempFile { file })
     }
-}
 
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+    fn path(&self) -> &Path {
+        self.file.path()
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::strip_comments;
+    use super::{strip_comments, TempFile};
+
+    #[cfg(unix)]
+    #[test]
+    fn the_file_to_edit_is_private_unpredictable_and_removed_afterwards() {
+        use std::os::unix::fs::PermissionsExt;
+        let (a, b) = (
+            TempFile::create("g").unwrap(),
+            TempFile::create("g").unwrap(),
+        );
+        assert_ne!(
+            a.path(),
+            b.path(),
+            "a random name, not one derived from the group"
+        );
+        let mode = std::fs::metadata(a.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        let path = a.path().to_path_buf();
+        assert!(
+            path.to_string_lossy().ends_with(".yaml"),
+            "the editor sees YAML"
+        );
+        drop(a);
+        assert!(!path.exists());
+    }
 
     #[test]
     fn comment_lines_are_dropped_and_values_with_hashes_kept() {
