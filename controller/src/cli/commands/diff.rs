@@ -148,96 +148,13 @@ fn render(
     Ok(Some(out))
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Line<'a> {
-    Same(&'a str),
-    Removed(&'a str),
-    Added(&'a str),
-}
-
-/// Line diff by longest common subsequence (documents are a few hundred lines at most).
-fn line_diff<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<Line<'a>> {
-    let (n, m) = (a.len(), b.len());
-    let mut lcs = vec![vec![0usize; m + 1]; n + 1];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-        }
-    }
-    let (mut i, mut j) = (0, 0);
-    let mut out = Vec::new();
-    while i < n || j < m {
-        if i < n && j < m && a[i] == b[j] {
-            out.push(Line::Same(a[i]));
-            i += 1;
-            j += 1;
-        } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
-            // Removals first, as unified diffs show a changed line: `-old` then `+new`.
-            out.push(Line::Removed(a[i]));
-            i += 1;
-        } else {
-            out.push(Line::Added(b[j]));
-            j += 1;
-        }
-    }
-    out
-}
-
-/// A unified diff body with `@@ -a,b +c,d @@` hunks and CONTEXT lines of context.
+/// A unified diff body with `@@ -a,b +c,d @@` hunks and CONTEXT lines of context, as
+/// `diff -u` writes it (a hand-written LCS diff here wrote `-1,0` for a new document).
 pub fn unified(old: &str, new: &str) -> String {
-    let a: Vec<&str> = old.lines().collect();
-    let b: Vec<&str> = new.lines().collect();
-    let lines = line_diff(&a, &b);
-    let changed: Vec<usize> = lines
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| !matches!(l, Line::Same(_)))
-        .map(|(i, _)| i)
-        .collect();
-    let mut out = String::new();
-    let mut k = 0;
-    while k < changed.len() {
-        let start = changed[k].saturating_sub(CONTEXT);
-        let mut end = changed[k];
-        while k < changed.len() && changed[k] <= end + 2 * CONTEXT {
-            end = changed[k];
-            k += 1;
-        }
-        let end = (end + CONTEXT + 1).min(lines.len());
-        // Line numbers of the hunk start in each file.
-        let before = &lines[..start];
-        let old_start = before
-            .iter()
-            .filter(|l| !matches!(l, Line::Added(_)))
-            .count()
-            + 1;
-        let new_start = before
-            .iter()
-            .filter(|l| !matches!(l, Line::Removed(_)))
-            .count()
-            + 1;
-        let hunk = &lines[start..end];
-        let old_len = hunk.iter().filter(|l| !matches!(l, Line::Added(_))).count();
-        let new_len = hunk
-            .iter()
-            .filter(|l| !matches!(l, Line::Removed(_)))
-            .count();
-        out.push_str(&format!(
-            "@@ -{old_start},{old_len} +{new_start},{new_len} @@\n"
-        ));
-        for l in hunk {
-            match l {
-                Line::Same(t) => out.push_str(&format!(" {t}\n")),
-                Line::Removed(t) => out.push_str(&format!("-{t}\n")),
-                Line::Added(t) => out.push_str(&format!("+{t}\n")),
-            }
-        }
-    }
-    out
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(CONTEXT)
+        .to_string()
 }
 
 #[cfg(test)]
@@ -252,6 +169,11 @@ mod tests {
             unified(old, new),
             "@@ -2,7 +2,7 @@\n b\n c\n d\n-e\n+E\n f\n g\n h\n"
         );
+    }
+
+    #[test]
+    fn a_new_document_is_diffed_against_nothing_as_diff_u_writes_it() {
+        assert_eq!(unified("", "a\nb\n"), "@@ -0,0 +1,2 @@\n+a\n+b\n");
     }
 
     #[test]
