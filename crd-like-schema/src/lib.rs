@@ -6,6 +6,7 @@ pub mod admission;
 pub mod parse;
 pub mod prescan;
 pub mod selector;
+pub mod stable_hash;
 pub mod time;
 pub mod types;
 pub mod validate;

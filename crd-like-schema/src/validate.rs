@@ -1043,6 +1043,43 @@ pub fn rds_identifier(s: &str) -> Check {
     }
 }
 
+/// The RDS identifier drctl names a snapshot or cluster by, made from `raw`: letters and
+/// digits lower-cased, anything else a single hyphen, starting with a letter. It always passes
+/// [`rds_identifier`], the check beside it. A name over 63 characters keeps its first 54 and
+/// ends with 8 hex digits of a stable hash of the whole name: cutting the tail alone would
+/// drop what tells two operations' snapshots apart (their operation ids), and the second
+/// operation would take the first one's snapshot for its own.
+pub fn rds_identifier_from(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len() + 2);
+    for c in raw.chars() {
+        let c = if c.is_ascii_alphanumeric() {
+            c.to_ascii_lowercase()
+        } else {
+            '-'
+        };
+        if c == '-' && (out.is_empty() || out.ends_with('-')) {
+            continue;
+        }
+        out.push(c);
+    }
+    if !out.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        out.insert_str(0, "s-");
+    }
+    if out.len() > RDS_IDENTIFIER_MAX {
+        let hash = crate::stable_hash::fnv1a_64(raw.as_bytes()) >> 32;
+        out.truncate(RDS_IDENTIFIER_MAX - 9);
+        let kept = out.trim_end_matches('-').len();
+        out.truncate(kept);
+        out.push_str(&format!("-{hash:08x}"));
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out
+}
+
+const RDS_IDENTIFIER_MAX: usize = 63;
+
 /// Route 53 hosted zone id: 1 to 32 uppercase letters and digits. AWS's own ids begin with
 /// `Z`, but the API model promises only the length (ResourceId, max 32), and emulators such
 /// as moto mint ids without the `Z`; the check is there to catch `/hostedzone/Z..`, lower

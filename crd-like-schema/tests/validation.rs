@@ -818,3 +818,47 @@ fn an_upsert_group_serializes_without_a_routing_field() {
     let text = serde_json::to_string(&alias_group()).unwrap();
     assert!(!text.contains("routing"), "{text}");
 }
+
+mod rds_identifier_from {
+    use drctl_schema::validate::{rds_identifier, rds_identifier_from};
+    use proptest::prelude::*;
+
+    #[test]
+    fn names_are_made_valid() {
+        assert_eq!(
+            rds_identifier_from("drctl-stale-Primary_DB-op-7"),
+            "drctl-stale-primary-db-op-7"
+        );
+        assert_eq!(rds_identifier_from("--9abc--"), "s-9abc");
+        assert_eq!(rds_identifier_from("---"), "s");
+    }
+
+    #[test]
+    fn a_63_character_name_starting_with_a_digit_stays_within_63() {
+        let raw = format!("9{}", "a".repeat(62));
+        let made = rds_identifier_from(&raw);
+        assert!(made.len() <= 63, "{} characters", made.len());
+        assert_eq!(rds_identifier(&made), Ok(()));
+    }
+
+    #[test]
+    fn two_long_names_that_differ_only_at_the_end_stay_apart() {
+        let cluster = "c".repeat(60);
+        let a = rds_identifier_from(&format!("drctl-stale-{cluster}-op-1"));
+        let b = rds_identifier_from(&format!("drctl-stale-{cluster}-op-2"));
+        assert_ne!(a, b, "the operation ids were cut off");
+        assert_eq!(
+            a,
+            rds_identifier_from(&format!("drctl-stale-{cluster}-op-1")),
+            "stable"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn every_name_made_passes_the_validator(raw in ".{0,120}") {
+            let made = rds_identifier_from(&raw);
+            prop_assert_eq!(rds_identifier(&made), Ok(()), "{:?} -> {:?}", raw, made);
+        }
+    }
+}

@@ -284,32 +284,8 @@ impl StepContext<'_> {
     }
 }
 
-/// Make a string a valid RDS identifier: letters, digits and single hyphens, starting with a
-/// letter, at most 63 characters, no trailing hyphen.
-pub fn rds_identifier(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for c in raw.chars() {
-        let c = if c.is_ascii_alphanumeric() {
-            c.to_ascii_lowercase()
-        } else {
-            '-'
-        };
-        if c == '-' && (out.is_empty() || out.ends_with('-')) {
-            continue;
-        }
-        out.push(c);
-    }
-    while out.len() > 63 {
-        out.pop();
-    }
-    while out.ends_with('-') {
-        out.pop();
-    }
-    if !out.starts_with(|c: char| c.is_ascii_alphabetic()) {
-        out.insert_str(0, "s-");
-    }
-    out
-}
+/// A valid RDS identifier made from `raw` (one home, beside its validator in the schema).
+pub use drctl_schema::validate::rds_identifier_from as rds_identifier;
 
 pub fn evaluate(step: StepName, ctx: &StepContext<'_>) -> StepEval {
     if rds_replica::is_rds(ctx.spec) {

@@ -1,8 +1,10 @@
 //! Groups split over K leases by a stable hash of their name (`drctl controller --shards K`).
 //!
-//! The hash is FNV-1a (64 bit), written out here rather than taken from `std`'s `Hasher`:
-//! std's hashers are allowed to change between Rust releases, and two replicas built by
-//! different compilers must put every group in the same shard.
+//! The hash is FNV-1a (64 bit, `drctl_schema::stable_hash`), not `std`'s `Hasher`: std's
+//! hashers are allowed to change between Rust releases, and two replicas built by different
+//! compilers must put every group in the same shard.
+
+use drctl_schema::stable_hash::fnv1a_64;
 
 /// The lease name of shard `index` of `count`. One shard keeps the plain lease name, so a
 /// single replica's lease is what it always was.
@@ -29,25 +31,9 @@ pub fn shard_of(name: &str, count: u32) -> u32 {
     u32::try_from(hash % u64::from(count)).unwrap_or(0)
 }
 
-fn fnv1a_64(bytes: &[u8]) -> u64 {
-    const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    bytes.iter().fold(OFFSET_BASIS, |hash, byte| {
-        (hash ^ u64::from(*byte)).wrapping_mul(PRIME)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_hash_is_fnv1a_so_every_build_agrees() {
-        // Reference values of FNV-1a 64 (the algorithm's published test vectors).
-        assert_eq!(fnv1a_64(b""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(fnv1a_64(b"a"), 0xaf63_dc4c_8601_ec8c);
-        assert_eq!(fnv1a_64(b"foobar"), 0x8594_4171_f739_67e8);
-    }
 
     #[test]
     fn one_shard_keeps_the_plain_lease_name() {
