@@ -6,6 +6,7 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod dns_name;
 pub mod error;
 pub mod instrument;
 pub mod model;

@@ -358,37 +358,9 @@ pub fn same_dns_name(a: &str, b: &str) -> bool {
         .eq_ignore_ascii_case(b.trim_end_matches('.'))
 }
 
-/// Fully qualified form of a DNS name (trailing dot), as Route 53 stores it.
-pub fn fqdn(name: &str) -> String {
-    if name.ends_with('.') {
-        name.to_ascii_lowercase()
-    } else {
-        format!("{}.", name.to_ascii_lowercase())
-    }
-}
+pub use drctl_cloud::dns_name::fqdn;
 
 /// The record drctl wants when `region` owns DNS.
 pub fn desired_record(spec: &FailoverGroupSpec, region: &str) -> Option<DnsRecord> {
-    let target = spec.dns.targets.get(region)?;
-    let name = fqdn(&spec.dns.record_name);
-    match spec.dns.record_type {
-        RecordType::A => Some(DnsRecord {
-            name,
-            record_type: "A".to_string(),
-            ttl: None,
-            alias: Some(drctl_cloud::AliasTarget {
-                dns_name: fqdn(target.alias_dns_name.as_deref()?),
-                hosted_zone_id: target.alias_hosted_zone_id.clone()?,
-                evaluate_target_health: false,
-            }),
-            values: Vec::new(),
-        }),
-        RecordType::Cname => Some(DnsRecord {
-            name,
-            record_type: "CNAME".to_string(),
-            ttl: Some(spec.dns.effective_ttl()),
-            alias: None,
-            values: vec![target.value.clone()?],
-        }),
-    }
+    drctl_cloud::dns_name::desired_record(spec, spec.dns.targets.get(region)?)
 }

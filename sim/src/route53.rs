@@ -39,7 +39,7 @@ fn same_record(a: &DnsRecord, b: &DnsRecord) -> bool {
     let values = |r: &DnsRecord| -> Vec<String> {
         r.values
             .iter()
-            .map(|v| v.trim_end_matches('.').to_ascii_lowercase())
+            .map(|v| drctl_cloud::dns_name::bare(v))
             .collect()
     };
     a.name == b.name

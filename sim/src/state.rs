@@ -1009,12 +1009,7 @@ pub(crate) fn is_operational(status: &str) -> bool {
 
 /// Route 53 names: lower case, fully qualified with the trailing dot.
 pub(crate) fn norm_name(s: &str) -> String {
-    let s = s.trim().to_ascii_lowercase();
-    if s.ends_with('.') {
-        s
-    } else {
-        format!("{s}.")
-    }
+    drctl_cloud::dns_name::fqdn(s)
 }
 
 pub(crate) fn service_from_str(s: &str) -> Option<Service> {

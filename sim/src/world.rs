@@ -6,9 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use drctl_cloud::{CloudError, CloudResult, DnsRecord, ErrorCategory, Service};
-use drctl_schema::{
-    DnsRouting, FailoverGroup, FailoverGroupSpec, FailoverGroupStatus, RecordType, Timestamp,
-};
+use drctl_schema::{DnsRouting, FailoverGroup, FailoverGroupSpec, FailoverGroupStatus, Timestamp};
 use drctl_state::Store;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
@@ -1156,34 +1154,13 @@ fn rate_ok(st: &mut State, service: Service, region: &str, mutating: bool, now: 
         .try_take(now, limit)
 }
 
-/// The record a spec wants for `region`'s target.
+/// The record a spec wants for `region`'s target, as the simulated Route 53 stores it.
 pub fn desired_record(
     spec: &FailoverGroupSpec,
     _region: &str,
     target: &drctl_schema::DnsTarget,
 ) -> Option<DnsRecord> {
-    let name = crate::state::norm_name(&spec.dns.record_name);
-    let rec = match spec.dns.record_type {
-        RecordType::A => DnsRecord {
-            name,
-            record_type: "A".to_string(),
-            ttl: None,
-            alias: Some(drctl_cloud::AliasTarget {
-                dns_name: target.alias_dns_name.clone()?,
-                hosted_zone_id: target.alias_hosted_zone_id.clone()?,
-                evaluate_target_health: false,
-            }),
-            values: Vec::new(),
-        },
-        RecordType::Cname => DnsRecord {
-            name,
-            record_type: "CNAME".to_string(),
-            ttl: Some(spec.dns.effective_ttl()),
-            alias: None,
-            values: vec![target.value.clone()?],
-        },
-    };
-    Some(normalize(&rec))
+    drctl_cloud::dns_name::desired_record(spec, target).map(|rec| normalize(&rec))
 }
 
 // ---------------------------------------------------------------------------------------

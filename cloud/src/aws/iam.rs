@@ -342,7 +342,7 @@ const RDS_REPLICA_ONLY: &[&str] = &[
 
 /// Route 53's normalised form for the record-name condition key: lower case, no trailing dot.
 fn normalized_record_name(name: &str) -> String {
-    name.trim_end_matches('.').to_ascii_lowercase()
+    crate::dns_name::bare(name)
 }
 
 fn statement(sid: &str, actions: Vec<String>, resources: Vec<String>) -> Value {
