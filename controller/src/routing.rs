@@ -9,7 +9,10 @@
 
 mod health_check;
 
-pub use health_check::{observe_health_checks, summarize_health_check};
+pub use health_check::{
+    live_record, observe_health_checks, serving_region, summarize_health_check, LiveRecord,
+    ServingRegion,
+};
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -277,47 +277,80 @@ impl State {
     /// failed although traffic was served. Sampled each second. Only healthCheck groups are
     /// tracked (their endpoints are logged); 0 for the others.
     pub(crate) fn dns_to_unwritable_ms(&self, group: usize) -> i64 {
-        let Some(spec) = self.groups.get(group).map(|g| &g.spec) else {
+        let Some(writable) = self.writable_history(group) else {
             return 0;
         };
+        let mut total = 0;
+        let mut t = 0;
+        while t <= self.now {
+            if self.dns_serves_app(group, t) && !writable.any_at(t) {
+                total += 1000;
+            }
+            t += 1000;
+        }
+        total
+    }
+
+    /// The first second, from `since_ms` up to now, at which DNS answered for `group` with a
+    /// region whose app was serving (its load balancer up, a task of the group running) and
+    /// which could reach a writable database: a healthCheck group's recovery as its users see
+    /// it, whether or not the spec has a Verify probe. None: not (yet) in that window.
+    pub(crate) fn first_served_writable_ms(&self, group: usize, since_ms: i64) -> Option<i64> {
+        let writable = self.writable_history(group)?;
+        let mut t = since_ms.max(0);
+        while t <= self.now {
+            if self.dns_serves_app(group, t) && writable.any_at(t) {
+                return Some(t);
+            }
+            t += 1000;
+        }
+        None
+    }
+
+    /// Did DNS answer for `group` at `t` with a region whose app was serving?
+    fn dns_serves_app(&self, group: usize, t: i64) -> bool {
+        self.failover_answer(group, t).is_some_and(|region| {
+            self.recovery
+                .endpoint_log
+                .get(&(group, region))
+                .is_some_and(|log| endpoint_at(log, t))
+        })
+    }
+
+    /// When each of `group`'s clusters could take writes (None: no such group).
+    fn writable_history(&self, group: usize) -> Option<WritableHistory<'_>> {
+        let spec = &self.groups.get(group)?.spec;
         let clusters: Vec<String> = spec
             .database
             .clusters
             .iter()
             .map(|(region, c)| format!("{region}/{}", c.identifier))
             .collect();
-        let mut writable: BTreeMap<&str, Vec<(i64, bool)>> = BTreeMap::new();
+        let mut by_cluster: BTreeMap<&str, Vec<(i64, bool)>> = BTreeMap::new();
         for change in &self.writable_log {
             if clusters.contains(&change.cluster) {
-                writable
+                by_cluster
                     .entry(change.cluster.as_str())
                     .or_default()
                     .push((change.at_ms, change.writable));
             }
         }
-        let any_writable = |t: i64| {
-            writable.values().any(|log| {
-                log.iter()
-                    .rev()
-                    .find(|(at, _)| *at <= t)
-                    .is_some_and(|(_, w)| *w)
-            })
-        };
-        let mut total = 0;
-        let mut t = 0;
-        while t <= self.now {
-            let serving = self.failover_answer(group, t).is_some_and(|region| {
-                self.recovery
-                    .endpoint_log
-                    .get(&(group, region))
-                    .is_some_and(|log| endpoint_at(log, t))
-            });
-            if serving && !any_writable(t) {
-                total += 1000;
-            }
-            t += 1000;
-        }
-        total
+        Some(WritableHistory(by_cluster))
+    }
+}
+
+/// Each cluster's writability changes, in time order.
+struct WritableHistory<'a>(BTreeMap<&'a str, Vec<(i64, bool)>>);
+
+impl WritableHistory<'_> {
+    /// Could any of the clusters take writes at `t`?
+    fn any_at(&self, t: i64) -> bool {
+        self.0.values().any(|log| {
+            log.iter()
+                .rev()
+                .find(|(at, _)| *at <= t)
+                .is_some_and(|(_, w)| *w)
+        })
     }
 }
 

@@ -556,6 +556,27 @@ impl SimWorld {
             .then(|| st.dns_to_unwritable_ms(group) as f64 / 1000.0)
     }
 
+    /// `routing: healthCheck` groups: the first moment, from `since` on, at which Route 53
+    /// answered with a region whose app served and which could reach a writable database
+    /// (sampled each second). None for another routing mode, or not yet.
+    pub fn health_check_served_writable_at(
+        &self,
+        global_cluster_identifier: &str,
+        since: Timestamp,
+    ) -> Option<Timestamp> {
+        let st = self.current();
+        let group = st
+            .groups
+            .iter()
+            .position(|g| g.spec.database.global_cluster_identifier == global_cluster_identifier)?;
+        if !st.is_health_check_group(group) {
+            return None;
+        }
+        let since_ms = since.millis() - self.epoch.millis();
+        st.first_served_writable_ms(group, since_ms)
+            .map(|t| self.epoch.plus_millis(t))
+    }
+
     /// Drift: someone upgraded one cluster's engine version by hand.
     pub fn set_engine_version(
         &self,

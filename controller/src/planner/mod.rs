@@ -913,24 +913,22 @@ impl<'a> Builder<'a> {
 
         // Compute: min/max enforced on the scalable target; desired count only clamped into
         // [min, max], because Application Auto Scaling owns it within that range. With
-        // routing healthCheck the active region is where Route 53 sends the traffic.
-        let active = match spec.dns.routing {
-            drctl_schema::DnsRouting::HealthCheck => {
-                world.dns_owner(spec).unwrap_or_else(|| owner.clone())
-            }
-            _ => owner.clone(),
+        // routing healthCheck the active region is where Route 53 sends the traffic, as
+        // last seen: a stale reading holds the capacity where it is (routing/health_check.rs).
+        let serving = match spec.dns.routing {
+            drctl_schema::DnsRouting::HealthCheck => crate::routing::serving_region(world, &owner),
+            _ => crate::routing::ServingRegion::Known(owner.clone()),
         };
         for svc in &spec.compute.services {
             for (region, reference) in &svc.regions {
-                let want = if *region == active {
-                    svc.active
-                } else {
-                    svc.standby
-                };
+                // None: a region held as it is (a stale healthCheck reading).
+                let want = serving
+                    .sizes(region)
+                    .map(|active| if active { svc.active } else { svc.standby });
                 let Some(view) = world.service(&svc.name, region) else {
                     continue;
                 };
-                if let Some(Seen::Known(scalable)) = &view.scalable {
+                if let (Some(want), Some(Seen::Known(scalable))) = (want, &view.scalable) {
                     if *scalable != Some((want.min, want.max)) {
                         actions.push(Action::RegisterScalableTarget {
                             region: region.clone(),
@@ -945,7 +943,7 @@ impl<'a> Builder<'a> {
                 }
                 match &view.ecs {
                     Seen::Known(Some(ecs)) => {
-                        let clamped = ecs.desired.clamp(want.min, want.max);
+                        let clamped = want.map_or(ecs.desired, |w| ecs.desired.clamp(w.min, w.max));
                         if clamped != ecs.desired {
                             actions.push(Action::SetDesiredCount {
                                 region: region.clone(),

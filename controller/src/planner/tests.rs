@@ -2455,4 +2455,5 @@ mod routing_modes {
 }
 
 mod app_tier;
+mod health_check;
 mod rds_replica;

@@ -10,9 +10,72 @@
 use std::collections::BTreeMap;
 
 use drctl_cloud::{route53_considers_healthy, Cloud, CloudError, FailoverRecord, FailoverRole};
-use drctl_schema::{DnsRouting, FailoverGroupSpec, FailoverGroupStatus, HealthCheckObserved};
+use drctl_schema::{
+    DnsRouting, FailoverGroupSpec, FailoverGroupStatus, HealthCheckObserved, Timestamp,
+};
 
-use crate::world::{record_points_at, HealthCheckView};
+use crate::world::{record_points_at, HealthCheckView, ObservedWorld};
+
+/// The failover record Route 53 was last seen answering with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveRecord {
+    /// The region of spec.dns.targets the record points at.
+    pub region: String,
+    /// When GetHealthCheckStatus said so.
+    pub observed_at: Timestamp,
+    /// This pass could not read the health checks: `region` is the last known answer, and
+    /// Route 53 may have moved the traffic since without drctl seeing it.
+    pub stale: bool,
+}
+
+/// Which failover record is live, as far as this pass knows (None: never read, or none of
+/// the spec's targets).
+pub fn live_record(world: &ObservedWorld) -> Option<LiveRecord> {
+    let view = world.health_checks.as_ref()?;
+    Some(LiveRecord {
+        region: view.live.clone()?,
+        observed_at: view.checked_at,
+        stale: view.stale.is_some(),
+    })
+}
+
+/// Which region a healthCheck group's steady state sizes as active.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServingRegion {
+    /// A fresh reading (or, when none of the targets answers, spec.dnsOwner): that region
+    /// gets the active capacity, the others standby.
+    Known(String),
+    /// The reading is stale (the Route 53 control plane, in us-east-1, does not answer, but
+    /// its checkers and DNS go on): the region last seen serving keeps the active capacity
+    /// and no other region is resized, since Route 53 may have moved traffic there unseen.
+    /// None: nothing was ever read, so no region is resized at all.
+    Held(Option<LiveRecord>),
+}
+
+impl ServingRegion {
+    /// May steady state resize `region` to `active` (true) or standby (false)? None: leave
+    /// it as it is.
+    pub fn sizes(&self, region: &str) -> Option<bool> {
+        match self {
+            ServingRegion::Known(active) => Some(active == region),
+            ServingRegion::Held(Some(last)) if last.region == region => Some(true),
+            ServingRegion::Held(_) => None,
+        }
+    }
+}
+
+/// Where a healthCheck group's traffic goes for steady-state compute. Never spec.dnsOwner
+/// on a stale reading: during a us-east-1 outage that could scale down the region Route 53
+/// is serving.
+pub fn serving_region(world: &ObservedWorld, dns_owner: &str) -> ServingRegion {
+    match world.health_checks.as_ref() {
+        Some(view) if view.stale.is_some() => ServingRegion::Held(live_record(world)),
+        Some(view) => {
+            ServingRegion::Known(view.live.clone().unwrap_or_else(|| dns_owner.to_string()))
+        }
+        None => ServingRegion::Held(None),
+    }
+}
 
 /// Read a healthCheck group's failover records and their health checks (None: another mode).
 pub async fn observe_health_checks(

@@ -759,7 +759,7 @@ async fn drive(
                     .map(|r| format!(", RPO {r:.1} s"))
                     .unwrap_or_default()
             ));
-            let served = served_at(&op);
+            let served = served_at(&op).or_else(|| health_check_served(run, &doc, incident_at));
             let critical = critical_path(run, &doc);
             let rpo = op.rpo_seconds;
             steps.extend(step_timings(run, &op));
@@ -898,6 +898,15 @@ pub(crate) fn served_at(op: &Operation) -> Option<Timestamp> {
         .filter(|s| s.state == StepState::Succeeded)
         .filter_map(|s| s.finished_at)
         .max()
+}
+
+/// A healthCheck group's operation skips MoveDns and WaitDnsInSync, so without a Verify
+/// probe nothing in it marks the moment users were served: take it from the world, the
+/// first moment from `since` on that Route 53 answered with a region whose app served and
+/// could reach a writable database. None for the other modes.
+fn health_check_served(run: &Run, doc: &FailoverGroup, since: Timestamp) -> Option<Timestamp> {
+    run.world
+        .health_check_served_writable_at(&doc.spec.database.global_cluster_identifier, since)
 }
 
 fn step_timings(run: &Run, op: &Operation) -> Vec<StepTiming> {
