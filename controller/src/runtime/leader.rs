@@ -169,7 +169,9 @@ impl LeaseKeeper {
             let tended = self.tend(&shard).await;
             self.report(&shard, &tended, first);
             first = false;
+            // biased: a random branch order would make rehearsals depend on more than their seed.
             tokio::select! {
+                biased;
                 _ = shutdown.cancelled() => break,
                 _ = self.pause(&tended) => {}
             }

@@ -292,7 +292,11 @@ impl Controller {
             }
             // Never wake in the past: a zero sleep would busy-loop.
             wake = wake.max(Instant::now() + Duration::from_millis(1));
+            // biased: tokio otherwise polls the branches from a random start, drawn from a
+            // generator seeded afresh per runtime, and a rehearsal's replay could take two
+            // events of one virtual instant in the other order (issue 12's campaign).
             tokio::select! {
+                biased;
                 _ = shutdown.cancelled() => break Ok(RunOutcome::Shutdown),
                 Some(event) = lease_events.recv() => {
                     if let Err(e) = self.on_lease_event(&mut fleet, event, mode, &relist, &mut first_attempts) {

@@ -52,7 +52,9 @@ impl Watcher {
                     }
                 }
             }
+            // biased: a random branch order would make rehearsals depend on more than their seed.
             tokio::select! {
+                biased;
                 _ = shutdown.cancelled() => return,
                 _ = self.relist.notified() => forced = true,
                 _ = tokio::time::sleep(self.poll) => forced = false,
