@@ -98,7 +98,9 @@ impl Balancer {
         let mut seat: Option<Lease> = None;
         loop {
             self.round(&mut seat).await;
+            // biased: a random branch order would make rehearsals depend on more than their seed.
             tokio::select! {
+                biased;
                 _ = shutdown.cancelled() => break,
                 _ = tokio::time::sleep(self.timings.retry_period) => {}
             }
