@@ -12,14 +12,14 @@
 
 use std::time::Duration;
 
-use drctl_schema::FailoverGroup;
+use drctl_schema::{AlarmRef, AutoFailoverSpec, FailoverGroup, WitnessesSpec};
 use serde::Serialize;
 
 use super::run::run_drill;
 use super::spec::{
-    Action, DrillPlan, Expect, FailoverAction, Fault, LostResponse, OutageScope, RegionOutage,
-    RegionRecover, Rejoin, ReplicationLag, ServiceProbability, SlowOperations, TimedAction,
-    TimedFault,
+    Action, ControllerPartition, DrillPlan, Expect, FailoverAction, Fault, LostResponse,
+    OutageScope, RegionOutage, RegionRecover, Rejoin, ReplicationLag, ServiceProbability,
+    SlowOperations, TimedAction, TimedFault, WitnessState, WitnessStuck,
 };
 use crate::simulation::SimulationError;
 
@@ -47,8 +47,24 @@ pub struct Schedule {
     pub operation: CampaignOperation,
     pub faults: Vec<TimedFault>,
     pub actions: Vec<TimedAction>,
-    /// The writer the run must end on.
-    pub writer: String,
+    /// The writer the run must end on. None (a run with spec.autoFailover armed): whatever
+    /// writer the spec names last, the operator's or the policy's, converged on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub writer: Option<String>,
+    /// The group's spec.autoFailover in this run, when one is armed.
+    #[serde(rename = "autoFailover", skip_serializing_if = "Option::is_none")]
+    pub auto_failover: Option<AutoFailoverSpec>,
+}
+
+impl Schedule {
+    /// The group the run rehearses: `group` with the run's policy armed, if any.
+    pub fn group(&self, group: &FailoverGroup) -> FailoverGroup {
+        let mut rehearsed = group.clone();
+        if let Some(policy) = &self.auto_failover {
+            rehearsed.spec.auto_failover = Some(policy.clone());
+        }
+        rehearsed
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -69,6 +85,8 @@ pub struct CampaignReport {
     pub failures: Vec<CampaignFailure>,
     /// Runs by operation.
     pub operations: std::collections::BTreeMap<String, u32>,
+    /// Runs with spec.autoFailover armed (and its witnesses lying).
+    pub auto_failover_runs: u32,
     /// Faults injected over all runs.
     pub faults: u64,
     /// `long AWS operations compressed 10x`.
@@ -81,14 +99,7 @@ pub async fn run_campaign(
     runs: u32,
     seed: u64,
 ) -> Result<CampaignReport, SimulationError> {
-    let mut report = CampaignReport {
-        seed,
-        runs,
-        failures: Vec::new(),
-        operations: Default::default(),
-        faults: 0,
-        timings: format!("long AWS operations compressed {COMPRESSION}x"),
-    };
+    let mut report = empty_report(runs, seed);
     for i in 0..u64::from(runs) {
         let run_seed = seed.wrapping_add(i);
         let schedule = draw(group, run_seed)?;
@@ -98,6 +109,7 @@ pub async fn run_campaign(
             .unwrap_or_default();
         *report.operations.entry(name).or_default() += 1;
         report.faults += schedule.faults.len() as u64;
+        report.auto_failover_runs += u32::from(schedule.auto_failover.is_some());
         let violations = violations_of(group, &schedule, run_seed).await?;
         if !violations.is_empty() {
             let drawn = schedule.faults.len();
@@ -113,6 +125,73 @@ pub async fn run_campaign(
     Ok(report)
 }
 
+/// `run_campaign` over `threads` slices of consecutive seeds, each on a virtual-time runtime
+/// of its own thread. Runs are independent of each other, so the report is the one a single
+/// slice gives, byte for byte, whatever the number of threads.
+pub fn run_campaign_on_threads(
+    group: &FailoverGroup,
+    runs: u32,
+    seed: u64,
+    threads: usize,
+) -> Result<CampaignReport, SimulationError> {
+    let threads = u64::try_from(threads.max(1))
+        .unwrap_or(1)
+        .min(u64::from(runs.max(1)));
+    let slices: Vec<(u64, u32)> = (0..threads)
+        .map(|t| {
+            let from = u64::from(runs) * t / threads;
+            let to = u64::from(runs) * (t + 1) / threads;
+            (
+                seed.wrapping_add(from),
+                u32::try_from(to - from).unwrap_or(0),
+            )
+        })
+        .collect();
+    let reports = std::thread::scope(|scope| {
+        let handles: Vec<_> = slices
+            .iter()
+            .map(|&(from, count)| {
+                let group = group.clone();
+                scope.spawn(move || {
+                    crate::simulation::run_in_virtual_time(move || async move {
+                        run_campaign(&group, count, from).await
+                    })
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| SimulationError::World("a campaign thread panicked".to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    let mut merged = empty_report(runs, seed);
+    for report in reports {
+        let report = report??;
+        merged.failures.extend(report.failures);
+        for (operation, n) in report.operations {
+            *merged.operations.entry(operation).or_default() += n;
+        }
+        merged.faults += report.faults;
+        merged.auto_failover_runs += report.auto_failover_runs;
+    }
+    Ok(merged)
+}
+
+fn empty_report(runs: u32, seed: u64) -> CampaignReport {
+    CampaignReport {
+        seed,
+        runs,
+        failures: Vec::new(),
+        operations: Default::default(),
+        auto_failover_runs: 0,
+        faults: 0,
+        timings: format!("long AWS operations compressed {COMPRESSION}x"),
+    }
+}
+
 /// Everything the run broke: §5's invariants, and 8 (convergence once faults stop) when the
 /// expected end state was not reached.
 async fn violations_of(
@@ -120,23 +199,11 @@ async fn violations_of(
     schedule: &Schedule,
     seed: u64,
 ) -> Result<Vec<String>, SimulationError> {
-    let plan = DrillPlan {
-        name: format!("campaign-{seed}"),
-        seed,
-        objectives: None,
-        faults: schedule.faults.clone(),
-        actions: schedule.actions.clone(),
-        expect: Some(Expect {
-            phase: None,
-            writer: Some(schedule.writer.clone()),
-            dns_owner: Some(schedule.writer.clone()),
-        }),
-        limit: RUN_LIMIT,
-        timings: Some(compressed()),
-    };
+    let plan = plan_of(schedule, seed);
+    let group = schedule.group(group);
     // Every wait in a run is on virtual time; a run that outlives this waits on something
     // else (every task blocked on another): that is a finding, not a hang of the campaign.
-    let Ok(report) = tokio::time::timeout(RUN_WATCHDOG, run_drill(&plan, group)).await else {
+    let Ok(report) = tokio::time::timeout(RUN_WATCHDOG, run_drill(&plan, &group)).await else {
         return Ok(vec![format!(
             "the run did not finish within {} virtual s: its tasks wait on each other, not on time",
             RUN_WATCHDOG.as_secs()
@@ -147,12 +214,30 @@ async fn violations_of(
     if !report.expect_met {
         out.push(format!(
             "invariant 8: not converged on {} within {} s after the last fault or action: {}",
-            schedule.writer,
+            schedule.writer.as_deref().unwrap_or("the spec's writer"),
             RUN_LIMIT.as_secs(),
             report.expect_failures.join("; ")
         ));
     }
     Ok(out)
+}
+
+/// The drill that rehearses run `seed`'s `schedule` (what `drctl sim --campaign` runs).
+pub fn plan_of(schedule: &Schedule, seed: u64) -> DrillPlan {
+    DrillPlan {
+        name: format!("campaign-{seed}"),
+        seed,
+        objectives: None,
+        faults: schedule.faults.clone(),
+        actions: schedule.actions.clone(),
+        expect: schedule.writer.as_ref().map(|writer| Expect {
+            phase: None,
+            writer: Some(writer.clone()),
+            dns_owner: Some(writer.clone()),
+        }),
+        limit: RUN_LIMIT,
+        timings: Some(compressed()),
+    }
 }
 
 /// Drop faults, then halve durations, as long as the run still fails.
@@ -325,14 +410,116 @@ pub fn draw(group: &FailoverGroup, seed: u64) -> Result<Schedule, SimulationErro
         let at = rng.secs(0, horizon);
         faults.push(extra_fault(&mut rng, at, &other));
     }
+    let auto_failover = armed_policy(group, seed, &home, &other);
+    if let Some(policy) = &auto_failover {
+        faults.extend(lies(policy, seed, horizon, &home, &other));
+    }
     faults.sort_by_key(|f| f.at);
     actions.sort_by_key(|a| a.at);
     Ok(Schedule {
         operation,
         faults,
         actions,
-        writer,
+        writer: auto_failover.is_none().then_some(writer),
+        auto_failover,
     })
+}
+
+/// Every third run (seed = 2 mod 3) arms spec.autoFailover on a group that has none, and
+/// every run of a group whose policy is enabled keeps it. The policy's own draw is a stream
+/// of its own, so that the schedules of unarmed runs are the ones earlier versions drew
+/// (their regression seeds replay the same runs).
+fn armed_policy(
+    group: &FailoverGroup,
+    seed: u64,
+    home: &str,
+    other: &str,
+) -> Option<AutoFailoverSpec> {
+    if let Some(policy) = group.spec.auto_failover.as_ref().filter(|p| p.enabled) {
+        return Some(policy.clone());
+    }
+    if seed % 3 != 2 {
+        return None;
+    }
+    let mut rng = Draw(seed ^ POLICY_STREAM);
+    Some(AutoFailoverSpec {
+        enabled: true,
+        after_seconds: rng.range(10, 120) as u32,
+        max_data_loss_seconds: rng.range(1, 10) as u32,
+        cooldown_seconds: drctl_schema::DEFAULT_COOLDOWN_SECONDS,
+        witnesses: WitnessesSpec {
+            alarms: vec![witness(other, home), witness(home, other)],
+        },
+        min_witnesses: Some(1),
+    })
+}
+
+/// Separates the policy's draw from the schedule's (any odd constant would do).
+const POLICY_STREAM: u64 = 0xA076_1D64_78BD_642F;
+
+/// The campaign's witness in `region`: synthetics there that probe `watched`.
+fn witness(region: &str, watched: &str) -> AlarmRef {
+    AlarmRef {
+        region: region.to_string(),
+        name: format!("campaign-{watched}-unreachable"),
+    }
+}
+
+/// One to three lies for an armed run: a witness stuck in ALARM or stuck OK, the
+/// controller cut off from a region, or both at once (a witness stuck in ALARM about the
+/// region the controller cannot reach: the two signals the policy needs, both false).
+fn lies(
+    policy: &AutoFailoverSpec,
+    seed: u64,
+    horizon: u64,
+    home: &str,
+    other: &str,
+) -> Vec<TimedFault> {
+    let mut rng = Draw((seed ^ POLICY_STREAM).rotate_left(17));
+    let alarms = &policy.witnesses.alarms;
+    let mut out = Vec::new();
+    for _ in 0..rng.range(1, 3) {
+        let at = rng.secs(0, horizon);
+        let index = rng.next() % alarms.len().max(1) as u64;
+        let Some(alarm) = usize::try_from(index).ok().and_then(|i| alarms.get(i)) else {
+            continue;
+        };
+        let stuck = |state| {
+            Fault::WitnessStuck(WitnessStuck {
+                region: alarm.region.clone(),
+                alarm: alarm.name.clone(),
+                state,
+            })
+        };
+        let cut = |region: &str| {
+            Fault::ControllerPartition(ControllerPartition {
+                region: region.to_string(),
+            })
+        };
+        match rng.range(0, 3) {
+            0 => out.push(timed(at, rng.secs(30, 900), stuck(WitnessState::Alarm))),
+            1 => out.push(timed(at, rng.secs(30, 900), stuck(WitnessState::Ok))),
+            2 => {
+                let region = rng.pick(&[home, other]);
+                out.push(timed(at, rng.secs(10, 300), cut(region)));
+            }
+            _ => {
+                let lasting = rng.secs(u64::from(policy.after_seconds) + 30, 600);
+                let watched = if alarm.region == home { other } else { home };
+                out.push(timed(at, lasting, stuck(WitnessState::Alarm)));
+                out.push(timed(at, lasting, cut(watched)));
+            }
+        }
+    }
+    out
+}
+
+fn timed(at: Duration, for_: Duration, fault: Fault) -> TimedFault {
+    TimedFault {
+        at,
+        for_: Some(for_),
+        fault,
+    }
 }
 
 fn timed_action(at: Duration, action: Action) -> TimedAction {
@@ -432,6 +619,59 @@ mod tests {
             .map(|s| format!("{:?}", s.operation))
             .collect();
         assert_eq!(kinds.len(), 4, "every operation is drawn: {kinds:?}");
+    }
+
+    #[test]
+    fn every_third_run_arms_a_policy_whose_witnesses_lie_and_the_others_draw_no_lies() {
+        let group = crate::simulation::example_group().unwrap_or_else(|e| panic!("{e}"));
+        let lie = |f: &TimedFault| {
+            matches!(
+                f.fault,
+                Fault::WitnessStuck(_) | Fault::ControllerPartition(_)
+            )
+        };
+        let mut states = std::collections::BTreeSet::new();
+        for seed in 0..90 {
+            let schedule = draw(&group, seed).unwrap_or_else(|e| panic!("{e}"));
+            let armed = seed % 3 == 2;
+            assert_eq!(schedule.auto_failover.is_some(), armed, "seed {seed}");
+            assert_eq!(schedule.writer.is_none(), armed, "seed {seed}");
+            assert_eq!(schedule.faults.iter().any(lie), armed, "seed {seed}");
+            for f in &schedule.faults {
+                if let Fault::WitnessStuck(w) = &f.fault {
+                    states.insert(format!("{:?}", w.state));
+                }
+            }
+            if let Some(policy) = &schedule.auto_failover {
+                let rehearsed = schedule.group(&group);
+                drctl_schema::validate::validate(&rehearsed)
+                    .unwrap_or_else(|e| panic!("seed {seed}: {e:?}"));
+                assert!(policy.after_seconds >= 10, "seed {seed}");
+            }
+        }
+        assert_eq!(states.len(), 2, "both lies are drawn: {states:?}");
+        // The regression seeds of the runs before policies were drawn are unarmed.
+        for seed in [18, 139] {
+            assert!(draw(&group, seed).is_ok_and(|s| s.auto_failover.is_none()));
+        }
+    }
+
+    #[test]
+    fn a_group_with_its_own_policy_keeps_it_in_every_run() {
+        let mut group = crate::simulation::example_group().unwrap_or_else(|e| panic!("{e}"));
+        let (home, other) =
+            crate::simulation::home_and_standby(&group).unwrap_or_else(|e| panic!("{e}"));
+        let mut policy = armed_policy(&group, 2, &home, &other).unwrap_or_else(|| panic!());
+        policy.after_seconds = 45;
+        group.spec.auto_failover = Some(policy.clone());
+        for seed in 0..6 {
+            let schedule = draw(&group, seed).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                schedule.auto_failover.as_ref(),
+                Some(&policy),
+                "seed {seed}"
+            );
+        }
     }
 
     #[test]

@@ -95,6 +95,13 @@ pub async fn run_drill(
     world
         .start_app_writes(APP_WRITES_PER_SECOND)
         .map_err(|e| SimulationError::World(e.to_string()))?;
+    for alarm in witnesses(group) {
+        world.set_alarm(
+            &alarm.region,
+            &alarm.name,
+            honest_witness(group, &alarm.region),
+        );
+    }
     let operator = world.store_as(OPERATOR);
     operator.init().await?;
     let mut doc = fresh_document(group);
@@ -116,6 +123,8 @@ pub async fn run_drill(
         allow_data_loss: false,
         waiting_actions: Default::default(),
         decisions: Vec::new(),
+        partitioned: BTreeSet::new(),
+        rehearsed: group.clone(),
     };
     let first = drilling
         .wait_initial_convergence(&group.spec.writer)
@@ -223,6 +232,10 @@ struct Drilling {
     waiting_actions: std::collections::VecDeque<usize>,
     /// The operator's actions that took effect, in seconds on the drill's clock.
     decisions: Vec<Decision>,
+    /// Regions the controller's link to is cut (`controllerPartition` in force).
+    partitioned: BTreeSet<String>,
+    /// The group as rehearsed: what its witnesses watch when they do not lie.
+    rehearsed: FailoverGroup,
 }
 
 impl Drilling {
@@ -493,6 +506,25 @@ impl Drilling {
                 self.world.set_store_unavailable(true);
                 self.say(format!("fault: the store is unavailable{lasting}"));
             }
+            Fault::WitnessStuck(w) => {
+                let state = w.state.alarm_state();
+                self.world
+                    .set_alarm(&w.region, &w.alarm, drctl_sim::AlarmModel::Stuck(state));
+                self.say(format!(
+                    "fault: witness {}/{} lies, stuck in {}{lasting}",
+                    w.region,
+                    w.alarm,
+                    state.as_str()
+                ));
+            }
+            Fault::ControllerPartition(c) => {
+                self.partitioned.insert(c.region.clone());
+                self.world.partition_caller(&self.replica.name, &c.region);
+                self.say(format!(
+                    "fault: controller {} loses its link to {}{lasting}",
+                    self.replica.name, c.region
+                ));
+            }
         }
     }
 
@@ -528,6 +560,22 @@ impl Drilling {
                     self.replica.name
                 ));
             }
+            Fault::WitnessStuck(w) => {
+                let honest = honest_witness(&self.rehearsed, &w.region);
+                self.world.set_alarm(&w.region, &w.alarm, honest);
+                self.say(format!(
+                    "fault ends: witness {}/{} tells the truth again",
+                    w.region, w.alarm
+                ));
+            }
+            Fault::ControllerPartition(c) => {
+                self.partitioned.remove(&c.region);
+                self.world.heal_partition(&self.replica.name, &c.region);
+                self.say(format!(
+                    "fault ends: controller {} reaches {} again",
+                    self.replica.name, c.region
+                ));
+            }
             // One-offs: `agenda` never schedules their end, and there is nothing to undo.
             Fault::RegionRecover(_) | Fault::LostResponse(_) => {}
         }
@@ -537,6 +585,11 @@ impl Drilling {
     fn restart_controller(&mut self) {
         self.restarts += 1;
         let name = format!("{REPLICA}-{}", self.restarts);
+        // A partition is of the network the controller runs in: the new pod has it too.
+        for region in &self.partitioned {
+            self.world.heal_partition(&self.replica.name, region);
+            self.world.partition_caller(&name, region);
+        }
         self.replica = Replica::start(&self.world, &name);
         self.say(format!("controller {name} starts"));
     }
@@ -627,6 +680,7 @@ impl Drilling {
             .unwrap_or_else(|| vec!["the group could not be read at the end".to_string()]);
         let violations = self.world.check_invariants(&InvariantInput {
             allow_data_loss: self.allow_data_loss,
+            data_loss_budget_seconds: data_loss_budget(&self.rehearsed),
             lease: Some(LEASE.to_string()),
             unleased_callers: vec![OPERATOR.to_string()],
             ..Default::default()
@@ -678,6 +732,40 @@ impl Drilling {
             record: None,
         }
     }
+}
+
+/// The alarms the group's spec.autoFailover reads (none without one).
+fn witnesses(group: &FailoverGroup) -> Vec<drctl_schema::AlarmRef> {
+    group
+        .spec
+        .auto_failover
+        .as_ref()
+        .map(|p| p.witnesses.alarms.clone())
+        .unwrap_or_default()
+}
+
+/// An honest witness in `region`: synthetics there probing the group's other region (the
+/// writer, for the witness the policy reads), in ALARM while it is down for its users.
+fn honest_witness(group: &FailoverGroup, region: &str) -> drctl_sim::AlarmModel {
+    let watched = group
+        .spec
+        .regions
+        .iter()
+        .find(|r| r.as_str() != region)
+        .cloned()
+        .unwrap_or_else(|| group.spec.writer.clone());
+    drctl_sim::AlarmModel::WhileRegionDown { region: watched }
+}
+
+/// Invariant 3's allowance of an enabled policy: its maxDataLossSeconds (as `drctl sim`'s
+/// automatic scenarios count it).
+fn data_loss_budget(group: &FailoverGroup) -> Option<f64> {
+    group
+        .spec
+        .auto_failover
+        .as_ref()
+        .filter(|p| p.enabled)
+        .map(|p| f64::from(p.max_data_loss_seconds))
 }
 
 /// RTO from the incident (seconds on the drill's clock, whose zero is `t0`) to the first

@@ -133,10 +133,14 @@ pub struct FaultEntry {
     pub paused_leader: Option<Empty>,
     #[serde(default)]
     pub store_unavailable: Option<Empty>,
+    #[serde(default)]
+    pub witness_stuck: Option<WitnessStuck>,
+    #[serde(default)]
+    pub controller_partition: Option<ControllerPartition>,
 }
 
 /// The fault kinds a drill knows, as written.
-pub const FAULT_KINDS: [&str; 10] = [
+pub const FAULT_KINDS: [&str; 12] = [
     "regionOutage",
     "regionRecover",
     "throttle",
@@ -147,6 +151,8 @@ pub const FAULT_KINDS: [&str; 10] = [
     "controllerCrash",
     "pausedLeader",
     "storeUnavailable",
+    "witnessStuck",
+    "controllerPartition",
 ];
 
 /// The action kinds a drill knows, as written.
@@ -241,6 +247,43 @@ pub struct ReplicationLag {
     pub seconds: f64,
 }
 
+/// A witness of spec.autoFailover that lies: CloudWatch alarm `alarm` in `region` stuck in
+/// `state` whatever the region it watches does (honest again at the fault's end).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WitnessStuck {
+    pub region: String,
+    pub alarm: String,
+    pub state: WitnessState,
+}
+
+/// An alarm state as CloudWatch writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WitnessState {
+    Ok,
+    Alarm,
+    InsufficientData,
+}
+
+impl WitnessState {
+    pub fn alarm_state(self) -> drctl_cloud::AlarmState {
+        match self {
+            WitnessState::Ok => drctl_cloud::AlarmState::Ok,
+            WitnessState::Alarm => drctl_cloud::AlarmState::Alarm,
+            WitnessState::InsufficientData => drctl_cloud::AlarmState::InsufficientData,
+        }
+    }
+}
+
+/// The controller's own link to `region` cut: its calls there time out as in an outage,
+/// while the application and the witnesses keep being served.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ControllerPartition {
+    pub region: String,
+}
+
 /// One operator action at a time.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -290,6 +333,8 @@ pub enum Fault {
     ControllerCrash,
     PausedLeader,
     StoreUnavailable,
+    WitnessStuck(WitnessStuck),
+    ControllerPartition(ControllerPartition),
 }
 
 impl Rejoin {
@@ -478,6 +523,14 @@ pub fn check(drill: &Drill, group: &FailoverGroup, source: &str) -> Result<Drill
         let path = format!("spec.faults[{i}]");
         if let Some(fault) = fault_of(entry, &path, &mut problems, &region_check) {
             check_for(&fault, entry, &path, &mut problems);
+            if let Fault::WitnessStuck(w) = &fault {
+                check_witness(
+                    group,
+                    w,
+                    &format!("{path}.witnessStuck.alarm"),
+                    &mut problems,
+                );
+            }
             faults.push(TimedFault {
                 at: entry.at.0,
                 for_: entry.for_.map(|d| d.0),
@@ -612,7 +665,51 @@ fn fault_of(
     if entry.store_unavailable.is_some() {
         kinds.push(Fault::StoreUnavailable);
     }
+    if let Some(w) = &entry.witness_stuck {
+        region_check(problems, format!("{path}.witnessStuck.region"), &w.region);
+        kinds.push(Fault::WitnessStuck(w.clone()));
+    }
+    if let Some(c) = &entry.controller_partition {
+        let field = format!("{path}.controllerPartition.region");
+        region_check(problems, field, &c.region);
+        kinds.push(Fault::ControllerPartition(c.clone()));
+    }
     one_kind(kinds, path, "fault", &FAULT_KINDS, problems)
+}
+
+/// A stuck witness must be one the group's spec.autoFailover reads: any other alarm would
+/// change nothing, and is most likely a typo.
+fn check_witness(
+    group: &FailoverGroup,
+    witness: &WitnessStuck,
+    path: &str,
+    problems: &mut Vec<FieldError>,
+) {
+    let alarms = group
+        .spec
+        .auto_failover
+        .as_ref()
+        .map(|p| p.witnesses.alarms.as_slice())
+        .unwrap_or_default();
+    if alarms
+        .iter()
+        .any(|a| a.region == witness.region && a.name == witness.alarm)
+    {
+        return;
+    }
+    let known: Vec<String> = alarms
+        .iter()
+        .map(|a| format!("{}/{}", a.region, a.name))
+        .collect();
+    problems.push(FieldError::new(
+        path,
+        format!(
+            "{}/{} is not a witness of the group's spec.autoFailover (witnesses: [{}])",
+            witness.region,
+            witness.alarm,
+            known.join(", ")
+        ),
+    ));
 }
 
 fn check_for(fault: &Fault, entry: &FaultEntry, path: &str, problems: &mut Vec<FieldError>) {
