@@ -511,7 +511,8 @@ mod tests {
                     operation: CampaignOperation::Switchover,
                     faults: Vec::new(),
                     actions: Vec::new(),
-                    writer: "us-west-2".into(),
+                    writer: Some("us-west-2".into()),
+                    auto_failover: None,
                 },
                 violations: vec!["invariant 4".into()],
                 faults_drawn: 2,
@@ -519,6 +520,7 @@ mod tests {
             operations: Default::default(),
             faults: 2,
             timings: "compressed".into(),
+            auto_failover_runs: 0,
         }
     }
 
