@@ -340,11 +340,6 @@ const RDS_REPLICA_ONLY: &[&str] = &[
     operations::DESCRIBE_DB_SNAPSHOTS.name,
 ];
 
-/// Route 53's normalised form for the record-name condition key: lower case, no trailing dot.
-fn normalized_record_name(name: &str) -> String {
-    crate::dns_name::bare(name)
-}
-
 fn statement(sid: &str, actions: Vec<String>, resources: Vec<String>) -> Value {
     json!({
         "Sid": sid,
@@ -355,8 +350,12 @@ fn statement(sid: &str, actions: Vec<String>, resources: Vec<String>) -> Value {
 }
 
 fn sid(op: &AwsOperation) -> String {
-    op.service
-        .as_str()
+    pascal_case(op.service.as_str())
+}
+
+/// "application-autoscaling" -> "ApplicationAutoscaling": a service's name as a Sid.
+fn pascal_case(service: &str) -> String {
+    service
         .split('-')
         .map(|w| {
             let mut c = w.chars();
@@ -392,7 +391,7 @@ pub fn policy_for(spec: &FailoverGroupSpec, target: PolicyTarget<'_>) -> Value {
             s["Condition"] = json!({
                 "ForAllValues:StringEquals": {
                     "route53:ChangeResourceRecordSetsNormalizedRecordNames":
-                        [normalized_record_name(&spec.dns.record_name)],
+                        [crate::dns_name::bare(&spec.dns.record_name)],
                     "route53:ChangeResourceRecordSetsRecordTypes":
                         [spec.dns.record_type.as_str()],
                 }
@@ -668,15 +667,7 @@ impl MergedStatement {
 fn sid_stem(sid: &str, actions: &[String]) -> String {
     let numbered = sid.ends_with(|c: char| c.is_ascii_digit());
     match actions.first().and_then(|a| a.split_once(':')) {
-        Some((service, _)) if numbered => service
-            .split('-')
-            .map(|w| {
-                let mut c = w.chars();
-                c.next()
-                    .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                    .unwrap_or_default()
-            })
-            .collect(),
+        Some((service, _)) if numbered => pascal_case(service),
         _ => sid.to_string(),
     }
 }

@@ -139,16 +139,15 @@ impl Balancer {
             .and_then(Result::ok)
     }
 
-    fn duration_ms(&self) -> i64 {
-        i64::try_from(self.timings.lease_duration.as_millis()).unwrap_or(15_000)
-    }
-
     /// Renew the seat held, or take the first free one.
     async fn keep_seat(&self, seat: Option<Lease>) -> Option<Lease> {
         let now = self.clock.now();
         if let Some(seat) = seat {
             let renewed = self
-                .bounded(self.store.renew_lease(&seat, now, self.duration_ms()))
+                .bounded(
+                    self.store
+                        .renew_lease(&seat, now, self.timings.lease_duration_ms()),
+                )
                 .await;
             // Renewal failed: try to seat again (the same seat if it is still free).
             if renewed.is_some() {
@@ -157,9 +156,12 @@ impl Balancer {
         }
         for i in 0..self.count() {
             let name = shards::seat_name(&self.lease_name, i, self.count());
-            let acquire = self
-                .store
-                .acquire_lease(&name, &self.replica, now, self.duration_ms());
+            let acquire = self.store.acquire_lease(
+                &name,
+                &self.replica,
+                now,
+                self.timings.lease_duration_ms(),
+            );
             if let Some(Some(seat)) = self.bounded(acquire).await {
                 return Some(seat);
             }
@@ -172,12 +174,7 @@ impl Balancer {
     async fn live_replicas(&self, own: Option<&Lease>) -> Option<u32> {
         let now = self.clock.now();
         // A seat renewed within the renew deadline has at least this much of its lease left.
-        let fresh_ms = self
-            .timings
-            .lease_duration
-            .saturating_sub(self.timings.renew_deadline)
-            .as_millis();
-        let fresh_ms = i64::try_from(fresh_ms).unwrap_or(0);
+        let fresh_ms = i64::try_from(self.timings.release_margin().as_millis()).unwrap_or(0);
         let mut live = 1;
         for i in 0..self.count() {
             let name = shards::seat_name(&self.lease_name, i, self.count());
@@ -209,10 +206,7 @@ impl Balancer {
         else {
             return;
         };
-        let margin = self
-            .timings
-            .lease_duration
-            .saturating_sub(self.timings.renew_deadline);
+        let margin = self.timings.release_margin();
         let Some(lease) = shard.shed(shed_cooldown(&self.timings)) else {
             return;
         };
@@ -230,10 +224,7 @@ impl Balancer {
 
 /// How long a replica waits after shedding before it may take the shard back.
 pub fn shed_cooldown(timings: &LeaseTimings) -> Duration {
-    timings
-        .lease_duration
-        .saturating_sub(timings.renew_deadline)
-        + timings.lease_duration
+    timings.release_margin() + timings.lease_duration
 }
 
 #[cfg(test)]

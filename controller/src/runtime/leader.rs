@@ -29,6 +29,18 @@ pub struct LeaseTimings {
     pub retry_period: Duration,
 }
 
+impl LeaseTimings {
+    /// The lease duration as the store stamps it.
+    pub fn lease_duration_ms(&self) -> i64 {
+        i64::try_from(self.lease_duration.as_millis()).unwrap_or(15_000)
+    }
+
+    /// What separates a holder's last act (its renew deadline) from its lease running out.
+    pub fn release_margin(&self) -> Duration {
+        self.lease_duration.saturating_sub(self.renew_deadline)
+    }
+}
+
 impl Default for LeaseTimings {
     fn default() -> Self {
         LeaseTimings {
@@ -233,13 +245,13 @@ impl LeaseKeeper {
     }
 
     async fn tend(&self, shard: &ShardLease) -> Tended {
-        let at_share = self.balance.as_ref().is_some_and(|b| !b.may_acquire());
-        if shard.lease().is_none() && (shard.recently_shed() || at_share) {
+        let at_share = || self.balance.as_ref().is_some_and(|b| !b.may_acquire());
+        if shard.lease().is_none() && (shard.recently_shed() || at_share()) {
             return Tended::Declined;
         }
         let sent = Instant::now();
         let now = self.clock.now();
-        let duration_ms = i64::try_from(self.timings.lease_duration.as_millis()).unwrap_or(15_000);
+        let duration_ms = self.timings.lease_duration_ms();
         let before = shard.lease().map(|l| l.epoch);
         let attempt = async {
             match shard.lease() {

@@ -8,10 +8,10 @@ use drctl_cloud::aws::iam::{
     compact_resources, fleet_policy, policy_chars, policy_for, PolicyTarget,
     MANAGED_POLICY_MAX_CHARS,
 };
-use drctl_schema::{FailoverGroup, Selector};
+use drctl_schema::Selector;
 use drctl_state::StoreUrl;
 
-use super::common::store_error;
+use super::common::{get_existing, store_error};
 use super::select::matching;
 use crate::cli::exit::{CliError, CliResult, ExitStatus};
 
@@ -40,7 +40,7 @@ pub async fn run(
         dynamodb_table: table,
     };
     let policy = match which {
-        Which::Group(name) => policy_for(&one(opened.as_ref(), &name).await?.spec, target),
+        Which::Group(name) => policy_for(&get_existing(opened.as_ref(), &name).await?.spec, target),
         Which::Selected(selector) => {
             let groups = matching(opened.as_ref(), &selector).await?;
             if groups.is_empty() {
@@ -60,15 +60,6 @@ pub async fn run(
     let text = serde_json::to_string_pretty(&policy).context("rendering the policy")?;
     crate::outln!("{text}");
     Ok(ExitStatus::Success)
-}
-
-async fn one(store: &dyn drctl_state::Store, name: &str) -> CliResult<FailoverGroup> {
-    store.get(name).await.map_err(store_error)?.ok_or_else(|| {
-        CliError::failure(anyhow::anyhow!(
-            "failovergroup/{name} not found in {}",
-            store.url()
-        ))
-    })
 }
 
 /// A fleet's resource lists outgrow one managed policy at a few groups (about 1.1 KB of ARNs
