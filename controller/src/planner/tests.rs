@@ -2454,5 +2454,6 @@ mod routing_modes {
     }
 }
 
+mod after_failover;
 mod app_tier;
 mod rds_replica;
