@@ -122,6 +122,10 @@ pub fn needs(
         if writer_moves && back_to_last_source {
             req.snapshots_in.push(spec.writer.clone());
             req.instances_in.push(spec.writer.clone());
+        } else if let Some(region) = crate::planner::after_failover::snapshots_needed(spec, status)
+        {
+            // After a failover: the PreserveSnapshot the controller runs by itself.
+            req.snapshots_in.push(region);
         }
     }
     req

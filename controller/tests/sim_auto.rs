@@ -188,6 +188,15 @@ mod recording {
         store: &std::sync::Arc<dyn Store>,
         doc: &drctl_schema::FailoverGroup,
     ) {
+        pass_counted(world, store, doc, Metrics::new()).await;
+    }
+
+    async fn pass_counted(
+        world: &std::sync::Arc<SimWorld>,
+        store: &std::sync::Arc<dyn Store>,
+        doc: &drctl_schema::FailoverGroup,
+        metrics: std::sync::Arc<Metrics>,
+    ) {
         let cloud = world.cloud("drctl-a");
         let ctx = ReconcileContext {
             cloud: cloud.clone(),
@@ -195,7 +204,7 @@ mod recording {
             store: store.clone(),
             actor: "controller/drctl-a".to_string(),
             config: PlannerConfig::default(),
-            metrics: Metrics::new(),
+            metrics,
         };
         let lease = store.get_lease("drctl-controller").await.unwrap().unwrap();
         reconcile_group(
@@ -276,5 +285,37 @@ mod recording {
         // And the memory holds no allowance that a later edit could inherit.
         let memory = after.status.unwrap().auto_failover.unwrap();
         assert!(memory.last_decision.is_none(), "{memory:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_decision_is_counted_by_outcome_and_the_countdown_is_a_gauge() {
+        let (world, store) = ready_to_decide().await;
+        let doc = store.get(NAME).await.unwrap().unwrap();
+        let metrics = Metrics::new();
+        pass_counted(&world, &store, &doc, metrics.clone()).await;
+        let text = metrics.render();
+        assert!(
+            text.contains("drctl_auto_failover_decisions_total{outcome=\"failover\"} 1"),
+            "{text}"
+        );
+
+        // Another group-state: 20 s into the outage, 40 s before the decision.
+        let (world, store) = ready_to_decide().await;
+        let mut doc = store.get(NAME).await.unwrap().unwrap();
+        let status = doc.status.as_mut().unwrap();
+        let memory = status.auto_failover.as_mut().unwrap();
+        memory.impaired_since = Some(world.now().plus_millis(-20_000));
+        let metrics = Metrics::new();
+        pass_counted(&world, &store, &doc, metrics.clone()).await;
+        let text = metrics.render();
+        let gauge = text
+            .lines()
+            .find(|l| {
+                l.starts_with("drctl_auto_failover_seconds_until_decision{group=\"myapp-prod\"}")
+            })
+            .unwrap_or_else(|| panic!("{text}"));
+        let seconds: f64 = gauge.rsplit(' ').next().unwrap().parse().unwrap();
+        assert!((39.0..=40.0).contains(&seconds), "{gauge}");
+        assert!(!text.contains("outcome=\"failover\""), "{text}");
     }
 }

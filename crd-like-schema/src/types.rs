@@ -483,6 +483,41 @@ pub struct FailoverGroupStatus {
     /// What the automatic-failover policy saw and decided (only with spec.autoFailover).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_failover: Option<AutoFailoverStatus>,
+    /// After a Failover: what the controller did by itself about the region it left, and
+    /// whether failing back is possible now (docs/runbook.md, "After the incident").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_failover: Option<AfterFailoverStatus>,
+}
+
+/// The aftercare of the last Failover. Once Aurora has added the old primary back as a
+/// secondary by itself, the controller copies the `rds:unplanned-global-failover-*` system
+/// snapshot of the old volume (deleted with the cluster's backup retention) to a manual one,
+/// then stops: failing back stays a person's decision, which it reports as ready when the old
+/// region is a synchronized secondary within spec.maxLagSeconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AfterFailoverStatus {
+    /// The Failover (status.lastOperation.id) this follows.
+    pub operation_id: String,
+    /// The region the failover left: the old primary's.
+    pub region: Region,
+    /// The manual snapshot the system snapshot is copied to (deterministic).
+    pub snapshot_id: String,
+    /// PreserveSnapshot, run by itself once the old primary rejoined (absent: not yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preserve_snapshot: Option<StepRecord>,
+    /// When the copy was last asked for (its re-issue grace).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_issued_at: Option<Timestamp>,
+    /// Failing back would be a planned switchover now.
+    #[serde(default)]
+    pub ready_to_fail_back: bool,
+    /// The replication lag to the old region measured when readiness was judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag_seconds: Option<f64>,
+    /// What `describe` says: ready (with the command), or what failing back waits for.
+    #[serde(default)]
+    pub message: String,
 }
 
 /// The policy's memory across passes: since when the writer's region has been impaired,
@@ -561,6 +596,8 @@ pub mod condition_type {
     pub const APPROVAL_REQUIRED: &str = "ApprovalRequired";
     /// spec.dependencies (docs/design-contract.md §7.5); absent without them.
     pub const DEPENDENCIES_READY: &str = "DependenciesReady";
+    /// After a Failover, while the region it left is not the writer; absent otherwise.
+    pub const READY_TO_FAIL_BACK: &str = "ReadyToFailBack";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

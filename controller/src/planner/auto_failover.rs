@@ -272,6 +272,23 @@ pub fn policy_line(
     }
 }
 
+/// The known gap of a one-witness policy, for `describe`: the controller's probes are one
+/// vantage point and one witness another; a witness stuck in ALARM together with a cut
+/// between the controller and the writer's region (controller-partition) is enough to fail
+/// over a healthy writer. None when at least two witnesses must agree.
+pub fn witness_warning(spec: &drctl_schema::FailoverGroupSpec) -> Option<String> {
+    let policy = spec.auto_failover.as_ref().filter(|p| p.enabled)?;
+    (policy.required_witnesses() < 2).then(|| {
+        format!(
+            "spec.autoFailover needs only {} witness in ALARM: one stuck in ALARM while the controller \
+             alone loses {} would fail over a healthy writer; list two alarms in different places and \
+             set minWitnesses: 2 (docs/runbook.md)",
+            policy.required_witnesses(),
+            spec.writer
+        )
+    })
+}
+
 /// The countdown alone, for `get`: Some only while the policy counts down.
 pub fn countdown_line(
     name: &str,

@@ -3,6 +3,7 @@
 //! controller decides is decided here, so most of the tests live here too.
 
 pub mod action;
+pub mod after_failover;
 pub mod auto_failover;
 pub mod deadlines;
 pub mod explain;
@@ -177,6 +178,8 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         _ => None,
     };
     b.auto_failover(settled.as_deref());
+    // 2c. After a failover: preserve the old primary's snapshot, report readiness to fail back.
+    b.after_failover(settled.as_deref(), operation.as_ref());
 
     // 3. Advance the operation, or converge the steady state.
     //    The steady state is only enforced where the writer is where the spec wants it: while
@@ -416,6 +419,12 @@ impl<'a> Builder<'a> {
         };
         let id = format!("op-{}-g{}", input.now.millis(), input.generation);
         let mut op = new_operation(chosen, id, from, to, input.generation, input.now);
+        if chosen == OperationPlan::FailbackRejoined {
+            // The copy the failover's aftercare made (or started): never a second one.
+            if let Some(id) = after_failover::preserved_for_failback(input.status, to) {
+                op.notes.insert(note::PRESERVED_SNAPSHOT.to_string(), id);
+            }
+        }
         if chosen.operation_type() == OperationType::Failover && !input.spec.allow_data_loss {
             if let Some(d) = input.policy_allowance {
                 op.notes.insert(

@@ -962,7 +962,12 @@ fn preserve_snapshot(ctx: &StepContext<'_>) -> StepEval {
     let Some(snapshots) = snapshots_in(ctx, to) else {
         return StepEval::Wait(format!("snapshots in {to} not read yet"));
     };
-    let target = ctx.snapshot_id("preserved", to);
+    let target = ctx
+        .op
+        .notes
+        .get(note::PRESERVED_SNAPSHOT)
+        .cloned()
+        .unwrap_or_else(|| ctx.snapshot_id("preserved", to));
     if let Some((available, status)) = snapshot_progress(&snapshots, &target) {
         return if available {
             StepEval::Done(format!("manual snapshot {target} available"))

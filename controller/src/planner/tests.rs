@@ -2454,6 +2454,7 @@ mod routing_modes {
     }
 }
 
+mod after_failover;
 mod app_tier;
 mod health_check;
 mod rds_replica;

@@ -156,6 +156,45 @@ async fn region_outage(
         report.rto_seconds.unwrap_or(0.0)
     ));
     operations.push(op);
+    after_the_incident(run).await
+}
+
+/// us-east-1 comes back and Aurora adds the old primary back as a secondary by itself: the
+/// controller preserves its snapshot and reports it ready to fail back, and never fails back.
+async fn after_the_incident(run: &mut Run) -> Result<(), SimulationError> {
+    tokio::time::sleep(Duration::from_secs(300)).await;
+    recover(run, EAST);
+    let doc = run
+        .wait_until("ready to fail back", Duration::from_secs(3600), |d| {
+            d.status
+                .as_ref()
+                .and_then(|s| s.after_failover.as_ref())
+                .is_some_and(|a| a.ready_to_fail_back)
+        })
+        .await?;
+    if let Some(after) = doc.status.as_ref().and_then(|s| s.after_failover.as_ref()) {
+        run.say(format!(
+            "PreserveSnapshot ran by itself: {}; {}",
+            after
+                .preserve_snapshot
+                .as_ref()
+                .and_then(|s| s.detail.clone())
+                .unwrap_or_default(),
+            after.message
+        ));
+    }
+    // Failing back is a person's decision: nobody takes it here, so nothing moves.
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    let doc = run.doc().await?;
+    if doc.spec.writer != WEST {
+        return Err(SimulationError::World(format!(
+            "the writer moved to {} without a person",
+            doc.spec.writer
+        )));
+    }
+    run.say(format!(
+        "still served from {WEST}: failing back waits for a person"
+    ));
     Ok(())
 }
 

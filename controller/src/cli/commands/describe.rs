@@ -117,6 +117,12 @@ pub fn render(doc: &FailoverGroup, events: &[Event], now: Timestamp) -> String {
     {
         let _ = writeln!(out, "Auto Failover:     {line}");
     }
+    if let Some(warning) = crate::planner::auto_failover::witness_warning(spec) {
+        let _ = writeln!(out, "Warning:           {warning}");
+    }
+    for (label, line) in crate::planner::after_failover::describe_lines(status) {
+        let _ = writeln!(out, "{label:<19}{line}");
+    }
     let _ = writeln!(out, "Failback Approval: {:?}", spec.failback.approval);
     if let Some(o) = &spec.objectives {
         let part = |v: Option<u32>| v.map(|s| format!("{s} s")).unwrap_or_else(|| "-".into());
@@ -520,5 +526,52 @@ mod tests {
         );
         assert!(text.contains("app-tier failover: traffic and active compute in us-west-2, the Aurora writer stays in us-east-1"), "{text}");
         assert!(text.contains("global writer endpoint"), "{text}");
+    }
+
+    #[test]
+    fn after_a_failover_describe_says_ready_to_fail_back_with_the_lag_the_command_and_the_snapshot()
+    {
+        let mut doc = group(include_str!("../../../../examples/failovergroup.yaml"));
+        doc.spec.writer = "us-west-2".into();
+        doc.status = Some(drctl_schema::FailoverGroupStatus {
+            after_failover: Some(drctl_schema::AfterFailoverStatus {
+                operation_id: "op-1".into(),
+                region: "us-east-1".into(),
+                snapshot_id: "drctl-preserved-myapp-prod-primary-op-1".into(),
+                preserve_snapshot: Some(drctl_schema::StepRecord {
+                    state: drctl_schema::StepState::Succeeded,
+                    ..drctl_schema::StepRecord::pending(drctl_schema::StepName::PreserveSnapshot)
+                }),
+                ready_to_fail_back: true,
+                lag_seconds: Some(0.4),
+                message:
+                    "ready to fail back (lag 0.4 s): run `drctl failover myapp-prod --to us-east-1`"
+                        .into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        let text = render(&doc, &[], Timestamp::from_millis(0));
+        assert!(
+            text.contains("Fail Back:         ready to fail back (lag 0.4 s): run `drctl failover myapp-prod --to us-east-1`"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Old Snapshot:      drctl-preserved-myapp-prod-primary-op-1: PreserveSnapshot Succeeded"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn describe_warns_when_one_witness_can_trigger_an_automatic_failover() {
+        let mut doc = group(include_str!("../../../../examples/failovergroup.yaml"));
+        doc.spec.auto_failover = Some(crate::simulation::auto::policy(
+            crate::simulation::Scenario::RegionOutageAuto,
+        ));
+        let text = render(&doc, &[], Timestamp::from_millis(0));
+        assert!(
+            text.contains("Warning:           spec.autoFailover needs only 1 witness"),
+            "{text}"
+        );
     }
 }

@@ -79,6 +79,7 @@ pub async fn run(
                         d.status.as_ref(),
                         now,
                     )
+                    .or_else(|| crate::planner::after_failover::ready_line(d.status.as_ref()))
                     .map(|line| format!("\nfailovergroup/{}: {line}", d.metadata.name))
                 })
                 .collect();

@@ -359,3 +359,74 @@ proptest! {
         prop_assert_eq!(decided, expected);
     }
 }
+
+// --- The documented gap of minWitnesses: 1 (docs/runbook.md) ---------------------------------
+
+/// controller-partition with a lying witness: the writer is healthy for its users, but the
+/// controller's own link to it is cut (its probes fail without a break) and the one witness
+/// is stuck in ALARM.
+fn partition_with_a_stuck_witness() -> Case {
+    let mut c = Case::outage();
+    c.witnesses = vec![witness(Seen::Known(Some(AlarmState::Alarm)))];
+    c
+}
+
+#[test]
+fn a_stuck_alarm_witness_and_a_controller_partition_fool_a_one_witness_policy() {
+    // As documented: the policy cannot tell this from an outage, and decides.
+    assert!(matches!(
+        partition_with_a_stuck_witness().decide(),
+        PolicyDecision::Decide { .. }
+    ));
+}
+
+#[test]
+fn two_required_witnesses_are_not_fooled_by_one_stuck_in_alarm() {
+    let mut c = partition_with_a_stuck_witness();
+    let p = c.policy.as_mut().expect("policy");
+    p.witnesses.alarms.push(AlarmRef {
+        region: EAST.into(),
+        name: "api-east-canary-failing".into(),
+    });
+    p.min_witnesses = Some(2);
+    // The honest second witness sees the writer serving its users.
+    c.witnesses.push(WitnessReading {
+        region: EAST.into(),
+        name: "api-east-canary-failing".into(),
+        state: Seen::Known(Some(AlarmState::Ok)),
+    });
+    match c.decide() {
+        PolicyDecision::Watching { waiting_for, .. } => {
+            let what = waiting_for.expect("waits for witnesses");
+            assert!(what.contains("1 of 2 witness(es) in ALARM"), "{what}");
+        }
+        other => panic!("expected Watching, got {other:?}"),
+    }
+}
+
+fn spec_with(policy: AutoFailoverSpec) -> drctl_schema::FailoverGroupSpec {
+    let mut group = crate::simulation::example_group().expect("example");
+    group.spec.auto_failover = Some(policy);
+    group.spec
+}
+
+#[test]
+fn describe_warns_about_a_policy_that_one_witness_can_trigger() {
+    let warning = witness_warning(&spec_with(policy())).expect("a warning");
+    assert!(warning.contains("one stuck in ALARM"), "{warning}");
+    assert!(warning.contains("minWitnesses: 2"), "{warning}");
+
+    let mut two = policy();
+    two.witnesses.alarms.push(AlarmRef {
+        region: EAST.into(),
+        name: "api-east-canary-failing".into(),
+    });
+    two.min_witnesses = Some(2);
+    assert_eq!(witness_warning(&spec_with(two.clone())), None);
+    // Absent minWitnesses means all of them.
+    two.min_witnesses = None;
+    assert_eq!(witness_warning(&spec_with(two)), None);
+    let mut off = policy();
+    off.enabled = false;
+    assert_eq!(witness_warning(&spec_with(off)), None);
+}
