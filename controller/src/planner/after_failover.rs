@@ -161,9 +161,14 @@ pub fn readiness(
         reason,
         message,
     };
-    let membership = world
-        .region(region)
-        .map_or(Membership::Unknown, |r| r.membership);
+    let view = world.region(region);
+    if !view.is_some_and(|r| r.reachable == Some(true)) {
+        return not(
+            "RegionNotBack",
+            format!("{region} does not answer: it has not come back yet"),
+        );
+    }
+    let membership = view.map_or(Membership::Unknown, |r| r.membership);
     match membership {
         Membership::Secondary { synced: true } => {}
         Membership::Secondary { synced: false } => {
@@ -260,10 +265,11 @@ impl super::Builder<'_> {
                 message: format!("the writer is not settled in {} yet", op.to),
             }
         } else {
-            let rejoined = matches!(
-                input.world.region(&region).map(|r| r.membership),
-                Some(Membership::Secondary { .. })
-            );
+            // The global cluster read from the new writer's region can list a dark region
+            // as a member: only a region that answers has rejoined.
+            let rejoined = input.world.region(&region).is_some_and(|r| {
+                r.reachable == Some(true) && matches!(r.membership, Membership::Secondary { .. })
+            });
             if rejoined || after.preserve_snapshot.is_some() {
                 self.preserve_step(&mut after, op.started_at);
             }
@@ -351,6 +357,15 @@ impl super::Builder<'_> {
                 format!("PreserveSnapshot: {detail}"),
                 Some(StepName::PreserveSnapshot),
             );
+        }
+        let answers = input
+            .world
+            .region(&after.region)
+            .is_some_and(|r| r.reachable == Some(true));
+        if !answers {
+            // The old region went dark again: nothing to act on until it answers, so the
+            // group is as settled as the world lets it be (the condition says why).
+            return;
         }
         // Not Converged while the controller still acts (invariant 5), and looked at as
         // often as a running operation.

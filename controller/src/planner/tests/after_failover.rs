@@ -198,6 +198,43 @@ fn while_the_old_region_is_dark_nothing_is_read_or_done_and_failing_back_is_not_
     assert_eq!(snapshots_needed(&spec, &plan.status), None);
 }
 
+/// A regional outage that never ends: the global cluster, read from us-west-2, still lists
+/// us-east-1 as a member (campaign seed 41 stayed Progressing for an hour on this).
+fn dark_but_listed() -> ObservedWorld {
+    WorldBuilder::healthy()
+        .writer(WEST)
+        .record_at(WEST)
+        .compute(WEST, 6, 6, 6, 24)
+        .down(EAST)
+        .membership(EAST, Membership::Secondary { synced: false })
+        .build()
+}
+
+#[test]
+fn a_dark_old_region_still_listed_as_a_member_has_not_rejoined_and_the_group_settles() {
+    let plan = plan_after(&dark_but_listed(), after_failover_status());
+    assert!(plan.actions.is_empty(), "{:?}", plan.actions);
+    assert_eq!(preserve_state(&plan), None);
+    // Degraded for the dark secondary, as without aftercare; not Progressing, which would
+    // keep the group from ever converging.
+    assert_eq!(plan.status.phase, Phase::Degraded);
+    let ready = ready_condition(&plan).expect("condition");
+    assert_eq!(ready.reason, "RegionNotBack");
+}
+
+#[test]
+fn a_preserve_snapshot_under_way_waits_without_progressing_while_the_old_region_is_dark() {
+    let started = plan_after(
+        &rejoined(false, vec![system("available")]),
+        after_failover_status(),
+    );
+    assert_eq!(preserve_state(&started), Some(StepState::Running));
+    let dark = plan_after(&dark_but_listed(), started.status);
+    assert!(dark.actions.is_empty(), "{:?}", dark.actions);
+    assert_eq!(preserve_state(&dark), Some(StepState::Running));
+    assert_eq!(dark.status.phase, Phase::Degraded);
+}
+
 #[test]
 fn snapshots_are_read_in_the_old_region_while_its_preserve_snapshot_runs_only() {
     let spec = SpecBuilder::new().writer(WEST).build();
