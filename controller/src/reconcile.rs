@@ -178,6 +178,9 @@ pub async fn reconcile_group(
 ) -> Result<PassOutcome, ReconcileError> {
     let started = tokio::time::Instant::now();
     let outcome = pass(ctx, doc, fence, lease, cache).await;
+    // Failed passes too: their reads are not "newer than the last pass" for the next one,
+    // which would otherwise accept an answer fetched by a pass that then failed.
+    cache.mark_pass_end();
     ctx.metrics.reconcile_duration(started.elapsed());
     outcome
 }
@@ -333,7 +336,6 @@ async fn pass(
         }
     }
 
-    cache.mark_pass_end();
     observe_policy(ctx, name, &previous, &status);
     let ready = crate::planner::status::is_true(&status.conditions, ct::READY);
     ctx.metrics.group_phase(name, status.phase);

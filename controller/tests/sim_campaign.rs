@@ -237,3 +237,21 @@ fn a_campaign_on_two_threads_reports_the_same_bytes_as_on_one() {
     assert_eq!(json(&one), json(&two));
     assert_eq!(one.operations.values().sum::<u32>(), 6);
 }
+
+/// Regression seeds: schedules the campaign once found failing, each kept after its fix.
+/// - 2663, 3167, 6086, 9250: a data-loss Failover whose call never took effect could not be
+///   superseded when the operator moved the writer back, and blocked on the new spec;
+/// - 5939: a switchover chosen on an answer from before the source's outage, then re-sent
+///   for an hour while AWS refused it;
+/// - 41: the aftercare of a failover took a dark old region, still listed in the global
+///   cluster, for a rejoined one and stayed Progressing.
+#[test]
+fn the_schedules_the_campaign_once_found_failing_keep_every_invariant() {
+    let group = example_group().unwrap();
+    let mut failed = Vec::new();
+    for seed in [41, 2663, 3167, 5939, 6086, 9250] {
+        let report = run_campaign_on_threads(&group, 1, seed, 1).unwrap();
+        failed.extend(report.failures.into_iter().map(|f| (f.seed, f.violations)));
+    }
+    assert!(failed.is_empty(), "{failed:#?}");
+}

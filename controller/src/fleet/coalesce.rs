@@ -376,27 +376,11 @@ impl<R: ReadKind> Coalescer<R> {
                 Freshness::Resync(age) => Freshness::Resync(resync_age(age, slot.last_refresh)),
                 other => other,
             };
-            // A resync's answer may be minutes old: once the endpoint is known dark, the
-            // outage is the news, not the answer from before it.
+            // Once the endpoint is known dark, the outage is the news, not an answer from
+            // before it, whatever age the reader accepts: a pass that starts an operation on
+            // a cached "writer available" from before the outage picks a switchover AWS will
+            // refuse (campaign seed 5939).
             let resync = matches!(freshness, Freshness::Resync(_));
-            if resync {
-                if let Some((err, probe)) =
-                    ctx.darkness
-                        .check(R::SERVICE, R::OPERATION, R::region(&key))
-                {
-                    if probe {
-                        tokio::spawn(self.clone().probe(ctx.clone(), key, item));
-                    }
-                    return Err(err);
-                }
-            }
-            if let (Some(floor), Some((sent, out))) =
-                (freshness.floor(now), slot.answers.get(&item))
-            {
-                if *sent >= floor {
-                    return Ok(out.clone());
-                }
-            }
             if let Some((err, probe)) =
                 ctx.darkness
                     .check(R::SERVICE, R::OPERATION, R::region(&key))
@@ -405,6 +389,13 @@ impl<R: ReadKind> Coalescer<R> {
                     tokio::spawn(self.clone().probe(ctx.clone(), key, item));
                 }
                 return Err(err);
+            }
+            if let (Some(floor), Some((sent, out))) =
+                (freshness.floor(now), slot.answers.get(&item))
+            {
+                if *sent >= floor {
+                    return Ok(out.clone());
+                }
             }
             let (tx, rx) = oneshot::channel();
             self.enqueue(ctx, key, slot, (item, tx), resync);
@@ -849,6 +840,29 @@ mod tests {
         assert_eq!(
             err.code, "EndpointDark",
             "the answer cached 0.2 s ago is not served"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_read_of_a_dark_endpoint_gets_the_outage_not_an_answer_from_before_it() {
+        let f = fixture();
+        let before = Instant::now();
+        read_all(&f, &ITEMS, Freshness::Fresh).await;
+        *f.fail.lock().unwrap() = Some(CloudError::new(
+            ErrorCategory::Retryable,
+            Service::Ecs,
+            "DescribeServices",
+            "RequestTimeout",
+            "connection timed out",
+        ));
+        assert!(read_all(&f, &[1], Freshness::Fresh).await[0].is_err());
+        let err = read_all(&f, &[2], Freshness::Since(before))
+            .await
+            .remove(0)
+            .unwrap_err();
+        assert_eq!(
+            err.code, "EndpointDark",
+            "the answer sent after the floor but before the outage is not served"
         );
     }
 

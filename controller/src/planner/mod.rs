@@ -119,34 +119,24 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     let mut b = Builder::new(input);
     let world_writer = input.world.writer_region().map(str::to_string);
 
-    // 1. A running operation goes on (or is superseded by a spec change that undoes it
-    //    before anything irreversible happened).
+    // 1. A running operation goes on, or is superseded: by a spec change that undoes it, or
+    //    by a source that failed under a switchover AWS keeps refusing, in both cases only
+    //    while nothing irreversible may have happened.
     let mut operation = input.status.operation.clone();
     if let Some(op) = &operation {
-        if op.state == OperationState::Running && steps::app_tier::spec_moved_away(op, input.spec) {
-            if started_irreversible(op) {
-                b.event(
-                    "SpecChangedDuringOperation",
-                    format!(
-                        "spec.writer is now {}, but operation {} already promoted {}: finishing it first, then re-planning",
-                        input.spec.writer, op.id, op.to
-                    ),
-                    None,
-                );
-            } else {
+        match supersede_reason(input, op) {
+            Some(Ok(reason)) => {
                 let mut done = op.clone();
                 done.state = OperationState::Superseded;
                 done.finished_at = Some(input.now);
                 b.event(
                     "OperationSuperseded",
                     format!(
-                        "operation {} ({} {} -> {}) superseded: spec.writer is now {}, spec.dnsOwner {}",
+                        "operation {} ({} {} -> {}) superseded: {reason}",
                         op.id,
                         op.type_.as_str(),
                         op.from,
                         op.to,
-                        input.spec.writer,
-                        input.spec.dns_owner()
                     ),
                     None,
                 );
@@ -154,6 +144,15 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                 b.status.operation = None;
                 operation = None;
             }
+            Some(Err(())) => b.event(
+                "SpecChangedDuringOperation",
+                format!(
+                    "spec.writer is now {}, but operation {} may already have promoted {}: finishing it first, then re-planning",
+                    input.spec.writer, op.id, op.to
+                ),
+                None,
+            ),
+            None => {}
         }
     }
 
@@ -222,11 +221,103 @@ fn track_lag_unknown(
     Some(deadlines::elapsed_between(since, now.millis()))
 }
 
-/// Has the operation started a step that cannot be taken back by simply stopping?
-fn started_irreversible(op: &Operation) -> bool {
-    op.steps
+/// Why the running `op` should give way now: Ok(reason) to supersede it, Err(()) when the
+/// spec moved away but a destructive step may already have taken effect (it finishes first),
+/// None when it goes on.
+fn supersede_reason(input: &PlanInput<'_>, op: &Operation) -> Option<Result<String, ()>> {
+    if op.state != OperationState::Running {
+        return None;
+    }
+    let grace = input.config.destructive_grace;
+    let undecided = !may_have_taken_effect(op, input.world, input.now, grace);
+    if steps::app_tier::spec_moved_away(op, input.spec) {
+        return Some(if undecided {
+            Ok(format!(
+                "spec.writer is now {}, spec.dnsOwner {}",
+                input.spec.writer,
+                input.spec.dns_owner()
+            ))
+        } else {
+            Err(())
+        });
+    }
+    // A switchover needs a healthy source: AWS refuses it once the source fails, and
+    // re-sending it forever would never fail over (campaign seed 5939). Re-planned, the move
+    // becomes a Failover where data loss is allowed, or Blocked with the command.
+    let refused_switchover = matches!(
+        op.type_,
+        OperationType::Switchover | OperationType::Failback
+    ) && was_issued(op, StepName::Switchover)
+        && undecided
+        && !source_healthy(input.spec, input.world, &op.from);
+    refused_switchover.then(|| {
+        Ok(format!(
+            "{} became impaired and the switchover took no effect; re-planning",
+            op.from
+        ))
+    })
+}
+
+/// Could a destructive step of `op` have taken effect, or be about to? A step that only
+/// waited sent nothing. A promotion the world shows no trace of once its grace is over (no
+/// global operation in flight, the writer still at the source, the global cluster read) took
+/// none: the same rule under which the planner would send it again (`apply_grace`).
+fn may_have_taken_effect(
+    op: &Operation,
+    world: &ObservedWorld,
+    now: Timestamp,
+    grace: Duration,
+) -> bool {
+    let mut destructive = op
+        .steps
         .iter()
-        .any(|s| s.state != StepState::Pending && s.name.is_destructive())
+        .filter(|s| s.name.is_destructive() && s.state != StepState::Pending);
+    destructive.any(|s| {
+        if s.state == StepState::Succeeded {
+            return true;
+        }
+        let Some(at) = issued_at(op, s.name) else {
+            return false;
+        };
+        match s.name {
+            StepName::Failover | StepName::Switchover => {
+                now.millis().saturating_sub(at) < grace.as_millis() as i64
+                    || world.failover_in_flight().is_some()
+                    || world.writer_region() != Some(op.from.as_str())
+                    || !matches!(world.global, Seen::Known(Some(_)))
+            }
+            // DeleteDBCluster and PromoteReadReplica: no read proves them not taken.
+            _ => true,
+        }
+    })
+}
+
+/// When `step` last sent its calls (Builder::issue), if it ever did.
+fn issued_at(op: &Operation, step: StepName) -> Option<i64> {
+    op.notes
+        .get(&note::issued_at(step))
+        .and_then(|v| v.parse::<i64>().ok())
+}
+
+fn was_issued(op: &Operation, step: StepName) -> bool {
+    issued_at(op, step).is_some()
+}
+
+/// Can the writer in `from` take part in a planned switch (a switchover needs it answering,
+/// writer and available)?
+fn source_healthy(
+    spec: &drctl_schema::FailoverGroupSpec,
+    world: &ObservedWorld,
+    from: &str,
+) -> bool {
+    if steps::rds_replica::is_rds(spec) {
+        return steps::rds_replica::source_healthy(world, from);
+    }
+    world.region(from).is_some_and(|r| {
+        r.reachable == Some(true)
+            && r.membership == Membership::Writer
+            && r.cluster.as_ref().map(|c| c.status.as_str()) == Some("available")
+    })
 }
 
 /// Writer drift: the writer moved although the spec did not. Reported, never reverted.
@@ -353,19 +444,8 @@ impl<'a> Builder<'a> {
         let input = self.input;
         let to = input.spec.writer.as_str();
         let world = input.world;
-        let source = world.region(from);
         let rds = steps::rds_replica::is_rds(input.spec);
-        let source_healthy = if rds {
-            steps::rds_replica::source_healthy(world, from)
-        } else {
-            source
-                .map(|r| {
-                    r.reachable == Some(true)
-                        && r.membership == Membership::Writer
-                        && r.cluster.as_ref().map(|c| c.status.as_str()) == Some("available")
-                })
-                .unwrap_or(false)
-        };
+        let source_healthy = source_healthy(input.spec, world, from);
         let target = world
             .region(to)
             .map(|r| r.membership)

@@ -2458,3 +2458,4 @@ mod after_failover;
 mod app_tier;
 mod health_check;
 mod rds_replica;
+mod supersede;
