@@ -9,6 +9,7 @@ pub mod aws;
 pub mod error;
 pub mod instrument;
 pub mod model;
+pub mod offerings;
 pub mod pacing;
 pub mod ports;
 
