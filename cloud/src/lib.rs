@@ -10,6 +10,7 @@ pub mod dns_name;
 pub mod error;
 pub mod instrument;
 pub mod model;
+pub mod offerings;
 pub mod pacing;
 pub mod ports;
 

@@ -955,3 +955,18 @@ pub enum DependencyMetric {
         receiving_region: String,
     },
 }
+
+/// The `DBInstances` quota of DescribeAccountAttributes (`AccountQuotas`) in one region: DB
+/// instances in use and the most the account may have there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DbInstanceQuota {
+    pub used: u64,
+    pub max: u64,
+}
+
+impl DbInstanceQuota {
+    /// How many more DB instances the region takes.
+    pub fn room(&self) -> u64 {
+        self.max.saturating_sub(self.used)
+    }
+}

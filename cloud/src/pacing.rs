@@ -238,6 +238,8 @@ pub fn paced(cloud: Cloud, pacer: Arc<Pacer>) -> Cloud {
         s3: cloud.s3,
         tables: cloud.tables,
         dependency_metrics: cloud.dependency_metrics,
+        // Memoized fleet-wide (crate::offerings): a handful of calls per 30 minutes.
+        offerings: cloud.offerings,
     }
 }
 

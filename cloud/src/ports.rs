@@ -464,4 +464,27 @@ pub struct Cloud {
     pub s3: Arc<dyn S3Replication>,
     pub tables: Arc<dyn GlobalTables>,
     pub dependency_metrics: Arc<dyn DependencyMetrics>,
+    /// The continuous pre-flight checks' account and region facts (memoized fleet-wide,
+    /// see [`crate::offerings`]).
+    pub offerings: Arc<dyn RdsOfferings>,
+}
+
+/// RDS facts of a region that change slowly and that a recreated or added DB instance needs:
+/// read by the continuous pre-flight checks between operations (issue 13), never on an
+/// operation's path. Both are asked in the region they describe.
+#[async_trait]
+pub trait RdsOfferings: Send + Sync {
+    /// DescribeOrderableDBInstanceOptions(Engine, EngineVersion, DBInstanceClass): is this
+    /// class orderable in `region` for this engine version? (An empty answer: it is not.)
+    async fn instance_class_offered(
+        &self,
+        region: &str,
+        engine: &str,
+        engine_version: &str,
+        instance_class: &str,
+    ) -> CloudResult<bool>;
+
+    /// DescribeAccountAttributes: the `DBInstances` quota of `region` (None when the answer
+    /// lists no such quota).
+    async fn db_instance_quota(&self, region: &str) -> CloudResult<Option<DbInstanceQuota>>;
 }

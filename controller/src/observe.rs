@@ -153,6 +153,8 @@ pub struct ObserveCache {
     /// spec.dependencies: the last reading and when it was made.
     dependencies: Option<crate::dependencies::DependenciesView>,
     dependencies_read_at: Option<tokio::time::Instant>,
+    /// The continuous checks' standby-region reading (class offered, quota).
+    capacity: crate::continuous::capacity::CapacityCache,
 }
 
 /// How old a shared read a light pass accepts: another group's pass a few seconds ago
@@ -290,6 +292,15 @@ pub async fn observe(
 
     let witnesses = read_witnesses(cloud, spec, &regions, &services).await;
     read_dependencies(cloud, spec, req.full, cache).await;
+    let capacity = crate::continuous::capacity::observe(
+        cloud,
+        spec,
+        &regions,
+        instances.as_ref(),
+        req.full && status.operation.is_none(),
+        &mut cache.capacity,
+    )
+    .await;
     let services = services
         .into_iter()
         .map(|mut view| {
@@ -319,6 +330,7 @@ pub async fn observe(
         instances,
         dependencies: cache.dependencies.clone(),
         health_checks,
+        capacity,
     }
 }
 

@@ -131,6 +131,9 @@ pub struct ObservedWorld {
     pub dependencies: Option<crate::dependencies::DependenciesView>,
     /// `spec.dns.routing: healthCheck`: which failover record Route 53 answers with.
     pub health_checks: Option<HealthCheckView>,
+    /// The standby region's orderable class and DB-instance quota, as last read between
+    /// operations (crate::continuous::capacity); None before the first reading.
+    pub capacity: Option<crate::continuous::capacity::CapacityView>,
 }
 
 /// What one pass knows of an rdsReplica group's DB instances. `regions` carries each

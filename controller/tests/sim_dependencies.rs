@@ -25,8 +25,26 @@ const WEST: &str = "us-west-2";
 const BUCKET: &str = "shop-assets-east";
 const TABLE: &str = "shop-sessions";
 
+const RDS_EXAMPLE: &str = include_str!("../../examples/failovergroup-rds.yaml");
+
 fn group_with_dependencies() -> FailoverGroup {
-    let mut group = example_group().unwrap();
+    with_dependencies(example_group().unwrap())
+}
+
+/// The rdsReplica example (a DB instance and its cross-region read replica) with the same
+/// dependencies.
+fn rds_group_with_dependencies() -> FailoverGroup {
+    let group = drctl_schema::parse_documents(RDS_EXAMPLE.as_bytes(), "failovergroup-rds.yaml")
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        group.spec.database.kind,
+        drctl_schema::DatabaseKind::RdsReplica
+    );
+    with_dependencies(group)
+}
+
+fn with_dependencies(mut group: FailoverGroup) -> FailoverGroup {
     group.spec.dependencies = Some(DependenciesSpec {
         s3_replication: Some(vec![S3ReplicationDependency {
             bucket: BUCKET.into(),
@@ -207,7 +225,17 @@ async fn a_converged_group_reads_its_dependencies_on_full_passes_only() {
 
 #[tokio::test(start_paused = true)]
 async fn a_switchovers_preflight_lists_broken_dependencies_and_does_not_block_on_them() {
-    let h = Harness::new(group_with_dependencies()).await;
+    preflight_lists_broken_dependencies(group_with_dependencies()).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_rds_replica_switchovers_preflight_lists_broken_dependencies_and_does_not_block_on_them()
+{
+    preflight_lists_broken_dependencies(rds_group_with_dependencies()).await;
+}
+
+async fn preflight_lists_broken_dependencies(group: FailoverGroup) {
+    let h = Harness::new(group).await;
     h.world.delete_bucket_replication(BUCKET);
     h.once().await;
     h.move_writer(WEST).await;
@@ -230,7 +258,16 @@ async fn a_switchovers_preflight_lists_broken_dependencies_and_does_not_block_on
 
 #[tokio::test(start_paused = true)]
 async fn the_blocked_message_of_a_data_loss_decision_includes_the_dependencies_lag() {
-    let h = Harness::new(group_with_dependencies()).await;
+    blocked_message_includes_the_dependencies_lag(group_with_dependencies()).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_blocked_message_of_an_rds_replica_data_loss_decision_includes_the_dependencies_lag() {
+    blocked_message_includes_the_dependencies_lag(rds_group_with_dependencies()).await;
+}
+
+async fn blocked_message_includes_the_dependencies_lag(group: FailoverGroup) {
+    let h = Harness::new(group).await;
     h.world
         .set_table_replication_latency(TABLE, EAST, Duration::from_millis(2500));
     h.once().await;

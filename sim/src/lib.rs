@@ -27,6 +27,7 @@ pub mod config;
 pub mod dependencies;
 mod ecs;
 mod health_checks;
+pub mod offerings;
 mod ports;
 mod rds_instance;
 pub mod record;

@@ -894,3 +894,43 @@ impl drctl_cloud::InstanceReplicaLag for SimCloud {
             .await
     }
 }
+
+#[async_trait]
+impl drctl_cloud::RdsOfferings for SimCloud {
+    async fn instance_class_offered(
+        &self,
+        region: &str,
+        _engine: &str,
+        _engine_version: &str,
+        instance_class: &str,
+    ) -> CloudResult<bool> {
+        self.world
+            .call(
+                &self.caller,
+                Service::Rds,
+                "DescribeOrderableDBInstanceOptions",
+                region,
+                false,
+                instance_class.to_string(),
+                |st, _| Ok(st.instance_class_offered(region, instance_class)),
+            )
+            .await
+    }
+
+    async fn db_instance_quota(
+        &self,
+        region: &str,
+    ) -> CloudResult<Option<drctl_cloud::DbInstanceQuota>> {
+        self.world
+            .call(
+                &self.caller,
+                Service::Rds,
+                "DescribeAccountAttributes",
+                region,
+                false,
+                String::new(),
+                |st, _| Ok(Some(st.db_instance_quota(region))),
+            )
+            .await
+    }
+}

@@ -280,6 +280,8 @@ pub(crate) struct State {
     pub writable: BTreeMap<Key, bool>,
     /// spec.dependencies: buckets and global tables.
     pub deps: crate::dependencies::Dependencies,
+    /// What the continuous pre-flight checks read: orderable classes, DB-instance quotas.
+    pub offerings: crate::offerings::Offerings,
     // Logs.
     pub calls: Vec<CallRecord>,
     pub facts: Vec<Fact>,
@@ -334,6 +336,7 @@ impl State {
             fault_rules: Vec::new(),
             writable: BTreeMap::new(),
             deps: Default::default(),
+            offerings: Default::default(),
             calls: Vec::new(),
             facts: Vec::new(),
             writable_log: Vec::new(),

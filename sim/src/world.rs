@@ -308,6 +308,7 @@ impl SimWorld {
             s3: h.clone(),
             tables: h.clone(),
             dependency_metrics: h.clone(),
+            offerings: Arc::new(drctl_cloud::offerings::MemoizedOfferings::new(h.clone())),
             clock: h,
         }
     }

@@ -7,9 +7,10 @@ Usage (the emulator is reached through the standard AWS environment, as fixture.
 
 For every spec.dependencies.s3Replication entry: the source bucket in its region and the
 destination bucket in the other region of spec.regions, both versioned, and one enabled
-replication rule from source to destination with replication metrics on. Global tables are
-not built: moto 5.2.5 accepts UpdateTable ReplicaUpdates but creates no replica.
-Prints {"buckets": [names]}.
+replication rule from source to destination with replication metrics on. For every
+spec.dependencies.dynamodbGlobalTables entry: the table in its first region and a replica in
+each other one (UpdateTable ReplicaUpdates; ext_dynamodb_replicas.py makes moto build them).
+Prints {"buckets": [names], "tables": [names]}.
 """
 
 from __future__ import annotations
@@ -58,7 +59,27 @@ def setup(doc: dict[str, Any]) -> dict[str, Any]:
             },
         )
         created += [dep["bucket"], dep["destinationBucket"]]
-    return {"buckets": created}
+    tables = []
+    for dep in spec.get("dependencies", {}).get("dynamodbGlobalTables", []):
+        create_global_table(dep["table"], dep["regions"])
+        tables.append(dep["table"])
+    return {"buckets": created, "tables": tables}
+
+
+def create_global_table(name: str, regions: list[str]) -> None:
+    first, others = regions[0], regions[1:]
+    ddb = boto3.client("dynamodb", region_name=first)
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    ddb.update_table(
+        TableName=name,
+        ReplicaUpdates=[{"Create": {"RegionName": r}} for r in others],
+    )
 
 
 def main() -> None:

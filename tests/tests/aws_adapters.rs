@@ -17,7 +17,7 @@ use drctl_cloud::aws::{AwsCloud, HttpHealthCheck};
 use drctl_cloud::{
     AlarmReading, AlarmState, Alarms, AliasTarget, Aurora, AutoScaling, ChangeStatus,
     CreateInstance, CreateSecondaryCluster, Dns, DnsRecord, Ecs, ErrorCategory, HealthCheck,
-    LagQuery, RecordChange, ReplicationLag, SnapshotQuery,
+    LagQuery, RdsOfferings, RecordChange, ReplicationLag, SnapshotQuery,
 };
 use drctl_e2e::moto::{repo_root, MotoServer};
 use drctl_e2e::sent::SentOperations;
@@ -491,6 +491,22 @@ async fn every_port_method_round_trips_through_the_emulator_and_is_allowed_by_th
     assert_eq!(
         rejoined,
         [(EAST.to_string(), true), (WEST.to_string(), false)]
+    );
+
+    // --- The continuous checks' reads (tests/moto/ext_rds_offerings.py answers them) -------
+    assert!(cloud
+        .instance_class_offered(WEST, "aurora-postgresql", "16.3", "db.r6g.large")
+        .await
+        .unwrap());
+    let quota = cloud
+        .db_instance_quota(WEST)
+        .await
+        .unwrap()
+        .expect("moto lists the DBInstances quota");
+    assert_eq!(quota.max, 40);
+    assert!(
+        quota.used >= 1,
+        "the secondary's instance counts: {quota:?}"
     );
 
     // --- Every operation sent is allowed by the policy, and every one was exercised ---------

@@ -15,6 +15,7 @@ use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use drctl_cloud::aws::AwsCloud;
 use drctl_cloud::{
     CreateReadReplica, DbSnapshotStatus, ErrorCategory, InstanceReplicaLag, RdsInstances,
+    RdsOfferings,
 };
 use drctl_e2e::moto::{python_path, repo_root, MotoServer};
 use drctl_e2e::sent::{assert_allowed_by_the_policy, SentOperations};
@@ -172,6 +173,19 @@ async fn the_rds_instance_adapters_promote_snapshot_delete_and_rebuild_a_replica
         promoted.arn.as_str(),
         "{seen}"
     );
+
+    // --- The continuous checks' reads (tests/moto/ext_rds_offerings.py answers them) -------
+    assert!(cloud
+        .instance_class_offered(EAST, "postgres", "16.3", "db.r6g.large")
+        .await
+        .unwrap());
+    let quota = cloud
+        .db_instance_quota(EAST)
+        .await
+        .unwrap()
+        .expect("listed");
+    assert_eq!(quota.max, 40);
+    assert_eq!(quota.used, 1, "the rebuilt replica: {quota:?}");
 
     // --- Every operation sent is allowed, and every instance operation was exercised ----
     let sent = assert_allowed_by_the_policy(&doc.spec, &sent);

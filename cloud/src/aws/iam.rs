@@ -332,6 +332,8 @@ const RDS_REPLICA_OPERATIONS: &[&str] = &[
     operations::DELETE_DB_INSTANCE.name,
     operations::CREATE_DB_SNAPSHOT.name,
     operations::DESCRIBE_DB_SNAPSHOTS.name,
+    operations::DESCRIBE_ORDERABLE_DB_INSTANCE_OPTIONS.name,
+    operations::DESCRIBE_ACCOUNT_ATTRIBUTES.name,
 ];
 const RDS_REPLICA_ONLY: &[&str] = &[
     operations::PROMOTE_READ_REPLICA.name,
@@ -1119,5 +1121,24 @@ mod tests {
             describe["Resource"],
             json!(["arn:aws:cloudwatch:us-west-2:111122223333:alarm:api-east-synthetics-failing"])
         );
+    }
+
+    #[test]
+    fn both_database_kinds_are_granted_the_continuous_checks_reads_on_any_resource() {
+        let rds_yaml = include_str!("../../../examples/failovergroup-rds.yaml");
+        let rds = drctl_schema::parse_documents(rds_yaml.as_bytes(), "rds.yaml")
+            .expect("the example parses")
+            .remove(0)
+            .spec;
+        for spec in [example_spec(), rds] {
+            let policy = policy_for(&spec, target(None));
+            for action in [
+                "rds:DescribeOrderableDBInstanceOptions",
+                "rds:DescribeAccountAttributes",
+            ] {
+                let statement = statement_with(&policy, action);
+                assert_eq!(statement["Resource"], json!(["*"]), "{action}");
+            }
+        }
     }
 }

@@ -18,6 +18,7 @@ pub mod iam;
 pub mod operations;
 mod rds;
 mod rds_instances;
+mod rds_offerings;
 mod retry;
 mod route53;
 pub mod s3;
@@ -152,7 +153,8 @@ impl AwsCloud {
             replica_lag: shared.clone(),
             s3: shared.clone(),
             tables: shared.clone(),
-            dependency_metrics: shared,
+            dependency_metrics: shared.clone(),
+            offerings: Arc::new(crate::offerings::MemoizedOfferings::new(shared)),
         }
     }
 

@@ -248,6 +248,17 @@ pub const DESCRIBE_TABLE: AwsOperation = op(
     Scope::DependencyTables,
 );
 
+/// The continuous pre-flight checks (controller/src/continuous.rs): read only, between
+/// operations, memoized fleet-wide. Neither supports resource-level permissions.
+pub const DESCRIBE_ORDERABLE_DB_INSTANCE_OPTIONS: AwsOperation = op(
+    Service::Rds,
+    "DescribeOrderableDBInstanceOptions",
+    false,
+    Scope::Any,
+);
+pub const DESCRIBE_ACCOUNT_ATTRIBUTES: AwsOperation =
+    op(Service::Rds, "DescribeAccountAttributes", false, Scope::Any);
+
 /// Every operation the adapters make (the health probe is plain HTTP, not AWS).
 pub const ALL: &[AwsOperation] = &[
     DESCRIBE_GLOBAL_CLUSTERS,
@@ -284,6 +295,8 @@ pub const ALL: &[AwsOperation] = &[
     GET_BUCKET_REPLICATION,
     GET_BUCKET_VERSIONING,
     DESCRIBE_TABLE,
+    DESCRIBE_ORDERABLE_DB_INSTANCE_OPTIONS,
+    DESCRIBE_ACCOUNT_ATTRIBUTES,
 ];
 
 /// The table row for an operation as the SDK names it (`service` is the SDK's service name

@@ -233,6 +233,7 @@ impl WorldBuilder {
                 routing: None,
                 instances: None,
                 dependencies: None,
+                capacity: None,
                 health_checks: None,
             },
         }

@@ -263,7 +263,8 @@ pub fn source_healthy(world: &crate::world::ObservedWorld, region: &str) -> bool
 pub fn evaluate(step: StepName, ctx: &StepContext<'_>) -> StepEval {
     use StepName::*;
     match step {
-        Preflight => preflight(ctx),
+        // As the Aurora Preflight: spec.dependencies listed when it passes, never blocking.
+        Preflight => super::with_dependencies(ctx, preflight(ctx)),
         FenceSource if ctx.op.type_ != OperationType::Failover => planned_fence(ctx),
         WaitReplicaSynced => wait_replica_synced(ctx),
         PromoteReplica => promote_replica(ctx),
@@ -305,6 +306,10 @@ fn preflight(ctx: &StepContext<'_>) -> StepEval {
             "engine versions differ: {} {} in {from}, {} {} in {to}",
             source.identifier, source.engine_version, target.identifier, target.engine_version
         ));
+    }
+    // routingControl groups: the failover records and the controls' states, as for Aurora.
+    if let Some(not_ready) = super::routing::preflight(ctx) {
+        return not_ready;
     }
     match ctx.world.lag_seconds {
         Some(lag) if lag <= f64::from(ctx.spec.max_lag_seconds) => StepEval::Done(format!(

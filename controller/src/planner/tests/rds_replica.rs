@@ -532,3 +532,57 @@ fn a_promotion_whose_answer_was_lost_is_not_reissued_within_its_grace_then_is() 
         .plan();
     assert_eq!(action_of(&after, "PromoteReadReplica"), promote);
 }
+
+#[test]
+fn an_rds_switchs_preflight_runs_the_routing_control_setup_check_as_auroras_does() {
+    use drctl_cloud::RoutingControlState;
+    use drctl_schema::{DnsRouting, RoutingControlSpec};
+
+    let mut spec = rds_spec(WEST);
+    spec.dns.routing = DnsRouting::RoutingControl;
+    spec.dns.routing_control = Some(RoutingControlSpec {
+        cluster_arn: "arn:aws:route53-recovery-control::123456789012:cluster/c1".to_string(),
+        controls: [EAST, WEST]
+            .iter()
+            .map(|r| (r.to_string(), format!("arn:aws:route53-recovery-control::123456789012:controlpanel/p1/routingcontrol/{r}")))
+            .collect(),
+    });
+    let mut world = rds_world(
+        WorldBuilder::healthy(),
+        &spec,
+        healthy_pair(),
+        Some(0.4),
+        None,
+    );
+    world.record = Seen::Known(None);
+    world.routing = Some(crate::world::RoutingView {
+        states: Seen::Known(
+            [
+                (EAST.to_string(), RoutingControlState::On),
+                (WEST.to_string(), RoutingControlState::Off),
+            ]
+            .into_iter()
+            .collect(),
+        ),
+        endpoints: Vec::new(),
+        refreshed: None,
+        setup_problems: Some(vec![
+            "the us-west-2 failover record has no health check".to_string()
+        ]),
+    });
+    let plan = Run::new(&spec, &world).generation(2).plan();
+    assert_eq!(
+        plan.status.phase,
+        Phase::Blocked,
+        "{}",
+        ready_message(&plan)
+    );
+    assert!(
+        ready_message(&plan).contains("not set up for routing controls")
+            && ready_message(&plan).contains("no health check"),
+        "{}",
+        ready_message(&plan)
+    );
+    let ops = operations(&plan);
+    assert!(!ops.contains(&"UpdateService"), "nothing fenced: {ops:?}");
+}
