@@ -225,21 +225,25 @@ async fn a_converged_group_reads_its_dependencies_on_full_passes_only() {
 
 #[tokio::test(start_paused = true)]
 async fn a_switchovers_preflight_lists_broken_dependencies_and_does_not_block_on_them() {
-    preflight_lists_broken_dependencies(group_with_dependencies()).await;
+    preflight_lists_broken_dependencies(group_with_dependencies(), 900).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_rds_replica_switchovers_preflight_lists_broken_dependencies_and_does_not_block_on_them()
 {
-    preflight_lists_broken_dependencies(rds_group_with_dependencies()).await;
+    // The switch then rebuilds the old primary; approving its deletion by policy lets the
+    // operation end within the run.
+    let mut group = rds_group_with_dependencies();
+    group.spec.failback.approval = drctl_schema::Approval::Automatic;
+    preflight_lists_broken_dependencies(group, 3600).await;
 }
 
-async fn preflight_lists_broken_dependencies(group: FailoverGroup) {
+async fn preflight_lists_broken_dependencies(group: FailoverGroup, run_seconds: u64) {
     let h = Harness::new(group).await;
     h.world.delete_bucket_replication(BUCKET);
     h.once().await;
     h.move_writer(WEST).await;
-    h.run_for(Duration::from_secs(900)).await;
+    h.run_for(Duration::from_secs(run_seconds)).await;
     let status = h.doc().await.status.unwrap();
     assert_eq!(status.phase, Phase::Converged, "{:?}", status.conditions);
     let op = status.last_operation.expect("the switchover ran");

@@ -86,13 +86,37 @@ async fn an_rds_stale_failback_rebuilds_the_old_primary_as_a_replica_and_switche
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_planned_rds_switch_fences_waits_for_replica_lag_zero_and_loses_nothing() {
+async fn a_planned_rds_switch_fences_promotes_at_lag_zero_then_rebuilds_the_old_primary_as_a_replica(
+) {
     let report = run(Scenario::PlannedSwitchover, 1).await;
     assert_eq!(report.lost_writes, 0);
     let switch = steps_of(&report, "Switchover");
-    let at = |name: &str| switch.iter().position(|s| *s == name).unwrap();
-    assert!(at("FenceSource") < at("WaitReplicaSynced"), "{switch:?}");
-    assert!(at("WaitReplicaSynced") < at("PromoteReplica"), "{switch:?}");
+    let at = |name: &str| {
+        switch
+            .iter()
+            .position(|s| *s == name)
+            .unwrap_or_else(|| panic!("no {name} in {switch:?}"))
+    };
+    // Served from the new writer first, then the old primary is rebuilt behind it.
+    let order = [
+        "FenceSource",
+        "PromoteReplica",
+        "MoveDns",
+        "Verify",
+        "SnapshotStale",
+        "AwaitApproval",
+        "DeleteStale",
+        "RecreateSecondary",
+        "WaitReplicaSynced",
+    ];
+    for pair in order.windows(2) {
+        assert!(at(pair[0]) < at(pair[1]), "{pair:?} in {switch:?}");
+    }
+    assert_eq!(
+        report.final_phase.map(|p| p.as_str()),
+        Some("Converged"),
+        "{report:#?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]

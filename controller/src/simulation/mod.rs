@@ -737,13 +737,39 @@ async fn drive(
             let generation_before = run.doc().await?.metadata.generation.unwrap_or(1);
             run.operator_moves_writer(west, scenario.has_outage())
                 .await?;
-            let doc = run
+            let waiting = |d: &FailoverGroup| {
+                converged_on(d, west, generation_before + 1)
+                    || d.status
+                        .as_ref()
+                        .is_some_and(|s| s.phase == Phase::WaitingForApproval)
+            };
+            let mut doc = run
                 .wait_until(
                     &format!("failover to {west}"),
                     Duration::from_secs(3600),
-                    |d| converged_on(d, west, generation_before + 1),
+                    waiting,
                 )
                 .await?;
+            // rdsReplica: a planned switch rebuilds the old primary as a replica once traffic
+            // is served, and asks before deleting it; the operator approves, as in
+            // failback-stale.
+            if let Some(op) = doc
+                .status
+                .as_ref()
+                .filter(|s| s.phase == Phase::WaitingForApproval)
+                .and_then(|s| s.operation.clone())
+            {
+                run.say("WaitingForApproval: the next steps delete the old primary (its snapshot is kept) and rebuild it as a replica");
+                tokio::time::sleep(Duration::from_secs(120)).await;
+                run.operator_approves(&op).await?;
+                doc = run
+                    .wait_until(
+                        &format!("the rebuild of the old primary in {east}"),
+                        Duration::from_secs(4 * 3600),
+                        |d| converged_on(d, west, generation_before + 1),
+                    )
+                    .await?;
+            }
             let op = doc
                 .status
                 .as_ref()

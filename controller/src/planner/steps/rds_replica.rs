@@ -101,10 +101,40 @@ pub fn steps(plan: OperationPlan) -> Vec<StepName> {
             FenceSource,
             PromoteReplica,
         ],
-        _ => vec![Preflight, FenceSource, WaitReplicaSynced, PromoteReplica],
+        // PromoteReplica itself waits for ReplicaLag 0 once the source is fenced, so the
+        // one WaitReplicaSynced (step names are unique in an operation) is the rebuild's.
+        _ => {
+            let mut steps = vec![Preflight, FenceSource, PromoteReplica];
+            steps.extend(SWITCH_TAIL);
+            steps.extend(REBUILD_OLD_PRIMARY);
+            return steps;
+        }
     };
     steps.extend(SWITCH_TAIL);
     steps
+}
+
+/// After a planned switch the old primary is left standalone: it is rebuilt as a read
+/// replica of the new writer, so the group has a standby again and the move back is a
+/// planned switch too.
+const REBUILD_OLD_PRIMARY: [StepName; 5] = [
+    StepName::SnapshotStale,
+    StepName::AwaitApproval,
+    StepName::DeleteStale,
+    StepName::RecreateSecondary,
+    StepName::WaitReplicaSynced,
+];
+
+/// (the writer, the region rebuilt as its replica) for the rebuild steps: a failback
+/// rebuilds the region it goes back to before switching, a switch rebuilds the region it
+/// left once traffic is served from the new one.
+fn rebuild_regions<'a>(ctx: &StepContext<'a>) -> (&'a str, &'a str) {
+    let (from, to) = (ctx.op.from.as_str(), ctx.op.to.as_str());
+    if plan_of(ctx.op) == Some(OperationPlan::RdsFailbackStale) {
+        (from, to)
+    } else {
+        (to, from)
+    }
 }
 
 /// Steps that must be done before `step` may start, per plan (only those present count).
@@ -115,10 +145,10 @@ pub fn dependencies(plan: OperationPlan, step: StepName) -> &'static [StepName] 
         Preflight if failback => &[WaitReplicaSynced],
         Preflight => &[],
         FenceSource => &[Preflight],
-        WaitReplicaSynced if failback => &[RecreateSecondary],
-        WaitReplicaSynced => &[FenceSource],
-        PromoteReplica if failback => &[FenceSource],
-        PromoteReplica => &[WaitReplicaSynced, FenceSource],
+        WaitReplicaSynced => &[RecreateSecondary],
+        PromoteReplica => &[FenceSource],
+        // The switch's rebuild starts once traffic is served from the new writer.
+        SnapshotStale if plan == OperationPlan::RdsSwitchover => &[Verify, ScaleDownSource],
         ScaleUpTarget => &[Preflight],
         WaitWriter => &[PromoteReplica],
         WaitComputeReady => &[ScaleUpTarget],
@@ -340,22 +370,10 @@ fn planned_fence(ctx: &StepContext<'_>) -> StepEval {
     }
 }
 
-/// After FenceSource nothing writes, so the replica must reach ReplicaLag 0 (RPO 0); before
-/// it (a rebuilt replica catching up) maxLagSeconds is enough.
-fn lag_goal(ctx: &StepContext<'_>) -> f64 {
-    let fenced = ctx
-        .op
-        .step(StepName::FenceSource)
-        .is_some_and(|s| s.state.is_done());
-    if fenced {
-        0.0
-    } else {
-        f64::from(ctx.spec.max_lag_seconds)
-    }
-}
-
+/// The rebuilt replica catches up: maxLagSeconds is enough (the writer takes writes; the
+/// switch's own RPO-0 wait is PromoteReplica's, after FenceSource).
 fn wait_replica_synced(ctx: &StepContext<'_>) -> StepEval {
-    let (from, to) = (ctx.op.from.as_str(), ctx.op.to.as_str());
+    let (from, to) = rebuild_regions(ctx);
     let (Some(source), Some(target)) = (instance(ctx, from), instance(ctx, to)) else {
         return StepEval::Wait(format!("waiting to read both instances of {from} and {to}"));
     };
@@ -378,7 +396,7 @@ fn wait_replica_synced(ctx: &StepContext<'_>) -> StepEval {
                 .map_or("unknown", |r| r.as_str())
         ));
     }
-    let goal = lag_goal(ctx);
+    let goal = f64::from(ctx.spec.max_lag_seconds);
     match ctx.world.lag_seconds {
         Some(lag) if lag <= goal => StepEval::Done(format!(
             "{} is replicating with ReplicaLag {lag:.1} s",
@@ -456,7 +474,7 @@ fn wait_writer(ctx: &StepContext<'_>) -> StepEval {
 }
 
 fn snapshot_stale(ctx: &StepContext<'_>) -> StepEval {
-    let to = ctx.op.to.as_str();
+    let (_, to) = rebuild_regions(ctx);
     if let Some(e) = unreachable(ctx, to) {
         return StepEval::Wait(format!("cannot read the DB instance in {to}: {e}"));
     }
@@ -495,18 +513,20 @@ fn await_approval(ctx: &StepContext<'_>) -> StepEval {
     }
     match ctx.approved_by {
         Some(who) => StepEval::Done(format!("approved by {who}")),
-        None => StepEval::AwaitingApproval(format!(
-            "the next steps delete the stale DB instance {} in {} (snapshot {} kept) and rebuild it as a read replica: run `drctl approve {}`",
-            instance_id(ctx, &ctx.op.to),
-            ctx.op.to,
-            stale_snapshot_id(ctx.spec, ctx.op, &ctx.op.to),
-            ctx.name
-        )),
+        None => {
+            let (_, stale) = rebuild_regions(ctx);
+            StepEval::AwaitingApproval(format!(
+                "the next steps delete the stale DB instance {} in {stale} (snapshot {} kept) and rebuild it as a read replica: run `drctl approve {}`",
+                instance_id(ctx, stale),
+                stale_snapshot_id(ctx.spec, ctx.op, stale),
+                ctx.name
+            ))
+        }
     }
 }
 
 fn delete_stale(ctx: &StepContext<'_>) -> StepEval {
-    let to = ctx.op.to.as_str();
+    let (_, to) = rebuild_regions(ctx);
     if let Some(e) = unreachable(ctx, to) {
         return StepEval::Wait(format!("cannot read the DB instance in {to}: {e}"));
     }
@@ -546,7 +566,7 @@ fn delete_stale(ctx: &StepContext<'_>) -> StepEval {
 }
 
 fn recreate_secondary(ctx: &StepContext<'_>) -> StepEval {
-    let (from, to) = (ctx.op.from.as_str(), ctx.op.to.as_str());
+    let (from, to) = rebuild_regions(ctx);
     for region in [from, to] {
         if let Some(e) = unreachable(ctx, region) {
             return StepEval::Wait(format!("cannot read the DB instance in {region}: {e}"));

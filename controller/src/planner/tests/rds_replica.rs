@@ -267,13 +267,13 @@ fn a_planned_rds_switch_whose_source_cannot_be_fenced_blocks_instead_of_promotin
 }
 
 #[test]
-fn after_fencing_the_switch_waits_for_replica_lag_zero_then_promotes() {
+fn after_fencing_the_switch_promotes_only_once_replica_lag_reads_zero() {
     let spec = rds_spec(WEST);
     let status = operation_at(
         OperationPlan::RdsSwitchover,
         EAST,
         WEST,
-        StepName::WaitReplicaSynced,
+        StepName::PromoteReplica,
         T0,
     );
     let behind = rds_world(
@@ -288,7 +288,7 @@ fn after_fencing_the_switch_waits_for_replica_lag_zero_then_promotes() {
         .at(T0 + 1000)
         .plan();
     assert_eq!(
-        step_state(&plan, StepName::WaitReplicaSynced),
+        step_state(&plan, StepName::PromoteReplica),
         Some(StepState::Running)
     );
     assert!(!operations(&plan).contains(&"PromoteReadReplica"));
@@ -300,10 +300,6 @@ fn after_fencing_the_switch_waits_for_replica_lag_zero_then_promotes() {
         None,
     );
     let plan = Run::new(&spec, &synced).status(status).at(T0 + 2000).plan();
-    assert_eq!(
-        step_state(&plan, StepName::WaitReplicaSynced),
-        Some(StepState::Succeeded)
-    );
     assert!(
         operations(&plan).contains(&"PromoteReadReplica"),
         "{:?}",
@@ -585,4 +581,161 @@ fn an_rds_switchs_preflight_runs_the_routing_control_setup_check_as_auroras_does
     );
     let ops = operations(&plan);
     assert!(!ops.contains(&"UpdateService"), "nothing fenced: {ops:?}");
+}
+
+// ---- a planned switch rebuilds the old primary as a replica of the new writer ----
+
+#[test]
+fn a_planned_rds_switch_promotes_serves_then_rebuilds_with_every_step_name_once() {
+    let steps = steps::rds_replica::steps(OperationPlan::RdsSwitchover);
+    let names: Vec<&str> = steps.iter().map(|s| s.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Preflight",
+            "FenceSource",
+            "PromoteReplica",
+            "ScaleUpTarget",
+            "WaitWriter",
+            "WaitComputeReady",
+            "MoveDns",
+            "WaitDnsInSync",
+            "Verify",
+            "ScaleDownSource",
+            "SnapshotStale",
+            "AwaitApproval",
+            "DeleteStale",
+            "RecreateSecondary",
+            "WaitReplicaSynced",
+        ]
+    );
+}
+
+/// A switch east -> west that promoted db-west and serves from it: db-east is standalone.
+fn switched_west(snapshots: Vec<DbSnapshot>) -> ObservedWorld {
+    let spec = rds_spec(WEST);
+    rds_world(
+        WorldBuilder::healthy().writer(WEST).record_at(WEST),
+        &spec,
+        stale_east(snapshots),
+        None,
+        Some(WEST),
+    )
+}
+
+fn switch_at(step: StepName) -> FailoverGroupStatus {
+    operation_at(OperationPlan::RdsSwitchover, EAST, WEST, step, T0)
+}
+
+#[test]
+fn once_traffic_is_served_from_the_new_writer_the_switch_snapshots_the_old_primary() {
+    let spec = rds_spec(WEST);
+    let status = switch_at(StepName::SnapshotStale);
+    let op = status.operation.clone().expect("op");
+    let plan = Run::new(&spec, &switched_west(Vec::new()))
+        .status(status)
+        .at(T0 + 1000)
+        .plan();
+    assert_eq!(
+        action_of(&plan, "CreateDBSnapshot"),
+        Action::CreateDbSnapshot {
+            region: EAST.to_string(),
+            instance_id: db_id(EAST).to_string(),
+            snapshot_id: stale_snapshot_id(&spec, &op, EAST),
+        }
+    );
+}
+
+#[test]
+fn the_switch_asks_before_deleting_the_old_primary_and_names_it() {
+    let spec = rds_spec(WEST);
+    let status = switch_at(StepName::AwaitApproval);
+    let plan = Run::new(&spec, &switched_west(Vec::new()))
+        .status(status)
+        .at(T0 + 1000)
+        .plan();
+    assert!(plan.actions.is_empty(), "{:?}", plan.actions);
+    assert_eq!(plan.status.phase, Phase::WaitingForApproval);
+    assert!(
+        plan.summary.contains(db_id(EAST)) && plan.summary.contains(EAST),
+        "{}",
+        plan.summary
+    );
+}
+
+#[test]
+fn the_switch_deletes_the_old_primary_only_with_its_snapshot_and_never_the_new_writer() {
+    let spec = rds_spec(WEST);
+    let status = switch_at(StepName::DeleteStale);
+    let op = status.operation.clone().expect("op");
+    let id = stale_snapshot_id(&spec, &op, EAST);
+    let kept = switched_west(vec![snap(&id, DbSnapshotStatus::Available)]);
+    let plan = Run::new(&spec, &kept)
+        .status(status)
+        .approved_by("ops")
+        .at(T0 + 1000)
+        .plan();
+    assert_eq!(
+        action_of(&plan, "DeleteDBInstance"),
+        Action::DeleteDbInstance {
+            region: EAST.to_string(),
+            instance_id: db_id(EAST).to_string()
+        }
+    );
+    assert_eq!(operations(&plan), ["DeleteDBInstance"]);
+}
+
+#[test]
+fn the_switch_recreates_the_old_primary_as_a_replica_of_the_new_writer() {
+    let spec = rds_spec(WEST);
+    let status = switch_at(StepName::RecreateSecondary);
+    let gone = pair(Seen::Known(None), Seen::Known(Some(db(WEST, None))));
+    let world = rds_world(
+        WorldBuilder::healthy().writer(WEST).record_at(WEST),
+        &spec,
+        gone,
+        None,
+        Some(WEST),
+    );
+    let plan = Run::new(&spec, &world).status(status).at(T0 + 1000).plan();
+    let Action::CreateReadReplica(request) = action_of(&plan, "CreateDBInstanceReadReplica") else {
+        panic!("not a read replica request");
+    };
+    assert_eq!(request.region, EAST);
+    assert_eq!(request.identifier, db_id(EAST));
+    assert_eq!(request.source_region, WEST);
+    assert_eq!(request.source_instance_arn, db_arn(WEST));
+}
+
+#[test]
+fn the_switch_ends_once_the_rebuilt_replica_is_within_max_lag() {
+    let spec = rds_spec(WEST);
+    let status = switch_at(StepName::WaitReplicaSynced);
+    let rebuilt = pair(
+        Seen::Known(Some(db(EAST, Some(WEST)))),
+        Seen::Known(Some(db(WEST, None))),
+    );
+    let world = |lag| {
+        rds_world(
+            WorldBuilder::healthy().writer(WEST).record_at(WEST),
+            &spec,
+            rebuilt.clone(),
+            Some(lag),
+            Some(WEST),
+        )
+    };
+    let behind = Run::new(&spec, &world(9.0))
+        .status(status.clone())
+        .at(T0 + 1000)
+        .plan();
+    assert!(behind.status.operation.is_some(), "over maxLagSeconds 5");
+    let synced = Run::new(&spec, &world(2.0))
+        .status(status)
+        .at(T0 + 2000)
+        .plan();
+    assert!(synced.status.operation.is_none());
+    assert_eq!(
+        synced.status.last_operation.as_ref().map(|o| o.state),
+        Some(OperationState::Succeeded)
+    );
 }
