@@ -192,6 +192,25 @@ async fn a_health_check_group_without_verify_gets_an_rto_from_when_route53_serve
     }
 }
 
+#[tokio::test(start_paused = true)]
+async fn an_automatic_failover_of_a_health_check_group_without_verify_gets_an_rto_too() {
+    let armed = |mut group: FailoverGroup| {
+        let policy = drctl::simulation::auto::policy(Scenario::RegionOutageAuto);
+        group.spec.auto_failover = Some(policy);
+        group
+    };
+    let bare = outage_report(Scenario::RegionOutageAuto, armed(without_verify())).await;
+    assert_eq!(bare.decisions.len(), 1, "{:#?}", bare.decisions);
+    let rto = bare.rto_seconds.expect("an RTO without Verify");
+    assert!(rto > 0.0 && rto < 600.0, "{rto}");
+    let probed = outage_report(Scenario::RegionOutageAuto, armed(health_check_group())).await;
+    let verified = probed.rto_seconds.expect("Verify's RTO");
+    assert!(
+        rto <= verified,
+        "{rto} s without Verify, {verified} s with it"
+    );
+}
+
 // --- Health-check reads are paced like every other Route 53 read -------------------------
 
 #[tokio::test(start_paused = true)]

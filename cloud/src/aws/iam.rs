@@ -218,8 +218,11 @@ impl Arns<'_> {
 
     /// The resources one operation is authorised against.
     fn resources(&self, op: &AwsOperation) -> Vec<String> {
+        // Calls without resource-level permissions (the continuous checks') are on "*"
+        // whatever the database kind.
         if self.spec.database.kind == drctl_schema::DatabaseKind::RdsReplica
             && op.service == crate::error::Service::Rds
+            && op.scope != Scope::Any
         {
             let mut resources = self.instance_resources(op);
             resources.sort();
@@ -1029,6 +1032,8 @@ mod tests {
                 "application-autoscaling:DescribeScalableTargets",
                 "cloudwatch:GetMetricData",
                 "dynamodb:ListStreams",
+                "rds:DescribeAccountAttributes",
+                "rds:DescribeOrderableDBInstanceOptions",
             ]
         );
     }

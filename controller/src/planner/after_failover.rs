@@ -162,7 +162,7 @@ pub fn readiness(
         message,
     };
     let view = world.region(region);
-    if !view.is_some_and(|r| r.reachable == Some(true)) {
+    if view.is_none_or(|r| r.reachable != Some(true)) {
         return not(
             "RegionNotBack",
             format!("{region} does not answer: it has not come back yet"),

@@ -8,6 +8,7 @@ pub mod auto_failover;
 pub mod deadlines;
 pub mod explain;
 pub mod objectives;
+pub mod served;
 pub mod status;
 pub mod steps;
 
@@ -179,6 +180,12 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     b.auto_failover(settled.as_deref());
     // 2c. After a failover: preserve the old primary's snapshot, report readiness to fail back.
     b.after_failover(settled.as_deref(), operation.as_ref());
+
+    // 2d. healthCheck groups: Route 53 may start serving the new region after the
+    //     operation ended; its RTO is measured then.
+    if operation.is_none() {
+        b.served_after_operation();
+    }
 
     // 3. Advance the operation, or converge the steady state.
     //    The steady state is only enforced where the writer is where the spec wants it: while
@@ -633,6 +640,7 @@ impl<'a> Builder<'a> {
             self.apply_eval(&mut op, record.name, eval, last_known_lag, &mut progress);
         }
 
+        served::note_served(input.spec, input.world, &mut op, input.now);
         if op.steps.iter().all(|s| s.state.is_done()) {
             self.complete(op);
             return;
@@ -880,6 +888,37 @@ impl<'a> Builder<'a> {
         self.status.operation = None;
         // The steady state is checked in the same pass.
         self.steady_state();
+    }
+
+    /// The last operation succeeded without an RTO, and this pass sees Route 53 answer with
+    /// its target (`served`): the RTO is measured now, and judged.
+    fn served_after_operation(&mut self) {
+        let input = self.input;
+        let Some(op) = self.status.last_operation.as_ref() else {
+            return;
+        };
+        if op.state != OperationState::Succeeded || op.rto_seconds.is_some() {
+            return;
+        }
+        let mut op = op.clone();
+        if !served::note_served(input.spec, input.world, &mut op, input.now) {
+            return;
+        }
+        op.rto_seconds = rto_seconds(&op);
+        self.event(
+            "TrafficServed",
+            format!(
+                "Route 53 answers with {} now, {:.0} s after {} {} -> {} started (its RTO)",
+                op.to,
+                op.rto_seconds.unwrap_or_default(),
+                op.type_.as_str(),
+                op.from,
+                op.to
+            ),
+            None,
+        );
+        self.judge_objectives(&op);
+        self.status.last_operation = Some(op);
     }
 
     /// The finished operation against `spec.objectives`: the judgement goes into the status,
@@ -1252,7 +1291,8 @@ fn rto_seconds(op: &Operation) -> Option<f64> {
         .filter_map(|s| op.step(*s))
         .filter(|s| s.state == StepState::Succeeded)
         .filter_map(|s| s.finished_at)
-        .max()?;
+        .max()
+        .or_else(|| served::served_at(op))?;
     Some(served.seconds_since(op.started_at))
 }
 

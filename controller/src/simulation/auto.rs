@@ -10,8 +10,8 @@ use drctl_sim::{AlarmModel, OutageScope, SimWorld};
 use drctl_state::Store;
 
 use super::{
-    converged_on, served_at, step_timings, Decision, Run, Scenario, ScenarioOptions,
-    ScenarioReport, SimulationError, REPLICA,
+    converged_on, health_check_served, served_at, step_timings, Decision, Run, Scenario,
+    ScenarioOptions, ScenarioReport, SimulationError, REPLICA,
 };
 use crate::reconcile::POLICY_EVENT;
 
@@ -144,7 +144,9 @@ async fn region_outage(
         )
         .await?;
     let op = last_operation(&doc)?;
-    let served = served_at(&op);
+    // healthCheck groups without Verify: nothing in the operation marks when users were
+    // served; the world's ground truth does, as in the other outage scenarios.
+    let served = served_at(&op).or_else(|| health_check_served(run, &doc, incident_at));
     let decided_at = op.started_at;
     report.rto_seconds = served.map(|t| t.seconds_since(incident_at));
     report.recovery_seconds = served.map(|t| t.seconds_since(decided_at));

@@ -99,3 +99,103 @@ fn a_fresh_reading_sizes_the_live_region_active_and_the_other_standby() {
         plan.actions
     );
 }
+
+// ---- RTO without spec.verify: the first fresh reading of Route 53 serving the target ----
+
+fn failover_spec() -> FailoverGroupSpec {
+    let mut spec = health_check_spec();
+    spec.writer = WEST.to_string();
+    spec.allow_data_loss = true;
+    spec
+}
+
+/// A Failover east -> west, started at 0, waiting for compute in us-west-2.
+fn failing_over() -> FailoverGroupStatus {
+    operation_at(
+        OperationPlan::Failover,
+        EAST,
+        WEST,
+        StepName::WaitComputeReady,
+        T0,
+    )
+}
+
+fn noted(plan: &Plan) -> Option<Timestamp> {
+    plan.status
+        .operation
+        .as_ref()
+        .or(plan.status.last_operation.as_ref())
+        .and_then(crate::planner::served::served_at)
+}
+
+#[test]
+fn without_verify_a_health_check_failover_is_timed_to_the_first_fresh_reading_serving_the_target() {
+    let spec = failover_spec();
+    let world = read(
+        WorldBuilder::healthy().writer(WEST).down(EAST).build(),
+        Some(WEST),
+        false,
+    );
+    let plan = Run::new(&spec, &world)
+        .status(failing_over())
+        .at(T0 + 1000)
+        .plan();
+    // The health-check reading's own time (900 s after the operation started), not the pass's.
+    assert_eq!(noted(&plan), Some(Timestamp::from_millis(900_000)));
+    if let Some(done) = plan.status.last_operation.as_ref() {
+        assert_eq!(done.rto_seconds, Some(900.0));
+    }
+}
+
+#[test]
+fn a_stale_reading_or_a_writer_not_yet_moved_is_not_taken_as_served() {
+    let spec = failover_spec();
+    let stale = read(
+        WorldBuilder::healthy().writer(WEST).down(EAST).build(),
+        Some(WEST),
+        true,
+    );
+    let not_moved = read(
+        WorldBuilder::healthy().down(EAST).build(),
+        Some(WEST),
+        false,
+    );
+    for (case, world) in [("stale", stale), ("writer still east", not_moved)] {
+        let plan = Run::new(&spec, &world)
+            .status(failing_over())
+            .at(T0 + 1000)
+            .plan();
+        assert_eq!(noted(&plan), None, "{case}");
+    }
+}
+
+#[test]
+fn traffic_served_after_the_operation_ended_gives_it_its_rto_once() {
+    let spec = failover_spec();
+    let mut status = failing_over();
+    let mut op = status.operation.take().expect("op");
+    op.state = OperationState::Succeeded;
+    for step in &mut op.steps {
+        step.state = StepState::Succeeded;
+    }
+    op.finished_at = Some(Timestamp::from_millis(600_000));
+    status.last_operation = Some(op);
+    let world = read(
+        WorldBuilder::healthy()
+            .writer(WEST)
+            .record_at(WEST)
+            .compute(WEST, 6, 6, 6, 24)
+            .build(),
+        Some(WEST),
+        false,
+    );
+    let plan = Run::new(&spec, &world).status(status).at(T0).plan();
+    let done = plan.status.last_operation.as_ref().expect("last operation");
+    assert_eq!(done.rto_seconds, Some(900.0));
+    assert!(plan.events.iter().any(|e| e.reason == "TrafficServed"));
+    let again = Run::new(&spec, &world)
+        .status(plan.status.clone())
+        .at(T0 + 30_000)
+        .plan();
+    assert!(!again.events.iter().any(|e| e.reason == "TrafficServed"));
+}

@@ -1,0 +1,47 @@
+//! `routing: healthCheck` (docs/design-contract.md §7.2): Route 53 moves the traffic itself,
+//! so MoveDns and WaitDnsInSync are skipped and, without `spec.verify`, no step's end marks
+//! the moment the new region serves. The RTO is then measured to the first pass that saw
+//! Route 53 answer with the operation's target (a fresh health-check reading, not a stale
+//! one) while the database there takes writes: at most one poll later than the truth. The
+//! moment is kept in the operation's notes, so a restart does not move it.
+
+use drctl_schema::{DnsRouting, FailoverGroupSpec, Operation, OperationType, Timestamp};
+
+use crate::world::{DnsReading, ObservedWorld};
+
+/// The note holding that moment (millis).
+pub const SERVED_AT: &str = "healthCheckServedAt";
+
+/// Note the moment this pass shows `op.to` served, once. True when it was noted now.
+pub fn note_served(
+    spec: &FailoverGroupSpec,
+    world: &ObservedWorld,
+    op: &mut Operation,
+    now: Timestamp,
+) -> bool {
+    if spec.dns.routing != DnsRouting::HealthCheck || op.notes.contains_key(SERVED_AT) {
+        return false;
+    }
+    let answers_target = world.dns_reading(spec) == DnsReading::Known(Some(op.to.clone()));
+    // An app-tier failover leaves the writer where it is; the others serve once it moved.
+    let writable =
+        op.type_ == OperationType::AppTierFailover || world.writer_region() == Some(op.to.as_str());
+    if !(answers_target && writable) {
+        return false;
+    }
+    let at = world
+        .health_checks
+        .as_ref()
+        .map_or(now, |view| view.checked_at);
+    op.notes
+        .insert(SERVED_AT.to_string(), at.millis().to_string());
+    true
+}
+
+/// When the operation's target was first seen served, if it was.
+pub fn served_at(op: &Operation) -> Option<Timestamp> {
+    op.notes
+        .get(SERVED_AT)
+        .and_then(|v| v.parse::<i64>().ok())
+        .map(Timestamp::from_millis)
+}
