@@ -640,7 +640,11 @@ impl<'a> Builder<'a> {
             self.apply_eval(&mut op, record.name, eval, last_known_lag, &mut progress);
         }
 
-        served::note_served(input.spec, input.world, &mut op, input.now);
+        if served::note_served(input.spec, input.world, &mut op, input.now) {
+            if let Some(message) = served::traffic_served_message(&op) {
+                self.event("TrafficServed", message, None);
+            }
+        }
         if op.steps.iter().all(|s| s.state.is_done()) {
             self.complete(op);
             return;
@@ -905,18 +909,9 @@ impl<'a> Builder<'a> {
             return;
         }
         op.rto_seconds = rto_seconds(&op);
-        self.event(
-            "TrafficServed",
-            format!(
-                "Route 53 answers with {} now, {:.0} s after {} {} -> {} started (its RTO)",
-                op.to,
-                op.rto_seconds.unwrap_or_default(),
-                op.type_.as_str(),
-                op.from,
-                op.to
-            ),
-            None,
-        );
+        if let Some(message) = served::traffic_served_message(&op) {
+            self.event("TrafficServed", message, None);
+        }
         self.judge_objectives(&op);
         self.status.last_operation = Some(op);
     }

@@ -45,3 +45,52 @@ pub fn served_at(op: &Operation) -> Option<Timestamp> {
         .and_then(|v| v.parse::<i64>().ok())
         .map(Timestamp::from_millis)
 }
+
+/// The `TrafficServed` event's message: the journal rebuilds the RTO from it
+/// (`report/journal.rs`, [`rto_in_message`]).
+pub fn traffic_served_message(op: &Operation) -> Option<String> {
+    let rto = served_at(op)?.seconds_since(op.started_at);
+    Some(format!(
+        "Route 53 answers with {} for {} {} -> {}: served {rto:.1} s after it started (its RTO)",
+        op.to,
+        op.type_.as_str(),
+        op.from,
+        op.to
+    ))
+}
+
+/// The RTO a `TrafficServed` message carries.
+pub fn rto_in_message(message: &str) -> Option<f64> {
+    let (_, rest) = message.rsplit_once(": served ")?;
+    rest.strip_suffix(" s after it started (its RTO)")?
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_journal_reads_back_the_rto_the_event_says() {
+        let mut op = Operation {
+            id: "op-1".to_string(),
+            type_: OperationType::Failover,
+            from: "us-east-1".to_string(),
+            to: "us-west-2".to_string(),
+            started_at: Timestamp::from_millis(10_000),
+            finished_at: None,
+            generation: 2,
+            state: drctl_schema::OperationState::Running,
+            steps: Vec::new(),
+            rpo_seconds: None,
+            rto_seconds: None,
+            notes: Default::default(),
+        };
+        assert_eq!(traffic_served_message(&op), None);
+        op.notes.insert(SERVED_AT.to_string(), "95500".to_string());
+        let message = traffic_served_message(&op).expect("served");
+        assert_eq!(rto_in_message(&message), Some(85.5));
+        assert_eq!(rto_in_message("served 3 s after"), None);
+    }
+}

@@ -38,7 +38,10 @@ pub fn operation_from_journal(journal: &[Event], id: &str) -> Option<Operation> 
     }
     order_steps(&mut op);
     if op.state == OperationState::Succeeded {
-        op.rto_seconds = crate::simulation::served_at(&op).map(|t| t.seconds_since(op.started_at));
+        // A healthCheck group's RTO, when no step marked it, is the TrafficServed event's.
+        op.rto_seconds = crate::simulation::served_at(&op)
+            .map(|t| t.seconds_since(op.started_at))
+            .or(op.rto_seconds);
     }
     Some(op)
 }
@@ -50,6 +53,9 @@ fn apply(op: &mut Operation, e: &Event) {
             op.state = OperationState::Succeeded;
             op.finished_at = Some(e.at);
             op.rpo_seconds = parse_rpo(&e.message);
+        }
+        "TrafficServed" => {
+            op.rto_seconds = crate::planner::served::rto_in_message(&e.message);
         }
         "OperationSuperseded" => {
             op.state = OperationState::Superseded;
@@ -203,6 +209,35 @@ mod tests {
             ))
         );
         assert_eq!(parse_started("Rebooted us-east-1"), None);
+    }
+
+    fn event(at: i64, reason: &str, message: &str) -> Event {
+        Event {
+            seq: 0,
+            at: drctl_schema::Timestamp::from_millis(at),
+            actor: "controller/a".to_string(),
+            reason: reason.to_string(),
+            message: message.to_string(),
+            operation_id: Some("op-1".to_string()),
+            step: None,
+            data: None,
+        }
+    }
+
+    #[test]
+    fn a_health_check_operation_rebuilt_from_its_journal_keeps_its_traffic_served_rto() {
+        let journal = [
+            event(0, "OperationStarted", "Failover us-east-1 -> us-west-2 (op-1) for generation 2"),
+            event(
+                90_000,
+                "TrafficServed",
+                "Route 53 answers with us-west-2 for Failover us-east-1 -> us-west-2: served 88.5 s after it started (its RTO)",
+            ),
+            event(120_000, "OperationSucceeded", "Failover us-east-1 -> us-west-2 finished in 120 s"),
+        ];
+        let op = operation_from_journal(&journal, "op-1").unwrap();
+        assert_eq!(op.state, OperationState::Succeeded);
+        assert_eq!(op.rto_seconds, Some(88.5));
     }
 
     #[test]

@@ -142,6 +142,16 @@ fn without_verify_a_health_check_failover_is_timed_to_the_first_fresh_reading_se
         .plan();
     // The health-check reading's own time (900 s after the operation started), not the pass's.
     assert_eq!(noted(&plan), Some(Timestamp::from_millis(900_000)));
+    // Journaled, so `drctl report` rebuilds the RTO of an operation no longer in the status.
+    let event = plan
+        .events
+        .iter()
+        .find(|e| e.reason == "TrafficServed")
+        .expect("a TrafficServed event");
+    assert_eq!(
+        crate::planner::served::rto_in_message(&event.message),
+        Some(900.0)
+    );
     if let Some(done) = plan.status.last_operation.as_ref() {
         assert_eq!(done.rto_seconds, Some(900.0));
     }
