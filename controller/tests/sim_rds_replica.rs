@@ -57,32 +57,39 @@ async fn an_rds_region_outage_promotes_the_read_replica_and_records_the_last_rep
 }
 
 #[tokio::test(start_paused = true)]
-async fn an_rds_stale_failback_rebuilds_the_old_primary_as_a_replica_and_switches_home() {
+async fn an_rds_stale_failback_rebuilds_the_stale_region_switches_home_and_rebuilds_the_other() {
     let report = run(Scenario::FailbackStale, 4).await;
-    let failback = steps_of(&report, "Failback");
     assert_eq!(
-        &failback[..8],
+        steps_of(&report, "Failback"),
         [
             "SnapshotStale",
             "AwaitApproval",
             "DeleteStale",
             "RecreateSecondary",
-            "WaitReplicaSynced",
-            "Preflight",
-            "FenceSource",
-            "PromoteReplica"
-        ],
-        "{failback:?}"
+            "WaitReplicaSynced"
+        ]
     );
-    assert!(failback.contains(&"MoveDns"), "{failback:?}");
+    let home = steps_of(&report, "Switchover us-west-2 -> us-east-1");
+    for step in [
+        "FenceSource",
+        "PromoteReplica",
+        "MoveDns",
+        "SnapshotStale",
+        "RecreateSecondary",
+        "WaitReplicaSynced",
+    ] {
+        assert!(home.contains(&step), "{step} in {home:?}");
+    }
+    // Home again with a standby: the region it came from is a replica once more.
     assert_eq!(
         report
             .final_phase
             .map(|p| p.as_str().to_string())
             .as_deref(),
-        Some("Degraded"),
-        "home again, the region it came from holds the old primary, standalone"
+        Some("Converged"),
+        "{report:#?}"
     );
+    assert!(report.rto_seconds.is_some(), "{report:#?}");
 }
 
 #[tokio::test(start_paused = true)]

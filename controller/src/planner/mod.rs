@@ -890,8 +890,19 @@ impl<'a> Builder<'a> {
         self.judge_objectives(&op);
         self.status.last_operation = Some(op);
         self.status.operation = None;
-        // The steady state is checked in the same pass.
-        self.steady_state();
+        // The steady state is checked in the same pass, where the writer is the spec's (an
+        // rdsReplica stale failback ends with the rebuild, the switch home still to come:
+        // compute and DNS stay where the writer is until it has moved).
+        if self.input.world.writer_region() == Some(self.input.spec.writer.as_str()) {
+            self.steady_state();
+        } else {
+            let poll = self.input.config.operation_poll;
+            let message = format!(
+                "the rebuild is done: the writer moves to {} next",
+                self.input.spec.writer
+            );
+            self.set_phase(Phase::Progressing, message, poll);
+        }
     }
 
     /// The last operation succeeded without an RTO, and this pass sees Route 53 answer with

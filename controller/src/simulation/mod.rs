@@ -396,6 +396,73 @@ impl Run {
         self.say(format!("operator: drctl approve {}", self.doc_name));
         Ok(())
     }
+
+    /// Wait until the group converged on `region` at `generation`, approving (two minutes
+    /// after it is asked, as a person would) each deletion the way there asks for: a stale
+    /// failback's, and an rdsReplica switch's rebuild of the old primary.
+    async fn converge_approving(
+        &mut self,
+        what: &str,
+        region: &str,
+        generation: u64,
+        limit: Duration,
+    ) -> Result<FailoverGroup, SimulationError> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let doc = self
+                .wait_until(what, left, |d| {
+                    converged_on(d, region, generation)
+                        || d.status
+                            .as_ref()
+                            .is_some_and(|s| s.phase == Phase::WaitingForApproval)
+                })
+                .await?;
+            let Some((op, asked)) = doc
+                .status
+                .as_ref()
+                .filter(|s| s.phase == Phase::WaitingForApproval)
+                .and_then(|s| Some((s.operation.clone()?, ready_message(s))))
+            else {
+                return Ok(doc);
+            };
+            self.say(format!("WaitingForApproval: {asked}"));
+            tokio::time::sleep(Duration::from_secs(120)).await;
+            self.operator_approves(&op).await?;
+            // The approval shows in the next pass; do not see the same request twice.
+            self.wait_until(what, left, |d| {
+                d.status
+                    .as_ref()
+                    .is_some_and(|s| s.phase != Phase::WaitingForApproval)
+            })
+            .await?;
+        }
+    }
+
+    /// The operations started since `since`, as the journal tells them (a stale rdsReplica
+    /// failback is two: the rebuild, then the switch home).
+    async fn operations_since(&self, since: Timestamp) -> Result<Vec<Operation>, SimulationError> {
+        let journal = self.store.events(&self.doc_name).await?;
+        let ids: Vec<String> = journal
+            .iter()
+            .filter(|e| e.reason == "OperationStarted" && e.at.millis() >= since.millis())
+            .filter_map(|e| e.operation_id.clone())
+            .collect();
+        Ok(ids
+            .iter()
+            .filter_map(|id| crate::report::journal::operation_from_journal(&journal, id))
+            .collect())
+    }
+}
+
+/// The Ready condition's message: what the group waits for.
+fn ready_message(status: &FailoverGroupStatus) -> String {
+    status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .map(|c| c.message.clone())
+        .unwrap_or_default()
 }
 
 fn ready_status(status: Option<&FailoverGroupStatus>) -> bool {
@@ -737,39 +804,17 @@ async fn drive(
             let generation_before = run.doc().await?.metadata.generation.unwrap_or(1);
             run.operator_moves_writer(west, scenario.has_outage())
                 .await?;
-            let waiting = |d: &FailoverGroup| {
-                converged_on(d, west, generation_before + 1)
-                    || d.status
-                        .as_ref()
-                        .is_some_and(|s| s.phase == Phase::WaitingForApproval)
-            };
-            let mut doc = run
-                .wait_until(
-                    &format!("failover to {west}"),
-                    Duration::from_secs(3600),
-                    waiting,
-                )
-                .await?;
             // rdsReplica: a planned switch rebuilds the old primary as a replica once traffic
             // is served, and asks before deleting it; the operator approves, as in
             // failback-stale.
-            if let Some(op) = doc
-                .status
-                .as_ref()
-                .filter(|s| s.phase == Phase::WaitingForApproval)
-                .and_then(|s| s.operation.clone())
-            {
-                run.say("WaitingForApproval: the next steps delete the old primary (its snapshot is kept) and rebuild it as a replica");
-                tokio::time::sleep(Duration::from_secs(120)).await;
-                run.operator_approves(&op).await?;
-                doc = run
-                    .wait_until(
-                        &format!("the rebuild of the old primary in {east}"),
-                        Duration::from_secs(4 * 3600),
-                        |d| converged_on(d, west, generation_before + 1),
-                    )
-                    .await?;
-            }
+            let doc = run
+                .converge_approving(
+                    &format!("failover to {west}"),
+                    west,
+                    generation_before + 1,
+                    Duration::from_secs(4 * 3600),
+                )
+                .await?;
             let op = doc
                 .status
                 .as_ref()
@@ -850,30 +895,22 @@ async fn drive(
         run.say(format!("{east} recovers ({mode})"));
         tokio::time::sleep(Duration::from_secs(900)).await;
         let generation_before = run.doc().await?.metadata.generation.unwrap_or(1);
+        let moved_at = run.world.now();
         run.operator_moves_writer(east, false).await?;
-        if scenario == Scenario::FailbackStale {
-            let doc = run
-                .wait_until("approval request", Duration::from_secs(7200), |d| {
-                    d.status
-                        .as_ref()
-                        .map(|s| s.phase == Phase::WaitingForApproval)
-                        .unwrap_or(false)
-                })
-                .await?;
-            run.say("WaitingForApproval: the next steps delete the stale cluster (its snapshot is kept)");
-            tokio::time::sleep(Duration::from_secs(120)).await;
-            if let Some(op) = doc.status.as_ref().and_then(|s| s.operation.clone()) {
-                run.operator_approves(&op).await?;
-            }
-        }
         let doc = run
-            .wait_until(
+            .converge_approving(
                 &format!("failback to {east}"),
+                east,
+                generation_before + 1,
                 Duration::from_secs(4 * 3600),
-                |d| converged_on(d, east, generation_before + 1),
             )
             .await?;
-        if let Some(op) = doc.status.as_ref().and_then(|s| s.last_operation.clone()) {
+        // The last operation as the status holds it; any before it (the rebuild of a stale
+        // rdsReplica failback) as the journal tells it.
+        let last = doc.status.as_ref().and_then(|s| s.last_operation.clone());
+        let mut since = run.operations_since(moved_at).await?;
+        since.retain(|op| last.as_ref().is_none_or(|l| l.id != op.id));
+        for op in since.into_iter().chain(last) {
             run.say(format!(
                 "home again: {} took {:.0} s",
                 op.type_.as_str(),

@@ -78,40 +78,30 @@ const SWITCH_TAIL: [StepName; 7] = [
 
 pub fn steps(plan: OperationPlan) -> Vec<StepName> {
     use StepName::*;
-    let mut steps = match plan {
-        OperationPlan::RdsFailover => {
-            return vec![
-                FenceSource,
-                ScaleUpTarget,
-                PromoteReplica,
-                WaitWriter,
-                WaitComputeReady,
-                MoveDns,
-                WaitDnsInSync,
-                Verify,
-            ]
-        }
-        OperationPlan::RdsFailbackStale => vec![
-            SnapshotStale,
-            AwaitApproval,
-            DeleteStale,
-            RecreateSecondary,
-            WaitReplicaSynced,
-            Preflight,
+    match plan {
+        OperationPlan::RdsFailover => vec![
             FenceSource,
+            ScaleUpTarget,
             PromoteReplica,
+            WaitWriter,
+            WaitComputeReady,
+            MoveDns,
+            WaitDnsInSync,
+            Verify,
         ],
+        // The stale region is rebuilt as a replica first; once it is in sync the next pass
+        // plans the planned switch home, which rebuilds the region it leaves in its turn
+        // (two rebuilds cannot share one operation: step names are unique in it).
+        OperationPlan::RdsFailbackStale => REBUILD_OLD_PRIMARY.to_vec(),
         // PromoteReplica itself waits for ReplicaLag 0 once the source is fenced, so the
         // one WaitReplicaSynced (step names are unique in an operation) is the rebuild's.
         _ => {
             let mut steps = vec![Preflight, FenceSource, PromoteReplica];
             steps.extend(SWITCH_TAIL);
             steps.extend(REBUILD_OLD_PRIMARY);
-            return steps;
+            steps
         }
-    };
-    steps.extend(SWITCH_TAIL);
-    steps
+    }
 }
 
 /// After a planned switch the old primary is left standalone: it is rebuilt as a read
@@ -140,9 +130,7 @@ fn rebuild_regions<'a>(ctx: &StepContext<'a>) -> (&'a str, &'a str) {
 /// Steps that must be done before `step` may start, per plan (only those present count).
 pub fn dependencies(plan: OperationPlan, step: StepName) -> &'static [StepName] {
     use StepName::*;
-    let failback = plan == OperationPlan::RdsFailbackStale;
     match step {
-        Preflight if failback => &[WaitReplicaSynced],
         Preflight => &[],
         FenceSource => &[Preflight],
         WaitReplicaSynced => &[RecreateSecondary],

@@ -447,7 +447,7 @@ fn the_rebuilt_replica_is_created_across_regions_with_its_own_regions_kms_key() 
 }
 
 #[test]
-fn a_rebuilt_replica_in_sync_ends_the_rebuild_and_opens_the_switch() {
+fn a_rebuilt_replica_in_sync_ends_the_rebuild_and_the_next_pass_switches_home() {
     let spec = rds_spec(WEST);
     let status = operation_at(
         OperationPlan::RdsFailbackStale,
@@ -463,20 +463,27 @@ fn a_rebuilt_replica_in_sync_ends_the_rebuild_and_opens_the_switch() {
         Some(2.0),
         Some(EAST),
     );
-    let plan = Run::new(&spec, &world).status(status).at(T0 + 1000).plan();
-    // Before FenceSource the gate is maxLagSeconds (5 s), not 0.
+    let rebuilt = Run::new(&spec, &world).status(status).at(T0 + 1000).plan();
+    // maxLagSeconds (5 s) is the gate of a rebuild, not 0.
+    let done = rebuilt.status.last_operation.as_ref().expect("the rebuild");
     assert_eq!(
-        step_state(&plan, StepName::WaitReplicaSynced),
-        Some(StepState::Succeeded)
+        (done.type_, done.state),
+        (OperationType::Failback, OperationState::Succeeded)
     );
-    assert_eq!(
-        step_state(&plan, StepName::Preflight),
-        Some(StepState::Succeeded)
-    );
+    // Nothing moves towards us-west-2 before its database is the writer (invariant 4).
+    assert!(rebuilt.actions.is_empty(), "{:?}", rebuilt.actions);
+    assert_eq!(rebuilt.status.phase, Phase::Progressing);
+    let next = Run::new(&spec, &world)
+        .status(rebuilt.status)
+        .at(T0 + 3000)
+        .plan();
+    let switch = next.status.operation.as_ref().expect("the switch home");
+    assert_eq!(switch.type_, OperationType::Switchover);
+    assert!(switch.step(StepName::SnapshotStale).is_some(), "it rebuilds us-east-1 after");
     assert!(
-        operations(&plan).contains(&"UpdateService"),
-        "{:?}",
-        plan.actions
+        operations(&next).contains(&"UpdateService"),
+        "fencing us-east-1: {:?}",
+        next.actions
     );
 }
 
