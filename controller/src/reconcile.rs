@@ -4,6 +4,10 @@
 //! fetch (observe the cloud) -> plan (pure) -> record intent (fenced status + journal) ->
 //! apply (the actions, concurrently) -> record outcome -> requeue.
 //!
+//! Each stage is a function of its own (`fetch_and_plan`, `record_intent`, `apply`,
+//! `record_outcome`, `outcome`), and a `Pass` value carries what they share: the group, its
+//! fence, the lease check and the operation the journal events name.
+//!
 //! Intent is recorded *before* acting: a controller killed between the two finds the step
 //! Running with its issue time on restart, re-reads the world and either sees the effect or,
 //! after a grace period, issues the (idempotent or re-read-guarded) call again.
@@ -185,6 +189,55 @@ pub async fn reconcile_group(
     outcome
 }
 
+/// What the stages of one pass share: the group, the fence its writes carry, and the
+/// operation its journal events name.
+struct Pass<'a> {
+    ctx: &'a ReconcileContext,
+    doc: &'a FailoverGroup,
+    name: &'a str,
+    fence: &'a Fence,
+    lease: &'a dyn LeaseCheck,
+    /// The status as this pass read it.
+    previous: FailoverGroupStatus,
+    /// The running (or last) operation the plan names: its events carry it.
+    op_id: Option<String>,
+}
+
+impl Pass<'_> {
+    /// One journal event of this pass, under its operation.
+    async fn journal(
+        &self,
+        reason: &str,
+        message: &str,
+        step: Option<StepName>,
+        data: Option<serde_json::Value>,
+    ) -> Result<(), ReconcileError> {
+        let event = JournalEntry {
+            reason,
+            message,
+            operation_id: self.op_id.clone(),
+            step,
+            data,
+        };
+        journal(self.ctx, self.name, self.fence, event).await
+    }
+
+    fn still_leader(&self) -> Result<(), ReconcileError> {
+        if self.lease.still_leader() {
+            Ok(())
+        } else {
+            Err(ReconcileError::LostLease)
+        }
+    }
+}
+
+/// What applying the plan's actions came to.
+struct Applied {
+    retryable_errors: usize,
+    /// The outcomes changed the status (a DNS change id, a block): write it again.
+    status_dirty: bool,
+}
+
 async fn pass(
     ctx: &ReconcileContext,
     doc: &FailoverGroup,
@@ -192,23 +245,43 @@ async fn pass(
     lease: &dyn LeaseCheck,
     cache: &mut ObserveCache,
 ) -> Result<PassOutcome, ReconcileError> {
-    let name = doc.metadata.name.as_str();
-    let spec = &doc.spec;
-    let generation = doc.metadata.generation.unwrap_or(0);
-    let previous = doc.status.clone().unwrap_or_default();
-    let approved_by = approval_of(ctx.store.as_ref(), name, &previous).await?;
-    let allowance = policy_allowance(ctx.store.as_ref(), doc, &previous).await?;
+    let mut p = Pass {
+        ctx,
+        doc,
+        name: doc.metadata.name.as_str(),
+        fence,
+        lease,
+        previous: doc.status.clone().unwrap_or_default(),
+        op_id: None,
+    };
+    let the_plan = fetch_and_plan(&p, cache).await?;
+    p.op_id = the_plan
+        .status
+        .operation
+        .as_ref()
+        .or(the_plan.status.last_operation.as_ref())
+        .map(|o| o.id.clone());
+    let mut status = record_intent(&p, &the_plan).await?;
+    let applied = apply(&p, &the_plan.actions, &mut status).await?;
+    record_outcome(&p, &status, &applied).await?;
+    Ok(outcome(&p, the_plan, status, &applied))
+}
 
-    // fetch + plan; a light observation that does not look converged is redone in full
-    // before anything is acted on.
-    let req = needs(spec, &previous, generation, cache);
-    let mut world = observe(&ctx.reads, spec, &previous, &req, cache).await;
+/// fetch + plan: a light observation that does not look converged is redone in full before
+/// anything is acted on.
+async fn fetch_and_plan(p: &Pass<'_>, cache: &mut ObserveCache) -> Result<Plan, ReconcileError> {
+    let (ctx, spec) = (p.ctx, &p.doc.spec);
+    let generation = p.doc.metadata.generation.unwrap_or(0);
+    let approved_by = approval_of(ctx.store.as_ref(), p.name, &p.previous).await?;
+    let allowance = policy_allowance(ctx.store.as_ref(), p.doc, &p.previous).await?;
+    let req = needs(spec, &p.previous, generation, cache);
+    let mut world = observe(&ctx.reads, spec, &p.previous, &req, cache).await;
     let make_plan = |world: &crate::world::ObservedWorld| {
         plan(&PlanInput {
-            name,
+            name: p.name,
             spec,
             generation,
-            status: &previous,
+            status: &p.previous,
             world,
             approved_by: approved_by.as_deref(),
             policy_allowance: allowance.as_ref(),
@@ -225,130 +298,131 @@ async fn pass(
             ..req
         };
         let suspect_since = world.at;
-        world = observe(&ctx.reads, spec, &previous, &full, cache).await;
+        world = observe(&ctx.reads, spec, &p.previous, &full, cache).await;
         world.suspect_since = Some(suspect_since);
         the_plan = make_plan(&world);
     }
     ctx.metrics.observed_pass(world.full);
+    Ok(the_plan)
+}
 
-    // record intent
-    let op_id = the_plan
-        .status
-        .operation
-        .as_ref()
-        .or(the_plan.status.last_operation.as_ref())
-        .map(|o| o.id.clone());
+/// Record intent, before acting: the plan's events, then its status (fenced), and an
+/// automatic failover's memory before the spec edit that carries it out.
+async fn record_intent(
+    p: &Pass<'_>,
+    the_plan: &Plan,
+) -> Result<FailoverGroupStatus, ReconcileError> {
+    let ctx = p.ctx;
     for event in &the_plan.events {
-        journal(
-            ctx,
-            name,
-            fence,
-            &event.reason,
-            &event.message,
-            op_id.clone(),
-            event.step,
-            None,
-        )
-        .await?;
+        p.journal(&event.reason, &event.message, event.step, None)
+            .await?;
     }
-    count_objective_misses(ctx, name, &the_plan);
+    count_objective_misses(ctx, p.name, the_plan);
     let mut status = the_plan.status.clone();
-    // An automatic failover: its memory (the allowance's key) is written with the intent,
-    // before the spec edit that carries it out.
     let policy_edit = match &the_plan.decision {
         Some(decision) => {
-            if !lease.still_leader() {
-                return Err(ReconcileError::LostLease);
-            }
-            Some(record_decision(ctx, doc, decision, &mut status)?)
+            p.still_leader()?;
+            Some(record_decision(ctx, p.doc, decision, &mut status)?)
         }
         None => None,
     };
-    if !the_plan.actions.is_empty() || status_changed(&previous, &status) {
-        ctx.store.write_status(name, &status, fence).await?;
+    if !the_plan.actions.is_empty() || status_changed(&p.previous, &status) {
+        ctx.store.write_status(p.name, &status, p.fence).await?;
     }
     if let Some((target, event)) = policy_edit {
-        apply_policy_edit(ctx, doc, fence, &target, &event, &mut status).await?;
+        apply_policy_edit(ctx, p.doc, p.fence, &target, &event, &mut status).await?;
     }
+    Ok(status)
+}
 
-    // apply
-    let mut retryable_errors = 0;
-    let actions = the_plan.actions.clone();
-    if !actions.is_empty() {
-        if !lease.still_leader() {
-            return Err(ReconcileError::LostLease);
-        }
-        let results = run_actions(&ctx.cloud, &actions).await;
-        let mut status_dirty = false;
-        for (planned, result) in actions.iter().zip(results) {
-            ctx.metrics.action(
-                planned.action.operation(),
-                result.as_ref().err().map(|e| e.category),
-            );
-            match result {
-                Ok(outcome) => {
-                    if let ActionOutcome::DnsChange(id) = &outcome {
-                        if let Some(op) = status.operation.as_mut() {
-                            op.notes.insert(note::DNS_CHANGE_ID.to_string(), id.clone());
-                            status_dirty = true;
-                        }
+/// Apply the actions (concurrently), journaling each outcome; what they return goes into
+/// `status`.
+async fn apply(
+    p: &Pass<'_>,
+    actions: &[PlannedAction],
+    status: &mut FailoverGroupStatus,
+) -> Result<Applied, ReconcileError> {
+    let mut applied = Applied {
+        retryable_errors: 0,
+        status_dirty: false,
+    };
+    if actions.is_empty() {
+        return Ok(applied);
+    }
+    p.still_leader()?;
+    let ctx = p.ctx;
+    let results = run_actions(&ctx.cloud, actions).await;
+    for (planned, result) in actions.iter().zip(results) {
+        ctx.metrics.action(
+            planned.action.operation(),
+            result.as_ref().err().map(|e| e.category),
+        );
+        let data = serde_json::to_value(planned).ok();
+        match result {
+            Ok(outcome) => {
+                if let ActionOutcome::DnsChange(id) = &outcome {
+                    if let Some(op) = status.operation.as_mut() {
+                        op.notes.insert(note::DNS_CHANGE_ID.to_string(), id.clone());
+                        applied.status_dirty = true;
                     }
-                    let detail = match &outcome {
-                        ActionOutcome::Applied => String::new(),
-                        ActionOutcome::AlreadyDone(code) => format!(" (already done: {code})"),
-                        ActionOutcome::DnsChange(id) => format!(" (change {id})"),
-                    };
-                    journal(
-                        ctx,
-                        name,
-                        fence,
-                        "AwsMutation",
-                        &format!("{}{detail}", planned.action),
-                        op_id.clone(),
-                        planned.step,
-                        serde_json::to_value(planned).ok(),
-                    )
-                    .await?;
                 }
-                Err(err) => {
-                    if err.category == ErrorCategory::Retryable {
-                        retryable_errors += 1;
-                    } else {
-                        block_on_error(&mut status, planned, &err, ctx.cloud.clock.now());
-                        status_dirty = true;
-                    }
-                    journal(
-                        ctx,
-                        name,
-                        fence,
-                        "AwsMutationFailed",
-                        &format!("{}: {err}", planned.action),
-                        op_id.clone(),
-                        planned.step,
-                        serde_json::to_value(planned).ok(),
-                    )
+                let detail = match &outcome {
+                    ActionOutcome::Applied => String::new(),
+                    ActionOutcome::AlreadyDone(code) => format!(" (already done: {code})"),
+                    ActionOutcome::DnsChange(id) => format!(" (change {id})"),
+                };
+                let message = format!("{}{detail}", planned.action);
+                p.journal("AwsMutation", &message, planned.step, data)
                     .await?;
+            }
+            Err(err) => {
+                if err.category == ErrorCategory::Retryable {
+                    applied.retryable_errors += 1;
+                } else {
+                    block_on_error(status, planned, &err, ctx.cloud.clock.now());
+                    applied.status_dirty = true;
                 }
+                let message = format!("{}: {err}", planned.action);
+                p.journal("AwsMutationFailed", &message, planned.step, data)
+                    .await?;
             }
         }
-        if status_dirty {
-            ctx.store.write_status(name, &status, fence).await?;
-        }
     }
+    Ok(applied)
+}
 
-    observe_policy(ctx, name, &previous, &status);
+/// Record outcome: the status again when the actions changed it.
+async fn record_outcome(
+    p: &Pass<'_>,
+    status: &FailoverGroupStatus,
+    applied: &Applied,
+) -> Result<(), ReconcileError> {
+    if applied.status_dirty {
+        p.ctx.store.write_status(p.name, status, p.fence).await?;
+    }
+    Ok(())
+}
+
+/// What the pass came to, for the runtime's requeue and metrics.
+fn outcome(
+    p: &Pass<'_>,
+    the_plan: Plan,
+    status: FailoverGroupStatus,
+    applied: &Applied,
+) -> PassOutcome {
+    observe_policy(p.ctx, p.name, &p.previous, &status);
     let ready = crate::planner::status::is_true(&status.conditions, ct::READY);
-    ctx.metrics.group_phase(name, status.phase);
-    Ok(PassOutcome {
+    p.ctx.metrics.group_phase(p.name, status.phase);
+    PassOutcome {
         requeue: the_plan.requeue,
         phase: status.phase,
         ready,
-        actions: actions.len(),
-        retryable_errors,
+        actions: the_plan.actions.len(),
+        retryable_errors: applied.retryable_errors,
         operation_running: status.operation.is_some(),
         summary: the_plan.summary,
         status,
-    })
+    }
 }
 
 /// The policy's metrics: the countdown gauge, and a blocked decision when it first blocks.
@@ -517,17 +591,14 @@ async fn apply_policy_edit(
                 "automatic failover {} not recorded: the spec changed meanwhile ({message}); the policy looks again at the new spec",
                 event.message
             );
-            journal(
-                ctx,
-                name,
-                fence,
-                "AutomaticFailoverRefused",
-                &why,
-                None,
-                None,
-                None,
-            )
-            .await
+            let entry = JournalEntry {
+                reason: "AutomaticFailoverRefused",
+                message: &why,
+                operation_id: None,
+                step: None,
+                data: None,
+            };
+            journal(ctx, name, fence, entry).await
         }
         Err(err) => Err(err.into()),
     }
@@ -622,33 +693,38 @@ fn status_changed(previous: &FailoverGroupStatus, next: &FailoverGroupStatus) ->
     a != b
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One journal event, before the store numbers it.
+struct JournalEntry<'a> {
+    reason: &'a str,
+    message: &'a str,
+    operation_id: Option<String>,
+    step: Option<StepName>,
+    data: Option<serde_json::Value>,
+}
+
 async fn journal(
     ctx: &ReconcileContext,
     name: &str,
     fence: &Fence,
-    reason: &str,
-    message: &str,
-    operation_id: Option<String>,
-    step: Option<StepName>,
-    data: Option<serde_json::Value>,
+    entry: JournalEntry<'_>,
 ) -> Result<(), ReconcileError> {
     let event = Event {
         seq: 0,
         at: ctx.cloud.clock.now(),
         actor: ctx.actor.clone(),
-        reason: reason.to_string(),
-        message: message.to_string(),
-        operation_id,
-        step: step.map(|s| s.as_str().to_string()),
-        data,
+        reason: entry.reason.to_string(),
+        message: entry.message.to_string(),
+        operation_id: entry.operation_id,
+        step: entry.step.map(|s| s.as_str().to_string()),
+        data: entry.data,
     };
     ctx.store.append_event(name, &event, Some(fence)).await?;
     tracing::info!(
         group = name,
-        reason,
-        step = step.map(|s| s.as_str()),
-        "{message}"
+        reason = entry.reason,
+        step = entry.step.map(|s| s.as_str()),
+        "{}",
+        entry.message
     );
     Ok(())
 }

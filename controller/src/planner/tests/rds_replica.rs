@@ -479,7 +479,10 @@ fn a_rebuilt_replica_in_sync_ends_the_rebuild_and_the_next_pass_switches_home() 
         .plan();
     let switch = next.status.operation.as_ref().expect("the switch home");
     assert_eq!(switch.type_, OperationType::Switchover);
-    assert!(switch.step(StepName::SnapshotStale).is_some(), "it rebuilds us-east-1 after");
+    assert!(
+        switch.step(StepName::SnapshotStale).is_some(),
+        "it rebuilds us-east-1 after"
+    );
     assert!(
         operations(&next).contains(&"UpdateService"),
         "fencing us-east-1: {:?}",
