@@ -66,6 +66,22 @@ impl Env {
         serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run}"))
     }
 
+    /// Rehearse a planned switchover of `group` to `region` with `controller --cloud sim` on
+    /// this file store: one pass to converge the group as it is, the operator's
+    /// `drctl failover`, then the controller until converged (15 virtual minutes at most).
+    pub fn rehearse_switchover(&self, group: &str, region: &str) {
+        self.ok(&["controller", "--cloud", "sim", "--once"]);
+        self.ok(&["failover", group, "--to", region]);
+        self.ok(&[
+            "controller",
+            "--cloud",
+            "sim",
+            "--until-converged",
+            "--timeout",
+            "900",
+        ]);
+    }
+
     /// `drctl apply -f` of `content`.
     pub fn apply(&self, content: &str) -> Run {
         let path = self.file("apply.yaml", content);

@@ -1315,16 +1315,7 @@ fn a_sim_rehearsal_on_a_file_store_writes_real_timestamps_not_virtual_ones() {
     let env = Env::new();
     assert_eq!(env.apply(ALIAS).code, 0);
     let before = Timestamp::now();
-    env.ok(&["controller", "--cloud", "sim", "--once"]);
-    env.ok(&["failover", "myapp-prod", "--to", "us-west-2"]);
-    env.ok(&[
-        "controller",
-        "--cloud",
-        "sim",
-        "--until-converged",
-        "--timeout",
-        "900",
-    ]);
+    env.rehearse_switchover("myapp-prod", "us-west-2");
     let after = Timestamp::now();
     let stamps = rehearsal_timestamps(&env);
     assert!(

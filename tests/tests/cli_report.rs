@@ -152,16 +152,7 @@ fn assert_page_shows_steps(dom: &str, steps: &[String]) {
 fn switched_over() -> Env {
     let env = Env::new();
     assert_eq!(env.apply(EXAMPLE).code, 0);
-    env.ok(&["controller", "--cloud", "sim", "--once"]);
-    env.ok(&["failover", "myapp-prod", "--to", "us-west-2"]);
-    env.ok(&[
-        "controller",
-        "--cloud",
-        "sim",
-        "--until-converged",
-        "--timeout",
-        "900",
-    ]);
+    env.rehearse_switchover("myapp-prod", "us-west-2");
     env
 }
 
