@@ -10,6 +10,7 @@ use drctl_cloud::{
 use std::collections::BTreeSet;
 
 use crate::config::RejoinMode;
+use crate::keys::*;
 use crate::record::{DeletionRecord, FactKind, LossCause};
 use crate::state::*;
 
@@ -82,7 +83,7 @@ impl State {
 
     fn cluster_or_err(&self, op: &'static str, region: &str, id: &str) -> CloudResult<&Cluster> {
         self.clusters
-            .get(&(region.to_string(), id.to_string()))
+            .get(&RegionalId::new(region, id))
             .ok_or_else(|| {
                 rds_err(
                     ErrorCategory::NeedsSpecChange,
@@ -122,7 +123,7 @@ impl State {
                 })
             })
             .collect();
-        let arn_of = |k: &Key| cluster_arn(&k.0, &k.1);
+        let arn_of = |k: &RegionalId| cluster_arn(&k.region, &k.id);
         let failover_state = g.in_flight.as_ref().map(|f| FailoverState {
             status: f.status.to_string(),
             from_cluster_arn: Some(arn_of(&f.from)),
@@ -154,17 +155,17 @@ impl State {
     pub(crate) fn describe_clusters(&self, region: &str, ids: &[String]) -> Vec<DbCluster> {
         // Asked by id: one lookup each (in id order, as a scan would give them), not a scan
         // of the fleet's clusters per call.
-        let asked: Vec<(&Key, &Cluster)> = if ids.is_empty() {
+        let asked: Vec<(&RegionalId, &Cluster)> = if ids.is_empty() {
             self.clusters
                 .iter()
-                .filter(|(k, _)| k.0 == region)
+                .filter(|(k, _)| k.region == region)
                 .collect()
         } else {
             let ids: BTreeSet<&String> = ids.iter().collect();
             ids.into_iter()
                 .filter_map(|id| {
                     self.clusters
-                        .get_key_value(&(region.to_string(), id.clone()))
+                        .get_key_value(&RegionalId::new(region, id.clone()))
                 })
                 .collect()
         };
@@ -186,7 +187,7 @@ impl State {
     }
 
     pub(crate) fn describe_instances(&self, region: &str, cluster: &str) -> Vec<DbInstance> {
-        self.instances_of(&(region.to_string(), cluster.to_string()))
+        self.instances_of(&RegionalId::new(region, cluster))
             .map(|(id, i)| DbInstance {
                 identifier: id.clone(),
                 cluster_identifier: Some(i.cluster.clone()),
@@ -204,17 +205,17 @@ impl State {
         self.snapshots
             .iter()
             .filter(|(k, s)| {
-                k.0 == region
+                k.region == region
                     && q.cluster_identifier
                         .as_ref()
                         .is_none_or(|c| *c == s.cluster)
-                    && q.snapshot_identifier.as_ref().is_none_or(|id| *id == k.1)
+                    && q.snapshot_identifier.as_ref().is_none_or(|id| *id == k.id)
                     && q.snapshot_type
                         .as_ref()
                         .is_none_or(|t| *t == s.snapshot_type)
             })
             .map(|(k, s)| ClusterSnapshot {
-                identifier: k.1.clone(),
+                identifier: k.id.clone(),
                 cluster_identifier: s.cluster.clone(),
                 snapshot_type: s.snapshot_type.clone(),
                 status: s.status.clone(),
@@ -230,7 +231,7 @@ impl State {
         primary_cluster: &str,
         secondary_region: &str,
     ) -> Option<f64> {
-        let pk = (primary_region.to_string(), primary_cluster.to_string());
+        let pk = RegionalId::new(primary_region, primary_cluster);
         let global = self.clusters.get(&pk)?.global.clone()?;
         let now = self.now;
         self.replicate(&global, now);
@@ -244,14 +245,14 @@ impl State {
         primary_cluster: &str,
         secondary_region: &str,
     ) -> Option<f64> {
-        let pk = (primary_region.to_string(), primary_cluster.to_string());
+        let pk = RegionalId::new(primary_region, primary_cluster);
         let c = self.clusters.get(&pk)?;
         let g = self.globals.get(c.global.as_ref()?)?;
         if g.writer.as_ref() != Some(&pk) {
             // Only the primary publishes the metric.
             return None;
         }
-        let sk = g.members.iter().find(|k| k.0 == secondary_region)?;
+        let sk = g.members.iter().find(|k| k.region == secondary_region)?;
         let s = self.clusters.get(sk)?;
         if s.sync != SyncState::Connected || s.status == "creating" || s.cursor == i64::MIN {
             return None;
@@ -269,7 +270,7 @@ impl State {
         op: &'static str,
         global_id: &str,
         target_arn: &str,
-    ) -> CloudResult<(Key, Key)> {
+    ) -> CloudResult<(RegionalId, RegionalId)> {
         let g = self.global_or_err(op, global_id)?;
         if let Some(f) = &g.in_flight {
             // aws-facts: never start a second operation while FailoverState is set; AWS
@@ -365,14 +366,14 @@ impl State {
         let (writer, target) = self.check_promotable(op, global_id, target_arn)?;
         let g = self.global_or_err(op, global_id)?;
         // aws-facts: a switchover only runs when every region is healthy.
-        if let Some(k) = g.members.iter().find(|k| !self.region_up(&k.0)) {
+        if let Some(k) = g.members.iter().find(|k| !self.region_up(&k.region)) {
             return Err(rds_err(
                 ErrorCategory::Retryable,
                 op,
                 "InvalidGlobalClusterStateFault",
                 format!(
                     "Member {} is unavailable: switchover needs every region healthy",
-                    k.1
+                    k.id
                 ),
             ));
         }
@@ -381,7 +382,7 @@ impl State {
                 ErrorCategory::Retryable,
                 op,
                 "InvalidGlobalClusterStateFault",
-                format!("{} is not synchronized (pending-resync)", target.1),
+                format!("{} is not synchronized (pending-resync)", target.id),
             ));
         }
         let delay = self.op_duration(self.cfg.timings.switchover_fence);
@@ -409,7 +410,7 @@ impl State {
         else {
             return;
         };
-        if !self.region_up(&f.from.0) || !self.region_up(&f.to.0) {
+        if !self.region_up(&f.from.region) || !self.region_up(&f.to.region) {
             self.push_event(
                 t + RETRY_POLL_MS,
                 Event::SwitchoverReadOnly(global_id.to_string()),
@@ -429,12 +430,12 @@ impl State {
         self.fact(
             t,
             FactKind::PrimaryReadOnly {
-                cluster: f.from.1.clone(),
-                region: f.from.0.clone(),
+                cluster: f.from.id.clone(),
+                region: f.from.region.clone(),
             },
         );
         // Promotion after the target has caught up (the lag) plus the promotion itself.
-        let lag = self.lag_ms(&f.to.0, t);
+        let lag = self.lag_ms(&f.to.region, t);
         let promote = self.op_duration(self.cfg.timings.switchover_promote);
         self.push_event(
             t + lag + promote,
@@ -455,7 +456,7 @@ impl State {
             .clusters
             .get(&f.to)
             .is_some_and(|c| c.cursor >= ro_at && c.sync == SyncState::Connected);
-        if !self.region_up(&f.from.0) || !self.region_up(&f.to.0) || !synced {
+        if !self.region_up(&f.from.region) || !self.region_up(&f.to.region) || !synced {
             // A switchover waits for full synchronisation: it never loses a write.
             self.push_event(
                 t + RETRY_POLL_MS,
@@ -486,8 +487,8 @@ impl State {
             t,
             FactKind::WriterPromoted {
                 global: global_id.to_string(),
-                cluster: f.to.1.clone(),
-                region: f.to.0.clone(),
+                cluster: f.to.id.clone(),
+                region: f.to.region.clone(),
                 data_loss_allowed: false,
             },
         );
@@ -505,7 +506,7 @@ impl State {
         if !allow_data_loss {
             // aws-facts: without AllowDataLoss it behaves as a switchover and fails when
             // the primary is down.
-            if !self.region_up(&writer.0) || !self.accepts_writes(&writer) {
+            if !self.region_up(&writer.region) || !self.accepts_writes(&writer) {
                 return Err(rds_err(
                     ErrorCategory::NeedsSpecChange,
                     OP,
@@ -515,25 +516,25 @@ impl State {
                          failover waits for it to synchronize the target and cannot proceed; \
                          retry with AllowDataLoss to promote {} and lose the writes not yet \
                          replicated",
-                        writer.1, writer.0, target.1
+                        writer.id, writer.region, target.id
                     ),
                 ));
             }
             return self.switchover(ctx, OP, global_id, target_arn);
         }
-        if !self.region_up(&target.0) {
+        if !self.region_up(&target.region) {
             return Err(rds_err(
                 ErrorCategory::Retryable,
                 OP,
                 "InvalidGlobalClusterStateFault",
-                format!("Target {} in {} is unavailable", target.1, target.0),
+                format!("Target {} in {} is unavailable", target.id, target.region),
             ));
         }
         // The cut: the target keeps what it has replicated by now, the rest is lost.
         let cursor = self.clusters.get(&target).map_or(i64::MIN, |c| c.cursor);
         self.cut_history(ctx, global_id, cursor, "FailoverCut");
         // Other secondaries cannot be ahead of the new history.
-        let members: Vec<Key> = self
+        let members: Vec<RegionalId> = self
             .globals
             .get(global_id)
             .map(|g| g.members.iter().cloned().collect())
@@ -557,8 +558,8 @@ impl State {
         self.fact(
             ctx.now,
             FactKind::OldPrimaryFenced {
-                cluster: writer.1.clone(),
-                region: writer.0.clone(),
+                cluster: writer.id.clone(),
+                region: writer.region.clone(),
                 fenced: !fence_fails,
             },
         );
@@ -587,9 +588,9 @@ impl State {
         else {
             return;
         };
-        if !self.region_up(&f.to.0) {
+        if !self.region_up(&f.to.region) {
             self.defer(
-                &f.to.0.clone(),
+                &f.to.region.clone(),
                 Event::FailoverPromote(global_id.to_string()),
             );
             return;
@@ -607,12 +608,12 @@ impl State {
             t,
             FactKind::WriterPromoted {
                 global: global_id.to_string(),
-                cluster: f.to.1.clone(),
-                region: f.to.0.clone(),
+                cluster: f.to.id.clone(),
+                region: f.to.region.clone(),
                 data_loss_allowed: true,
             },
         );
-        if self.region_up(&f.from.0) {
+        if self.region_up(&f.from.region) {
             self.old_primary_back(t, &f.from);
         } else if let Some(c) = self.clusters.get_mut(&f.from) {
             c.awaiting_recovery = true;
@@ -621,7 +622,7 @@ impl State {
 
     /// The old primary of a managed failover is reachable again: rejoin by itself, or come
     /// back stale and detached, depending on the mode.
-    pub(crate) fn old_primary_back(&mut self, t: i64, k: &Key) {
+    pub(crate) fn old_primary_back(&mut self, t: i64, k: &RegionalId) {
         match self.cfg.rejoin_mode {
             RejoinMode::Automatic => {
                 let d = ms(self.cfg.timings.rejoin_delay);
@@ -642,17 +643,17 @@ impl State {
                 self.fact(
                     t,
                     FactKind::DetachedStale {
-                        cluster: k.1.clone(),
-                        region: k.0.clone(),
+                        cluster: k.id.clone(),
+                        region: k.region.clone(),
                     },
                 );
             }
         }
     }
 
-    pub(crate) fn rejoin(&mut self, t: i64, k: Key) {
-        if !self.region_up(&k.0) {
-            self.defer(&k.0.clone(), Event::Rejoin(k));
+    pub(crate) fn rejoin(&mut self, t: i64, k: RegionalId) {
+        if !self.region_up(&k.region) {
+            self.defer(&k.region.clone(), Event::Rejoin(k));
             return;
         }
         let Some(c) = self.clusters.get(&k) else {
@@ -664,14 +665,14 @@ impl State {
         // aws-facts: Aurora first tries to snapshot the old volume as a *system* snapshot.
         let stamp = self.ts(t).to_rfc3339();
         let stamp: String = stamp.get(..16).unwrap_or(&stamp).replace([':', 'T'], "-");
-        let snap_id = format!("rds:unplanned-global-failover-{}-{}", k.1, stamp);
+        let snap_id = format!("rds:unplanned-global-failover-{}-{}", k.id, stamp);
         let data_as_of = c.last_write_at.unwrap_or(t);
-        let sk = (k.0.clone(), snap_id);
+        let sk = RegionalId::new(k.region.clone(), snap_id);
         if !self.snapshots.contains_key(&sk) {
             self.snapshots.insert(
                 sk.clone(),
                 Snapshot {
-                    cluster: k.1.clone(),
+                    cluster: k.id.clone(),
                     snapshot_type: "system".to_string(),
                     status: "creating".to_string(),
                     created_at: t,
@@ -690,31 +691,31 @@ impl State {
         self.fact(
             t,
             FactKind::RejoinedAsSecondary {
-                cluster: k.1.clone(),
-                region: k.0.clone(),
+                cluster: k.id.clone(),
+                region: k.region.clone(),
             },
         );
         let d = self.op_duration(self.cfg.timings.initial_sync);
         self.push_event(t + d, Event::ResyncDone(k));
     }
 
-    pub(crate) fn resync_done(&mut self, t: i64, k: Key) {
+    pub(crate) fn resync_done(&mut self, t: i64, k: RegionalId) {
         let Some(c) = self.clusters.get(&k) else {
             return;
         };
         let Some(g) = c.global.as_ref().and_then(|g| self.globals.get(g)) else {
             return;
         };
-        let writer_region = g.writer.as_ref().map(|w| w.0.clone());
-        if !self.region_up(&k.0) {
-            self.defer(&k.0.clone(), Event::ResyncDone(k));
+        let writer_region = g.writer.as_ref().map(|w| w.region.clone());
+        if !self.region_up(&k.region) {
+            self.defer(&k.region.clone(), Event::ResyncDone(k));
             return;
         }
         if let Some(wr) = writer_region.filter(|r| !self.region_up(r)) {
             self.defer(&wr, Event::ResyncDone(k));
             return;
         }
-        let lag = self.lag_ms(&k.0, t);
+        let lag = self.lag_ms(&k.region, t);
         if let Some(c) = self.clusters.get_mut(&k) {
             c.sync = SyncState::Connected;
             c.cursor = t - lag;
@@ -722,8 +723,8 @@ impl State {
         self.fact(
             t,
             FactKind::ReplicaSynced {
-                cluster: k.1.clone(),
-                region: k.0.clone(),
+                cluster: k.id.clone(),
+                region: k.region.clone(),
             },
         );
     }
@@ -750,7 +751,7 @@ impl State {
             ));
         }
         let data_as_of = ctx.now;
-        let sk = (region.to_string(), snapshot_id.to_string());
+        let sk = RegionalId::new(region, snapshot_id);
         if self.snapshots.contains_key(&sk) {
             return Err(rds_err(
                 ErrorCategory::Terminal,
@@ -769,10 +770,7 @@ impl State {
                 data_as_of,
             },
         );
-        if let Some(c) = self
-            .clusters
-            .get_mut(&(region.to_string(), cluster_id.to_string()))
-        {
+        if let Some(c) = self.clusters.get_mut(&RegionalId::new(region, cluster_id)) {
             c.snapshots_in_progress += 1;
             if c.status == "available" {
                 c.status = "backing-up".to_string();
@@ -793,7 +791,7 @@ impl State {
         const OP: &str = "CopyDBClusterSnapshot";
         let src = self
             .snapshots
-            .get(&(region.to_string(), source.to_string()))
+            .get(&RegionalId::new(region, source))
             .cloned()
             .ok_or_else(|| {
                 rds_err(
@@ -811,7 +809,7 @@ impl State {
                 format!("DBClusterSnapshot {source} is {}", src.status),
             ));
         }
-        let tk = (region.to_string(), target.to_string());
+        let tk = RegionalId::new(region, target);
         if self.snapshots.contains_key(&tk) {
             return Err(rds_err(
                 ErrorCategory::Terminal,
@@ -835,9 +833,9 @@ impl State {
         Ok(())
     }
 
-    pub(crate) fn snapshot_done(&mut self, t: i64, k: Key) {
-        if !self.region_up(&k.0) {
-            self.defer(&k.0.clone(), Event::SnapshotDone(k));
+    pub(crate) fn snapshot_done(&mut self, t: i64, k: RegionalId) {
+        if !self.region_up(&k.region) {
+            self.defer(&k.region.clone(), Event::SnapshotDone(k));
             return;
         }
         let Some(s) = self.snapshots.get_mut(&k) else {
@@ -845,7 +843,7 @@ impl State {
         };
         let was_creating_manual = s.status == "creating" && s.snapshot_type == "manual";
         s.status = "available".to_string();
-        let ck = (k.0.clone(), s.cluster.clone());
+        let ck = RegionalId::new(k.region.clone(), s.cluster.clone());
         if was_creating_manual {
             if let Some(c) = self.clusters.get_mut(&ck) {
                 c.snapshots_in_progress = c.snapshots_in_progress.saturating_sub(1);
@@ -857,8 +855,8 @@ impl State {
         self.fact(
             t,
             FactKind::SnapshotAvailable {
-                snapshot: k.1.clone(),
-                region: k.0.clone(),
+                snapshot: k.id.clone(),
+                region: k.region.clone(),
             },
         );
     }
@@ -875,10 +873,7 @@ impl State {
     ) -> CloudResult<()> {
         const OP: &str = "ModifyDBCluster";
         self.cluster_or_err(OP, region, cluster_id)?;
-        if let Some(c) = self
-            .clusters
-            .get_mut(&(region.to_string(), cluster_id.to_string()))
-        {
+        if let Some(c) = self.clusters.get_mut(&RegionalId::new(region, cluster_id)) {
             c.deletion_protection = enabled;
         }
         Ok(())
@@ -886,7 +881,7 @@ impl State {
 
     pub(crate) fn delete_instance(&mut self, ctx: &Ctx, region: &str, id: &str) -> CloudResult<()> {
         const OP: &str = "DeleteDBInstance";
-        let k = (region.to_string(), id.to_string());
+        let k = RegionalId::new(region, id);
         let inst = self.instances.get_mut(&k).ok_or_else(|| {
             rds_err(
                 ErrorCategory::NeedsSpecChange,
@@ -911,7 +906,7 @@ impl State {
 
     pub(crate) fn delete_cluster(&mut self, ctx: &Ctx, region: &str, id: &str) -> CloudResult<()> {
         const OP: &str = "DeleteDBCluster";
-        let k = (region.to_string(), id.to_string());
+        let k = RegionalId::new(region, id);
         let c = self.cluster_or_err(OP, region, id)?;
         if c.deletion_protection {
             return Err(rds_err(
@@ -930,7 +925,7 @@ impl State {
             ));
         }
         let live_instances = self
-            .instances_of(&(region.to_string(), id.to_string()))
+            .instances_of(&RegionalId::new(region, id))
             .any(|(_, i)| i.status != "deleting");
         if live_instances {
             return Err(rds_err(
@@ -953,12 +948,12 @@ impl State {
             .snapshots
             .iter()
             .filter(|(sk, s)| {
-                sk.0 == region
+                sk.region == region
                     && s.cluster == id
                     && s.snapshot_type == "manual"
                     && s.status == "available"
             })
-            .map(|(sk, s)| (sk.1.clone(), s.data_as_of))
+            .map(|(sk, s)| (sk.id.clone(), s.data_as_of))
             .collect();
         self.deletions.push(DeletionRecord {
             call_seq: ctx.seq,
@@ -976,37 +971,38 @@ impl State {
         Ok(())
     }
 
-    pub(crate) fn cluster_deleted(&mut self, t: i64, k: Key) {
-        if !self.region_up(&k.0) {
-            self.defer(&k.0.clone(), Event::ClusterDeleted(k));
+    pub(crate) fn cluster_deleted(&mut self, t: i64, k: RegionalId) {
+        if !self.region_up(&k.region) {
+            self.defer(&k.region.clone(), Event::ClusterDeleted(k));
             return;
         }
         if self.clusters.remove(&k).is_some() {
             // Automated and system snapshots go with the cluster (aws-facts: the system
             // snapshot is deleted with the cluster's backup retention); manual ones stay.
-            self.snapshots
-                .retain(|sk, s| !(sk.0 == k.0 && s.cluster == k.1 && s.snapshot_type != "manual"));
+            self.snapshots.retain(|sk, s| {
+                !(sk.region == k.region && s.cluster == k.id && s.snapshot_type != "manual")
+            });
             self.fact(
                 t,
                 FactKind::ClusterDeleted {
-                    cluster: k.1.clone(),
-                    region: k.0.clone(),
+                    cluster: k.id.clone(),
+                    region: k.region.clone(),
                 },
             );
         }
     }
 
-    pub(crate) fn instance_deleted(&mut self, t: i64, k: Key) {
-        if !self.region_up(&k.0) {
-            self.defer(&k.0.clone(), Event::InstanceDeleted(k));
+    pub(crate) fn instance_deleted(&mut self, t: i64, k: RegionalId) {
+        if !self.region_up(&k.region) {
+            self.defer(&k.region.clone(), Event::InstanceDeleted(k));
             return;
         }
         if self.remove_instance(&k).is_some() {
             self.fact(
                 t,
                 FactKind::InstanceDeleted {
-                    instance: k.1.clone(),
-                    region: k.0.clone(),
+                    instance: k.id.clone(),
+                    region: k.region.clone(),
                 },
             );
         }
@@ -1023,7 +1019,7 @@ impl State {
     ) -> CloudResult<()> {
         const OP: &str = "CreateDBCluster";
         let g = self.global_or_err(OP, &req.global_cluster_identifier)?;
-        let k = (req.region.clone(), req.identifier.clone());
+        let k = RegionalId::new(req.region.clone(), req.identifier.clone());
         if self.clusters.contains_key(&k) {
             return Err(rds_err(
                 ErrorCategory::Terminal,
@@ -1122,9 +1118,9 @@ impl State {
         Ok(())
     }
 
-    pub(crate) fn cluster_created(&mut self, t: i64, k: Key) {
-        if !self.region_up(&k.0) {
-            self.defer(&k.0.clone(), Event::ClusterCreated(k));
+    pub(crate) fn cluster_created(&mut self, t: i64, k: RegionalId) {
+        if !self.region_up(&k.region) {
+            self.defer(&k.region.clone(), Event::ClusterCreated(k));
             return;
         }
         let Some(c) = self.clusters.get_mut(&k) else {
@@ -1135,8 +1131,8 @@ impl State {
         self.fact(
             t,
             FactKind::ClusterAvailable {
-                cluster: k.1.clone(),
-                region: k.0.clone(),
+                cluster: k.id.clone(),
+                region: k.region.clone(),
             },
         );
         if member {
@@ -1167,7 +1163,7 @@ impl State {
                 ),
             ));
         }
-        let k = (req.region.clone(), req.identifier.clone());
+        let k = RegionalId::new(req.region.clone(), req.identifier.clone());
         if self.instances.contains_key(&k) {
             return Err(rds_err(
                 ErrorCategory::Terminal,
@@ -1189,9 +1185,9 @@ impl State {
         Ok(())
     }
 
-    pub(crate) fn instance_created(&mut self, t: i64, k: Key) {
-        if !self.region_up(&k.0) {
-            self.defer(&k.0.clone(), Event::InstanceCreated(k));
+    pub(crate) fn instance_created(&mut self, t: i64, k: RegionalId) {
+        if !self.region_up(&k.region) {
+            self.defer(&k.region.clone(), Event::InstanceCreated(k));
             return;
         }
         if let Some(i) = self.instances.get_mut(&k) {
@@ -1199,8 +1195,8 @@ impl State {
             self.fact(
                 t,
                 FactKind::InstanceAvailable {
-                    instance: k.1.clone(),
-                    region: k.0.clone(),
+                    instance: k.id.clone(),
+                    region: k.region.clone(),
                 },
             );
         }

@@ -17,6 +17,7 @@ use drctl_state::{
 };
 
 use crate::config::SimService;
+use crate::keys::ApprovalKey;
 use crate::record::{CallOutcome, CallRecord, LeaseLogEntry};
 use crate::state::{ms, Ctx, State};
 use crate::world::SimWorld;
@@ -27,7 +28,7 @@ pub(crate) struct MemStoreData {
     docs: BTreeMap<String, FailoverGroup>,
     statuses: BTreeMap<String, FailoverGroupStatus>,
     journals: BTreeMap<String, Vec<Event>>,
-    approvals: BTreeMap<(String, String), ApprovalRecord>,
+    approvals: BTreeMap<ApprovalKey, ApprovalRecord>,
     leases: BTreeMap<String, Lease>,
     /// Bumped by every create, update, delete and newly recorded approval.
     change_marker: u64,
@@ -239,7 +240,7 @@ impl Store for SimStore {
             rules::check_delete(name, st.store.docs.get(name), expected_resource_version)?;
             st.store.docs.remove(name);
             st.store.statuses.remove(name);
-            st.store.approvals.retain(|(n, _), _| n != name);
+            st.store.approvals.retain(|k, _| k.group != name);
             st.store.change_marker += 1;
             Ok(())
         })
@@ -357,7 +358,10 @@ impl Store for SimStore {
             if !st.store.docs.contains_key(name) {
                 return Err(rules::not_found(name));
             }
-            let key = (name.to_string(), approval.operation_id.clone());
+            let key = ApprovalKey {
+                group: name.to_string(),
+                operation_id: approval.operation_id.clone(),
+            };
             // The first approval stands: a repeat records nothing, so nothing changed.
             if let Entry::Vacant(vacant) = st.store.approvals.entry(key) {
                 vacant.insert(approval.clone());
@@ -381,7 +385,10 @@ impl Store for SimStore {
             if !st.store.docs.contains_key(name) {
                 return Err(rules::not_found(name));
             }
-            let key = (name.to_string(), approval.operation_id.clone());
+            let key = ApprovalKey {
+                group: name.to_string(),
+                operation_id: approval.operation_id.clone(),
+            };
             if let Some(earlier) = st.store.approvals.get(&key) {
                 return Ok(Approval::AlreadyApproved(earlier.clone()));
             }
@@ -407,7 +414,10 @@ impl Store for SimStore {
             Ok(st
                 .store
                 .approvals
-                .get(&(name.to_string(), operation_id.to_string()))
+                .get(&ApprovalKey {
+                    group: name.to_string(),
+                    operation_id: operation_id.to_string(),
+                })
                 .cloned())
         })
         .await

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use crate::aurora::{cluster_arn, global_arn};
 use crate::checker::{InvariantInput, RunRecord, Violation};
 use crate::config::*;
+use crate::keys::*;
 use crate::record::*;
 use crate::route53::normalize;
 use crate::state::*;
@@ -165,10 +166,10 @@ impl SimWorld {
         let mut provisioned = Vec::new();
 
         for (region, tpl) in &spec.database.clusters {
-            let k = (region.clone(), tpl.identifier.clone());
+            let k = RegionalId::new(region.clone(), tpl.identifier.clone());
             if st.clusters.contains_key(&k) {
                 return Err(SimError::AlreadyProvisioned {
-                    what: format!("cluster {}", key_str(&k)),
+                    what: format!("cluster {}", k.to_string()),
                 });
             }
             let cursor = t - st.lag_ms(region, t);
@@ -201,7 +202,7 @@ impl SimWorld {
             provisioned.push((k.clone(), tpl.instance_count.unwrap_or(1) > 0));
             for n in 1..=tpl.instance_count.unwrap_or(1) {
                 st.add_instance(
-                    (region.clone(), format!("{}-{n}", tpl.identifier)),
+                    RegionalId::new(region.clone(), format!("{}-{n}", tpl.identifier)),
                     Instance {
                         cluster: tpl.identifier.clone(),
                         status: "available".to_string(),
@@ -223,7 +224,10 @@ impl SimWorld {
                 engine_version: version,
                 storage_encrypted: encrypted,
                 members,
-                writer: Some((spec.writer.clone(), writer_tpl.identifier.clone())),
+                writer: Some(RegionalId::new(
+                    spec.writer.clone(),
+                    writer_tpl.identifier.clone(),
+                )),
                 in_flight: None,
             },
         );
@@ -242,7 +246,10 @@ impl SimWorld {
             let zone = st.zones.entry(spec.dns.hosted_zone_id.clone()).or_default();
             let e = zone
                 .records
-                .entry((record.name.clone(), record.record_type.clone()))
+                .entry(RecordKey {
+                    name: record.name.clone(),
+                    record_type: record.record_type.clone(),
+                })
                 .or_default();
             e.current = Some(record.clone());
             e.history.push((t, Some(record)));
@@ -255,7 +262,7 @@ impl SimWorld {
                     svc.standby
                 };
                 st.services.insert(
-                    (region.clone(), r.cluster.clone(), r.service.clone()),
+                    ServiceKey::new(region.clone(), r.cluster.clone(), r.service.clone()),
                     EcsSvc {
                         desired: cap.desired,
                         running: cap.desired,
@@ -265,7 +272,7 @@ impl SimWorld {
                     },
                 );
                 st.targets.insert(
-                    (
+                    RegionalId::new(
                         region.clone(),
                         drctl_cloud::ecs_resource_id(&r.cluster, &r.service),
                     ),
@@ -414,7 +421,7 @@ impl SimWorld {
     pub fn set_alarm(&self, region: &str, name: &str, model: crate::config::AlarmModel) {
         self.current()
             .alarms
-            .insert((region.to_string(), name.to_string()), model);
+            .insert(RegionalId::new(region, name), model);
     }
 
     /// Cut the link between `caller` and `region` only: its calls there time out as in an
@@ -422,13 +429,13 @@ impl SimWorld {
     pub fn partition_caller(&self, caller: &str, region: &str) {
         self.current()
             .partitions
-            .insert((caller.to_string(), region.to_string()));
+            .insert(CallerLink::new(caller, region));
     }
 
     pub fn heal_partition(&self, caller: &str, region: &str) {
         self.current()
             .partitions
-            .remove(&(caller.to_string(), region.to_string()));
+            .remove(&CallerLink::new(caller, region));
     }
 
     /// A deterministic fault for the next matching call(s).
@@ -588,7 +595,7 @@ impl SimWorld {
         let mut st = self.current();
         let c = st
             .clusters
-            .get_mut(&(region.to_string(), cluster.to_string()))
+            .get_mut(&RegionalId::new(region, cluster))
             .ok_or_else(|| SimError::NotFound {
                 what: format!("cluster {region}/{cluster}"),
             })?;
@@ -599,15 +606,15 @@ impl SimWorld {
     /// Drift: someone removed every instance of a cluster (a headless secondary).
     pub fn make_headless(&self, region: &str, cluster: &str) -> Result<(), SimError> {
         let mut st = self.current();
-        let k = (region.to_string(), cluster.to_string());
+        let k = RegionalId::new(region, cluster);
         if !st.clusters.contains_key(&k) {
             return Err(SimError::NotFound {
                 what: format!("cluster {region}/{cluster}"),
             });
         }
-        let doomed: Vec<Key> = st
+        let doomed: Vec<RegionalId> = st
             .instances_of(&k)
-            .map(|(id, _)| (region.to_string(), id.clone()))
+            .map(|(id, _)| RegionalId::new(region, id.clone()))
             .collect();
         for ik in doomed {
             st.remove_instance(&ik);
@@ -626,7 +633,7 @@ impl SimWorld {
         let mut st = self.current();
         let c = st
             .clusters
-            .get_mut(&(region.to_string(), cluster.to_string()))
+            .get_mut(&RegionalId::new(region, cluster))
             .ok_or_else(|| SimError::NotFound {
                 what: format!("cluster {region}/{cluster}"),
             })?;
@@ -808,10 +815,10 @@ impl SimWorld {
             .values()
             .map(|g| GlobalTruth {
                 id: g.id.clone(),
-                writer_region: g.writer.as_ref().map(|w| w.0.clone()),
-                writer_cluster: g.writer.as_ref().map(|w| w.1.clone()),
+                writer_region: g.writer.as_ref().map(|w| w.region.clone()),
+                writer_cluster: g.writer.as_ref().map(|w| w.id.clone()),
                 operation: g.in_flight.as_ref().map(|f| f.status.to_string()),
-                members: g.members.iter().map(key_str).collect(),
+                members: g.members.iter().map(RegionalId::to_string).collect(),
             })
             .collect();
         let clusters = st
@@ -831,11 +838,11 @@ impl SimWorld {
                     .and_then(|g| g.writer.clone());
                 let lag = writer
                     .filter(|w| w != k)
-                    .and_then(|w| st.replicated_lag(&w.0, &w.1, &k.0))
+                    .and_then(|w| st.replicated_lag(&w.region, &w.id, &k.region))
                     .map(|s| (s * 1000.0) as i64);
                 ClusterTruth {
-                    region: k.0.clone(),
-                    id: k.1.clone(),
+                    region: k.region.clone(),
+                    id: k.id.clone(),
                     status: c.status.clone(),
                     role: role.to_string(),
                     writable: st.accepts_writes(k),
@@ -859,10 +866,10 @@ impl SimWorld {
             .iter()
             .enumerate()
             .map(|(i, g)| {
-                let key = (
-                    crate::state::norm_name(&g.spec.dns.record_name),
-                    g.spec.dns.record_type.as_str().to_string(),
-                );
+                let key = RecordKey {
+                    name: crate::state::norm_name(&g.spec.dns.record_name),
+                    record_type: g.spec.dns.record_type.as_str().to_string(),
+                };
                 let current = st
                     .zones
                     .get(&g.spec.dns.hosted_zone_id)
@@ -877,8 +884,8 @@ impl SimWorld {
                 };
                 RecordTruth {
                     hosted_zone_id: g.spec.dns.hosted_zone_id.clone(),
-                    name: key.0,
-                    record_type: key.1,
+                    name: key.name,
+                    record_type: key.record_type,
                     points_to,
                     answers_with: st.data_plane_region(g, t),
                 }
@@ -888,13 +895,14 @@ impl SimWorld {
             .services
             .iter()
             .map(|(k, s)| {
-                let t = st
-                    .targets
-                    .get(&(k.0.clone(), drctl_cloud::ecs_resource_id(&k.1, &k.2)));
+                let t = st.targets.get(&RegionalId::new(
+                    k.region.clone(),
+                    drctl_cloud::ecs_resource_id(&k.cluster, &k.service),
+                ));
                 ServiceTruth {
-                    region: k.0.clone(),
-                    cluster: k.1.clone(),
-                    service: k.2.clone(),
+                    region: k.region.clone(),
+                    cluster: k.cluster.clone(),
+                    service: k.service.clone(),
                     desired: s.desired,
                     running: s.running,
                     pending: s.launching.iter().map(|(_, c)| c).sum(),
@@ -1171,7 +1179,10 @@ fn rate_ok(st: &mut State, service: Service, region: &str, mutating: bool, now: 
         region.to_string()
     };
     st.api_buckets
-        .entry((service.as_str().to_string(), scope))
+        .entry(ApiBucketKey {
+            service: service.as_str().to_string(),
+            scope,
+        })
         .or_default()
         .try_take(now, limit)
 }
