@@ -22,6 +22,26 @@ use crate::record::{CallOutcome, CallRecord, LeaseLogEntry};
 use crate::state::{ms, Ctx, State};
 use crate::world::SimWorld;
 
+/// The store's simulated faults: what a test or a drill makes the store do, never a defect
+/// of the store. Each reaches the controller as the drctl-state error a real backend gives
+/// for the same failure, so its category (and the controller's retry decision) is that one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum SimStoreFault {
+    /// `SimWorld::set_store_unavailable(true)`: every call fails, as in a backend outage.
+    #[error("the simulated store is unavailable")]
+    Unavailable,
+}
+
+impl From<SimStoreFault> for StoreError {
+    fn from(fault: SimStoreFault) -> Self {
+        match fault {
+            SimStoreFault::Unavailable => StoreError::Unavailable {
+                message: fault.to_string(),
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub(crate) struct MemStoreData {
     /// Spec records (no status), as `rules::created_record` / `updated_record` make them.
@@ -113,9 +133,7 @@ impl SimStore {
             now,
         };
         let result = if st.store.unavailable {
-            Err(StoreError::Unavailable {
-                message: "the simulated store is unavailable".to_string(),
-            })
+            Err(SimStoreFault::Unavailable.into())
         } else {
             f(&mut st, &ctx)
         };
@@ -428,5 +446,21 @@ impl Store for SimStore {
             Ok(ChangeMarker(st.store.change_marker))
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unavailable_simulated_store_fails_as_a_retryable_outage_with_the_same_words() {
+        let err = StoreError::from(SimStoreFault::Unavailable);
+        assert_eq!(err.category(), "retryable");
+        assert!(matches!(err, StoreError::Unavailable { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "store unavailable: the simulated store is unavailable"
+        );
     }
 }

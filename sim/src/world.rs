@@ -477,7 +477,6 @@ impl SimWorld {
         self.current().cfg.app_target = target;
     }
 
-    /// Make the store refuse every call with `Unavailable` (true) or work again (false).
     /// Freeze `caller` for `duration` (a stopped VM, a GC pause): every call it makes to the
     /// cloud or the store from now on waits until the pause ends before it is sent. Its
     /// timers keep running, as a paused process's clock does.
@@ -487,6 +486,7 @@ impl SimWorld {
         st.paused_until.insert(caller.to_string(), until);
     }
 
+    /// Make the store refuse every call with `Unavailable` (true) or work again (false).
     pub fn set_store_unavailable(&self, unavailable: bool) {
         self.current().store.unavailable = unavailable;
     }
