@@ -853,14 +853,14 @@ impl State {
         let fate = match self.app_target_cluster(first_t, global) {
             Err(reason) => Fate::Rejected(reason),
             Ok(k) if !self.accepts_writes(&k) => {
-                Fate::Rejected(format!("{} does not accept writes", k.to_string()))
+                Fate::Rejected(format!("{k} does not accept writes"))
             }
             Ok(k) if self.pair_app_fenced(global, &k) => Fate::Rejected(format!(
                 "the application in {} is scaled to zero (fenced)",
                 k.region
             )),
             Ok(k) => match self.clusters.get(&k) {
-                None => Fate::Rejected(format!("{} does not exist", k.to_string())),
+                None => Fate::Rejected(format!("{k} does not exist")),
                 Some(c) if c.global.is_none() => Fate::Committed {
                     key: k.clone(),
                     cluster: k.to_string(),

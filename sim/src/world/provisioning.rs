@@ -64,7 +64,7 @@ impl SimWorld {
             let k = RegionalId::new(region.clone(), tpl.identifier.clone());
             if st.clusters.contains_key(&k) {
                 return Err(SimError::AlreadyProvisioned {
-                    what: format!("cluster {}", k.to_string()),
+                    what: format!("cluster {k}"),
                 });
             }
             let cursor = t - st.lag_ms(region, t);
