@@ -10,8 +10,30 @@ use drctl_schema::{FailoverGroupSpec, Timestamp};
 
 use crate::world::{desired_record, fqdn};
 
-/// (step name, started, finished) per step, and when the new region served traffic.
-pub type RunbookTimings = (Vec<(String, Timestamp, Timestamp)>, Option<Timestamp>);
+/// One step of the runbook as it ran.
+#[derive(Debug, Clone)]
+pub struct RunbookStep {
+    pub name: String,
+    pub started: Timestamp,
+    pub finished: Timestamp,
+}
+
+impl RunbookStep {
+    fn new(name: &str, started: Timestamp, finished: Timestamp) -> Self {
+        RunbookStep {
+            name: name.to_string(),
+            started,
+            finished,
+        }
+    }
+}
+
+/// The runbook's steps in the order they ran, and when the new region served traffic.
+#[derive(Debug, Clone)]
+pub struct RunbookTimings {
+    pub steps: Vec<RunbookStep>,
+    pub served: Option<Timestamp>,
+}
 
 fn give_up(what: &str) -> CloudError {
     CloudError::new(
@@ -92,7 +114,11 @@ pub async fn run_sequential(
         })
         .await?;
     }
-    timings.push(("ScaleUpTarget".to_string(), started, cloud.clock.now()));
+    timings.push(RunbookStep::new(
+        "ScaleUpTarget",
+        started,
+        cloud.clock.now(),
+    ));
     let started = cloud.clock.now();
     wait(poll, "tasks", || async {
         for svc in &spec.compute.services {
@@ -110,7 +136,11 @@ pub async fn run_sequential(
         Ok(true)
     })
     .await?;
-    timings.push(("WaitComputeReady".to_string(), started, cloud.clock.now()));
+    timings.push(RunbookStep::new(
+        "WaitComputeReady",
+        started,
+        cloud.clock.now(),
+    ));
 
     // 4. Route 53 upsert.
     let started = cloud.clock.now();
@@ -136,13 +166,17 @@ pub async fn run_sequential(
             .await
     })
     .await?;
-    timings.push(("MoveDns".to_string(), started, cloud.clock.now()));
+    timings.push(RunbookStep::new("MoveDns", started, cloud.clock.now()));
     let started = cloud.clock.now();
     wait(poll, "INSYNC", || async {
         Ok(cloud.dns.get_change(&change.id).await? == ChangeStatus::InSync)
     })
     .await?;
-    timings.push(("WaitDnsInSync".to_string(), started, cloud.clock.now()));
+    timings.push(RunbookStep::new(
+        "WaitDnsInSync",
+        started,
+        cloud.clock.now(),
+    ));
     let mut served = Some(cloud.clock.now());
 
     // 5. Verify.
@@ -152,10 +186,13 @@ pub async fn run_sequential(
             Ok(cloud.health.probe(&verify.url).await? == verify.expect_status)
         })
         .await?;
-        timings.push(("Verify".to_string(), started, cloud.clock.now()));
+        timings.push(RunbookStep::new("Verify", started, cloud.clock.now()));
         served = Some(cloud.clock.now());
     }
-    Ok((timings, served))
+    Ok(RunbookTimings {
+        steps: timings,
+        served,
+    })
 }
 
 /// Step 1 on Aurora: `aws rds failover-global-cluster` (or switchover), then wait for the
@@ -166,7 +203,7 @@ async fn promote_aurora(
     to: &str,
     failover: bool,
     poll: Duration,
-    timings: &mut Vec<(String, Timestamp, Timestamp)>,
+    timings: &mut Vec<RunbookStep>,
 ) -> Result<(), CloudError> {
     let global = spec.database.global_cluster_identifier.clone();
     let target_id = spec
@@ -200,7 +237,7 @@ async fn promote_aurora(
     })
     .await?;
     let name = if failover { "Failover" } else { "Switchover" };
-    timings.push((name.to_string(), started, cloud.clock.now()));
+    timings.push(RunbookStep::new(name, started, cloud.clock.now()));
 
     let started = cloud.clock.now();
     wait(poll, "writer", || async {
@@ -211,7 +248,7 @@ async fn promote_aurora(
         .unwrap_or(false))
     })
     .await?;
-    timings.push(("WaitWriter".to_string(), started, cloud.clock.now()));
+    timings.push(RunbookStep::new("WaitWriter", started, cloud.clock.now()));
     Ok(())
 }
 
@@ -225,7 +262,7 @@ async fn promote_rds(
     to: &str,
     failover: bool,
     poll: Duration,
-    timings: &mut Vec<(String, Timestamp, Timestamp)>,
+    timings: &mut Vec<RunbookStep>,
 ) -> Result<(), CloudError> {
     let target_id = spec
         .database
@@ -252,7 +289,7 @@ async fn promote_rds(
             Ok(cloud.replica_lag.replica_lag(to, &target_id).await? == Some(0.0))
         })
         .await?;
-        timings.push(("FenceSource".to_string(), started, cloud.clock.now()));
+        timings.push(RunbookStep::new("FenceSource", started, cloud.clock.now()));
     }
     let started = cloud.clock.now();
     retry(poll, "promote", || async {
@@ -262,7 +299,11 @@ async fn promote_rds(
             .await
     })
     .await?;
-    timings.push(("PromoteReplica".to_string(), started, cloud.clock.now()));
+    timings.push(RunbookStep::new(
+        "PromoteReplica",
+        started,
+        cloud.clock.now(),
+    ));
     let started = cloud.clock.now();
     wait(poll, "writer", || async {
         let found = cloud
@@ -274,6 +315,6 @@ async fn promote_rds(
         }))
     })
     .await?;
-    timings.push(("WaitWriter".to_string(), started, cloud.clock.now()));
+    timings.push(RunbookStep::new("WaitWriter", started, cloud.clock.now()));
     Ok(())
 }

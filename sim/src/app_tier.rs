@@ -3,6 +3,7 @@
 //! its Aurora cluster (and every other service there) stays healthy. The global writer in
 //! that region keeps taking writes from any region's app through the global writer endpoint.
 
+use crate::keys::*;
 use crate::record::FactKind;
 use crate::state::*;
 
@@ -28,7 +29,7 @@ impl State {
             },
         );
         for (k, s) in self.services.iter_mut() {
-            if k.0 == region {
+            if k.region == region {
                 s.running = 0;
                 s.launching.clear();
                 s.stopping.clear();
@@ -48,10 +49,10 @@ impl State {
             },
         );
         // ECS relaunches every service's desired tasks.
-        let keys: Vec<Key3> = self
+        let keys: Vec<ServiceKey> = self
             .services
             .keys()
-            .filter(|k| k.0 == region)
+            .filter(|k| k.region == region)
             .cloned()
             .collect();
         for k in keys {

@@ -6,6 +6,7 @@ use drctl_cloud::{
     ecs_resource_id, CloudError, CloudResult, EcsService, ErrorCategory, ScalableTarget, Service,
 };
 
+use crate::keys::*;
 use crate::record::FactKind;
 use crate::state::*;
 
@@ -38,12 +39,12 @@ impl State {
         names: &[String],
     ) -> CloudResult<Vec<EcsService>> {
         // The cluster's first service, by range: not a scan of the fleet's services.
-        let from = (region.to_string(), cluster.to_string(), String::new());
+        let from = ServiceKey::new(region, cluster, String::new());
         let cluster_known = self
             .services
             .range(from..)
             .next()
-            .is_some_and(|(k, _)| k.0 == region && k.1 == cluster);
+            .is_some_and(|(k, _)| k.region == region && k.cluster == cluster);
         if !cluster_known {
             return Err(err(
                 Service::Ecs,
@@ -56,7 +57,7 @@ impl State {
         Ok(names
             .iter()
             .filter_map(|n| {
-                let k = (region.to_string(), cluster.to_string(), n.clone());
+                let k = ServiceKey::new(region, cluster, n.clone());
                 self.services.get(&k).map(|s| EcsService {
                     cluster: cluster.to_string(),
                     service: n.clone(),
@@ -78,12 +79,12 @@ impl State {
         desired: u32,
     ) -> CloudResult<()> {
         const OP: &str = "UpdateService";
-        let k = (region.to_string(), cluster.to_string(), service.to_string());
+        let k = ServiceKey::new(region, cluster, service);
         if !self.services.contains_key(&k) {
             let cluster_known = self
                 .services
                 .keys()
-                .any(|x| x.0 == region && x.1 == cluster);
+                .any(|x| x.region == region && x.cluster == cluster);
             let (code, msg) = if cluster_known {
                 (
                     "ServiceNotFoundException",
@@ -105,7 +106,7 @@ impl State {
         }
         self.set_desired(&k, desired, ctx.now);
         // Application Auto Scaling pulls an out-of-range desiredCount back later.
-        let rid = (region.to_string(), ecs_resource_id(cluster, service));
+        let rid = RegionalId::new(region, ecs_resource_id(cluster, service));
         if let Some(t) = self.targets.get(&rid) {
             if desired < t.min || desired > t.max {
                 let d = ms(self.cfg.timings.autoscaling_reconcile);
@@ -119,7 +120,7 @@ impl State {
         ids.iter()
             .filter_map(|id| {
                 self.targets
-                    .get(&(region.to_string(), id.clone()))
+                    .get(&RegionalId::new(region, id.clone()))
                     .map(|t| ScalableTarget {
                         resource_id: id.clone(),
                         min: t.min,
@@ -156,7 +157,7 @@ impl State {
                 format!("{rid} is not an ECS service resource id"),
             ));
         };
-        let k = (region.to_string(), cluster, service);
+        let k = ServiceKey::new(region, cluster, service);
         if !self.services.contains_key(&k) {
             return Err(err(
                 Service::AutoScaling,
@@ -167,7 +168,7 @@ impl State {
             ));
         }
         self.targets
-            .insert((region.to_string(), rid.to_string()), Target { min, max });
+            .insert(RegionalId::new(region, rid), Target { min, max });
         let desired = self.services.get(&k).map_or(0, |s| s.desired);
         if desired < min || desired > max {
             let d = ms(self.cfg.timings.autoscaling_reconcile);
@@ -176,8 +177,8 @@ impl State {
         Ok(())
     }
 
-    pub(crate) fn autoscaling_clamp(&mut self, t: i64, k: Key3) {
-        let rid = (k.0.clone(), ecs_resource_id(&k.1, &k.2));
+    pub(crate) fn autoscaling_clamp(&mut self, t: i64, k: ServiceKey) {
+        let rid = RegionalId::new(k.region.clone(), ecs_resource_id(&k.cluster, &k.service));
         let (Some(target), Some(svc)) = (self.targets.get(&rid).copied(), self.services.get(&k))
         else {
             return;
@@ -189,9 +190,9 @@ impl State {
             self.fact(
                 t,
                 FactKind::AutoScalingAdjustedDesired {
-                    region: k.0.clone(),
-                    cluster: k.1.clone(),
-                    service: k.2.clone(),
+                    region: k.region.clone(),
+                    cluster: k.cluster.clone(),
+                    service: k.service.clone(),
                     from,
                     to,
                 },
@@ -199,7 +200,7 @@ impl State {
         }
     }
 
-    pub(crate) fn set_desired(&mut self, k: &Key3, desired: u32, t: i64) {
+    pub(crate) fn set_desired(&mut self, k: &ServiceKey, desired: u32, t: i64) {
         if let Some(s) = self.services.get_mut(k) {
             if s.desired != desired {
                 s.reached_fact_for = None;
@@ -210,14 +211,14 @@ impl State {
     }
 
     /// Start or stop tasks so that running + launching - stopping heads for desired.
-    pub(crate) fn reconcile_service(&mut self, k: &Key3, t: i64) {
-        if !self.compute_up(&k.0) {
+    pub(crate) fn reconcile_service(&mut self, k: &ServiceKey, t: i64) {
+        if !self.compute_up(&k.region) {
             return;
         }
         let limit = self.cfg.limits.task_launches;
         let startup = ms(self.cfg.timings.task_startup);
         let stop_after = ms(self.cfg.timings.task_stop);
-        let bucket = self.launch_buckets.entry(k.0.clone()).or_default();
+        let bucket = self.launch_buckets.entry(k.region.clone()).or_default();
         let Some(s) = self.services.get_mut(k) else {
             return;
         };
@@ -274,7 +275,7 @@ impl State {
     }
 
     /// Land the launches and stops due by `t`, emitting TasksReachedDesired when done.
-    pub(crate) fn advance_service(&mut self, k: &Key3, t: i64) {
+    pub(crate) fn advance_service(&mut self, k: &ServiceKey, t: i64) {
         let Some(s) = self.services.get_mut(k) else {
             return;
         };
@@ -296,15 +297,15 @@ impl State {
             last_at = Some(last_at.map_or(at, |l: i64| l.max(at)));
         }
         let done = s.launching.is_empty() && s.stopping.is_empty() && s.running == s.desired;
-        if done && s.reached_fact_for != Some(s.desired) && !self.down.contains_key(&k.0) {
+        if done && s.reached_fact_for != Some(s.desired) && !self.down.contains_key(&k.region) {
             s.reached_fact_for = Some(s.desired);
             let desired = s.desired;
             self.fact(
                 last_at.unwrap_or(t),
                 FactKind::TasksReachedDesired {
-                    region: k.0.clone(),
-                    cluster: k.1.clone(),
-                    service: k.2.clone(),
+                    region: k.region.clone(),
+                    cluster: k.cluster.clone(),
+                    service: k.service.clone(),
                     desired,
                 },
             );

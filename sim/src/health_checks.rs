@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use drctl_cloud::{FailoverRecord, FailoverRole, HealthCheckInfo, HealthCheckObservation};
 use drctl_schema::{DnsRouting, FailoverGroupSpec};
 
+use crate::keys::*;
 use crate::state::*;
 use crate::world::SimError;
 
@@ -148,9 +149,13 @@ impl State {
                     since: t,
                 },
             );
-            self.recovery
-                .endpoint_log
-                .insert((group, region.clone()), vec![(t, true)]);
+            self.recovery.endpoint_log.insert(
+                EndpointKey {
+                    group,
+                    region: region.clone(),
+                },
+                vec![(t, true)],
+            );
             let primary = i == 0;
             pair.push(FailoverRecord {
                 set_identifier: format!(
@@ -190,7 +195,11 @@ impl State {
             && spec.compute.services.iter().any(|s| {
                 s.regions.get(region).is_some_and(|r| {
                     self.services
-                        .get(&(region.to_string(), r.cluster.clone(), r.service.clone()))
+                        .get(&ServiceKey::new(
+                            region,
+                            r.cluster.clone(),
+                            r.service.clone(),
+                        ))
                         .is_some_and(|x| x.running > 0)
                 })
             })
@@ -201,9 +210,9 @@ impl State {
         if self.recovery.endpoint_log.is_empty() {
             return;
         }
-        let keys: Vec<(usize, String)> = self.recovery.endpoint_log.keys().cloned().collect();
+        let keys: Vec<EndpointKey> = self.recovery.endpoint_log.keys().cloned().collect();
         for key in keys {
-            let serving = self.endpoint_serving(key.0, &key.1);
+            let serving = self.endpoint_serving(key.group, &key.region);
             if let Some(log) = self.recovery.endpoint_log.get_mut(&key) {
                 if log.last().map(|(_, s)| *s) != Some(serving) {
                     log.push((t, serving));
@@ -224,7 +233,10 @@ impl State {
         let log = self
             .recovery
             .endpoint_log
-            .get(&(c.group, c.region.clone()))
+            .get(&EndpointKey {
+                group: c.group,
+                region: c.region.clone(),
+            })
             .unwrap_or(&empty);
         Some(
             (0..CHECKERS)
@@ -312,7 +324,7 @@ impl State {
         self.failover_answer(group, t).is_some_and(|region| {
             self.recovery
                 .endpoint_log
-                .get(&(group, region))
+                .get(&EndpointKey { group, region })
                 .is_some_and(|log| endpoint_at(log, t))
         })
     }

@@ -27,6 +27,7 @@ pub mod config;
 pub mod dependencies;
 mod ecs;
 mod health_checks;
+mod keys;
 pub mod offerings;
 mod ports;
 mod rds_instance;

@@ -33,7 +33,7 @@ impl State {
         if let Some(q) = self.offerings.quotas.get(region) {
             return *q;
         }
-        let used = self.instances.keys().filter(|(r, _)| r == region).count();
+        let used = self.instances.keys().filter(|k| k.region == region).count();
         DbInstanceQuota {
             used: u64::try_from(used).unwrap_or(u64::MAX),
             max: DEFAULT_DB_INSTANCE_QUOTA,

@@ -17,6 +17,7 @@ use drctl_cloud::{
 };
 use drctl_schema::Timestamp;
 
+use crate::keys::RecordKey;
 use crate::state::State;
 use crate::world::SimWorld;
 
@@ -487,9 +488,14 @@ impl Dns for SimCloud {
         hosted_zone_id: &str,
         from: Option<&RecordCursor>,
     ) -> CloudResult<RecordPage> {
-        let start = from.map(|c| (c.name.clone(), c.record_type.clone()));
+        let start = from.map(|c| RecordKey {
+            name: c.name.clone(),
+            record_type: c.record_type.clone(),
+        });
         let resource = match &start {
-            Some((name, record_type)) => format!("{hosted_zone_id} from {name} {record_type}"),
+            Some(RecordKey { name, record_type }) => {
+                format!("{hosted_zone_id} from {name} {record_type}")
+            }
             None => hosted_zone_id.to_string(),
         };
         let (records, next) = self
@@ -508,7 +514,7 @@ impl Dns for SimCloud {
             .await?;
         Ok(RecordPage {
             records,
-            next: next.map(|(name, record_type)| RecordCursor {
+            next: next.map(|RecordKey { name, record_type }| RecordCursor {
                 name,
                 record_type,
                 identifier: None,

@@ -28,10 +28,9 @@ use drctl_cloud::{
 };
 use drctl_schema::{ClusterTemplate, DatabaseKind, FailoverGroupSpec};
 
+use crate::keys::{RegionalId, ServiceKey};
 use crate::record::FactKind;
 use crate::state::{Cluster, Ctx, Event, Instance, State, SyncState};
-
-type Key = (String, String);
 
 /// The prefix of an instance pair's hidden global id.
 pub(crate) const PAIR_PREFIX: &str = "rds-pair:";
@@ -49,10 +48,10 @@ pub(crate) fn instance_arn(region: &str, id: &str) -> String {
 }
 
 /// The (region, id) an instance ARN names (`arn:aws:rds:REGION:ACCOUNT:db:ID`).
-fn arn_key(arn: &str) -> Option<Key> {
+fn arn_key(arn: &str) -> Option<RegionalId> {
     let parts: Vec<&str> = arn.split(':').collect();
     match parts.as_slice() {
-        ["arn", _, "rds", region, _, "db", id] => Some((region.to_string(), id.to_string())),
+        ["arn", _, "rds", region, _, "db", id] => Some(RegionalId::new(*region, *id)),
         _ => None,
     }
 }
@@ -95,7 +94,7 @@ pub(crate) fn as_pair_spec(spec: &FailoverGroupSpec) -> FailoverGroupSpec {
 }
 
 impl State {
-    fn pair_instance_or_err(&self, op: &'static str, k: &Key) -> CloudResult<&Cluster> {
+    fn pair_instance_or_err(&self, op: &'static str, k: &RegionalId) -> CloudResult<&Cluster> {
         self.clusters
             .get(k)
             .filter(|c| {
@@ -107,19 +106,19 @@ impl State {
                     ErrorCategory::NeedsSpecChange,
                     op,
                     "DBInstanceNotFound",
-                    format!("DBInstance {} not found in {}", k.1, k.0),
+                    format!("DBInstance {} not found in {}", k.id, k.region),
                 )
             })
     }
 
     pub(crate) fn describe_db_instance(&self, region: &str, id: &str) -> Option<RdsInstance> {
-        let k = (region.to_string(), id.to_string());
+        let k = RegionalId::new(region, id);
         let c = self.pair_instance_or_err("DescribeDBInstances", &k).ok()?;
         let tree = c.global.as_ref().and_then(|g| self.globals.get(g));
         let writer = tree.and_then(|g| g.writer.clone());
         let is_writer = writer.as_ref() == Some(&k);
         let source = match (&writer, tree) {
-            (Some(w), Some(_)) if !is_writer => Some(instance_arn(&w.0, &w.1)),
+            (Some(w), Some(_)) if !is_writer => Some(instance_arn(&w.region, &w.id)),
             _ => None,
         };
         let replicas = match tree {
@@ -127,7 +126,7 @@ impl State {
                 .members
                 .iter()
                 .filter(|m| **m != k)
-                .map(|m| instance_arn(&m.0, &m.1))
+                .map(|m| instance_arn(&m.region, &m.id))
                 .collect(),
             _ => Vec::new(),
         };
@@ -162,12 +161,12 @@ impl State {
 
     /// ReplicaLag of the replica `id` in `region`, seconds (see the module docs).
     pub(crate) fn replica_lag_of(&mut self, region: &str, id: &str) -> Option<f64> {
-        let k = (region.to_string(), id.to_string());
+        let k = RegionalId::new(region, id);
         let global = self.clusters.get(&k)?.global.clone()?;
         let now = self.now;
         self.replicate(&global, now);
         let writer = self.globals.get(&global)?.writer.clone()?;
-        if writer == k || !self.region_up(&writer.0) {
+        if writer == k || !self.region_up(&writer.region) {
             return None;
         }
         let c = self.clusters.get(&k)?;
@@ -191,7 +190,7 @@ impl State {
         id: &str,
     ) -> CloudResult<()> {
         const OP: &str = "PromoteReadReplica";
-        let k = (region.to_string(), id.to_string());
+        let k = RegionalId::new(region, id);
         let c = self.pair_instance_or_err(OP, &k)?;
         let global = c.global.clone();
         let status = c.status.clone();
@@ -238,8 +237,8 @@ impl State {
         self.fact(
             ctx.now,
             FactKind::DetachedStale {
-                cluster: writer.1.clone(),
-                region: writer.0.clone(),
+                cluster: writer.id.clone(),
+                region: writer.region.clone(),
             },
         );
         let d = self.op_duration(self.cfg.timings.failover_promote);
@@ -247,9 +246,9 @@ impl State {
         Ok(())
     }
 
-    pub(crate) fn replica_promoted(&mut self, t: i64, k: Key) {
-        if !self.region_up(&k.0) {
-            self.defer(&k.0.clone(), Event::ReplicaPromoted(k));
+    pub(crate) fn replica_promoted(&mut self, t: i64, k: RegionalId) {
+        if !self.region_up(&k.region) {
+            self.defer(&k.region.clone(), Event::ReplicaPromoted(k));
             return;
         }
         let Some(c) = self.clusters.get_mut(&k) else {
@@ -262,8 +261,8 @@ impl State {
             t,
             FactKind::WriterPromoted {
                 global,
-                cluster: k.1.clone(),
-                region: k.0.clone(),
+                cluster: k.id.clone(),
+                region: k.region.clone(),
                 data_loss_allowed: true,
             },
         );
@@ -275,7 +274,7 @@ impl State {
         req: &CreateReadReplica,
     ) -> CloudResult<()> {
         const OP: &str = "CreateDBInstanceReadReplica";
-        let k = (req.region.clone(), req.identifier.clone());
+        let k = RegionalId::new(req.region.clone(), req.identifier.clone());
         if self.clusters.contains_key(&k) {
             return Err(rds_err(
                 ErrorCategory::Terminal,
@@ -285,7 +284,7 @@ impl State {
             ));
         }
         let sk = arn_key(&req.source_instance_arn)
-            .filter(|sk| sk.0 == req.source_region)
+            .filter(|sk| sk.region == req.source_region)
             .ok_or_else(|| {
                 rds_err(
                     ErrorCategory::NeedsSpecChange,
@@ -297,12 +296,15 @@ impl State {
                     ),
                 )
             })?;
-        if !self.region_up(&sk.0) {
+        if !self.region_up(&sk.region) {
             return Err(rds_err(
                 ErrorCategory::Retryable,
                 OP,
                 "InvalidDBInstanceState",
-                format!("source DB instance {} in {} is unavailable", sk.1, sk.0),
+                format!(
+                    "source DB instance {} in {} is unavailable",
+                    sk.id, sk.region
+                ),
             ));
         }
         let source = self.pair_instance_or_err(OP, &sk)?.clone();
@@ -318,7 +320,7 @@ impl State {
                 "InvalidDBInstanceState",
                 format!(
                     "source DB instance {} is {} and not a primary",
-                    sk.1, source.status
+                    sk.id, source.status
                 ),
             ));
         };
@@ -403,7 +405,7 @@ impl State {
         id: &str,
     ) -> CloudResult<()> {
         const OP: &str = "DeleteDBInstance";
-        let k = (region.to_string(), id.to_string());
+        let k = RegionalId::new(region, id);
         let c = self.pair_instance_or_err(OP, &k)?;
         if c.status == "deleting" {
             return Err(rds_err(
@@ -427,12 +429,12 @@ impl State {
             .snapshots
             .iter()
             .filter(|(sk, s)| {
-                sk.0 == region
+                sk.region == region
                     && s.cluster == id
                     && s.snapshot_type == "manual"
                     && s.status == "available"
             })
-            .map(|(sk, s)| (sk.1.clone(), s.data_as_of))
+            .map(|(sk, s)| (sk.id.clone(), s.data_as_of))
             .collect();
         self.deletions.push(crate::record::DeletionRecord {
             call_seq: ctx.seq,
@@ -467,7 +469,7 @@ impl State {
         snapshot_id: &str,
     ) -> CloudResult<()> {
         const OP: &str = "CreateDBSnapshot";
-        self.pair_instance_or_err(OP, &(region.to_string(), id.to_string()))?;
+        self.pair_instance_or_err(OP, &RegionalId::new(region, id))?;
         self.create_snapshot(ctx, region, id, snapshot_id)
             .map_err(|mut e| {
                 e.operation = OP;
@@ -483,9 +485,9 @@ impl State {
     pub(crate) fn describe_db_snapshots(&self, region: &str, id: &str) -> Vec<DbSnapshot> {
         self.snapshots
             .iter()
-            .filter(|(sk, s)| sk.0 == region && s.cluster == id && s.snapshot_type == "manual")
+            .filter(|(sk, s)| sk.region == region && s.cluster == id && s.snapshot_type == "manual")
             .map(|(sk, s)| DbSnapshot {
-                identifier: sk.1.clone(),
+                identifier: sk.id.clone(),
                 instance_identifier: s.cluster.clone(),
                 snapshot_type: s.snapshot_type.clone(),
                 status: DbSnapshotStatus::from_aws(&s.status),
@@ -497,7 +499,7 @@ impl State {
     /// rdsReplica groups: does the application in `k`'s region run at all? Its writes stop
     /// when every service of the group there is at zero tasks (FenceSource): what lets a
     /// planned promotion reach ReplicaLag 0. Aurora groups are not modelled this way.
-    pub(crate) fn pair_app_fenced(&self, global: &str, k: &Key) -> bool {
+    pub(crate) fn pair_app_fenced(&self, global: &str, k: &RegionalId) -> bool {
         if !is_pair(global) {
             return false;
         }
@@ -513,10 +515,14 @@ impl State {
             .compute
             .services
             .iter()
-            .filter_map(|s| s.regions.get(&k.0))
+            .filter_map(|s| s.regions.get(&k.region))
             .filter_map(|r| {
                 self.services
-                    .get(&(k.0.clone(), r.cluster.clone(), r.service.clone()))
+                    .get(&ServiceKey::new(
+                        k.region.clone(),
+                        r.cluster.clone(),
+                        r.service.clone(),
+                    ))
                     .map(|s| s.running)
             })
             .collect();

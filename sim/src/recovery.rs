@@ -22,6 +22,7 @@ use drctl_cloud::{
 };
 use drctl_schema::{DnsRouting, FailoverGroupSpec};
 
+use crate::keys::FailoverRecordKey;
 use crate::state::*;
 use crate::world::SimError;
 
@@ -70,12 +71,12 @@ pub(crate) struct Recovery {
     pub controls: BTreeMap<String, Control>,
     /// Health check id -> the routing control it follows.
     pub health_checks: BTreeMap<String, String>,
-    /// (zone, name, type) -> the failover pair.
-    pub failover_records: BTreeMap<(String, String, String), Vec<FailoverRecord>>,
+    /// Each failover record pair.
+    pub failover_records: BTreeMap<FailoverRecordKey, Vec<FailoverRecord>>,
     /// Ordinary (HTTPS) health checks of `routing: healthCheck` groups, by id.
     pub endpoint_checks: BTreeMap<String, crate::health_checks::EndpointCheck>,
-    /// (group, region) -> when its load balancer started or stopped serving.
-    pub endpoint_log: BTreeMap<(usize, String), Vec<(i64, bool)>>,
+    /// When each endpoint's load balancer started or stopped serving.
+    pub endpoint_log: BTreeMap<crate::keys::EndpointKey, Vec<(i64, bool)>>,
     pub health_check_settings: crate::health_checks::HealthCheckSettings,
 }
 
@@ -96,12 +97,12 @@ fn panel_of(control_arn: &str) -> &str {
         .map_or(control_arn, |(panel, _)| panel)
 }
 
-pub(crate) fn record_key(spec: &FailoverGroupSpec) -> (String, String, String) {
-    (
-        spec.dns.hosted_zone_id.clone(),
-        norm_name(&spec.dns.record_name),
-        spec.dns.record_type.as_str().to_string(),
-    )
+pub(crate) fn record_key(spec: &FailoverGroupSpec) -> FailoverRecordKey {
+    FailoverRecordKey {
+        hosted_zone_id: spec.dns.hosted_zone_id.clone(),
+        name: norm_name(&spec.dns.record_name),
+        record_type: spec.dns.record_type.as_str().to_string(),
+    }
 }
 
 impl State {
@@ -390,11 +391,11 @@ impl State {
                 format!("No hosted zone found with ID: {zone_id}"),
             ));
         }
-        let key = (
-            zone_id.to_string(),
-            norm_name(name),
-            record_type.to_ascii_uppercase(),
-        );
+        let key = FailoverRecordKey {
+            hosted_zone_id: zone_id.to_string(),
+            name: norm_name(name),
+            record_type: record_type.to_ascii_uppercase(),
+        };
         Ok(self
             .recovery
             .failover_records

@@ -10,6 +10,7 @@ use drctl_cloud::{
     RecordChange, Service,
 };
 
+use crate::keys::*;
 use crate::record::{DnsChangeRecord, FactKind};
 use crate::state::*;
 
@@ -68,11 +69,11 @@ fn validate(op: &'static str, r: &DnsRecord) -> CloudResult<()> {
     }
 }
 
-/// A record in a zone: (name, type), as Route 53 compares them.
-pub(crate) type RecordKey = (String, String);
-
 fn record_key(r: &DnsRecord) -> RecordKey {
-    (norm_name(&r.name), r.record_type.to_ascii_uppercase())
+    RecordKey {
+        name: norm_name(&r.name),
+        record_type: r.record_type.to_ascii_uppercase(),
+    }
 }
 
 /// A compare-and-swap's DELETE must name the record exactly as it is, and its CREATE must not
@@ -96,13 +97,13 @@ fn check_swap(zone: &Zone, change: &RecordChange) -> CloudResult<()> {
         None => {
             return refuse(format!(
                 "Tried to delete resource record set [name='{}', type='{}'] but it was not found",
-                ekey.0, ekey.1
+                ekey.name, ekey.record_type
             ))
         }
         Some(cur) if !same_record(cur, exp) => {
             return refuse(format!(
                 "Tried to delete resource record set [name='{}', type='{}'] but the values provided do not match the current values",
-                ekey.0, ekey.1
+                ekey.name, ekey.record_type
             ))
         }
         Some(_) => {}
@@ -110,7 +111,7 @@ fn check_swap(zone: &Zone, change: &RecordChange) -> CloudResult<()> {
     if ekey != dkey && zone.records.get(&dkey).is_some_and(|e| e.current.is_some()) {
         return refuse(format!(
             "Tried to create resource record set [name='{}', type='{}'] but it already exists",
-            dkey.0, dkey.1
+            dkey.name, dkey.record_type
         ));
     }
     Ok(())
@@ -143,7 +144,10 @@ impl State {
         record_type: &str,
     ) -> CloudResult<Option<DnsRecord>> {
         let zone = self.zone(zone_id, "ListResourceRecordSets")?;
-        let key = (norm_name(name), record_type.to_ascii_uppercase());
+        let key = RecordKey {
+            name: norm_name(name),
+            record_type: record_type.to_ascii_uppercase(),
+        };
         Ok(zone.records.get(&key).and_then(|e| e.current.clone()))
     }
 
@@ -256,7 +260,7 @@ impl State {
         if let (Some(spec), Some(region)) = (&spec, &to_region) {
             for s in &spec.compute.services {
                 if let Some(r) = s.regions.get(region) {
-                    let k = (region.clone(), r.cluster.clone(), r.service.clone());
+                    let k = ServiceKey::new(region.clone(), r.cluster.clone(), r.service.clone());
                     let (running, desired) = self
                         .services
                         .get(&k)
@@ -274,7 +278,7 @@ impl State {
             record_name: record_name.to_string(),
             to_region,
             global,
-            writer_region: writer.map(|w| w.0),
+            writer_region: writer.map(|w| w.region),
             writer_writable,
             services,
         });
@@ -372,7 +376,11 @@ impl State {
         let all_running = group.spec.compute.services.iter().all(|s| {
             s.regions.get(&region).is_some_and(|r| {
                 self.services
-                    .get(&(region.clone(), r.cluster.clone(), r.service.clone()))
+                    .get(&ServiceKey::new(
+                        region.clone(),
+                        r.cluster.clone(),
+                        r.service.clone(),
+                    ))
                     .is_some_and(|x| x.running > 0)
             })
         });

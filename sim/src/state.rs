@@ -10,15 +10,9 @@ use drctl_cloud::{CloudError, DnsRecord, ErrorCategory, Service};
 use drctl_schema::{FailoverGroupSpec, Timestamp};
 
 use crate::config::{AppTarget, OutageScope, RateLimit, ScheduledFault, SimConfig};
+use crate::keys::{ApiBucketKey, CallerLink, EventKey, RecordKey, RegionalId, ServiceKey};
 use crate::record::*;
 use crate::rng::{hash_str, mix, SplitMix64};
-
-/// A resource key: (region, identifier).
-pub(crate) type Key = (String, String);
-
-pub(crate) fn key_str(k: &Key) -> String {
-    format!("{}/{}", k.0, k.1)
-}
 
 pub(crate) const ACCOUNT: &str = "123456789012";
 
@@ -122,8 +116,8 @@ pub(crate) struct Snapshot {
 #[derive(Debug, Clone)]
 pub(crate) struct InFlight {
     pub status: &'static str,
-    pub from: Key,
-    pub to: Key,
+    pub from: RegionalId,
+    pub to: RegionalId,
     pub data_loss_allowed: bool,
     /// Switchover: when the primary became read-only.
     pub read_only_at: Option<i64>,
@@ -136,8 +130,8 @@ pub(crate) struct Global {
     pub engine: String,
     pub engine_version: String,
     pub storage_encrypted: bool,
-    pub members: BTreeSet<Key>,
-    pub writer: Option<Key>,
+    pub members: BTreeSet<RegionalId>,
+    pub writer: Option<RegionalId>,
     pub in_flight: Option<InFlight>,
 }
 
@@ -150,7 +144,7 @@ pub(crate) struct RecordEntry {
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Zone {
-    pub records: BTreeMap<(String, String), RecordEntry>,
+    pub records: BTreeMap<RecordKey, RecordEntry>,
 }
 
 #[derive(Debug, Clone)]
@@ -207,21 +201,18 @@ pub(crate) enum Event {
     SwitchoverReadOnly(String),
     SwitchoverPromote(String),
     FailoverPromote(String),
-    ClusterCreated(Key),
-    ClusterDeleted(Key),
-    InstanceCreated(Key),
-    InstanceDeleted(Key),
-    SnapshotDone(Key),
-    Rejoin(Key),
-    ResyncDone(Key),
-    AutoScalingClamp(Key3),
+    ClusterCreated(RegionalId),
+    ClusterDeleted(RegionalId),
+    InstanceCreated(RegionalId),
+    InstanceDeleted(RegionalId),
+    SnapshotDone(RegionalId),
+    Rejoin(RegionalId),
+    ResyncDone(RegionalId),
+    AutoScalingClamp(ServiceKey),
     ChangeInSync(String),
     /// rdsReplica: PromoteReadReplica finished rebooting the replica as a primary.
-    ReplicaPromoted(Key),
+    ReplicaPromoted(RegionalId),
 }
-
-/// (region, cluster, service).
-pub(crate) type Key3 = (String, String, String);
 
 /// Context of the call being applied.
 #[derive(Debug, Clone)]
@@ -247,37 +238,37 @@ pub(crate) struct State {
     pub app_tier_down: BTreeSet<String>,
     pub route53_forced_down: bool,
     pub globals: BTreeMap<String, Global>,
-    pub clusters: BTreeMap<Key, Cluster>,
+    pub clusters: BTreeMap<RegionalId, Cluster>,
     /// Added and removed only through `add_instance` and `remove_instance`.
-    pub instances: BTreeMap<Key, Instance>,
+    pub instances: BTreeMap<RegionalId, Instance>,
     /// (region, cluster) -> its instances' ids.
-    pub instance_index: BTreeMap<Key, BTreeSet<String>>,
-    pub snapshots: BTreeMap<Key, Snapshot>,
+    pub instance_index: BTreeMap<RegionalId, BTreeSet<String>>,
+    pub snapshots: BTreeMap<RegionalId, Snapshot>,
     pub zones: BTreeMap<String, Zone>,
     /// ARC clusters and controls, and the failover records they flip.
     pub recovery: crate::recovery::Recovery,
     pub changes: BTreeMap<String, Change>,
     pub change_counter: u64,
-    pub services: BTreeMap<Key3, EcsSvc>,
+    pub services: BTreeMap<ServiceKey, EcsSvc>,
     /// Services whose tasks may still change (launches or stops under way, or the settling
     /// not yet a fact): the only ones a tick looks at.
-    pub unsettled: BTreeSet<Key3>,
-    pub targets: BTreeMap<Key, Target>,
+    pub unsettled: BTreeSet<ServiceKey>,
+    pub targets: BTreeMap<RegionalId, Target>,
     pub launch_buckets: BTreeMap<String, Gcra>,
-    pub api_buckets: BTreeMap<(String, String), Gcra>,
+    pub api_buckets: BTreeMap<ApiBucketKey, Gcra>,
     pub groups: Vec<Group>,
-    pub events: BTreeMap<(i64, u64), Event>,
+    pub events: BTreeMap<EventKey, Event>,
     pub event_seq: u64,
     pub deferred: BTreeMap<String, Vec<Event>>,
     pub apps: BTreeMap<String, App>,
     pub lag_override: BTreeMap<String, i64>,
-    /// CloudWatch alarms by (region, name).
-    pub alarms: BTreeMap<(String, String), crate::config::AlarmModel>,
-    /// (caller, region): links cut between one caller and one region's endpoints (the
-    /// region itself is up for everyone else).
-    pub partitions: BTreeSet<(String, String)>,
+    /// CloudWatch alarms by region and name.
+    pub alarms: BTreeMap<RegionalId, crate::config::AlarmModel>,
+    /// Links cut between one caller and one region's endpoints (the region itself is up
+    /// for everyone else).
+    pub partitions: BTreeSet<CallerLink>,
     pub fault_rules: Vec<crate::config::FaultRule>,
-    pub writable: BTreeMap<Key, bool>,
+    pub writable: BTreeMap<RegionalId, bool>,
     /// spec.dependencies: buckets and global tables.
     pub deps: crate::dependencies::Dependencies,
     /// What the continuous pre-flight checks read: orderable classes, DB-instance quotas.
@@ -363,7 +354,13 @@ impl State {
 
     pub(crate) fn push_event(&mut self, at: i64, ev: Event) {
         self.event_seq += 1;
-        self.events.insert((at, self.event_seq), ev);
+        self.events.insert(
+            EventKey {
+                at,
+                seq: self.event_seq,
+            },
+            ev,
+        );
     }
 
     /// A long-running operation's duration, possibly slowed down by a seeded draw.
@@ -390,16 +387,13 @@ impl State {
     /// Can `caller` reach `region`'s endpoints? Not when the region is down, nor when the
     /// link between the two is cut.
     pub(crate) fn reachable_by(&self, caller: &str, region: &str) -> bool {
-        self.region_up(region)
-            && !self
-                .partitions
-                .contains(&(caller.to_string(), region.to_string()))
+        self.region_up(region) && !self.partitions.contains(&CallerLink::new(caller, region))
     }
 
     /// The state of alarm `name` in `region` now (None: no such alarm).
     pub(crate) fn alarm_state(&self, region: &str, name: &str) -> Option<drctl_cloud::AlarmState> {
         use crate::config::AlarmModel;
-        match self.alarms.get(&(region.to_string(), name.to_string()))? {
+        match self.alarms.get(&RegionalId::new(region, name))? {
             AlarmModel::WhileRegionDown { region: watched } => Some(if self.region_up(watched) {
                 drctl_cloud::AlarmState::Ok
             } else {
@@ -440,26 +434,26 @@ impl State {
         // Already advanced to this instant with nothing due since: every mutation refreshes
         // what it changed itself, so there is nothing to do (most calls of a busy fleet
         // arrive at instants the world has just been advanced to).
-        let event_due = self.events.keys().next().is_some_and(|k| k.0 <= now);
+        let event_due = self.events.keys().next().is_some_and(|k| k.at <= now);
         if now == self.now && self.advanced_once && !event_due {
             return;
         }
         self.advanced_once = true;
         loop {
-            let next_event = self.events.keys().next().copied().filter(|k| k.0 <= now);
+            let next_event = self.events.keys().next().copied().filter(|k| k.at <= now);
             // The world is constant between two events: the application's writes up to the
             // next event (events win ties) go in one batch.
-            let horizon = next_event.map_or(now, |k| k.0 - 1);
+            let horizon = next_event.map_or(now, |k| k.at - 1);
             self.app_writes_until(horizon);
             let Some(key) = next_event else { break };
             let Some(ev) = self.events.remove(&key) else {
                 break;
             };
-            self.tick(key.0);
-            self.replicate_for(key.0, &ev);
-            self.handle_event(key.0, ev);
-            self.refresh_writable(key.0);
-            self.note_endpoints(key.0);
+            self.tick(key.at);
+            self.replicate_for(key.at, &ev);
+            self.handle_event(key.at, ev);
+            self.refresh_writable(key.at);
+            self.note_endpoints(key.at);
         }
         // Between events only replication and task launches move, and neither changes which
         // cluster accepts writes: every event and every RDS mutation refreshes that itself.
@@ -483,7 +477,7 @@ impl State {
     }
 
     fn tick_services(&mut self, t: i64) {
-        let keys: Vec<Key3> = self.unsettled.iter().cloned().collect();
+        let keys: Vec<ServiceKey> = self.unsettled.iter().cloned().collect();
         for k in keys {
             self.advance_service(&k, t);
             let settled = self.services.get(&k).is_none_or(|s| {
@@ -492,7 +486,7 @@ impl State {
                     && s.reached_fact_for == Some(s.desired)
             });
             // A dark region's services wait for its return, which reconciles them again.
-            if settled || !self.compute_up(&k.0) {
+            if settled || !self.compute_up(&k.region) {
                 self.unsettled.remove(&k);
             }
         }
@@ -510,17 +504,21 @@ impl State {
         };
         // Past a failover cut nothing more reaches the secondaries from the old primary.
         let cut = g.in_flight.as_ref().is_some_and(|f| f.data_loss_allowed);
-        let Some(writer) = g.writer.clone().filter(|w| !cut && self.region_up(&w.0)) else {
+        let Some(writer) = g
+            .writer
+            .clone()
+            .filter(|w| !cut && self.region_up(&w.region))
+        else {
             return;
         };
-        let members: Vec<Key> = g
+        let members: Vec<RegionalId> = g
             .members
             .iter()
-            .filter(|m| **m != writer && self.region_up(&m.0))
+            .filter(|m| **m != writer && self.region_up(&m.region))
             .cloned()
             .collect();
         for m in members {
-            let lag = self.lag_ms(&m.0, t);
+            let lag = self.lag_ms(&m.region, t);
             if let Some(c) = self.clusters.get_mut(&m) {
                 if c.sync == SyncState::Connected && c.status != "creating" {
                     c.cursor = c.cursor.max(t - lag);
@@ -541,7 +539,7 @@ impl State {
     /// `replicate` for what an event is about to change.
     fn replicate_for(&mut self, t: i64, ev: &Event) {
         let cluster_global =
-            |st: &State, k: &Key| st.clusters.get(k).and_then(|c| c.global.clone());
+            |st: &State, k: &RegionalId| st.clusters.get(k).and_then(|c| c.global.clone());
         let global = match ev {
             Event::Scheduled(_) => return self.replicate_all(t),
             Event::SwitchoverReadOnly(g)
@@ -646,7 +644,7 @@ impl State {
         }
         // A region outage stops its tasks.
         for (k, s) in self.services.iter_mut() {
-            if k.0 == region {
+            if k.region == region {
                 s.running = 0;
                 s.launching.clear();
                 s.stopping.clear();
@@ -671,10 +669,10 @@ impl State {
             self.fact(t, FactKind::Route53ControlPlaneUp);
         }
         // ECS relaunches every service's desired tasks.
-        let keys: Vec<Key3> = self
+        let keys: Vec<ServiceKey> = self
             .services
             .keys()
-            .filter(|k| k.0 == region)
+            .filter(|k| k.region == region)
             .cloned()
             .collect();
         for k in keys {
@@ -685,10 +683,10 @@ impl State {
                 self.push_event(t, ev);
             }
         }
-        let waiting: Vec<Key> = self
+        let waiting: Vec<RegionalId> = self
             .clusters
             .iter()
-            .filter(|(k, c)| k.0 == region && c.awaiting_recovery)
+            .filter(|(k, c)| k.region == region && c.awaiting_recovery)
             .map(|(k, _)| k.clone())
             .collect();
         for k in waiting {
@@ -703,7 +701,7 @@ impl State {
     // Writability (invariant 1) and the application.
     // -----------------------------------------------------------------------------------
 
-    pub(crate) fn has_available_instance(&self, k: &Key) -> bool {
+    pub(crate) fn has_available_instance(&self, k: &RegionalId) -> bool {
         self.instances_of(k).any(|(_, i)| i.status == "available")
     }
 
@@ -711,34 +709,34 @@ impl State {
     /// look at its instances costs its instances, not the fleet's.
     pub(crate) fn instances_of<'a>(
         &'a self,
-        k: &Key,
+        k: &RegionalId,
     ) -> impl Iterator<Item = (&'a String, &'a Instance)> + 'a {
-        let region = k.0.clone();
+        let region = k.region.clone();
         self.instance_index
             .get(k)
             .into_iter()
             .flatten()
             .filter_map(move |id| {
-                let ik = (region.clone(), id.clone());
-                self.instances.get_key_value(&ik).map(|(ik, i)| (&ik.1, i))
+                let ik = RegionalId::new(region.clone(), id.clone());
+                self.instances.get_key_value(&ik).map(|(ik, i)| (&ik.id, i))
             })
     }
 
     /// Every instance is added through here, so that the index stays whole.
-    pub(crate) fn add_instance(&mut self, k: Key, instance: Instance) {
+    pub(crate) fn add_instance(&mut self, k: RegionalId, instance: Instance) {
         self.instance_index
-            .entry((k.0.clone(), instance.cluster.clone()))
+            .entry(RegionalId::new(k.region.clone(), instance.cluster.clone()))
             .or_default()
-            .insert(k.1.clone());
+            .insert(k.id.clone());
         self.instances.insert(k, instance);
     }
 
     /// Every instance is removed through here, so that the index stays whole.
-    pub(crate) fn remove_instance(&mut self, k: &Key) -> Option<Instance> {
+    pub(crate) fn remove_instance(&mut self, k: &RegionalId) -> Option<Instance> {
         let instance = self.instances.remove(k)?;
-        let ck = (k.0.clone(), instance.cluster.clone());
+        let ck = RegionalId::new(k.region.clone(), instance.cluster.clone());
         if let Some(ids) = self.instance_index.get_mut(&ck) {
-            ids.remove(&k.1);
+            ids.remove(&k.id);
             if ids.is_empty() {
                 self.instance_index.remove(&ck);
             }
@@ -747,16 +745,16 @@ impl State {
     }
 
     /// Could this cluster accept an application write right now?
-    pub(crate) fn accepts_writes(&self, k: &Key) -> bool {
+    pub(crate) fn accepts_writes(&self, k: &RegionalId) -> bool {
         self.accepts_writes_given(k, self.has_available_instance(k))
     }
 
     /// `accepts_writes`, with whether the cluster has an available instance known already.
-    fn accepts_writes_given(&self, k: &Key, has_available_instance: bool) -> bool {
+    fn accepts_writes_given(&self, k: &RegionalId, has_available_instance: bool) -> bool {
         let Some(c) = self.clusters.get(k) else {
             return false;
         };
-        if !self.region_up(&k.0) || c.read_only || !is_operational(&c.status) {
+        if !self.region_up(&k.region) || c.read_only || !is_operational(&c.status) {
             return false;
         }
         // An old primary whose fencing failed keeps taking writes until Aurora rejoins or
@@ -782,7 +780,7 @@ impl State {
                 changes.push(change);
             }
         }
-        let gone: Vec<Key> = self
+        let gone: Vec<RegionalId> = self
             .writable
             .iter()
             .filter(|(k, w)| **w && !self.clusters.contains_key(*k))
@@ -795,7 +793,7 @@ impl State {
     /// `refresh_writable` for `clusters` only (with whether each has an available
     /// instance), when nothing else can have changed (a group just provisioned):
     /// provisioning a fleet stays linear in its size.
-    pub(crate) fn refresh_writable_of(&mut self, t: i64, clusters: &[(Key, bool)]) {
+    pub(crate) fn refresh_writable_of(&mut self, t: i64, clusters: &[(RegionalId, bool)]) {
         let changes: Vec<_> = clusters
             .iter()
             .filter_map(|(k, available)| self.writable_change(k, *available))
@@ -804,7 +802,7 @@ impl State {
     }
 
     /// Whether `k`'s writability differs from what was last logged: (key, now, standalone).
-    fn writable_change(&self, k: &Key, available: bool) -> Option<(Key, bool, bool)> {
+    fn writable_change(&self, k: &RegionalId, available: bool) -> Option<(RegionalId, bool, bool)> {
         let w = self.accepts_writes_given(k, available);
         if self.writable.get(k).copied().unwrap_or(false) == w {
             return None;
@@ -813,12 +811,12 @@ impl State {
         Some((k.clone(), w, standalone))
     }
 
-    pub(crate) fn log_writable(&mut self, t: i64, changes: Vec<(Key, bool, bool)>) {
+    pub(crate) fn log_writable(&mut self, t: i64, changes: Vec<(RegionalId, bool, bool)>) {
         for (k, w, standalone) in changes {
             self.writable.insert(k.clone(), w);
             self.writable_log.push(WritableChange {
                 at_ms: t,
-                cluster: key_str(&k),
+                cluster: k.to_string(),
                 writable: w,
                 standalone,
             });
@@ -846,7 +844,7 @@ impl State {
         enum Fate {
             Rejected(String),
             Committed {
-                key: Key,
+                key: RegionalId,
                 cluster: String,
                 standalone: bool,
                 lost: Option<(&'static str, Option<u64>, bool)>,
@@ -855,23 +853,23 @@ impl State {
         let fate = match self.app_target_cluster(first_t, global) {
             Err(reason) => Fate::Rejected(reason),
             Ok(k) if !self.accepts_writes(&k) => {
-                Fate::Rejected(format!("{} does not accept writes", key_str(&k)))
+                Fate::Rejected(format!("{k} does not accept writes"))
             }
             Ok(k) if self.pair_app_fenced(global, &k) => Fate::Rejected(format!(
                 "the application in {} is scaled to zero (fenced)",
-                k.0
+                k.region
             )),
             Ok(k) => match self.clusters.get(&k) {
-                None => Fate::Rejected(format!("{} does not exist", key_str(&k))),
+                None => Fate::Rejected(format!("{k} does not exist")),
                 Some(c) if c.global.is_none() => Fate::Committed {
                     key: k.clone(),
-                    cluster: key_str(&k),
+                    cluster: k.to_string(),
                     standalone: true,
                     lost: Some(("DetachedCluster", None, false)),
                 },
                 Some(c) => Fate::Committed {
                     key: k.clone(),
-                    cluster: key_str(&k),
+                    cluster: k.to_string(),
                     standalone: false,
                     lost: c
                         .divergent
@@ -928,7 +926,7 @@ impl State {
         }
     }
 
-    fn app_target_cluster(&self, t: i64, global: &str) -> Result<Key, String> {
+    fn app_target_cluster(&self, t: i64, global: &str) -> Result<RegionalId, String> {
         let g = self
             .globals
             .get(global)
@@ -948,7 +946,7 @@ impl State {
                 self.clusters
                     .iter()
                     .find(|(k, c)| {
-                        k.0 == region
+                        k.region == region
                             && (c.global.as_deref() == Some(global)
                                 || c.former_global.as_deref() == Some(global))
                     })
@@ -991,10 +989,10 @@ impl State {
             return self.failover_answer(idx, t);
         }
         let zone = self.zones.get(&group.spec.dns.hosted_zone_id)?;
-        let key = (
-            norm_name(&group.spec.dns.record_name),
-            group.spec.dns.record_type.as_str().to_string(),
-        );
+        let key = RecordKey {
+            name: norm_name(&group.spec.dns.record_name),
+            record_type: group.spec.dns.record_type.as_str().to_string(),
+        };
         let entry = zone.records.get(&key)?;
         let visible = entry
             .history

@@ -17,9 +17,30 @@ use drctl_state::{
 };
 
 use crate::config::SimService;
+use crate::keys::ApprovalKey;
 use crate::record::{CallOutcome, CallRecord, LeaseLogEntry};
 use crate::state::{ms, Ctx, State};
 use crate::world::SimWorld;
+
+/// The store's simulated faults: what a test or a drill makes the store do, never a defect
+/// of the store. Each reaches the controller as the drctl-state error a real backend gives
+/// for the same failure, so its category (and the controller's retry decision) is that one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum SimStoreFault {
+    /// `SimWorld::set_store_unavailable(true)`: every call fails, as in a backend outage.
+    #[error("the simulated store is unavailable")]
+    Unavailable,
+}
+
+impl From<SimStoreFault> for StoreError {
+    fn from(fault: SimStoreFault) -> Self {
+        match fault {
+            SimStoreFault::Unavailable => StoreError::Unavailable {
+                message: fault.to_string(),
+            },
+        }
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct MemStoreData {
@@ -27,7 +48,7 @@ pub(crate) struct MemStoreData {
     docs: BTreeMap<String, FailoverGroup>,
     statuses: BTreeMap<String, FailoverGroupStatus>,
     journals: BTreeMap<String, Vec<Event>>,
-    approvals: BTreeMap<(String, String), ApprovalRecord>,
+    approvals: BTreeMap<ApprovalKey, ApprovalRecord>,
     leases: BTreeMap<String, Lease>,
     /// Bumped by every create, update, delete and newly recorded approval.
     change_marker: u64,
@@ -112,9 +133,7 @@ impl SimStore {
             now,
         };
         let result = if st.store.unavailable {
-            Err(StoreError::Unavailable {
-                message: "the simulated store is unavailable".to_string(),
-            })
+            Err(SimStoreFault::Unavailable.into())
         } else {
             f(&mut st, &ctx)
         };
@@ -239,7 +258,7 @@ impl Store for SimStore {
             rules::check_delete(name, st.store.docs.get(name), expected_resource_version)?;
             st.store.docs.remove(name);
             st.store.statuses.remove(name);
-            st.store.approvals.retain(|(n, _), _| n != name);
+            st.store.approvals.retain(|k, _| k.group != name);
             st.store.change_marker += 1;
             Ok(())
         })
@@ -357,7 +376,10 @@ impl Store for SimStore {
             if !st.store.docs.contains_key(name) {
                 return Err(rules::not_found(name));
             }
-            let key = (name.to_string(), approval.operation_id.clone());
+            let key = ApprovalKey {
+                group: name.to_string(),
+                operation_id: approval.operation_id.clone(),
+            };
             // The first approval stands: a repeat records nothing, so nothing changed.
             if let Entry::Vacant(vacant) = st.store.approvals.entry(key) {
                 vacant.insert(approval.clone());
@@ -381,7 +403,10 @@ impl Store for SimStore {
             if !st.store.docs.contains_key(name) {
                 return Err(rules::not_found(name));
             }
-            let key = (name.to_string(), approval.operation_id.clone());
+            let key = ApprovalKey {
+                group: name.to_string(),
+                operation_id: approval.operation_id.clone(),
+            };
             if let Some(earlier) = st.store.approvals.get(&key) {
                 return Ok(Approval::AlreadyApproved(earlier.clone()));
             }
@@ -407,7 +432,10 @@ impl Store for SimStore {
             Ok(st
                 .store
                 .approvals
-                .get(&(name.to_string(), operation_id.to_string()))
+                .get(&ApprovalKey {
+                    group: name.to_string(),
+                    operation_id: operation_id.to_string(),
+                })
                 .cloned())
         })
         .await
@@ -418,5 +446,21 @@ impl Store for SimStore {
             Ok(ChangeMarker(st.store.change_marker))
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unavailable_simulated_store_fails_as_a_retryable_outage_with_the_same_words() {
+        let err = StoreError::from(SimStoreFault::Unavailable);
+        assert_eq!(err.category(), "retryable");
+        assert!(matches!(err, StoreError::Unavailable { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "store unavailable: the simulated store is unavailable"
+        );
     }
 }

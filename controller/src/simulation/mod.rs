@@ -847,7 +847,10 @@ async fn drive(
             run.controller_shutdown.cancel();
             let doc = run.doc().await?;
             run.say("runbook: promote, then scale, then DNS, then verify (nothing overlapping)");
-            let (timings, served) = crate::runbook::run_sequential(
+            let crate::runbook::RunbookTimings {
+                steps: timings,
+                served,
+            } = crate::runbook::run_sequential(
                 &run.world.cloud("runbook"),
                 &doc.spec,
                 west,
@@ -857,15 +860,19 @@ async fn drive(
             .await
             .map_err(|e| SimulationError::World(e.to_string()))?;
             for t in &timings {
-                run.say(format!("  {:<18} {:.0} s", t.0, t.2.seconds_since(t.1)));
+                run.say(format!(
+                    "  {:<18} {:.0} s",
+                    t.name,
+                    t.finished.seconds_since(t.started)
+                ));
             }
-            steps.extend(timings.iter().map(|(name, s, e)| StepTiming {
+            steps.extend(timings.iter().map(|step| StepTiming {
                 operation: "Runbook".to_string(),
-                name: name.clone(),
+                name: step.name.clone(),
                 state: "Succeeded".to_string(),
-                start_seconds: Some(run.secs(*s)),
-                end_seconds: Some(run.secs(*e)),
-                duration_seconds: Some(e.seconds_since(*s)),
+                start_seconds: Some(run.secs(step.started)),
+                end_seconds: Some(run.secs(step.finished)),
+                duration_seconds: Some(step.finished.seconds_since(step.started)),
                 detail: None,
             }));
             let doc = run.doc().await?;

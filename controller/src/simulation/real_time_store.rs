@@ -23,6 +23,21 @@ use drctl_state::{
 };
 use tokio::runtime::Handle;
 
+/// The wrapped store's call never came back: the blocking task running it panicked or was
+/// cancelled (the runtime shutting down). The call may or may not have been applied, so it
+/// reaches the controller as the store being unavailable, as a lost network call would.
+#[derive(Debug, thiserror::Error)]
+#[error("the store call did not finish: {0}")]
+struct CallDidNotFinish(#[from] tokio::task::JoinError);
+
+impl From<CallDidNotFinish> for StoreError {
+    fn from(lost: CallDidNotFinish) -> Self {
+        StoreError::Unavailable {
+            message: lost.to_string(),
+        }
+    }
+}
+
 pub struct RealTimeStore {
     inner: Arc<dyn Store>,
     real_time: Handle,
@@ -45,9 +60,7 @@ impl RealTimeStore {
         let real_time = self.real_time.clone();
         tokio::task::spawn_blocking(move || real_time.block_on(call(inner)))
             .await
-            .map_err(|err| StoreError::Unavailable {
-                message: format!("the store call did not finish: {err}"),
-            })?
+            .map_err(|err| StoreError::from(CallDidNotFinish(err)))?
     }
 }
 
@@ -280,6 +293,30 @@ mod tests {
             let answered = tokio::time::timeout(STORE_TIMEOUT, slow_call).await;
             assert!(matches!(answered, Ok(Ok(()))), "{answered:?}");
             assert_eq!(start.elapsed(), Duration::ZERO);
+        });
+    }
+
+    #[test]
+    fn a_store_call_that_never_comes_back_is_a_retryable_unavailable_store() {
+        let (real, paused) = runtimes();
+        let dir = tempfile::tempdir().unwrap();
+        let store = RealTimeStore::new(
+            Arc::new(FileStore::new(dir.path().join("store"))),
+            real.handle().clone(),
+        );
+        paused.block_on(async {
+            let lost: StoreResult<()> = store
+                .call(|_| async { panic!("the call's task died") })
+                .await;
+            let Err(err) = lost else {
+                panic!("a lost call answered: {lost:?}");
+            };
+            assert_eq!(err.category(), "retryable");
+            assert!(
+                err.to_string()
+                    .starts_with("store unavailable: the store call did not finish: "),
+                "{err}"
+            );
         });
     }
 
