@@ -30,8 +30,8 @@ pub mod capacity;
 
 use drctl_schema::{ConditionStatus, FailoverGroupSpec, FailoverGroupStatus, Timestamp};
 
+use crate::observed::{ObservedWorld, Seen};
 use crate::planner::status::set_condition;
-use crate::world::{ObservedWorld, Seen};
 
 pub const ENGINE_VERSION_PARITY: &str = "EngineVersionParity";
 pub const STANDBY_HAS_INSTANCES: &str = "StandbyHasInstances";

@@ -19,7 +19,7 @@ use drctl_schema::{
 };
 
 use crate::observe::join_all;
-use crate::world::Seen;
+use crate::observed::Seen;
 
 /// How often a group's dependencies are read again (on its full passes): a few calls per
 /// dependency, never more than once a minute, even while an operation polls every 2 s.

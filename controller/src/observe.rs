@@ -20,11 +20,11 @@ use drctl_cloud::{
 use drctl_schema::{FailoverGroupSpec, FailoverGroupStatus, Phase, StepName};
 
 use crate::fleet::{FleetReads, Freshness};
-use crate::planner::auto_failover::WitnessReading;
-use crate::planner::steps::note;
-use crate::world::{
+use crate::observed::{
     DnsChangeStatus, Membership, ObservedWorld, RegionView, Seen, ServiceView, NO_SUCH_CHANGE,
 };
+use crate::planner::auto_failover::WitnessReading;
+use crate::planner::steps::note;
 
 /// What one observation must read beyond the light set.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use drctl_cloud::Cloud;
 use drctl_schema::{FailoverGroupSpec, FailoverGroupStatus, StepName, StepState};
 
+use crate::observed::{InstancePairView, RegionView, Seen};
 use crate::planner::steps::rds_replica::memberships;
-use crate::world::{InstancePairView, RegionView, Seen};
 
 /// What one pass learned: the pair, each region's membership, and the lag (None: no
 /// datapoint, or no replica).

@@ -112,7 +112,7 @@ pub async fn dry_run_observed(
     cloud: &Cloud,
     store: &dyn Store,
     doc: &FailoverGroup,
-) -> Result<(Plan, crate::world::ObservedWorld), StoreError> {
+) -> Result<(Plan, crate::observed::ObservedWorld), StoreError> {
     let status = doc.status.clone().unwrap_or_default();
     let generation = doc.metadata.generation.unwrap_or(0);
     let approved_by = approval_of(store, &doc.metadata.name, &status).await?;
@@ -276,7 +276,7 @@ async fn fetch_and_plan(p: &Pass<'_>, cache: &mut ObserveCache) -> Result<Plan, 
     let allowance = policy_allowance(ctx.store.as_ref(), p.doc, &p.previous).await?;
     let req = needs(spec, &p.previous, generation, cache);
     let mut world = observe(&ctx.reads, spec, &p.previous, &req, cache).await;
-    let make_plan = |world: &crate::world::ObservedWorld| {
+    let make_plan = |world: &crate::observed::ObservedWorld| {
         plan(&PlanInput {
             name: p.name,
             spec,

@@ -22,8 +22,8 @@ use drctl_schema::{
     RoutingControlSpec, Timestamp,
 };
 
+use crate::observed::{record_points_at, RoutingSetupCheck, RoutingView, Seen};
 use crate::planner::deadlines::{elapsed_between, ROUTING_SETUP_RECHECK, ROUTING_SETUP_RETRY};
-use crate::world::{record_points_at, RoutingSetupCheck, RoutingView, Seen};
 
 /// What a group's observation remembers of ARC between passes (in memory).
 #[derive(Debug, Clone, Default)]

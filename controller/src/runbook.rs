@@ -8,7 +8,7 @@ use std::time::Duration;
 use drctl_cloud::{ecs_resource_id, ChangeStatus, Cloud, CloudError, ErrorCategory, Service};
 use drctl_schema::{FailoverGroupSpec, Timestamp};
 
-use crate::world::{desired_record, fqdn};
+use crate::observed::{desired_record, fqdn};
 
 /// One step of the runbook as it ran.
 #[derive(Debug, Clone)]

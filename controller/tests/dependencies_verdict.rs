@@ -9,7 +9,7 @@ use drctl::dependencies::{
     operation_note, set_condition, verdict, BucketReading, DependenciesView, TableReading,
     REASON_NOT_READY, REASON_READY, REASON_UNREADABLE,
 };
-use drctl::world::Seen;
+use drctl::observed::Seen;
 use drctl_cloud::{
     BucketReplication, ReplicaStatus, ReplicationRule, RuleStatus, TableDescription, TableReplica,
     TableStatus, VersioningStatus,

@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use drctl_cloud::{Cloud, DbInstanceQuota};
 use drctl_schema::FailoverGroupSpec;
 
+use crate::observed::{InstancePairView, RegionView, Seen};
 use crate::planner::steps::rds_replica::is_rds;
-use crate::world::{InstancePairView, RegionView, Seen};
 
 /// The class asked about, and the answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,7 +57,7 @@ fn asked(
 ) -> Option<Asked> {
     let writer = regions
         .values()
-        .find(|r| r.membership == crate::world::Membership::Writer)
+        .find(|r| r.membership == crate::observed::Membership::Writer)
         .map_or(spec.writer.as_str(), |r| r.region.as_str());
     let standby = spec.other_region(writer)?.to_string();
     let class = if is_rds(spec) {

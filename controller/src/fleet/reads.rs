@@ -97,7 +97,10 @@ impl FleetReads {
         record_type: &str,
         freshness: Freshness,
     ) -> CloudResult<Option<DnsRecord>> {
-        let item = (crate::world::fqdn(name), record_type.to_ascii_uppercase());
+        let item = (
+            crate::observed::fqdn(name),
+            record_type.to_ascii_uppercase(),
+        );
         self.records
             .get(&self.ctx, zone.to_string(), item, freshness)
             .await
@@ -343,7 +346,7 @@ impl ReadKind for Records {
             .map(|r| {
                 (
                     (
-                        crate::world::fqdn(&r.name),
+                        crate::observed::fqdn(&r.name),
                         r.record_type.to_ascii_uppercase(),
                     ),
                     r,

@@ -24,7 +24,7 @@ use drctl_schema::{
 use super::action::{Action, PlannedAction};
 use super::status::set_condition;
 use super::steps::{rds_identifier, rds_replica, StepEval};
-use crate::world::{Membership, ObservedWorld};
+use crate::observed::{Membership, ObservedWorld};
 
 /// The prefix of the system snapshot Aurora takes of the old primary's volume.
 pub const SYSTEM_SNAPSHOT_PREFIX: &str = "rds:unplanned-global-failover-";

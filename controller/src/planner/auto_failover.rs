@@ -13,7 +13,7 @@ use std::time::Duration;
 use drctl_cloud::AlarmState;
 use drctl_schema::{AutoFailoverDecision, AutoFailoverSpec, AutoFailoverStatus, Phase, Timestamp};
 
-use crate::world::{Membership, ObservedWorld, Seen};
+use crate::observed::{Membership, ObservedWorld, Seen};
 
 /// One witness as this pass read it.
 #[derive(Debug, Clone, PartialEq)]

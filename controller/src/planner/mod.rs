@@ -24,7 +24,7 @@ pub use action::{Action, PlannedAction};
 pub use explain::explain_spec_change;
 pub use steps::{OperationPlan, StepEval};
 
-use crate::world::{Membership, ObservedWorld, Seen};
+use crate::observed::{Membership, ObservedWorld, Seen};
 use deadlines::Escalation;
 use status::{is_true, set_condition, summarize};
 use steps::{evaluate, new_operation, note, ready_to_run, StepContext};
@@ -1105,15 +1105,15 @@ impl<'a> Builder<'a> {
                 let short = steps::compute_shortfall(spec, world, &owner);
                 if spec.dns.routing == drctl_schema::DnsRouting::HealthCheck {
                     let answers = match world.dns_reading(spec) {
-                        crate::world::DnsReading::Unreachable(e) => e,
-                        crate::world::DnsReading::Known(_) => format!(
+                        crate::observed::DnsReading::Unreachable(e) => e,
+                        crate::observed::DnsReading::Known(_) => format!(
                             "it answers with {}, spec.dnsOwner is {owner}",
                             current.as_deref().unwrap_or("none of the spec's targets")
                         ),
                     };
                     degraded.push(format!(
                         "{}: {answers}",
-                        crate::world::HEALTH_CHECK_ROUTES_ITSELF
+                        crate::observed::HEALTH_CHECK_ROUTES_ITSELF
                     ));
                 } else if let Err(why) = steps::app_tier::writable_database(world, &owner) {
                     degraded.push(format!(
@@ -1127,7 +1127,7 @@ impl<'a> Builder<'a> {
                     ));
                 } else if let Some(rc) = crate::routing::routing_control(spec) {
                     match (world.dns_reading(spec), world.routing.as_ref()) {
-                        (crate::world::DnsReading::Unreachable(e), _) => {
+                        (crate::observed::DnsReading::Unreachable(e), _) => {
                             degraded.push(format!("routing controls unreadable: {e}"))
                         }
                         (_, Some(view)) => {
@@ -1140,7 +1140,7 @@ impl<'a> Builder<'a> {
                         (_, None) => degraded.push("routing controls not read".to_string()),
                     }
                 } else if let Seen::Known(existing) = &world.record {
-                    if let Some(desired) = crate::world::desired_record(spec, &owner) {
+                    if let Some(desired) = crate::observed::desired_record(spec, &owner) {
                         actions.push(Action::ChangeRecord {
                             hosted_zone_id: spec.dns.hosted_zone_id.clone(),
                             expected: existing.clone(),

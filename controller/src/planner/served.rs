@@ -7,7 +7,7 @@
 
 use drctl_schema::{DnsRouting, FailoverGroupSpec, Operation, OperationType, Timestamp};
 
-use crate::world::{DnsReading, ObservedWorld};
+use crate::observed::{DnsReading, ObservedWorld};
 
 /// The note holding that moment (millis).
 pub const SERVED_AT: &str = "healthCheckServedAt";

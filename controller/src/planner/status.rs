@@ -5,7 +5,7 @@ use drctl_schema::{
     MemberSummary, ObservedSummary, ServiceSummary, Timestamp,
 };
 
-use crate::world::{DnsReading, Membership, ObservedWorld};
+use crate::observed::{DnsReading, Membership, ObservedWorld};
 
 /// A warning condition of drctl's own (not one of docs/design-contract.md §1's types): True while the
 /// running operation went past a replication-lag gate (Preflight or WaitReplicaSynced)

@@ -23,7 +23,7 @@ use super::action::Action;
 use super::deadlines::{
     elapsed_between, format_elapsed, DNS_PROPAGATION_ALLOWANCE, LAG_DATAPOINT_WAIT,
 };
-use crate::world::{desired_record, DnsChangeStatus, Membership, ObservedWorld, Seen};
+use crate::observed::{desired_record, DnsChangeStatus, Membership, ObservedWorld, Seen};
 
 /// Note keys kept in `Operation::notes`.
 pub mod note {

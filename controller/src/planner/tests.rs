@@ -15,7 +15,7 @@ use drctl_schema::{
 use proptest::prelude::*;
 
 use super::*;
-use crate::world::{Membership, ObservedWorld, RegionView, Seen, ServiceView};
+use crate::observed::{Membership, ObservedWorld, RegionView, Seen, ServiceView};
 
 const EAST: &str = "us-east-1";
 const WEST: &str = "us-west-2";
@@ -1470,7 +1470,7 @@ fn switched_over_world() -> WorldBuilder {
 fn a_wait_step_past_its_deadline_degrades_the_group_and_says_what_it_waited_for_and_how_long() {
     let spec = SpecBuilder::new().writer(WEST).build();
     let mut world = switched_over_world().build();
-    world.dns_change = Some(Seen::Known(crate::world::DnsChangeStatus::Pending));
+    world.dns_change = Some(Seen::Known(crate::observed::DnsChangeStatus::Pending));
     let started = T0 - 6 * MINUTE;
     let status = dns_wait(started, started, Some("/change/C1"));
     // Within its deadline: progressing.
@@ -1667,7 +1667,7 @@ fn a_failover_never_proceeds_on_unknown_lag_without_allow_data_loss_however_long
 fn no_such_change_for_a_record_already_at_the_target_succeeds_after_the_propagation_allowance() {
     let spec = SpecBuilder::new().writer(WEST).build();
     let mut world = switched_over_world().build();
-    world.dns_change = Some(Seen::Known(crate::world::DnsChangeStatus::NoSuchChange));
+    world.dns_change = Some(Seen::Known(crate::observed::DnsChangeStatus::NoSuchChange));
     let status = dns_wait(T0 - 30_000, T0 - 30_000, Some("/change/FORGOTTEN"));
     let early = Run::new(&spec, &world).status(status).plan();
     assert_eq!(
@@ -1698,7 +1698,7 @@ fn no_such_change_for_a_record_already_at_the_target_succeeds_after_the_propagat
 fn no_such_change_for_a_record_that_points_elsewhere_moves_dns_again() {
     let spec = SpecBuilder::new().writer(WEST).build();
     let mut world = switched_over_world().record_at(EAST).build();
-    world.dns_change = Some(Seen::Known(crate::world::DnsChangeStatus::NoSuchChange));
+    world.dns_change = Some(Seen::Known(crate::observed::DnsChangeStatus::NoSuchChange));
     let status = dns_wait(T0 - 5 * MINUTE, T0 - 5 * MINUTE, Some("/change/FORGOTTEN"));
     let reopened = Run::new(&spec, &world).status(status).plan();
     assert_eq!(
@@ -2231,8 +2231,8 @@ mod routing_modes {
     use drctl_schema::{DnsRouting, RoutingControlSpec};
 
     use super::*;
+    use crate::observed::RoutingView;
     use crate::planner::steps::{evaluate, new_operation, OperationPlan, StepContext, StepEval};
-    use crate::world::RoutingView;
 
     const CLUSTER: &str = "arn:aws:route53-recovery-control::123456789012:cluster/c1";
 

@@ -14,7 +14,7 @@ use drctl_schema::{
     DnsRouting, FailoverGroupSpec, FailoverGroupStatus, HealthCheckObserved, Timestamp,
 };
 
-use crate::world::{record_points_at, HealthCheckView, ObservedWorld};
+use crate::observed::{record_points_at, HealthCheckView, ObservedWorld};
 
 /// The failover record Route 53 was last seen answering with.
 #[derive(Debug, Clone, PartialEq)]

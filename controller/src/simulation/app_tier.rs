@@ -176,7 +176,7 @@ async fn route53_answers(
     region: &str,
     limit: Duration,
 ) -> Result<f64, SimulationError> {
-    let record = crate::world::fqdn(&run.doc().await?.spec.dns.record_name);
+    let record = crate::observed::fqdn(&run.doc().await?.spec.dns.record_name);
     let deadline = tokio::time::Instant::now() + limit;
     loop {
         let answers = run

@@ -7,7 +7,7 @@ use drctl_schema::{AlarmRef, AutoFailoverDecision, AutoFailoverSpec, Timestamp, 
 use proptest::prelude::*;
 
 use super::*;
-use crate::world::Seen;
+use crate::observed::Seen;
 
 const EAST: &str = "us-east-1";
 const WEST: &str = "us-west-2";

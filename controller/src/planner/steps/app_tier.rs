@@ -11,7 +11,7 @@
 use drctl_schema::{FailoverGroupSpec, Operation, OperationType, StepName};
 
 use super::{StepContext, StepEval};
-use crate::world::{DnsReading, ObservedWorld, Seen};
+use crate::observed::{DnsReading, ObservedWorld, Seen};
 
 /// The steps of an app-tier failover, in order.
 pub const STEPS: [StepName; 7] = [
@@ -121,7 +121,7 @@ pub fn preflight(ctx: &StepContext<'_>) -> StepEval {
             ctx.spec.writer
         ));
     }
-    if crate::world::desired_record(ctx.spec, to).is_none() {
+    if crate::observed::desired_record(ctx.spec, to).is_none() {
         return StepEval::Blocked(format!("spec.dns.targets.{to} is incomplete"));
     }
     if let Some(not_ready) = super::routing::preflight(ctx) {

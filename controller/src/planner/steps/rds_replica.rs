@@ -29,8 +29,8 @@ use drctl_cloud::{CreateReadReplica, RdsInstance, RdsInstanceStatus, Replication
 use drctl_schema::{Approval, DatabaseKind, FailoverGroupSpec, Operation, OperationType, StepName};
 
 use super::{note, rds_identifier, OperationPlan, StepContext, StepEval};
+use crate::observed::{InstancePairView, Membership, RegionView, Seen};
 use crate::planner::action::Action;
-use crate::world::{InstancePairView, Membership, RegionView, Seen};
 
 /// The note that marks an rdsReplica operation, with its plan.
 pub const RDS_PLAN: &str = "rdsPlan";
@@ -266,7 +266,7 @@ pub fn stale_snapshot_id(spec: &FailoverGroupSpec, op: &Operation, region: &str)
     rds_identifier(&format!("drctl-stale-{id}-{}", op.id))
 }
 
-pub fn source_healthy(world: &crate::world::ObservedWorld, region: &str) -> bool {
+pub fn source_healthy(world: &crate::observed::ObservedWorld, region: &str) -> bool {
     let healthy_view = world
         .region(region)
         .is_some_and(|r| r.reachable == Some(true) && r.membership == Membership::Writer);

@@ -5,9 +5,9 @@ use drctl_cloud::{RoutingControlState, RoutingControlUpdate};
 use drctl_schema::{RoutingControlSpec, StepName};
 
 use super::{StepContext, StepEval};
+use crate::observed::{DnsReading, ObservedWorld, RoutingView};
 use crate::planner::action::Action;
 use crate::planner::deadlines::{elapsed_between, format_elapsed, HEALTH_CHECK_PROPAGATION};
-use crate::world::{DnsReading, ObservedWorld, RoutingView};
 
 /// The one call that sends traffic to `owner`: its control On and every other Off, in ONE
 /// UpdateRoutingControlStates (so the safety rule sees both at once, and at no instant are
@@ -156,7 +156,7 @@ pub fn health_check_skip(ctx: &StepContext<'_>) -> Option<StepEval> {
     };
     Some(StepEval::Skip(format!(
         "{}; {answers} (DnsReady follows it)",
-        crate::world::HEALTH_CHECK_ROUTES_ITSELF
+        crate::observed::HEALTH_CHECK_ROUTES_ITSELF
     )))
 }
 

@@ -83,7 +83,7 @@ fn run_app_tier_failover(spec: &FailoverGroupSpec) -> (FailoverGroupStatus, Vec<
                 .compute(WEST, 6, 6, 6, 24)
                 .record_at(WEST)
                 .build();
-            w.dns_change = Some(Seen::Known(crate::world::DnsChangeStatus::InSync));
+            w.dns_change = Some(Seen::Known(crate::observed::DnsChangeStatus::InSync));
             w
         },
         WorldBuilder::healthy()
@@ -294,7 +294,7 @@ fn health_check_spec(writer: &str) -> FailoverGroupSpec {
 
 fn health_checked(mut world: ObservedWorld, live: &str, stale: Option<&str>) -> ObservedWorld {
     world.record = Seen::Known(None);
-    world.health_checks = Some(crate::world::HealthCheckView {
+    world.health_checks = Some(crate::observed::HealthCheckView {
         live: Some(live.to_string()),
         healthy: [(EAST.to_string(), live == EAST), (WEST.to_string(), true)]
             .into_iter()

@@ -17,7 +17,7 @@ fn both_active() -> WorldBuilder {
 
 fn read(mut world: ObservedWorld, live: Option<&str>, stale: bool) -> ObservedWorld {
     world.record = Seen::Known(None);
-    world.health_checks = Some(crate::world::HealthCheckView {
+    world.health_checks = Some(crate::observed::HealthCheckView {
         live: live.map(str::to_string),
         healthy: [
             (EAST.to_string(), live == Some(EAST)),

@@ -5,8 +5,8 @@ use drctl_cloud::{DbSnapshot, DbSnapshotStatus, RdsInstance, RdsInstanceStatus, 
 use drctl_schema::{DatabaseKind, InstanceTemplate};
 
 use super::*;
+use crate::observed::InstancePairView;
 use crate::planner::steps::rds_replica::{memberships, stale_snapshot_id};
-use crate::world::InstancePairView;
 
 const WEST_KEY: &str =
     "arn:aws:kms:us-west-2:123456789012:key/mrk-0123456789abcdef0123456789abcdef";
@@ -561,7 +561,7 @@ fn an_rds_switchs_preflight_runs_the_routing_control_setup_check_as_auroras_does
         None,
     );
     world.record = Seen::Known(None);
-    world.routing = Some(crate::world::RoutingView {
+    world.routing = Some(crate::observed::RoutingView {
         states: Seen::Known(
             [
                 (EAST.to_string(), RoutingControlState::On),
