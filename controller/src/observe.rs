@@ -21,7 +21,8 @@ use drctl_schema::{FailoverGroupSpec, FailoverGroupStatus, Phase, StepName};
 
 use crate::fleet::{FleetReads, Freshness};
 use crate::observed::{
-    DnsChangeStatus, Membership, ObservedWorld, RegionView, Seen, ServiceView, NO_SUCH_CHANGE,
+    DnsChangeStatus, Membership, ObservedWorld, Reachability, RegionView, Seen, ServiceView,
+    NO_SUCH_CHANGE,
 };
 use crate::planner::auto_failover::WitnessReading;
 use crate::planner::steps::note;
@@ -135,7 +136,7 @@ pub fn needs(
 type ScalableBySvc = BTreeMap<(String, String), Seen<Option<(u32, u32)>>>;
 
 /// A region's cluster as last read: did the region answer, and the cluster if it exists.
-type RegionRead = (Option<bool>, Option<DbCluster>);
+type RegionRead = (Reachability, Option<DbCluster>);
 
 /// Descriptions kept between passes of one group: the light passes of a converged group reuse
 /// them. Regions that do not answer are tracked fleet-wide by `FleetReads`, not here.
@@ -371,7 +372,9 @@ async fn read_witnesses(
         return Vec::new();
     };
     let writer = spec.writer.as_str();
-    let suspicious = regions.get(writer).and_then(|r| r.reachable) == Some(false)
+    let suspicious = regions
+        .get(writer)
+        .is_some_and(|r| r.reachable.is_unreachable())
         || services
             .iter()
             .any(|s| s.region == writer && matches!(s.ecs, Seen::Unreachable(_)));
@@ -459,10 +462,10 @@ async fn read_clusters(
         let template = spec.database.clusters.get(region)?;
         Some(async move {
             let entry = match reads.cluster(region, &template.identifier, fresh).await {
-                Ok(cluster) => (Some(true), cluster),
-                Err(e) if e.is_retryable() => (Some(false), None),
+                Ok(cluster) => (Reachability::Answered, cluster),
+                Err(e) if e.is_retryable() => (Reachability::Unreachable, None),
                 // A non-retryable answer still proves the region is up.
-                Err(_) => (Some(true), None),
+                Err(_) => (Reachability::Answered, None),
             };
             (region.clone(), entry)
         })
@@ -477,7 +480,11 @@ fn region_views(
 ) -> BTreeMap<String, RegionView> {
     let mut regions = BTreeMap::new();
     for region in &spec.regions {
-        let (reachable, cluster) = cache.regions.get(region).cloned().unwrap_or((None, None));
+        let (reachable, cluster) = cache
+            .regions
+            .get(region)
+            .cloned()
+            .unwrap_or((Reachability::NotAsked, None));
         let identifier = spec
             .database
             .clusters
@@ -550,7 +557,7 @@ async fn read_lag(
 ) -> Option<f64> {
     let writer = regions
         .values()
-        .find(|r| r.membership == Membership::Writer && r.reachable == Some(true))?;
+        .find(|r| r.membership == Membership::Writer && r.reachable.answered())?;
     let primary = spec.database.clusters.get(&writer.region)?;
     let secondary = spec.other_region(&writer.region)?;
     let query = LagQuery {
@@ -587,7 +594,7 @@ fn membership(
     global: Option<&GlobalCluster>,
     region: &str,
     identifier: &str,
-    reachable: Option<bool>,
+    reachable: Reachability,
     exists: bool,
 ) -> Membership {
     if let Some(global) = global {
@@ -606,8 +613,8 @@ fn membership(
         }
     }
     match (reachable, exists) {
-        (Some(true), true) => Membership::Detached,
-        (Some(true), false) => Membership::Missing,
+        (Reachability::Answered, true) => Membership::Detached,
+        (Reachability::Answered, false) => Membership::Missing,
         _ => Membership::Unknown,
     }
 }

@@ -76,12 +76,34 @@ impl Membership {
     }
 }
 
+/// Whether a region's RDS endpoint answered in this pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reachability {
+    /// It answered; a refusal counts, since any answer proves the endpoint is up.
+    Answered,
+    /// It did not answer (a timeout, a connection error, a retryable error).
+    Unreachable,
+    /// Not asked in this pass.
+    #[default]
+    NotAsked,
+}
+
+impl Reachability {
+    pub fn answered(self) -> bool {
+        self == Reachability::Answered
+    }
+
+    pub fn is_unreachable(self) -> bool {
+        self == Reachability::Unreachable
+    }
+}
+
 /// What we know about one region of the group.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RegionView {
     pub region: String,
-    /// Did the region's RDS endpoint answer in this pass? (None: not asked this pass.)
-    pub reachable: Option<bool>,
+    /// Did the region's RDS endpoint answer in this pass?
+    pub reachable: Reachability,
     /// The spec'd cluster, when the region answered and it exists.
     pub cluster: Option<DbCluster>,
     pub membership: Membership,
@@ -291,7 +313,7 @@ impl ObservedWorld {
             out.push(format!("the global cluster: {why}"));
         }
         for region in self.regions.values() {
-            if region.reachable == Some(false) {
+            if region.reachable.is_unreachable() {
                 out.push(format!("the database in {}: no answer", region.region));
             }
         }

@@ -90,7 +90,7 @@ pub fn preserve(
     let Some(view) = world.region(region) else {
         return StepEval::Wait(format!("{region} was not observed"));
     };
-    if view.reachable != Some(true) {
+    if !view.reachable.answered() {
         return StepEval::Wait(format!("{region} is unreachable"));
     }
     let Some(snapshots) = &view.snapshots else {
@@ -162,7 +162,7 @@ pub fn readiness(
         message,
     };
     let view = world.region(region);
-    if view.is_none_or(|r| r.reachable != Some(true)) {
+    if view.is_none_or(|r| !r.reachable.answered()) {
         return not(
             "RegionNotBack",
             format!("{region} does not answer: it has not come back yet"),
@@ -268,7 +268,7 @@ impl super::Builder<'_> {
             // The global cluster read from the new writer's region can list a dark region
             // as a member: only a region that answers has rejoined.
             let rejoined = input.world.region(&region).is_some_and(|r| {
-                r.reachable == Some(true) && matches!(r.membership, Membership::Secondary { .. })
+                r.reachable.answered() && matches!(r.membership, Membership::Secondary { .. })
             });
             if rejoined || after.preserve_snapshot.is_some() {
                 self.preserve_step(&mut after, op.started_at);
@@ -361,7 +361,7 @@ impl super::Builder<'_> {
         let answers = input
             .world
             .region(&after.region)
-            .is_some_and(|r| r.reachable == Some(true));
+            .is_some_and(|r| r.reachable.answered());
         if !answers {
             // The old region went dark again: nothing to act on until it answers, so the
             // group is as settled as the world lets it be (the condition says why).

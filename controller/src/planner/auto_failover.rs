@@ -312,7 +312,9 @@ pub fn probes_failing(world: &ObservedWorld, region: &str) -> Option<bool> {
     if !world.full {
         return None;
     }
-    let rds = world.region(region).map(|r| r.reachable) == Some(Some(false));
+    let rds = world
+        .region(region)
+        .is_some_and(|r| r.reachable.is_unreachable());
     let mut services = world
         .services
         .iter()
@@ -328,7 +330,7 @@ pub fn target_health(world: &ObservedWorld, target: &str) -> Result<(), String> 
     let view = world
         .region(target)
         .ok_or_else(|| format!("{target} was not observed"))?;
-    if view.reachable != Some(true) {
+    if !view.reachable.answered() {
         return Err(format!("its database endpoint in {target} did not answer"));
     }
     if !matches!(view.membership, Membership::Secondary { .. }) {

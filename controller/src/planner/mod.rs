@@ -321,7 +321,7 @@ fn source_healthy(
         return steps::rds_replica::source_healthy(world, from);
     }
     world.region(from).is_some_and(|r| {
-        r.reachable == Some(true)
+        r.reachable.answered()
             && r.membership == Membership::Writer
             && r.cluster.as_ref().map(|c| c.status.as_str()) == Some("available")
     })

@@ -265,8 +265,7 @@ impl StepContext<'_> {
     fn reachable(&self, region: &str) -> bool {
         self.world
             .region(region)
-            .and_then(|r| r.reachable)
-            .unwrap_or(false)
+            .is_some_and(|r| r.reachable.answered())
     }
 
     fn cluster_arn(&self, region: &str) -> Option<&str> {

@@ -15,7 +15,7 @@ use drctl_schema::{
 use proptest::prelude::*;
 
 use super::*;
-use crate::observed::{Membership, ObservedWorld, RegionView, Seen, ServiceView};
+use crate::observed::{Membership, ObservedWorld, Reachability, RegionView, Seen, ServiceView};
 
 const EAST: &str = "us-east-1";
 const WEST: &str = "us-west-2";
@@ -160,7 +160,7 @@ impl WorldBuilder {
                 region.to_string(),
                 RegionView {
                     region: region.to_string(),
-                    reachable: Some(true),
+                    reachable: Reachability::Answered,
                     cluster: Some(DbCluster {
                         identifier: id.to_string(),
                         arn: arn(region, id),
@@ -261,7 +261,7 @@ impl WorldBuilder {
     }
     fn down(mut self, region: &str) -> Self {
         let view = self.region(region);
-        view.reachable = Some(false);
+        view.reachable = Reachability::Unreachable;
         view.cluster = None;
         let svc = self.service(region);
         svc.ecs = Seen::Unreachable("RequestTimeout".to_string());

@@ -81,7 +81,7 @@ pub fn writable_database(world: &ObservedWorld, region: &str) -> Result<String, 
         ));
     }
     let view = world.region(writer);
-    if view.and_then(|r| r.reachable) == Some(false) {
+    if view.is_some_and(|r| r.reachable.is_unreachable()) {
         return Err(format!("the writer's region {writer} does not answer"));
     }
     match view.and_then(|r| r.cluster.as_ref()) {

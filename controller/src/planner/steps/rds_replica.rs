@@ -29,7 +29,7 @@ use drctl_cloud::{CreateReadReplica, RdsInstance, RdsInstanceStatus, Replication
 use drctl_schema::{Approval, DatabaseKind, FailoverGroupSpec, Operation, OperationType, StepName};
 
 use super::{note, rds_identifier, OperationPlan, StepContext, StepEval};
-use crate::observed::{InstancePairView, Membership, RegionView, Seen};
+use crate::observed::{InstancePairView, Membership, Reachability, RegionView, Seen};
 use crate::planner::action::Action;
 
 /// The note that marks an rdsReplica operation, with its plan.
@@ -168,19 +168,19 @@ pub fn memberships(
     for region in &spec.regions {
         let seen = pair.instances.get(region);
         let (reachable, membership) = match seen {
-            None | Some(Seen::Unreachable(_)) => (Some(false), Membership::Unknown),
-            Some(Seen::Known(None)) => (Some(true), Membership::Missing),
+            None | Some(Seen::Unreachable(_)) => (Reachability::Unreachable, Membership::Unknown),
+            Some(Seen::Known(None)) => (Reachability::Answered, Membership::Missing),
             Some(Seen::Known(Some(i))) => match &i.read_replica_source {
                 Some(source) => {
                     sources.push(source.clone());
                     let synced = i.replication == Some(ReplicationState::Replicating)
                         && i.status == RdsInstanceStatus::Available
                         && lag.is_some_and(|l| l <= max_lag);
-                    (Some(true), Membership::Secondary { synced })
+                    (Reachability::Answered, Membership::Secondary { synced })
                 }
                 None => {
                     standalone.push(region.clone());
-                    (Some(true), Membership::Detached)
+                    (Reachability::Answered, Membership::Detached)
                 }
             },
         };
@@ -269,7 +269,7 @@ pub fn stale_snapshot_id(spec: &FailoverGroupSpec, op: &Operation, region: &str)
 pub fn source_healthy(world: &crate::observed::ObservedWorld, region: &str) -> bool {
     let healthy_view = world
         .region(region)
-        .is_some_and(|r| r.reachable == Some(true) && r.membership == Membership::Writer);
+        .is_some_and(|r| r.reachable.answered() && r.membership == Membership::Writer);
     let available = world
         .instances
         .as_ref()

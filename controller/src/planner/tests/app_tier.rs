@@ -188,7 +188,7 @@ fn no_traffic_goes_where_no_writable_database_can_be_reached() {
     }
     holds_traffic(unavailable.build(), "the writer is modifying");
     let mut dark = WorldBuilder::healthy().compute(WEST, 6, 6, 6, 24);
-    dark.region(EAST).reachable = Some(false);
+    dark.region(EAST).reachable = Reachability::Unreachable;
     holds_traffic(dark.build(), "the writer's region does not answer");
     holds_traffic(
         WorldBuilder::healthy()

@@ -128,7 +128,7 @@ fn the_source_a_replica_names_is_the_writer_even_when_its_region_is_dark() {
     );
     let regions = memberships(&spec, &dark, None, None);
     assert_eq!(regions[EAST].membership, Membership::Writer);
-    assert_eq!(regions[EAST].reachable, Some(false));
+    assert_eq!(regions[EAST].reachable, Reachability::Unreachable);
     assert_eq!(
         regions[WEST].membership,
         Membership::Secondary { synced: false }
