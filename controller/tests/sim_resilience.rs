@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use drctl::metrics::Metrics;
+use drctl::observed::Reachability;
 use drctl::runtime::{Controller, RunMode, RuntimeConfig};
 use drctl::simulation::example_group;
 use drctl_cloud::{
@@ -363,7 +364,7 @@ async fn a_dark_region_holds_only_the_pass_that_first_meets_it_and_is_probed_bes
         let started = tokio::time::Instant::now();
         let seen = observe(&reads, &group.spec, &status, &req, &mut cache).await;
         durations.push(started.elapsed());
-        reachable.push(seen.region("us-east-1").and_then(|r| r.reachable));
+        reachable.push(seen.region("us-east-1").map(|r| r.reachable));
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
     assert!(
@@ -371,13 +372,15 @@ async fn a_dark_region_holds_only_the_pass_that_first_meets_it_and_is_probed_bes
         "the first pass meets the dark region: {:?}",
         durations[0]
     );
-    assert_eq!(reachable[0], Some(false));
+    assert_eq!(reachable[0], Some(Reachability::Unreachable));
     let slowest_later = durations[1..].iter().max().copied().unwrap();
     assert!(
         slowest_later < Duration::from_millis(500),
         "later passes never wait for the dark region (slowest {slowest_later:?}; connect timeout {timeout:?}): {durations:?}"
     );
-    assert!(reachable[1..].iter().all(|r| *r == Some(false)));
+    assert!(reachable[1..]
+        .iter()
+        .all(|r| *r == Some(Reachability::Unreachable)));
 
     // It comes back: a probe (every 30 s) sees it, and the passes read it again.
     world.region_recover("us-east-1");
@@ -385,7 +388,10 @@ async fn a_dark_region_holds_only_the_pass_that_first_meets_it_and_is_probed_bes
     for pass in 0..30 {
         let req = needs(&group.spec, &status, 1, &cache);
         let seen = observe(&reads, &group.spec, &status, &req, &mut cache).await;
-        if seen.region("us-east-1").and_then(|r| r.reachable) == Some(true) {
+        if seen
+            .region("us-east-1")
+            .is_some_and(|r| r.reachable.answered())
+        {
             back_after = Some(pass);
             break;
         }
