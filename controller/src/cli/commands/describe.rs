@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use drctl_schema::{FailoverGroup, Operation, Timestamp};
+use drctl_schema::{FailoverGroup, FailoverGroupStatus, Operation, Timestamp};
 use drctl_state::Event;
 
 use drctl_state::StoreError;
@@ -63,11 +63,39 @@ fn indent(text: &str) -> String {
     out
 }
 
+/// `drctl describe`: the header, spec against observed, the database members, the
+/// conditions, the operations and the events, each its own section below.
 pub fn render(doc: &FailoverGroup, events: &[Event], now: Timestamp) -> String {
     let mut out = String::new();
-    let spec = &doc.spec;
     let status = doc.status.as_ref();
     let observed = status.and_then(|s| s.observed.as_ref());
+    render_header(&mut out, doc, now);
+    out.push_str("Spec vs Observed:\n");
+    out.push_str(&indent(&table(
+        &["FIELD", "DESIRED", "OBSERVED"],
+        &spec_vs_observed(doc, now),
+    )));
+    if let Some(endpoint) = observed.and_then(|o| o.global_writer_endpoint.as_deref()) {
+        let _ = writeln!(
+            out,
+            "Global Writer:     {endpoint} (Aurora's global writer endpoint: it follows the writer, so an app that connects through it needs no DNS change for its database)"
+        );
+    }
+    for line in traffic_notes(&doc.spec) {
+        let _ = writeln!(out, "Traffic:           {line}");
+    }
+
+    render_members(&mut out, observed);
+    render_conditions(&mut out, status, now);
+    render_operations(&mut out, status, now);
+    out.push_str(&render_events(events, now));
+    out
+}
+
+/// Name, labels, versions, phase and the spec's switches, with the warnings they call for.
+fn render_header(out: &mut String, doc: &FailoverGroup, now: Timestamp) {
+    let spec = &doc.spec;
+    let status = doc.status.as_ref();
     let labels = if doc.metadata.labels.is_empty() {
         "<none>".to_string()
     } else {
@@ -136,7 +164,13 @@ pub fn render(doc: &FailoverGroup, events: &[Event], now: Timestamp) -> String {
     if let Some(t) = status.and_then(|s| s.last_reconciled_at) {
         let _ = writeln!(out, "Last Reconciled:   {t} ({} ago)", age(t, now));
     }
+}
 
+/// The rows of "Spec vs Observed": writer, DNS owner, lag, the routing mode's own rows and
+/// each service in each region.
+fn spec_vs_observed(doc: &FailoverGroup, now: Timestamp) -> Vec<Vec<String>> {
+    let spec = &doc.spec;
+    let observed = doc.status.as_ref().and_then(|s| s.observed.as_ref());
     let obs = |f: &dyn Fn() -> Option<String>| f().unwrap_or_else(|| "-".to_string());
     let mut rows = vec![
         vec![
@@ -217,18 +251,10 @@ pub fn render(doc: &FailoverGroup, events: &[Event], now: Timestamp) -> String {
             ]);
         }
     }
-    out.push_str("Spec vs Observed:\n");
-    out.push_str(&indent(&table(&["FIELD", "DESIRED", "OBSERVED"], &rows)));
-    if let Some(endpoint) = observed.and_then(|o| o.global_writer_endpoint.as_deref()) {
-        let _ = writeln!(
-            out,
-            "Global Writer:     {endpoint} (Aurora's global writer endpoint: it follows the writer, so an app that connects through it needs no DNS change for its database)"
-        );
-    }
-    for line in traffic_notes(spec) {
-        let _ = writeln!(out, "Traffic:           {line}");
-    }
+    rows
+}
 
+fn render_members(out: &mut String, observed: Option<&drctl_schema::ObservedSummary>) {
     if let Some(o) = observed.filter(|o| !o.members.is_empty()) {
         let rows: Vec<Vec<String>> = o
             .members
@@ -251,7 +277,9 @@ pub fn render(doc: &FailoverGroup, events: &[Event], now: Timestamp) -> String {
             &rows,
         )));
     }
+}
 
+fn render_conditions(out: &mut String, status: Option<&FailoverGroupStatus>, now: Timestamp) {
     out.push_str("Conditions:\n");
     match status.filter(|s| !s.conditions.is_empty()) {
         None => out.push_str("  <none>\n"),
@@ -275,7 +303,9 @@ pub fn render(doc: &FailoverGroup, events: &[Event], now: Timestamp) -> String {
             )));
         }
     }
+}
 
+fn render_operations(out: &mut String, status: Option<&FailoverGroupStatus>, now: Timestamp) {
     if let Some(op) = status.and_then(|s| s.operation.as_ref()) {
         out.push_str("Operation:\n");
         out.push_str(&indent(&render_operation(op, now)));
@@ -289,9 +319,6 @@ pub fn render(doc: &FailoverGroup, events: &[Event], now: Timestamp) -> String {
             }
         }
     }
-
-    out.push_str(&render_events(events, now));
-    out
 }
 
 /// `routing: healthCheck`: the record Route 53 answers with and each region's verdict, as
