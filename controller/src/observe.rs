@@ -183,19 +183,98 @@ pub async fn observe(
 ) -> ObservedWorld {
     let cloud = reads.cloud();
     let at = cloud.clock.now();
-    let since = req.since.map_or(Freshness::Fresh, Freshness::Since);
-    // An armed automatic-failover policy looks every ARMED_POLL: its light reads may not be
-    // older than that, or the count of afterSeconds would start late.
-    let armed = spec.auto_failover.as_ref().is_some_and(|p| p.enabled) && !spec.suspended;
-    // Other converged groups resync: their light reads may be as old as the rate budget
-    // requires (fleet/coalesce.rs), so a large fleet's steady cost is its listings' pages.
-    let light = if armed {
-        Freshness::MaxAge(crate::planner::auto_failover::ARMED_POLL)
-    } else {
-        Freshness::Resync(LIGHT_MAX_AGE)
-    };
-    let fresh = if req.full { since } else { light };
-    let record_fresh = if req.fresh_record { since } else { light };
+    let ages = ReadAges::of(spec, req);
+    let first = first_reads(reads, spec, status, req, &ages, cache).await;
+    remember_full_reads(cache, first.clusters, first.scalable);
+    let (regions, instances) =
+        database_regions(reads, spec, status, req, &first.global, ages.since, cache).await;
+    let witnesses = read_witnesses(cloud, spec, &regions, &first.services).await;
+    read_dependencies(cloud, spec, req.full, cache).await;
+    let capacity = crate::continuous::capacity::observe(
+        cloud,
+        spec,
+        &regions,
+        instances.as_ref(),
+        req.full && status.operation.is_none(),
+        &mut cache.capacity,
+    )
+    .await;
+    ObservedWorld {
+        at,
+        global: first.global,
+        regions,
+        record: first.record,
+        dns_change: first.dns_change,
+        services: with_scalable(first.services, cache),
+        lag_seconds: cache.lag,
+        health: first.health,
+        full: req.full,
+        witnesses,
+        suspect_since: None,
+        routing: first.routing,
+        instances,
+        dependencies: cache.dependencies.clone(),
+        health_checks: first.health_checks,
+        capacity,
+    }
+}
+
+/// How old this pass's answers may be.
+struct ReadAges {
+    /// Full reads: sent after the group's last pass (or fresh).
+    since: Freshness,
+    /// The database and compute reads of this pass (full or light).
+    fresh: Freshness,
+    /// The DNS record's.
+    record: Freshness,
+}
+
+impl ReadAges {
+    fn of(spec: &FailoverGroupSpec, req: &ObserveRequest) -> Self {
+        let since = req.since.map_or(Freshness::Fresh, Freshness::Since);
+        // An armed automatic-failover policy looks every ARMED_POLL: its light reads may not
+        // be older than that, or the count of afterSeconds would start late.
+        let armed = spec.auto_failover.as_ref().is_some_and(|p| p.enabled) && !spec.suspended;
+        // Other converged groups resync: their light reads may be as old as the rate budget
+        // requires (fleet/coalesce.rs), so a large fleet's steady cost is its listings' pages.
+        let light = if armed {
+            Freshness::MaxAge(crate::planner::auto_failover::ARMED_POLL)
+        } else {
+            Freshness::Resync(LIGHT_MAX_AGE)
+        };
+        ReadAges {
+            since,
+            fresh: if req.full { since } else { light },
+            record: if req.fresh_record { since } else { light },
+        }
+    }
+}
+
+/// The reads that do not depend on each other, made at once.
+struct FirstReads {
+    global: Seen<Option<GlobalCluster>>,
+    record: Seen<Option<drctl_cloud::DnsRecord>>,
+    services: Vec<ServiceView>,
+    /// Full passes of Aurora groups only.
+    clusters: Option<BTreeMap<String, RegionRead>>,
+    /// Full passes only.
+    scalable: Option<ScalableBySvc>,
+    dns_change: Option<Seen<DnsChangeStatus>>,
+    health: Option<Seen<u16>>,
+    routing: Option<crate::observed::RoutingView>,
+    health_checks: Option<crate::observed::HealthCheckView>,
+}
+
+async fn first_reads(
+    reads: &FleetReads,
+    spec: &FailoverGroupSpec,
+    status: &FailoverGroupStatus,
+    req: &ObserveRequest,
+    ages: &ReadAges,
+    cache: &mut ObserveCache,
+) -> FirstReads {
+    let cloud = reads.cloud();
+    let since = ages.since;
     let ask_order = ask_order(reads, spec, status);
     let rds = crate::planner::steps::rds_replica::is_rds(spec);
     let clusters_fut = async {
@@ -238,7 +317,7 @@ pub async fn observe(
         if routing_mode {
             Seen::Known(None)
         } else {
-            read_record(reads, spec, record_fresh).await
+            read_record(reads, spec, ages.record).await
         }
     };
     let dark = reads.dark_rds_regions();
@@ -249,14 +328,14 @@ pub async fn observe(
             // An rdsReplica group has no global cluster: its instances are read below.
             Seen::Known(None)
         } else {
-            describe_global(reads, spec, &ask_order, fresh).await
+            describe_global(reads, spec, &ask_order, ages.fresh).await
         }
     };
     let health_checks_fut = crate::routing::observe_health_checks(cloud, spec, status);
     let (global, record, services, clusters, scalable, dns_change, health, routing, health_checks) = tokio::join!(
         global_fut,
         record_fut,
-        describe_services(reads, spec, fresh),
+        describe_services(reads, spec, ages.fresh),
         clusters_fut,
         scalable_fut,
         change_fut,
@@ -264,7 +343,25 @@ pub async fn observe(
         routing_fut,
         health_checks_fut
     );
+    FirstReads {
+        global,
+        record,
+        services,
+        clusters,
+        scalable,
+        dns_change,
+        health,
+        routing,
+        health_checks,
+    }
+}
 
+/// What full reads learned stays in the cache for the light passes after them.
+fn remember_full_reads(
+    cache: &mut ObserveCache,
+    clusters: Option<BTreeMap<String, RegionRead>>,
+    scalable: Option<ScalableBySvc>,
+) {
     if let Some(clusters) = clusters {
         cache.regions = clusters;
         cache.full_seen = true;
@@ -275,34 +372,38 @@ pub async fn observe(
     if let Some(scalable) = scalable {
         cache.scalable = scalable;
     }
+}
 
-    let mut instances = None;
-    let regions = if rds {
+/// Each region's database view (and an rdsReplica group's instance pair), with the lag.
+async fn database_regions(
+    reads: &FleetReads,
+    spec: &FailoverGroupSpec,
+    status: &FailoverGroupStatus,
+    req: &ObserveRequest,
+    global: &Seen<Option<GlobalCluster>>,
+    since: Freshness,
+    cache: &mut ObserveCache,
+) -> (
+    BTreeMap<String, RegionView>,
+    Option<crate::observed::InstancePairView>,
+) {
+    let cloud = reads.cloud();
+    if crate::planner::steps::rds_replica::is_rds(spec) {
         let observed = crate::observe_rds::observe_instances(cloud, spec, status).await;
         cache.lag = observed.lag;
-        instances = Some(observed.pair);
-        observed.regions
-    } else {
-        let mut regions = region_views(spec, global.known().and_then(|g| g.as_ref()), cache);
-        read_extras(cloud, spec, req, &mut regions).await;
-        if req.full {
-            cache.lag = read_lag(reads, spec, &regions, since).await;
-        }
-        regions
-    };
+        return (observed.regions, Some(observed.pair));
+    }
+    let mut regions = region_views(spec, global.known().and_then(|g| g.as_ref()), cache);
+    read_extras(cloud, spec, req, &mut regions).await;
+    if req.full {
+        cache.lag = read_lag(reads, spec, &regions, since).await;
+    }
+    (regions, None)
+}
 
-    let witnesses = read_witnesses(cloud, spec, &regions, &services).await;
-    read_dependencies(cloud, spec, req.full, cache).await;
-    let capacity = crate::continuous::capacity::observe(
-        cloud,
-        spec,
-        &regions,
-        instances.as_ref(),
-        req.full && status.operation.is_none(),
-        &mut cache.capacity,
-    )
-    .await;
-    let services = services
+/// The services with their scalable targets as last read in full.
+fn with_scalable(services: Vec<ServiceView>, cache: &ObserveCache) -> Vec<ServiceView> {
+    services
         .into_iter()
         .map(|mut view| {
             if let Some(s) = cache
@@ -313,26 +414,7 @@ pub async fn observe(
             }
             view
         })
-        .collect();
-
-    ObservedWorld {
-        at,
-        global,
-        regions,
-        record,
-        dns_change,
-        services,
-        lag_seconds: cache.lag,
-        health,
-        full: req.full,
-        witnesses,
-        suspect_since: None,
-        routing,
-        instances,
-        dependencies: cache.dependencies.clone(),
-        health_checks,
-        capacity,
-    }
+        .collect()
 }
 
 /// spec.dependencies, on full passes when due (`dependencies::read_due`); otherwise the
