@@ -38,6 +38,13 @@ impl GlobalCluster {
     }
 }
 
+impl GlobalMember {
+    /// A secondary still copying the writer's volume (after a rejoin or a new member).
+    pub fn is_resyncing(&self) -> bool {
+        self.synchronization_status.as_deref() == Some("pending-resync")
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GlobalMember {
     pub cluster_arn: String,
@@ -55,6 +62,54 @@ pub struct FailoverState {
     pub is_data_loss_allowed: bool,
 }
 
+/// An RDS cluster's, DB instance's or snapshot's status as AWS reports it (`available`,
+/// `creating`, `deleting`, `copying`, ...). The set is open and grows with AWS, so the
+/// word is kept as it came (messages show it), and callers ask by meaning instead of
+/// comparing string literals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RdsStatus(String);
+
+impl RdsStatus {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Ready for use: the postcondition most steps wait for.
+    pub fn is_available(&self) -> bool {
+        self.0 == "available"
+    }
+
+    /// On its way out (the resource still shows until the deletion ends).
+    pub fn is_deleting(&self) -> bool {
+        self.0 == "deleting"
+    }
+}
+
+impl From<&str> for RdsStatus {
+    fn from(status: &str) -> Self {
+        RdsStatus(status.to_string())
+    }
+}
+
+impl From<String> for RdsStatus {
+    fn from(status: String) -> Self {
+        RdsStatus(status)
+    }
+}
+
+impl PartialEq<&str> for RdsStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl std::fmt::Display for RdsStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// RDS accepts at most 100 values in one filter (DescribeDBClusters `db-cluster-id`).
 pub const RDS_FILTER_VALUES_MAX: usize = 100;
 
@@ -65,7 +120,7 @@ pub struct DbCluster {
     pub arn: String,
     pub region: String,
     /// `available`, `creating`, `deleting`, `failing-over`, `promoting`, `modifying`, ...
-    pub status: String,
+    pub status: RdsStatus,
     pub engine: String,
     pub engine_version: String,
     pub deletion_protection: bool,
@@ -80,7 +135,7 @@ pub struct DbCluster {
 pub struct DbInstance {
     pub identifier: String,
     pub cluster_identifier: Option<String>,
-    pub status: String,
+    pub status: RdsStatus,
     pub instance_class: String,
 }
 
@@ -92,7 +147,7 @@ pub struct ClusterSnapshot {
     /// `manual` | `automated` | `system` (the `rds:unplanned-global-failover-*` ones are system).
     pub snapshot_type: String,
     /// `creating` | `available` | `copying` | ...
-    pub status: String,
+    pub status: RdsStatus,
     pub created_at: Option<Timestamp>,
 }
 

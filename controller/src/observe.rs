@@ -689,7 +689,7 @@ fn membership(
                 Membership::Writer
             } else {
                 Membership::Secondary {
-                    synced: member.synchronization_status.as_deref() != Some("pending-resync"),
+                    synced: !member.is_resyncing(),
                 }
             };
         }

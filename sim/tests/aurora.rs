@@ -700,7 +700,7 @@ async fn instances_pass_through_creating_and_deleting() {
     let status = |v: Vec<drctl_cloud::DbInstance>| {
         v.into_iter()
             .find(|i| i.identifier == "reader-2")
-            .map(|i| i.status)
+            .map(|i| i.status.to_string())
     };
     assert_eq!(
         status(

@@ -75,7 +75,7 @@ pub(crate) fn to_db_cluster(region: &str, c: &aws_sdk_rds::types::DbCluster) -> 
         identifier: c.db_cluster_identifier().unwrap_or_default().to_string(),
         arn: c.db_cluster_arn().unwrap_or_default().to_string(),
         region: region.to_string(),
-        status: c.status().unwrap_or_default().to_string(),
+        status: c.status().unwrap_or_default().into(),
         engine: c.engine().unwrap_or_default().to_string(),
         engine_version: c.engine_version().unwrap_or_default().to_string(),
         deletion_protection: c.deletion_protection().unwrap_or(false),
@@ -93,7 +93,7 @@ fn to_db_instance(i: &aws_sdk_rds::types::DbInstance) -> DbInstance {
     DbInstance {
         identifier: i.db_instance_identifier().unwrap_or_default().to_string(),
         cluster_identifier: i.db_cluster_identifier().map(str::to_string),
-        status: i.db_instance_status().unwrap_or_default().to_string(),
+        status: i.db_instance_status().unwrap_or_default().into(),
         instance_class: i.db_instance_class().unwrap_or_default().to_string(),
     }
 }
@@ -106,7 +106,7 @@ fn to_snapshot(s: &aws_sdk_rds::types::DbClusterSnapshot) -> ClusterSnapshot {
             .to_string(),
         cluster_identifier: s.db_cluster_identifier().unwrap_or_default().to_string(),
         snapshot_type: s.snapshot_type().unwrap_or_default().to_string(),
-        status: s.status().unwrap_or_default().to_string(),
+        status: s.status().unwrap_or_default().into(),
         created_at: s.snapshot_create_time().and_then(to_timestamp),
     }
 }

@@ -97,7 +97,7 @@ pub fn preserve(
         return StepEval::Wait(format!("snapshots in {region} not read yet"));
     };
     if let Some(own) = snapshots.iter().find(|s| s.identifier == snapshot_id) {
-        return if own.status == "available" {
+        return if own.status.is_available() {
             StepEval::Done(format!("manual snapshot {snapshot_id} available"))
         } else {
             StepEval::Wait(format!("snapshot {snapshot_id} is {}", own.status))
@@ -113,7 +113,7 @@ pub fn preserve(
         None => StepEval::Wait(format!(
             "no {SYSTEM_SNAPSHOT_PREFIX}* snapshot in {region} yet (the old primary is resynchronizing)"
         )),
-        Some(source) if source.status != "available" => {
+        Some(source) if !source.status.is_available() => {
             StepEval::Wait(format!("{} is {}", source.identifier, source.status))
         }
         Some(source) => StepEval::Act(

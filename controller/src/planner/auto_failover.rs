@@ -339,11 +339,11 @@ pub fn target_health(world: &ObservedWorld, target: &str) -> Result<(), String> 
             view.membership.as_str()
         ));
     }
-    let status = view.cluster.as_ref().map(|c| c.status.as_str());
-    if status != Some("available") {
+    let status = view.cluster.as_ref().map(|c| &c.status);
+    if !status.is_some_and(|s| s.is_available()) {
         return Err(format!(
             "its cluster is {}, not available",
-            status.unwrap_or("not found")
+            status.map_or("not found", |s| s.as_str())
         ));
     }
     if let Some(s) = world

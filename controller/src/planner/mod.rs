@@ -323,7 +323,7 @@ fn source_healthy(
     world.region(from).is_some_and(|r| {
         r.reachable.answered()
             && r.membership == Membership::Writer
-            && r.cluster.as_ref().map(|c| c.status.as_str()) == Some("available")
+            && r.cluster.as_ref().is_some_and(|c| c.status.is_available())
     })
 }
 

@@ -99,7 +99,7 @@ pub fn summarize(
                 role: membership.as_str().to_string(),
                 status: view
                     .and_then(|v| v.cluster.as_ref())
-                    .map(|c| c.status.clone())
+                    .map(|c| c.status.to_string())
                     .or_else(|| {
                         world
                             .instances

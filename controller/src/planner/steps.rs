@@ -679,7 +679,7 @@ fn wait_writer(ctx: &StepContext<'_>) -> StepEval {
         return StepEval::Wait(format!("waiting for {to} to become the writer"));
     }
     match ctx.world.region(to).and_then(|r| r.cluster.as_ref()) {
-        Some(c) if c.status == "available" => StepEval::Done(format!(
+        Some(c) if c.status.is_available() => StepEval::Done(format!(
             "{} in {to} is the writer and available",
             c.identifier
         )),
@@ -950,7 +950,7 @@ fn snapshot_progress(
     snapshots
         .iter()
         .find(|s| s.identifier == id)
-        .map(|s| (s.status == "available", s.status.clone()))
+        .map(|s| (s.status.is_available(), s.status.to_string()))
 }
 
 fn preserve_snapshot(ctx: &StepContext<'_>) -> StepEval {
@@ -985,7 +985,7 @@ fn preserve_snapshot(ctx: &StepContext<'_>) -> StepEval {
         None => StepEval::Skip(format!(
             "no rds:unplanned-global-failover-* snapshot of the {to} cluster to preserve"
         )),
-        Some(source) if source.status != "available" => {
+        Some(source) if !source.status.is_available() => {
             StepEval::Wait(format!("{} is {}", source.identifier, source.status))
         }
         Some(source) => StepEval::Act(
@@ -1014,7 +1014,7 @@ fn snapshot_stale(ctx: &StepContext<'_>) -> StepEval {
     match snapshot_progress(&snapshots, &id) {
         Some((true, _)) => StepEval::Done(format!("manual snapshot {id} available")),
         Some((false, status)) => StepEval::Wait(format!("snapshot {id} is {status}")),
-        None if cluster.status != "available" => StepEval::Wait(format!(
+        None if !cluster.status.is_available() => StepEval::Wait(format!(
             "{} is {}; a snapshot needs it available",
             cluster.identifier, cluster.status
         )),

@@ -165,7 +165,7 @@ impl WorldBuilder {
                         identifier: id.to_string(),
                         arn: arn(region, id),
                         region: region.to_string(),
-                        status: "available".to_string(),
+                        status: "available".into(),
                         engine: "aurora-postgresql".to_string(),
                         engine_version: "16.3".to_string(),
                         deletion_protection: false,
@@ -341,7 +341,7 @@ fn snapshot(id: &str, kind: &str, status: &str) -> ClusterSnapshot {
         identifier: id.to_string(),
         cluster_identifier: cluster_id(EAST).to_string(),
         snapshot_type: kind.to_string(),
-        status: status.to_string(),
+        status: status.into(),
         created_at: Some(Timestamp::from_millis(900_000)),
     }
 }
@@ -350,7 +350,7 @@ fn instance(id: &str, status: &str) -> DbInstance {
     DbInstance {
         identifier: id.to_string(),
         cluster_identifier: Some(cluster_id(EAST).to_string()),
-        status: status.to_string(),
+        status: status.into(),
         instance_class: "db.r6g.large".to_string(),
     }
 }
@@ -1745,7 +1745,7 @@ fn fencing_that_cannot_be_confirmed_is_skipped_not_succeeded() {
     let spec = SpecBuilder::new().writer(WEST).allow_data_loss().build();
     let mut builder = WorldBuilder::healthy();
     if let Some(cluster) = &mut builder.region(EAST).cluster {
-        cluster.status = "inaccessible-encryption-credentials".to_string();
+        cluster.status = "inaccessible-encryption-credentials".into();
     }
     let svc = builder.service(EAST);
     svc.ecs = Seen::Unreachable("RequestTimeout".to_string());

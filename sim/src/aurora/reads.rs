@@ -80,7 +80,7 @@ impl State {
                 identifier: c.id.clone(),
                 arn: c.arn.clone(),
                 region: c.region.clone(),
-                status: c.status.clone(),
+                status: c.status.as_str().into(),
                 engine: c.engine.clone(),
                 engine_version: c.engine_version.clone(),
                 deletion_protection: c.deletion_protection,
@@ -96,7 +96,7 @@ impl State {
             .map(|(id, i)| DbInstance {
                 identifier: id.clone(),
                 cluster_identifier: Some(i.cluster.clone()),
-                status: i.status.clone(),
+                status: i.status.as_str().into(),
                 instance_class: i.instance_class.clone(),
             })
             .collect()
@@ -123,7 +123,7 @@ impl State {
                 identifier: k.id.clone(),
                 cluster_identifier: s.cluster.clone(),
                 snapshot_type: s.snapshot_type.clone(),
-                status: s.status.clone(),
+                status: s.status.as_str().into(),
                 created_at: Some(self.ts(s.created_at)),
             })
             .collect()

@@ -85,7 +85,7 @@ pub fn writable_database(world: &ObservedWorld, region: &str) -> Result<String, 
         return Err(format!("the writer's region {writer} does not answer"));
     }
     match view.and_then(|r| r.cluster.as_ref()) {
-        Some(c) if c.status == "available" => Ok(writer.to_string()),
+        Some(c) if c.status.is_available() => Ok(writer.to_string()),
         Some(c) => Err(format!(
             "the writer {} in {writer} is {}, not available",
             c.identifier, c.status

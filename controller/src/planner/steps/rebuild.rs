@@ -83,7 +83,7 @@ fn delete_cluster_and_instances(
     what: &str,
 ) -> StepEval {
     let to = ctx.op.to.as_str();
-    if cluster.status == "deleting" {
+    if cluster.status.is_deleting() {
         return StepEval::Wait(format!("{} is deleting", cluster.identifier));
     }
     if cluster.deletion_protection {
@@ -100,7 +100,7 @@ fn delete_cluster_and_instances(
     };
     let live: Vec<_> = instances
         .iter()
-        .filter(|i| i.status != "deleting")
+        .filter(|i| !i.status.is_deleting())
         .collect();
     if !live.is_empty() {
         return StepEval::Act(
@@ -207,7 +207,7 @@ fn add_instances(
     global: &str,
 ) -> StepEval {
     let to = ctx.op.to.as_str();
-    if cluster.status != "available" {
+    if !cluster.status.is_available() {
         return StepEval::Wait(format!("{} is {}", cluster.identifier, cluster.status));
     }
     let Some(instances) = ctx.world.region(to).and_then(|r| r.instances.as_ref()) else {
@@ -234,7 +234,7 @@ fn add_instances(
     }
     let pending: Vec<_> = instances
         .iter()
-        .filter(|i| i.status != "available")
+        .filter(|i| !i.status.is_available())
         .map(|i| format!("{} is {}", i.identifier, i.status))
         .collect();
     if !pending.is_empty() {
@@ -335,7 +335,7 @@ fn recreate_unjoined(ctx: &StepContext<'_>, cluster: &DbCluster, created_at: i64
         Some((false, status)) => {
             StepEval::Wait(format!("{why}: snapshot {snapshot_id} is {status}"))
         }
-        None if cluster.status != "available" => StepEval::Wait(format!(
+        None if !cluster.status.is_available() => StepEval::Wait(format!(
             "{why}: {id} is {}; a snapshot needs it available",
             cluster.status
         )),

@@ -184,7 +184,7 @@ fn no_traffic_goes_to_a_region_whose_compute_is_not_ready() {
 fn no_traffic_goes_where_no_writable_database_can_be_reached() {
     let mut unavailable = WorldBuilder::healthy().compute(WEST, 6, 6, 6, 24);
     if let Some(c) = &mut unavailable.region(EAST).cluster {
-        c.status = "modifying".to_string();
+        c.status = "modifying".into();
     }
     holds_traffic(unavailable.build(), "the writer is modifying");
     let mut dark = WorldBuilder::healthy().compute(WEST, 6, 6, 6, 24);
