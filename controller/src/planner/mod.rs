@@ -961,18 +961,10 @@ impl<'a> Builder<'a> {
             return eval;
         };
         let parse = |key: &str| op.notes.get(key).and_then(|v| v.parse::<i64>().ok());
-        // Statuses written before per-call notes existed: the step's time stands for all.
-        let prefix = note::action_issued_prefix(step);
-        let per_call = op.notes.keys().any(|k| k.starts_with(&prefix));
-        let step_issued = if per_call {
-            None
-        } else {
-            parse(&note::issued_at(step))
-        };
         let now = self.input.now.millis();
         let (mut ready, mut held) = (Vec::new(), Vec::new());
         for action in actions {
-            let issued = parse(&note::action_issued_at(step, &action)).or(step_issued);
+            let issued = parse(&note::action_issued_at(step, &action));
             let grace = if action.is_destructive() {
                 self.input.config.destructive_grace
             } else {
