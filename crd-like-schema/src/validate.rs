@@ -304,7 +304,30 @@ fn check_metadata(doc: &FailoverGroup, errs: &mut ValidationErrors) {
     }
 }
 
+/// Every field of the spec, section by section, in the order the errors are reported.
 fn check_spec(spec: &FailoverGroupSpec, errs: &mut ValidationErrors) {
+    check_regions(spec, errs);
+    let regions = &spec.regions;
+    check_database(spec, errs);
+    check_dns(&spec.dns, regions, errs);
+    check_compute(spec, errs);
+    if let Some(objectives) = &spec.objectives {
+        check_objectives(errs, "spec.objectives", objectives);
+    }
+    if let Some(policy) = &spec.auto_failover {
+        check_auto_failover(errs, policy, regions);
+    }
+    if let Some(deps) = &spec.dependencies {
+        dependencies::check(errs, deps, regions);
+    }
+    if let Some(verify) = &spec.verify {
+        check_verify(verify, errs);
+    }
+}
+
+/// spec.regions, and the fields that must name one of them (writer, dnsOwner), and the lag
+/// gate.
+fn check_regions(spec: &FailoverGroupSpec, errs: &mut ValidationErrors) {
     let regions = &spec.regions;
     let listed = region_list(regions);
     if regions.len() != 2 {
@@ -349,8 +372,11 @@ fn check_spec(spec: &FailoverGroupSpec, errs: &mut ValidationErrors) {
             ),
         );
     }
+}
 
-    // Database.
+/// spec.database: the kind's own fields, and the other kind's refused.
+fn check_database(spec: &FailoverGroupSpec, errs: &mut ValidationErrors) {
+    let regions = &spec.regions;
     let db = &spec.database;
     if db.kind == DatabaseKind::RdsReplica {
         rds_replica::check_database(errs, db, regions);
@@ -392,9 +418,10 @@ fn check_spec(spec: &FailoverGroupSpec, errs: &mut ValidationErrors) {
             cluster,
         );
     }
+}
 
-    // DNS.
-    let dns = &spec.dns;
+/// spec.dns: the zone, the record, its TTL, a target per region, the routing mode.
+fn check_dns(dns: &crate::types::DnsSpec, regions: &[String], errs: &mut ValidationErrors) {
     if let Err(why) = hosted_zone_id(&dns.hosted_zone_id) {
         errs.push(
             "spec.dns.hostedZoneId",
@@ -433,8 +460,11 @@ fn check_spec(spec: &FailoverGroupSpec, errs: &mut ValidationErrors) {
     }
     check_distinct_targets(errs, dns);
     check_routing(errs, dns, regions);
+}
 
-    // Compute.
+/// spec.compute.services: unique names, an ECS service per region, sane capacities.
+fn check_compute(spec: &FailoverGroupSpec, errs: &mut ValidationErrors) {
+    let regions = &spec.regions;
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, svc) in spec.compute.services.iter().enumerate() {
         let path = format!("spec.compute.services[{i}]");
@@ -470,31 +500,21 @@ fn check_spec(spec: &FailoverGroupSpec, errs: &mut ValidationErrors) {
             );
         }
     }
+}
 
-    if let Some(objectives) = &spec.objectives {
-        check_objectives(errs, "spec.objectives", objectives);
+/// spec.verify: an HTTP(S) URL and a status code.
+fn check_verify(verify: &crate::types::VerifySpec, errs: &mut ValidationErrors) {
+    if let Err(why) = http_url(&verify.url) {
+        errs.push("spec.verify.url", format!("{:?} {why}", verify.url));
     }
-    if let Some(policy) = &spec.auto_failover {
-        check_auto_failover(errs, policy, regions);
-    }
-    if let Some(deps) = &spec.dependencies {
-        dependencies::check(errs, deps, regions);
-    }
-
-    // Verify.
-    if let Some(verify) = &spec.verify {
-        if let Err(why) = http_url(&verify.url) {
-            errs.push("spec.verify.url", format!("{:?} {why}", verify.url));
-        }
-        if !(100..=599).contains(&verify.expect_status) {
-            errs.push(
-                "spec.verify.expectStatus",
-                format!(
-                    "{} is not an HTTP status code (100..=599)",
-                    verify.expect_status
-                ),
-            );
-        }
+    if !(100..=599).contains(&verify.expect_status) {
+        errs.push(
+            "spec.verify.expectStatus",
+            format!(
+                "{} is not an HTTP status code (100..=599)",
+                verify.expect_status
+            ),
+        );
     }
 }
 
