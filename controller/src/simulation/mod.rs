@@ -761,6 +761,73 @@ async fn drive(
 
     let incident_at = run.world.now();
     let mut decision_at = incident_at;
+    start_incident(scenario, run, east);
+    if scenario.has_outage() {
+        tokio::time::sleep(Duration::from_secs(options.detection_seconds)).await;
+        decision_at = run.world.now();
+    }
+
+    let mut operations = Vec::new();
+    let mut steps = Vec::new();
+    let times = Moments {
+        incident_at,
+        decision_at,
+    };
+    let (rto, recovery, critical, rpo) = match options.strategy {
+        Strategy::Drctl => {
+            drctl_moves(run, scenario, west, times, &mut steps, &mut operations).await?
+        }
+        Strategy::Sequential => runbook_moves(run, scenario, west, times, &mut steps).await?,
+    };
+    if matches!(
+        scenario,
+        Scenario::FailbackStale | Scenario::FailbackRejoined
+    ) && options.strategy == Strategy::Drctl
+    {
+        fail_back(run, scenario, east, &mut steps, &mut operations).await?;
+    }
+
+    Ok((
+        ScenarioReport {
+            scenario,
+            group: run.doc_name.clone(),
+            seed: options.seed,
+            strategy: options.strategy,
+            rto_seconds: rto,
+            recovery_seconds: recovery,
+            critical_path_seconds: critical,
+            rpo_seconds: rpo,
+            objectives: None,
+            lost_writes: 0,
+            dns_to_unwritable_seconds: None,
+            api_calls: BTreeMap::new(),
+            steps,
+            timeline: Vec::new(),
+            invariant_violations: Vec::new(),
+            invariants_unchecked: Vec::new(),
+            converged_pass_calls: None,
+            virtual_seconds: 0.0,
+            decisions: Vec::new(),
+            final_phase: None,
+            baseline: None,
+            record: None,
+        },
+        operations,
+    ))
+}
+
+/// When the incident began and when the operator decided (the detection time later).
+#[derive(Clone, Copy)]
+struct Moments {
+    incident_at: Timestamp,
+    decision_at: Timestamp,
+}
+
+/// RTO from the incident, recovery from the decision, the critical path and the RPO.
+type MoveFigures = (Option<f64>, Option<f64>, Option<f64>, Option<f64>);
+
+/// The scenario's incident in the home region (none for a planned switchover).
+fn start_incident(scenario: Scenario, run: &mut Run, east: &str) {
     match scenario {
         Scenario::PlannedSwitchover => {}
         Scenario::RegionOutageDnsDown => {
@@ -792,171 +859,164 @@ async fn drive(
             ));
         }
     }
-    if scenario.has_outage() {
-        tokio::time::sleep(Duration::from_secs(options.detection_seconds)).await;
-        decision_at = run.world.now();
-    }
+}
 
-    let mut operations = Vec::new();
-    let mut steps = Vec::new();
-    let (rto, recovery, critical, rpo) = match options.strategy {
-        Strategy::Drctl => {
-            let generation_before = run.doc().await?.metadata.generation.unwrap_or(1);
-            run.operator_moves_writer(west, scenario.has_outage())
-                .await?;
-            // rdsReplica: a planned switch rebuilds the old primary as a replica once traffic
-            // is served, and asks before deleting it; the operator approves, as in
-            // failback-stale.
-            let doc = run
-                .converge_approving(
-                    &format!("failover to {west}"),
-                    west,
-                    generation_before + 1,
-                    Duration::from_secs(4 * 3600),
-                )
-                .await?;
-            let op = doc
-                .status
-                .as_ref()
-                .and_then(|s| s.last_operation.clone())
-                .ok_or_else(|| SimulationError::World("no operation recorded".to_string()))?;
-            run.say(format!(
-                "converged in {west}: {} took {:.0} s{}",
-                op.type_.as_str(),
-                op.finished_at
-                    .map(|f| f.seconds_since(op.started_at))
-                    .unwrap_or(0.0),
-                op.rpo_seconds
-                    .map(|r| format!(", RPO {r:.1} s"))
-                    .unwrap_or_default()
-            ));
-            let served = served_at(&op).or_else(|| health_check_served(run, &doc, incident_at));
-            let critical = critical_path(run, &doc);
-            let rpo = op.rpo_seconds;
-            steps.extend(step_timings(run, &op));
-            operations.push(op);
-            (
-                served.map(|t| t.seconds_since(incident_at)),
-                served.map(|t| t.seconds_since(decision_at)),
-                critical,
-                rpo,
-            )
-        }
-        Strategy::Sequential => {
-            // The runbook is what teams do without drctl: no controller in the loop.
-            run.controller_shutdown.cancel();
-            let doc = run.doc().await?;
-            run.say("runbook: promote, then scale, then DNS, then verify (nothing overlapping)");
-            let crate::runbook::RunbookTimings {
-                steps: timings,
-                served,
-            } = crate::runbook::run_sequential(
-                &run.world.cloud("runbook"),
-                &doc.spec,
-                west,
-                scenario.has_outage(),
-                Duration::from_secs(1),
-            )
-            .await
-            .map_err(|e| SimulationError::World(e.to_string()))?;
-            for t in &timings {
-                run.say(format!(
-                    "  {:<18} {:.0} s",
-                    t.name,
-                    t.finished.seconds_since(t.started)
-                ));
-            }
-            steps.extend(timings.iter().map(|step| StepTiming {
-                operation: "Runbook".to_string(),
-                name: step.name.clone(),
-                state: "Succeeded".to_string(),
-                start_seconds: Some(run.secs(step.started)),
-                end_seconds: Some(run.secs(step.finished)),
-                duration_seconds: Some(step.finished.seconds_since(step.started)),
-                detail: None,
-            }));
-            let doc = run.doc().await?;
-            let critical = critical_path(run, &doc);
-            (
-                served.map(|t| t.seconds_since(incident_at)),
-                served.map(|t| t.seconds_since(decision_at)),
-                critical,
-                None,
-            )
-        }
-    };
-
-    // Failback.
-    if matches!(
-        scenario,
-        Scenario::FailbackStale | Scenario::FailbackRejoined
-    ) && options.strategy == Strategy::Drctl
-    {
-        tokio::time::sleep(Duration::from_secs(600)).await;
-        run.world.region_recover(east);
-        let mode = if scenario == Scenario::FailbackStale {
-            "stale: detached, standalone, with diverged data"
-        } else {
-            "rejoining the global cluster as a secondary by itself"
-        };
-        run.say(format!("{east} recovers ({mode})"));
-        tokio::time::sleep(Duration::from_secs(900)).await;
-        let generation_before = run.doc().await?.metadata.generation.unwrap_or(1);
-        let moved_at = run.world.now();
-        run.operator_moves_writer(east, false).await?;
-        let doc = run
-            .converge_approving(
-                &format!("failback to {east}"),
-                east,
-                generation_before + 1,
-                Duration::from_secs(4 * 3600),
-            )
-            .await?;
-        // The last operation as the status holds it; any before it (the rebuild of a stale
-        // rdsReplica failback) as the journal tells it.
-        let last = doc.status.as_ref().and_then(|s| s.last_operation.clone());
-        let mut since = run.operations_since(moved_at).await?;
-        since.retain(|op| last.as_ref().is_none_or(|l| l.id != op.id));
-        for op in since.into_iter().chain(last) {
-            run.say(format!(
-                "home again: {} took {:.0} s",
-                op.type_.as_str(),
-                op.finished_at
-                    .map(|f| f.seconds_since(op.started_at))
-                    .unwrap_or(0.0)
-            ));
-            steps.extend(step_timings(run, &op));
-            operations.push(op);
-        }
-    }
-
+/// The operator moves the writer to `west` and drctl carries it out.
+async fn drctl_moves(
+    run: &mut Run,
+    scenario: Scenario,
+    west: &str,
+    times: Moments,
+    steps: &mut Vec<StepTiming>,
+    operations: &mut Vec<Operation>,
+) -> Result<MoveFigures, SimulationError> {
+    let Moments {
+        incident_at,
+        decision_at,
+    } = times;
+    let generation_before = run.doc().await?.metadata.generation.unwrap_or(1);
+    run.operator_moves_writer(west, scenario.has_outage())
+        .await?;
+    // rdsReplica: a planned switch rebuilds the old primary as a replica once traffic
+    // is served, and asks before deleting it; the operator approves, as in
+    // failback-stale.
+    let doc = run
+        .converge_approving(
+            &format!("failover to {west}"),
+            west,
+            generation_before + 1,
+            Duration::from_secs(4 * 3600),
+        )
+        .await?;
+    let op = doc
+        .status
+        .as_ref()
+        .and_then(|s| s.last_operation.clone())
+        .ok_or_else(|| SimulationError::World("no operation recorded".to_string()))?;
+    run.say(format!(
+        "converged in {west}: {} took {:.0} s{}",
+        op.type_.as_str(),
+        op.finished_at
+            .map(|f| f.seconds_since(op.started_at))
+            .unwrap_or(0.0),
+        op.rpo_seconds
+            .map(|r| format!(", RPO {r:.1} s"))
+            .unwrap_or_default()
+    ));
+    let served = served_at(&op).or_else(|| health_check_served(run, &doc, incident_at));
+    let critical = critical_path(run, &doc);
+    let rpo = op.rpo_seconds;
+    steps.extend(step_timings(run, &op));
+    operations.push(op);
     Ok((
-        ScenarioReport {
-            scenario,
-            group: run.doc_name.clone(),
-            seed: options.seed,
-            strategy: options.strategy,
-            rto_seconds: rto,
-            recovery_seconds: recovery,
-            critical_path_seconds: critical,
-            rpo_seconds: rpo,
-            objectives: None,
-            lost_writes: 0,
-            dns_to_unwritable_seconds: None,
-            api_calls: BTreeMap::new(),
-            steps,
-            timeline: Vec::new(),
-            invariant_violations: Vec::new(),
-            invariants_unchecked: Vec::new(),
-            converged_pass_calls: None,
-            virtual_seconds: 0.0,
-            decisions: Vec::new(),
-            final_phase: None,
-            baseline: None,
-            record: None,
-        },
-        operations,
+        served.map(|t| t.seconds_since(incident_at)),
+        served.map(|t| t.seconds_since(decision_at)),
+        critical,
+        rpo,
     ))
+}
+
+/// The sequential runbook instead: no controller in the loop.
+async fn runbook_moves(
+    run: &mut Run,
+    scenario: Scenario,
+    west: &str,
+    times: Moments,
+    steps: &mut Vec<StepTiming>,
+) -> Result<MoveFigures, SimulationError> {
+    let Moments {
+        incident_at,
+        decision_at,
+    } = times;
+    // The runbook is what teams do without drctl: no controller in the loop.
+    run.controller_shutdown.cancel();
+    let doc = run.doc().await?;
+    run.say("runbook: promote, then scale, then DNS, then verify (nothing overlapping)");
+    let crate::runbook::RunbookTimings {
+        steps: timings,
+        served,
+    } = crate::runbook::run_sequential(
+        &run.world.cloud("runbook"),
+        &doc.spec,
+        west,
+        scenario.has_outage(),
+        Duration::from_secs(1),
+    )
+    .await
+    .map_err(|e| SimulationError::World(e.to_string()))?;
+    for t in &timings {
+        run.say(format!(
+            "  {:<18} {:.0} s",
+            t.name,
+            t.finished.seconds_since(t.started)
+        ));
+    }
+    steps.extend(timings.iter().map(|step| StepTiming {
+        operation: "Runbook".to_string(),
+        name: step.name.clone(),
+        state: "Succeeded".to_string(),
+        start_seconds: Some(run.secs(step.started)),
+        end_seconds: Some(run.secs(step.finished)),
+        duration_seconds: Some(step.finished.seconds_since(step.started)),
+        detail: None,
+    }));
+    let doc = run.doc().await?;
+    let critical = critical_path(run, &doc);
+    Ok((
+        served.map(|t| t.seconds_since(incident_at)),
+        served.map(|t| t.seconds_since(decision_at)),
+        critical,
+        None,
+    ))
+}
+
+/// The home region recovers (stale or rejoining), and the operator moves the writer back.
+async fn fail_back(
+    run: &mut Run,
+    scenario: Scenario,
+    east: &str,
+    steps: &mut Vec<StepTiming>,
+    operations: &mut Vec<Operation>,
+) -> Result<(), SimulationError> {
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    run.world.region_recover(east);
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    run.world.region_recover(east);
+    let mode = if scenario == Scenario::FailbackStale {
+        "stale: detached, standalone, with diverged data"
+    } else {
+        "rejoining the global cluster as a secondary by itself"
+    };
+    run.say(format!("{east} recovers ({mode})"));
+    tokio::time::sleep(Duration::from_secs(900)).await;
+    let generation_before = run.doc().await?.metadata.generation.unwrap_or(1);
+    let moved_at = run.world.now();
+    run.operator_moves_writer(east, false).await?;
+    let doc = run
+        .converge_approving(
+            &format!("failback to {east}"),
+            east,
+            generation_before + 1,
+            Duration::from_secs(4 * 3600),
+        )
+        .await?;
+    // The last operation as the status holds it; any before it (the rebuild of a stale
+    // rdsReplica failback) as the journal tells it.
+    let last = doc.status.as_ref().and_then(|s| s.last_operation.clone());
+    let mut since = run.operations_since(moved_at).await?;
+    since.retain(|op| last.as_ref().is_none_or(|l| l.id != op.id));
+    for op in since.into_iter().chain(last) {
+        run.say(format!(
+            "home again: {} took {:.0} s",
+            op.type_.as_str(),
+            op.finished_at
+                .map(|f| f.seconds_since(op.started_at))
+                .unwrap_or(0.0)
+        ));
+        steps.extend(step_timings(run, &op));
+        operations.push(op);
+    }
+    Ok(())
 }
 
 /// When the new region started serving: the end of Verify, else of WaitDnsInSync.
