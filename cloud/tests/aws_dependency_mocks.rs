@@ -4,49 +4,28 @@
 #![cfg(feature = "aws")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+mod mock_cloud;
+
 use aws_sdk_dynamodb::operation::describe_table::{DescribeTableError, DescribeTableOutput};
 use aws_sdk_dynamodb::types::{
     ReplicaDescription, ReplicaStatus as SdkReplicaStatus, TableDescription as SdkTable,
     TableStatus as SdkTableStatus,
 };
-use aws_sdk_rds::config::{Credentials, SharedCredentialsProvider};
 use aws_sdk_s3::operation::get_bucket_replication::GetBucketReplicationOutput;
 use aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput;
 use aws_sdk_s3::types::{
     BucketVersioningStatus, Destination, Metrics, MetricsStatus, ReplicationConfiguration,
     ReplicationRule as SdkRule, ReplicationRuleStatus,
 };
-use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode};
-use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+use aws_smithy_mocks::mock;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
-use drctl_cloud::aws::AwsCloud;
 use drctl_cloud::{
     BucketReplication, CloudError, ErrorCategory, GlobalTables, ReplicaStatus, RuleStatus,
     S3Replication, TableStatus, VersioningStatus,
 };
-
-fn cloud_with(rules: &[&Rule]) -> AwsCloud {
-    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for rule in rules {
-        interceptor = interceptor.with_rule(rule);
-    }
-    let config = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "AKIDTEST", "secret", None, None, "test",
-        )))
-        .http_client(create_mock_http_client())
-        .retry_config(RetryConfig::standard().with_max_attempts(3))
-        .build();
-    AwsCloud::builder(config)
-        .interceptor(SharedInterceptor::new(interceptor))
-        .build()
-}
+use mock_cloud::cloud_with;
 
 /// An S3 REST-XML error, as S3 sends it.
 fn s3_error(status: u16, code: &str) -> HttpResponse {

@@ -4,38 +4,17 @@
 #![cfg(feature = "aws")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_rds::config::{Credentials, SharedCredentialsProvider};
+mod mock_cloud;
+
 use aws_sdk_rds::operation::describe_account_attributes::DescribeAccountAttributesOutput;
 use aws_sdk_rds::operation::describe_orderable_db_instance_options::DescribeOrderableDbInstanceOptionsOutput;
 use aws_sdk_rds::types::{AccountQuota, OrderableDbInstanceOption};
-use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode};
-use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+use aws_smithy_mocks::mock;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
-use drctl_cloud::aws::AwsCloud;
 use drctl_cloud::{DbInstanceQuota, ErrorCategory, RdsOfferings};
-
-fn cloud_with(rules: &[&Rule]) -> AwsCloud {
-    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for rule in rules {
-        interceptor = interceptor.with_rule(rule);
-    }
-    let config = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "AKIDTEST", "secret", None, None, "test",
-        )))
-        .http_client(create_mock_http_client())
-        .retry_config(RetryConfig::standard().with_max_attempts(3))
-        .build();
-    AwsCloud::builder(config)
-        .interceptor(SharedInterceptor::new(interceptor))
-        .build()
-}
+use mock_cloud::cloud_with;
 
 fn rds_error(status: u16, code: &str) -> HttpResponse {
     HttpResponse::new(

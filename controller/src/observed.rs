@@ -244,6 +244,11 @@ impl ObservedWorld {
         self.regions.get(region)
     }
 
+    /// Did `region`'s RDS endpoint answer in this pass?
+    pub fn answers(&self, region: &str) -> bool {
+        self.region(region).is_some_and(|r| r.reachable.answered())
+    }
+
     /// The region the DNS record points at, by matching the record against the spec targets
     /// (routingControl: the region whose control alone is On).
     pub fn dns_owner(&self, spec: &FailoverGroupSpec) -> Option<String> {

@@ -161,14 +161,15 @@ pub fn readiness(
         reason,
         message,
     };
-    let view = world.region(region);
-    if view.is_none_or(|r| !r.reachable.answered()) {
+    if !world.answers(region) {
         return not(
             "RegionNotBack",
             format!("{region} does not answer: it has not come back yet"),
         );
     }
-    let membership = view.map_or(Membership::Unknown, |r| r.membership);
+    let membership = world
+        .region(region)
+        .map_or(Membership::Unknown, |r| r.membership);
     match membership {
         Membership::Secondary { synced: true } => {}
         Membership::Secondary { synced: false } => {
@@ -267,9 +268,11 @@ impl super::Builder<'_> {
         } else {
             // The global cluster read from the new writer's region can list a dark region
             // as a member: only a region that answers has rejoined.
-            let rejoined = input.world.region(&region).is_some_and(|r| {
-                r.reachable.answered() && matches!(r.membership, Membership::Secondary { .. })
-            });
+            let rejoined = input.world.answers(&region)
+                && matches!(
+                    input.world.region(&region).map(|r| r.membership),
+                    Some(Membership::Secondary { .. })
+                );
             if rejoined || after.preserve_snapshot.is_some() {
                 self.preserve_step(&mut after, op.started_at);
             }
@@ -358,11 +361,7 @@ impl super::Builder<'_> {
                 Some(StepName::PreserveSnapshot),
             );
         }
-        let answers = input
-            .world
-            .region(&after.region)
-            .is_some_and(|r| r.reachable.answered());
-        if !answers {
+        if !input.world.answers(&after.region) {
             // The old region went dark again: nothing to act on until it answers, so the
             // group is as settled as the world lets it be (the condition says why).
             return;

@@ -126,8 +126,8 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     //    while nothing irreversible may have happened.
     let mut operation = input.status.operation.clone();
     if let Some(op) = &operation {
-        match supersede_reason(input, op) {
-            Some(Ok(reason)) => {
+        match give_way(input, op) {
+            GiveWay::Supersede(reason) => {
                 let mut done = op.clone();
                 done.state = OperationState::Superseded;
                 done.finished_at = Some(input.now);
@@ -146,7 +146,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                 b.status.operation = None;
                 operation = None;
             }
-            Some(Err(())) => b.event(
+            GiveWay::FinishFirst => b.event(
                 "SpecChangedDuringOperation",
                 format!(
                     "spec.writer is now {}, but operation {} may already have promoted {}: finishing it first, then re-planning",
@@ -154,7 +154,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                 ),
                 None,
             ),
-            None => {}
+            GiveWay::GoOn => {}
         }
     }
 
@@ -229,25 +229,32 @@ fn track_lag_unknown(
     Some(deadlines::elapsed_between(since, now.millis()))
 }
 
-/// Why the running `op` should give way now: Ok(reason) to supersede it, Err(()) when the
-/// spec moved away but a destructive step may already have taken effect (it finishes first),
-/// None when it goes on.
-fn supersede_reason(input: &PlanInput<'_>, op: &Operation) -> Option<Result<String, ()>> {
+/// What a running operation does this pass.
+enum GiveWay {
+    /// Superseded, for this reason.
+    Supersede(String),
+    /// The spec moved away, but a destructive step may already have taken effect: it
+    /// finishes first, then the next operation is planned.
+    FinishFirst,
+    GoOn,
+}
+
+fn give_way(input: &PlanInput<'_>, op: &Operation) -> GiveWay {
     if op.state != OperationState::Running {
-        return None;
+        return GiveWay::GoOn;
     }
     let grace = input.config.destructive_grace;
     let undecided = !may_have_taken_effect(op, input.world, input.now, grace);
     if steps::app_tier::spec_moved_away(op, input.spec) {
-        return Some(if undecided {
-            Ok(format!(
+        return if undecided {
+            GiveWay::Supersede(format!(
                 "spec.writer is now {}, spec.dnsOwner {}",
                 input.spec.writer,
                 input.spec.dns_owner()
             ))
         } else {
-            Err(())
-        });
+            GiveWay::FinishFirst
+        };
     }
     // A switchover needs a healthy source: AWS refuses it once the source fails, and
     // re-sending it forever would never fail over (campaign seed 5939). Re-planned, the move
@@ -255,15 +262,17 @@ fn supersede_reason(input: &PlanInput<'_>, op: &Operation) -> Option<Result<Stri
     let refused_switchover = matches!(
         op.type_,
         OperationType::Switchover | OperationType::Failback
-    ) && was_issued(op, StepName::Switchover)
+    ) && issued_at(op, StepName::Switchover).is_some()
         && undecided
         && !source_healthy(input.spec, input.world, &op.from);
-    refused_switchover.then(|| {
-        Ok(format!(
+    if refused_switchover {
+        GiveWay::Supersede(format!(
             "{} became impaired and the switchover took no effect; re-planning",
             op.from
         ))
-    })
+    } else {
+        GiveWay::GoOn
+    }
 }
 
 /// Could a destructive step of `op` have taken effect, or be about to? A step that only
@@ -305,10 +314,6 @@ fn issued_at(op: &Operation, step: StepName) -> Option<i64> {
     op.notes
         .get(&note::issued_at(step))
         .and_then(|v| v.parse::<i64>().ok())
-}
-
-fn was_issued(op: &Operation, step: StepName) -> bool {
-    issued_at(op, step).is_some()
 }
 
 /// Can the writer in `from` take part in a planned switch (a switchover needs it answering,
@@ -641,7 +646,8 @@ impl<'a> Builder<'a> {
             self.apply_eval(&mut op, record.name, eval, last_known_lag, &mut progress);
         }
 
-        if served::note_served(input.spec, input.world, &mut op, input.now) {
+        if let Some(at) = served::newly_served(input.spec, input.world, &op, input.now) {
+            served::note_served(&mut op, at);
             if let Some(message) = served::traffic_served_message(&op) {
                 self.event("TrafficServed", message, None);
             }
@@ -889,6 +895,7 @@ impl<'a> Builder<'a> {
             None,
         );
         self.judge_objectives(&op);
+        let done = format!("{} {} -> {}", op.type_.as_str(), op.from, op.to);
         self.status.last_operation = Some(op);
         self.status.operation = None;
         // The steady state is checked in the same pass, where the writer is the spec's (an
@@ -899,7 +906,7 @@ impl<'a> Builder<'a> {
         } else {
             let poll = self.input.config.operation_poll;
             let message = format!(
-                "the rebuild is done: the writer moves to {} next",
+                "{done} done; the writer moves to {} next",
                 self.input.spec.writer
             );
             self.set_phase(Phase::Progressing, message, poll);
@@ -916,10 +923,11 @@ impl<'a> Builder<'a> {
         if op.state != OperationState::Succeeded || op.rto_seconds.is_some() {
             return;
         }
-        let mut op = op.clone();
-        if !served::note_served(input.spec, input.world, &mut op, input.now) {
+        let Some(at) = served::newly_served(input.spec, input.world, op, input.now) else {
             return;
-        }
+        };
+        let mut op = op.clone();
+        served::note_served(&mut op, at);
         op.rto_seconds = rto_seconds(&op);
         if let Some(message) = served::traffic_served_message(&op) {
             self.event("TrafficServed", message, None);
@@ -1155,14 +1163,10 @@ impl<'a> Builder<'a> {
 
 /// RTO of an operation: from its start until the new region served traffic (the end of
 /// Verify, or of WaitDnsInSync without a verify probe).
-fn rto_seconds(op: &Operation) -> Option<f64> {
-    let served = [StepName::Verify, StepName::WaitDnsInSync]
-        .iter()
-        .filter_map(|s| op.step(*s))
-        .filter(|s| s.state == StepState::Succeeded)
-        .filter_map(|s| s.finished_at)
-        .max()
-        .or_else(|| served::served_at(op))?;
+/// The operation's RTO: its steps' serving moment, else (healthCheck without Verify) the
+/// moment it was first seen served (`served.rs`).
+pub fn rto_seconds(op: &Operation) -> Option<f64> {
+    let served = served::served_by_steps(op).or_else(|| served::served_at(op))?;
     Some(served.seconds_since(op.started_at))
 }
 

@@ -5,37 +5,54 @@
 //! one) while the database there takes writes: at most one poll later than the truth. The
 //! moment is kept in the operation's notes, so a restart does not move it.
 
-use drctl_schema::{DnsRouting, FailoverGroupSpec, Operation, OperationType, Timestamp};
+use drctl_schema::{
+    DnsRouting, FailoverGroupSpec, Operation, OperationType, StepName, StepState, Timestamp,
+};
 
 use crate::observed::{DnsReading, ObservedWorld};
 
 /// The note holding that moment (millis).
 pub const SERVED_AT: &str = "healthCheckServedAt";
 
-/// Note the moment this pass shows `op.to` served, once. True when it was noted now.
-pub fn note_served(
+/// When the new region started serving by the operation's own steps: the end of Verify,
+/// else of WaitDnsInSync (None: neither succeeded).
+pub fn served_by_steps(op: &Operation) -> Option<Timestamp> {
+    [StepName::Verify, StepName::WaitDnsInSync]
+        .iter()
+        .filter_map(|s| op.step(*s))
+        .filter(|s| s.state == StepState::Succeeded)
+        .filter_map(|s| s.finished_at)
+        .max()
+}
+
+/// The moment this pass first shows `op.to` served, when it is one to note: a healthCheck
+/// group, not noted yet, Route 53 answering with the target (fresh) and the database there
+/// writable. Read only, so a pass that notes nothing copies nothing.
+pub fn newly_served(
     spec: &FailoverGroupSpec,
     world: &ObservedWorld,
-    op: &mut Operation,
+    op: &Operation,
     now: Timestamp,
-) -> bool {
+) -> Option<Timestamp> {
     if spec.dns.routing != DnsRouting::HealthCheck || op.notes.contains_key(SERVED_AT) {
-        return false;
+        return None;
     }
     let answers_target = world.dns_reading(spec) == DnsReading::Known(Some(op.to.clone()));
     // An app-tier failover leaves the writer where it is; the others serve once it moved.
     let writable =
         op.type_ == OperationType::AppTierFailover || world.writer_region() == Some(op.to.as_str());
-    if !(answers_target && writable) {
-        return false;
-    }
-    let at = world
-        .health_checks
-        .as_ref()
-        .map_or(now, |view| view.checked_at);
+    (answers_target && writable).then(|| {
+        world
+            .health_checks
+            .as_ref()
+            .map_or(now, |view| view.checked_at)
+    })
+}
+
+/// Keep `at` as the moment `op` was first served.
+pub fn note_served(op: &mut Operation, at: Timestamp) {
     op.notes
         .insert(SERVED_AT.to_string(), at.millis().to_string());
-    true
 }
 
 /// When the operation's target was first seen served, if it was.

@@ -263,9 +263,7 @@ impl StepContext<'_> {
     }
 
     fn reachable(&self, region: &str) -> bool {
-        self.world
-            .region(region)
-            .is_some_and(|r| r.reachable.answered())
+        self.world.answers(region)
     }
 
     fn cluster_arn(&self, region: &str) -> Option<&str> {

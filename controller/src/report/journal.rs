@@ -38,10 +38,9 @@ pub fn operation_from_journal(journal: &[Event], id: &str) -> Option<Operation> 
     }
     order_steps(&mut op);
     if op.state == OperationState::Succeeded {
-        // A healthCheck group's RTO, when no step marked it, is the TrafficServed event's.
-        op.rto_seconds = crate::simulation::served_at(&op)
-            .map(|t| t.seconds_since(op.started_at))
-            .or(op.rto_seconds);
+        // The planner's own rule; a healthCheck group's served moment, when no step marked
+        // it, comes from its TrafficServed event (`apply`).
+        op.rto_seconds = crate::planner::rto_seconds(&op);
     }
     Some(op)
 }
@@ -55,7 +54,10 @@ fn apply(op: &mut Operation, e: &Event) {
             op.rpo_seconds = parse_rpo(&e.message);
         }
         "TrafficServed" => {
-            op.rto_seconds = crate::planner::served::rto_in_message(&e.message);
+            if let Some(rto) = crate::planner::served::rto_in_message(&e.message) {
+                let at = op.started_at.plus_millis((rto * 1000.0).round() as i64);
+                crate::planner::served::note_served(op, at);
+            }
         }
         "OperationSuperseded" => {
             op.state = OperationState::Superseded;

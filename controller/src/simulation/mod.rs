@@ -333,8 +333,8 @@ impl Run {
                 let why = doc
                     .status
                     .as_ref()
-                    .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
-                    .map(|c| format!(": {}", c.message))
+                    .and_then(ready_message)
+                    .map(|m| format!(": {m}"))
                     .unwrap_or_default();
                 return Err(SimulationError::Timeout(format!(
                     "{what}: not reached within {} s of virtual time (phase {phase}){why}",
@@ -422,7 +422,7 @@ impl Run {
                 .status
                 .as_ref()
                 .filter(|s| s.phase == Phase::WaitingForApproval)
-                .and_then(|s| Some((s.operation.clone()?, ready_message(s))))
+                .and_then(|s| Some((s.operation.clone()?, ready_message(s).unwrap_or_default())))
             else {
                 return Ok(doc);
             };
@@ -456,13 +456,12 @@ impl Run {
 }
 
 /// The Ready condition's message: what the group waits for.
-fn ready_message(status: &FailoverGroupStatus) -> String {
+fn ready_message(status: &FailoverGroupStatus) -> Option<String> {
     status
         .conditions
         .iter()
         .find(|c| c.type_ == "Ready")
         .map(|c| c.message.clone())
-        .unwrap_or_default()
 }
 
 fn ready_status(status: Option<&FailoverGroupStatus>) -> bool {
@@ -1019,16 +1018,9 @@ async fn fail_back(
     Ok(())
 }
 
-/// When the new region started serving: the end of Verify, else of WaitDnsInSync.
-pub(crate) fn served_at(op: &Operation) -> Option<Timestamp> {
-    use drctl_schema::StepName;
-    [StepName::Verify, StepName::WaitDnsInSync]
-        .iter()
-        .filter_map(|s| op.step(*s))
-        .filter(|s| s.state == StepState::Succeeded)
-        .filter_map(|s| s.finished_at)
-        .max()
-}
+/// When the new region started serving, by the operation's steps (one rule with the
+/// planner's RTO).
+pub(crate) use crate::planner::served::served_by_steps as served_at;
 
 /// A healthCheck group's operation skips MoveDns and WaitDnsInSync, so without a Verify
 /// probe nothing in it marks the moment users were served: take it from the world, the
